@@ -1,0 +1,74 @@
+"""Benchmark: wall time and peak RSS of the offline preview per stack, beside the import floor.
+
+The floor is a bare Python process importing the same pulumi / pulumi_aws / pulumi_kubernetes
+modules the stack's program uses. The gap between the two is this project's overhead.
+
+    .venv/bin/python bench/preview.py [--repeat N] [--stacks dev,staging,prod]
+
+Prints figures; asserts nothing (timings on shared machines are not test material).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def measure(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, rusage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} failed")
+    return wall, rusage.ru_maxrss / 1024
+
+
+def floor_modules(stack: str) -> list[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "mlopsctl", "preview", "--stack", stack, "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    document = json.loads(out.stdout)
+    modules = {"pulumi", "pulumi_aws", "pulumi_kubernetes", "pulumi.runtime.mocks"}
+    for res in document["resources"]:
+        package, module_path = res["type"].split(":")[:2]
+        module = module_path.split("/")[0]
+        if package == "aws" and module != "index":
+            modules.add(f"pulumi_aws.{module}")
+        elif package == "kubernetes":
+            modules.add("pulumi_kubernetes." + ".".join(module.split("/")[:2]))
+    return sorted(modules)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--stacks", default="dev,staging,prod")
+    args = parser.parse_args()
+    print(f"{'stack':8} {'preview s':>10} {'floor s':>8} {'overhead':>9} {'preview MiB':>12} {'floor MiB':>10}")
+    for stack in args.stacks.split(","):
+        modules = floor_modules(stack)
+        floor_code = "; ".join(f"import {m}" for m in modules)
+        previews = [measure([sys.executable, "-m", "mlopsctl", "preview", "--stack", stack, "--format", "json"]) for _ in range(args.repeat)]
+        floors = [measure([sys.executable, "-c", floor_code]) for _ in range(args.repeat)]
+        p_wall = statistics.median(w for w, _ in previews)
+        f_wall = statistics.median(w for w, _ in floors)
+        p_rss = max(r for _, r in previews)
+        f_rss = max(r for _, r in floors)
+        overhead = (p_wall - f_wall) / f_wall * 100
+        print(f"{stack:8} {p_wall:10.2f} {f_wall:8.2f} {overhead:8.0f}% {p_rss:12.0f} {f_rss:10.0f}")
+    print(f"\n(median of {args.repeat} runs; peak RSS is the max; floor imports the stack's own provider modules)")
+
+
+if __name__ == "__main__":
+    main()

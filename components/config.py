@@ -1,0 +1,486 @@
+"""Typed, validated platform configuration.
+
+A stack file carries one structured object, ``mlops-platform:platform``, next to ``aws:region``.
+It is parsed once into a frozen :class:`PlatformConfig` before any resource is registered;
+components receive these objects and never read ``pulumi.Config`` themselves.
+
+Defaults live in one place: field defaults below for what is the same in every environment, and
+:data:`ENVIRONMENT_DEFAULTS` for what a real team sets differently in dev, staging and prod. Stack
+files override either. ``docs/configuration.md`` is generated from this module
+(``python -m mlopsctl config-reference``).
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from components import facts
+
+PROJECT = "mlops-platform"
+CONFIG_KEY = f"{PROJECT}:platform"
+REGION_KEY = "aws:region"
+
+Environment = Literal["dev", "staging", "prod"]
+
+# The artifact store's prefix layout. Grants and data capture are scoped to these.
+ARTIFACT_PREFIXES: tuple[str, ...] = ("models/", "datasets/", "data-capture/", "pipelines/")
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy). Zero ("never
+# expire") is deliberately absent: every log group here has a retention.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    # dev: cheap and disposable, but still private and encrypted.
+    "dev": {
+        "network": {"azCount": 2, "natGateways": "single"},
+        "storage": {"protect": False, "kmsDeletionWindowDays": 7, "replication": {"enabled": False}},
+        "eks": {"deletionProtection": False, "logRetentionDays": 30},
+    },
+    # staging: production-shaped, cheaper where availability is not at stake.
+    "staging": {
+        "network": {"azCount": 2, "natGateways": "single"},
+        "storage": {"protect": True, "kmsDeletionWindowDays": 30, "replication": {"enabled": False}},
+        "eks": {"deletionProtection": False, "logRetentionDays": 90},
+    },
+    # prod: highly available, data retained, nothing deletable by accident.
+    "prod": {
+        "network": {"azCount": 3, "natGateways": "perAz"},
+        "storage": {"protect": True, "kmsDeletionWindowDays": 30, "replication": {"enabled": True}},
+        "eks": {"deletionProtection": True, "logRetentionDays": 365},
+    },
+}
+
+
+class ConfigError(Exception):
+    """Bad stack configuration. ``str()`` is a single line naming file, key and what is allowed."""
+
+    def __init__(self, source: str, key_path: str, message: str):
+        self.source = source
+        self.key_path = key_path
+        self.message = message
+        super().__init__(f"{source}: {key_path}: {message}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reusable field types
+
+
+def _ec2_instance_type(value: str) -> str:
+    if value not in facts.ec2_instance_types():
+        raise ValueError(f"unknown EC2 instance type {value!r} (not in botocore's ec2 InstanceType enum)")
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid CIDR block ({exc})") from None
+    if network.version != 4:
+        raise ValueError(f"{value!r} is not an IPv4 CIDR block")
+    return str(network)
+
+
+_ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_POLICY_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}$")
+
+
+def _role_arn(value: str) -> str:
+    if not _ROLE_ARN.match(value):
+        raise ValueError(f"{value!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
+    return value
+
+
+def _policy_arn(value: str) -> str:
+    if not _POLICY_ARN.match(value):
+        raise ValueError(f"{value!r} is not an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)")
+    return value
+
+
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    return value
+
+
+Ec2InstanceType = Annotated[str, AfterValidator(_ec2_instance_type)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+RoleArn = Annotated[str, AfterValidator(_role_arn)]
+PolicyArn = Annotated[str, AfterValidator(_policy_arn)]
+LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+\-@]+$")]
+
+
+class Model(BaseModel):
+    """Base for every config section: camelCase keys, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class Scaling(Model):
+    min_size: int = Field(ge=0, description="Fewest nodes/instances.")
+    desired_size: int = Field(ge=0, description="Nodes/instances at creation; autoscalers own it afterwards.")
+    max_size: int = Field(ge=1, description="Most nodes/instances.")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"@minSize: need minSize <= desiredSize <= maxSize, got {self.min_size} <= {self.desired_size} <= {self.max_size}"
+            )
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+class NetworkConfig(Model):
+    vpc_cidr: Cidr = Field("10.0.0.0/16", description="VPC IPv4 range.")
+    az_count: int = Field(2, ge=2, le=3, description="Availability zones to spread subnets over (2-3).")
+    nat_gateways: Literal["single", "perAz"] = Field("single", description="One shared NAT gateway, or one per AZ.")
+    public_subnet_cidrs: list[Cidr] | None = Field(None, description="Explicit public subnets (one per AZ); derived from vpcCidr when absent.")
+    private_subnet_cidrs: list[Cidr] | None = Field(None, description="Explicit private subnets (one per AZ); derived from vpcCidr when absent.")
+    interface_endpoints: list[Literal["ecr.api", "ecr.dkr", "sts", "sagemaker.runtime", "sagemaker.api", "logs"]] = Field(
+        default_factory=list, description="Interface VPC endpoints so image pulls and AWS API calls skip the NAT."
+    )
+    flow_log_retention_days: LogRetentionDays = Field(90, description="VPC flow log retention in CloudWatch.")
+
+    @model_validator(mode="after")
+    def _subnets(self):
+        vpc = ipaddress.ip_network(self.vpc_cidr)
+        if vpc.prefixlen > 20:
+            raise ValueError(f"@vpcCidr: {self.vpc_cidr} is too small; use /20 or larger so each AZ gets public and private subnets")
+        subnets: list[tuple[str, str]] = []
+        for key, cidrs in (("publicSubnetCidrs", self.public_subnet_cidrs), ("privateSubnetCidrs", self.private_subnet_cidrs)):
+            if cidrs is None:
+                continue
+            if len(cidrs) != self.az_count:
+                raise ValueError(f"@{key}: has {len(cidrs)} entries; need exactly azCount={self.az_count}")
+            for cidr in cidrs:
+                if not ipaddress.ip_network(cidr).subnet_of(vpc):
+                    raise ValueError(f"@{key}: {cidr} is outside vpcCidr {self.vpc_cidr}")
+                subnets.append((key, cidr))
+        for i, (key_a, a) in enumerate(subnets):
+            for key_b, b in subnets[i + 1 :]:
+                if ipaddress.ip_network(a).overlaps(ipaddress.ip_network(b)):
+                    raise ValueError(f"@{key_b}: subnet {b} overlaps {a} ({key_a})")
+        return self
+
+    def subnet_layout(self) -> tuple[list[str], list[str]]:
+        """(public, private) CIDRs, one per AZ: explicit ones, or carved from the VPC range.
+
+        Derived layout: the VPC splits into 4 equal blocks per side; private subnets take the big
+        first half (pods get VPC IPs with the VPC CNI), public ones small /24-ish slices after it.
+        """
+        vpc = ipaddress.ip_network(self.vpc_cidr)
+        halves = list(vpc.subnets(prefixlen_diff=1))
+        private = [str(s) for s in list(halves[0].subnets(prefixlen_diff=2))[: self.az_count]]
+        public = [str(s) for s in list(halves[1].subnets(prefixlen_diff=4))[: self.az_count]]
+        return (self.public_subnet_cidrs or public, self.private_subnet_cidrs or private)
+
+
+class NodeGroupConfig(Scaling):
+    instance_types: list[Ec2InstanceType] = Field(min_length=1, description="EC2 instance types, checked against botocore.")
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="ON_DEMAND or SPOT.")
+    disk_size_gib: int = Field(50, ge=20, le=16384, description="Encrypted gp3 root volume size.")
+    imds_hop_limit: Literal[1, 2] = Field(1, description="IMDSv2 hop limit; 2 only when a pod truly needs instance metadata.")
+
+
+class SystemNodeGroupConfig(NodeGroupConfig):
+    ami_type: Literal["AL2023_x86_64_STANDARD", "BOTTLEROCKET_x86_64"] = Field("AL2023_x86_64_STANDARD", description="CPU AMI type.")
+
+    @field_validator("instance_types")
+    @classmethod
+    def _cpu_only(cls, types: list[str]) -> list[str]:
+        gpu = [t for t in types if facts.is_gpu_ec2_type(t)]
+        if gpu:
+            raise ValueError(f"the system node group is CPU-only; remove GPU types {gpu}")
+        return types
+
+
+class GpuNodeGroupConfig(NodeGroupConfig):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,23}$", description="Short group name (lowercase, <= 24 chars); used in labels and resource names.")
+    min_size: int = Field(0, ge=0, description="Fewest GPU nodes; 0 lets the group scale to zero when idle.")
+    desired_size: int = Field(0, ge=0, description="GPU nodes at creation; Cluster Autoscaler owns it afterwards.")
+    disk_size_gib: int = Field(200, ge=20, le=16384, description="Root (AL2023) or data (Bottlerocket) volume size; CUDA images are large.")
+    ami_type: Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"] = Field("AL2023_x86_64_NVIDIA", description="GPU AMI type.")
+
+    @field_validator("instance_types")
+    @classmethod
+    def _gpu_only(cls, types: list[str]) -> list[str]:
+        cpu = [t for t in types if not facts.is_gpu_ec2_type(t)]
+        if cpu:
+            families = ", ".join(facts.facts()["gpuInstanceFamilies"]["ec2"])
+            raise ValueError(f"GPU node groups need NVIDIA GPU instance types; {cpu} are not (GPU families: {families})")
+        return types
+
+
+class GpuQuotaConfig(Model):
+    training: int = Field(8, ge=0, description="requests.nvidia.com/gpu quota of the ml-training namespace.")
+    serving: int = Field(2, ge=0, description="requests.nvidia.com/gpu quota of the ml-serving namespace.")
+
+
+class EksConfig(Model):
+    version: str = Field("1.34", description="Kubernetes minor version; must be in EKS standard or extended support (components/data/aws_facts.json).")
+    endpoint_public_access: bool = Field(False, description="Expose the API server publicly (never in prod).")
+    public_access_cidrs: list[Cidr] = Field(default_factory=list, description="CIDRs allowed to reach a public endpoint.")
+    allow_public_endpoint_from_anywhere: bool = Field(False, description="Deliberately insecure: permit 0.0.0.0/0 on a non-prod public endpoint.")
+    admin_role_arns: list[RoleArn] = Field(default_factory=list, description="IAM roles given cluster-admin access entries.")
+    deploy_role_arn: RoleArn | None = Field(None, description="The CI deploy role (from `mlopsctl bootstrap`) given a cluster-admin access entry.")
+    cluster_creator_admin: bool = Field(False, description="Let EKS grant the creating identity admin (off: access entries are explicit).")
+    deletion_protection: bool = Field(False, description="EKS deletion protection on the cluster.")
+    log_retention_days: LogRetentionDays = Field(90, description="Control-plane log retention.")
+    system_node_group: SystemNodeGroupConfig = Field(
+        default_factory=lambda: SystemNodeGroupConfig(instance_types=["m6i.large"], min_size=2, desired_size=2, max_size=4),
+        description="CPU managed node group for system pods.",
+    )
+    gpu_node_groups: list[GpuNodeGroupConfig] = Field(default_factory=list, description="GPU managed node groups.")
+    gpu_quota: GpuQuotaConfig = Field(default_factory=GpuQuotaConfig, description="GPU quotas per ML namespace.")
+
+    @field_validator("version")
+    @classmethod
+    def _supported(cls, version: str) -> str:
+        supported = facts.supported_eks_versions()
+        if version not in supported:
+            raise ValueError(f"Kubernetes {version!r} is not supported by EKS today; supported: {', '.join(supported)}")
+        return version
+
+    @field_validator("gpu_node_groups")
+    @classmethod
+    def _unique_names(cls, groups: list[GpuNodeGroupConfig]) -> list[GpuNodeGroupConfig]:
+        names = [g.name for g in groups]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"GPU node group names must be unique; repeated: {duplicates}")
+        return groups
+
+    @model_validator(mode="after")
+    def _endpoint(self):
+        if self.endpoint_public_access and not self.public_access_cidrs:
+            raise ValueError("@publicAccessCidrs: endpointPublicAccess needs publicAccessCidrs (the CIDRs allowed to reach the API server)")
+        if not self.endpoint_public_access and self.public_access_cidrs:
+            raise ValueError("@publicAccessCidrs: set but endpointPublicAccess is false; remove one")
+        if "0.0.0.0/0" in self.public_access_cidrs and not self.allow_public_endpoint_from_anywhere:
+            raise ValueError("@publicAccessCidrs: contains 0.0.0.0/0; list specific CIDRs (or set allowPublicEndpointFromAnywhere outside prod)")
+        return self
+
+
+class StorageTransition(Model):
+    prefix: str = Field(description="One of the artifact prefixes.")
+    days: int = Field(ge=0, description="Age in days before the move.")
+    storage_class: Literal["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"] = Field(
+        description="Target storage class."
+    )
+
+    @field_validator("prefix")
+    @classmethod
+    def _known_prefix(cls, prefix: str) -> str:
+        if prefix not in ARTIFACT_PREFIXES:
+            raise ValueError(f"{prefix!r} is not an artifact prefix; allowed: {', '.join(ARTIFACT_PREFIXES)}")
+        return prefix
+
+
+class ReplicationConfig(Model):
+    enabled: bool = Field(False, description="Cross-region replication of the artifact bucket.")
+    region: str | None = Field(None, description="Replica region (must differ from aws:region).")
+
+
+class StorageConfig(Model):
+    protect: bool = Field(False, description="protect=True and retainOnDelete=True on buckets and keys.")
+    force_destroy: bool = Field(False, description="Allow `pulumi destroy` to empty buckets (dev teardown only; never with protect).")
+    kms_deletion_window_days: int = Field(30, ge=7, le=30, description="KMS key deletion window.")
+    noncurrent_version_expiration_days: int = Field(90, ge=1, description="Expire noncurrent object versions after this many days.")
+    abort_incomplete_multipart_days: int = Field(7, ge=1, description="Abort incomplete multipart uploads after this many days.")
+    transitions: list[StorageTransition] = Field(
+        default_factory=lambda: [StorageTransition(prefix="data-capture/", days=30, storage_class="STANDARD_IA")],
+        description="Storage-class transitions by prefix.",
+    )
+    access_log_expiration_days: int = Field(365, ge=1, description="Expiry of the access-log bucket's objects.")
+    replication: ReplicationConfig = Field(default_factory=ReplicationConfig, description="Cross-region replication.")
+
+    @model_validator(mode="after")
+    def _safety(self):
+        if self.protect and self.force_destroy:
+            raise ValueError("@forceDestroy: cannot be combined with protect; protected stores are never emptied")
+        if self.replication.enabled and not self.replication.region:
+            raise ValueError("@replication.region: required when replication.enabled is true")
+        if self.replication.region is not None and self.replication.region not in facts.known_regions():
+            raise ValueError(f"@replication.region: {self.replication.region!r} is not an AWS region known to botocore")
+        return self
+
+
+class IamConfig(Model):
+    permissions_boundary_arn: PolicyArn | None = Field(None, description="Permissions boundary attached to every role the platform creates.")
+
+
+class ServingConfig(Model):
+    """SageMaker serving. Endpoints are declared here (see components/serving)."""
+
+    endpoints: list[dict[str, Any]] = Field(default_factory=list, description="SageMaker endpoints.")
+
+
+class PlatformConfig(Model):
+    environment: Environment = Field(description="dev, staging or prod.")
+    region: str = Field(description="From aws:region; must be a region botocore knows.")
+    owner: str = Field(min_length=1, max_length=256, description="Owning team; the `owner` tag.")
+    cost_center: str = Field(min_length=1, max_length=256, description="The `cost-center` tag.")
+    project: str = Field(PROJECT, description="The `project` tag and name prefix.")
+    name_prefix: str = Field("mlops", pattern=r"^[a-z][a-z0-9-]{1,11}$", description="Short prefix of physical names (2-12 chars).")
+    assume_role_arn: RoleArn | None = Field(None, description="Role the AWS provider assumes (per-environment accounts).")
+    extra_tags: dict[TagKey, str] = Field(default_factory=dict, description="More tags on every taggable resource.")
+    network: NetworkConfig = Field(default_factory=NetworkConfig, description="VPC layout.")
+    storage: StorageConfig = Field(default_factory=StorageConfig, description="Artifact store.")
+    iam: IamConfig = Field(default_factory=IamConfig, description="IAM guardrails.")
+    eks: EksConfig = Field(default_factory=EksConfig, description="EKS cluster and node groups.")
+    serving: ServingConfig = Field(default_factory=ServingConfig, description="SageMaker serving.")
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        if region not in facts.known_regions():
+            raise ValueError(f"{region!r} is not an AWS region known to botocore")
+        return region
+
+    @model_validator(mode="after")
+    def _cross_section(self):
+        if self.environment == "prod":
+            if self.eks.endpoint_public_access:
+                raise ValueError("@eks.endpointPublicAccess: must be false in prod (reach the private endpoint through the VPC)")
+            if self.storage.force_destroy:
+                raise ValueError("@storage.forceDestroy: not allowed in prod")
+        if self.storage.replication.enabled and self.storage.replication.region == self.region:
+            raise ValueError(f"@storage.replication.region: must differ from aws:region ({self.region})")
+        return self
+
+    @property
+    def default_tags(self) -> dict[str, str]:
+        """Tags every taggable AWS resource carries, through the provider's default_tags."""
+        return {
+            **self.extra_tags,
+            "environment": self.environment,
+            "owner": self.owner,
+            "cost-center": self.cost_center,
+            "managed-by": "pulumi",
+            "project": self.project,
+        }
+
+    def resource_name(self, *parts: str) -> str:
+        """Physical-name stem such as ``mlops-dev-artifacts``."""
+        return "-".join((self.name_prefix, self.environment, *parts))
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _key_path(loc: tuple) -> str:
+    path = CONFIG_KEY
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("function-after", "function-before") or "[" in str(part):
+            continue
+        else:
+            path += f".{part}"
+    return path
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """The keys a section accepts, for 'unknown key' errors."""
+    model: Any = PlatformConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        if field is None:
+            return []
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", None)
+        candidates = [annotation, *(inner or [])]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return []
+    return sorted((f.alias or n) for n, f in model.model_fields.items())
+
+
+def _describe(error: dict) -> tuple[str, str]:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc)
+        return _key_path(loc), f"unknown key; allowed keys: {', '.join(allowed)}"
+    if kind == "missing":
+        return _key_path(loc), "required key is missing"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if message.startswith("@"):
+        # Cross-field checks name the key they are about: "@<relative.key>: <message>".
+        relative, message = message[1:].split(": ", 1)
+        loc = loc + tuple(relative.split("."))
+    return _key_path(loc), message
+
+
+def parse_platform_config(raw: Any, region: Any, source: str) -> PlatformConfig:
+    """Validate the structured ``platform`` object of a stack. Raises :class:`ConfigError`."""
+    if raw is None:
+        raise ConfigError(source, CONFIG_KEY, "required key is missing")
+    if not isinstance(raw, dict):
+        raise ConfigError(source, CONFIG_KEY, f"must be a mapping of settings, got {type(raw).__name__}")
+    if region is None:
+        raise ConfigError(source, REGION_KEY, "required key is missing (set the AWS region, e.g. us-east-1)")
+    if "region" in raw:
+        raise ConfigError(source, f"{CONFIG_KEY}.region", f"set the region with {REGION_KEY}, not inside the platform object")
+    environment = raw.get("environment")
+    defaults = ENVIRONMENT_DEFAULTS.get(environment, {}) if isinstance(environment, str) else {}
+    merged = _deep_merge(defaults, raw)
+    merged["region"] = region
+    try:
+        return PlatformConfig.model_validate(merged)
+    except ValidationError as exc:
+        errors = exc.errors()
+        key_path, message = _describe(errors[0])
+        if key_path == f"{CONFIG_KEY}.region":
+            key_path = REGION_KEY
+        if len(errors) > 1:
+            message += f" (+{len(errors) - 1} more)"
+        raise ConfigError(source, key_path, message) from None
+
+
+def stack_file_for(stack: str) -> str:
+    return f"stacks/Pulumi.{stack}.yaml"
+
+
+def load_from_pulumi_config() -> PlatformConfig:
+    """Read the stack's config through the Pulumi runtime (real CLI or mocks) and validate it."""
+    import pulumi
+
+    source = stack_file_for(pulumi.get_stack())
+    raw = pulumi.Config(PROJECT).get_object("platform")
+    region = pulumi.Config("aws").get("region")
+    return parse_platform_config(raw, region, source)

@@ -1,0 +1,114 @@
+"""AWS facts the platform validates against.
+
+Two sources, never hand-copied lists:
+- botocore's bundled service models: instance-type enums, AMI types, name limits, regions;
+- ``data/aws_facts.json``: what botocore lacks (GPU families, EKS version lifecycle,
+  serverless memory steps), each with its source and as-of date.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from functools import cache
+from pathlib import Path
+
+FACTS_FILE = Path(__file__).parent / "data" / "aws_facts.json"
+
+
+@cache
+def _session():
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+@cache
+def _model(service: str):
+    return _session().get_service_model(service)
+
+
+@cache
+def facts() -> dict:
+    return json.loads(FACTS_FILE.read_text())
+
+
+@cache
+def ec2_instance_types() -> frozenset[str]:
+    return frozenset(_model("ec2").shape_for("InstanceType").enum)
+
+
+@cache
+def sagemaker_instance_types() -> frozenset[str]:
+    return frozenset(_model("sagemaker").shape_for("ProductionVariantInstanceType").enum)
+
+
+@cache
+def eks_ami_types() -> frozenset[str]:
+    return frozenset(_model("eks").shape_for("AMITypes").enum)
+
+
+@cache
+def eks_capacity_types() -> frozenset[str]:
+    return frozenset(_model("eks").shape_for("CapacityTypes").enum)
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    return frozenset(_session().get_available_regions("ec2"))
+
+
+def shape_limits(service: str, shape: str) -> dict:
+    """min/max/pattern metadata of a botocore string or integer shape."""
+    return dict(_model(service).shape_for(shape).metadata)
+
+
+def name_matches_shape(service: str, shape: str, value: str) -> bool:
+    meta = shape_limits(service, shape)
+    if "max" in meta and len(value) > meta["max"]:
+        return False
+    if "min" in meta and len(value) < meta["min"]:
+        return False
+    pattern = meta.get("pattern")
+    return pattern is None or re.fullmatch(pattern, value) is not None
+
+
+def instance_family(instance_type: str) -> str:
+    """'g5.xlarge' -> 'g5'; 'ml.g5.xlarge' -> 'ml.g5'."""
+    return instance_type.rsplit(".", 1)[0]
+
+
+def is_gpu_ec2_type(instance_type: str) -> bool:
+    return instance_family(instance_type) in facts()["gpuInstanceFamilies"]["ec2"]
+
+
+def is_gpu_sagemaker_type(instance_type: str) -> bool:
+    return instance_family(instance_type) in facts()["gpuInstanceFamilies"]["sagemaker"]
+
+
+def gpu_accelerator(instance_type: str) -> str | None:
+    return facts()["gpuAcceleratorByFamily"].get(instance_family(instance_type))
+
+
+def eks_versions() -> dict[str, dict]:
+    return facts()["eksKubernetesVersions"]["versions"]
+
+
+def supported_eks_versions(today: _dt.date | None = None) -> list[str]:
+    """Versions still in standard or extended support on ``today``."""
+    today = today or _dt.date.today()
+    return [
+        version
+        for version, dates in eks_versions().items()
+        if _dt.date.fromisoformat(dates["endOfExtendedSupport"]) > today
+    ]
+
+
+def in_extended_support(version: str, today: _dt.date | None = None) -> bool:
+    today = today or _dt.date.today()
+    return _dt.date.fromisoformat(eks_versions()[version]["endOfStandardSupport"]) <= today
+
+
+def serverless_memory_sizes() -> list[int]:
+    return list(facts()["sagemakerServerlessMemorySizesMB"]["values"])

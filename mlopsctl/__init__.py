@@ -1,0 +1,1 @@
+"""mlopsctl: the platform's command-line companion (offline preview, cost, diff, bootstrap, verify)."""

@@ -1,0 +1,5 @@
+import sys
+
+from mlopsctl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,56 @@
+"""Command-line entry point: ``python -m mlopsctl <command>``.
+
+Exit codes: 0 clean; 1 a mandatory policy violation (or a failed check); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from components.config import ConfigError
+from mlopsctl.stackfile import STACKS_DIR, StackFileError
+
+EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mlopsctl", description="Offline tooling for the mlops-platform Pulumi program.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    preview = commands.add_parser("preview", help="Run a stack's program under the mock runtime and show what it registers.")
+    preview.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml")
+    preview.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    preview.add_argument("--unknowns", action="store_true", help="Model a first preview: computed outputs unknown.")
+    preview.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
+    preview.set_defaults(handler=_preview)
+    return parser
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from mlopsctl.preview import preview_stack, render_markdown, render_text
+
+    result = preview_stack(args.stack, stacks_dir=args.stacks_dir, unknowns=args.unknowns)
+    if args.format == "json":
+        print(json.dumps(result.to_json(), indent=2, sort_keys=False))
+    elif args.format == "markdown":
+        print(render_markdown(result), end="")
+    else:
+        print(render_text(result), end="")
+    return EXIT_VIOLATION if result.mandatory_violations() else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ConfigError, StackFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT

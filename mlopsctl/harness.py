@@ -1,0 +1,368 @@
+"""Run a Pulumi program under the SDK's own mock runtime and record what the engine would receive.
+
+:class:`RecordingMonitor` subclasses the SDK's ``MockMonitor`` and keeps every
+``RegisterResourceRequest`` as a :class:`RecordedResource`: type, name, parent, wire-format
+inputs, options (protect, retainOnDelete, ignoreChanges, ...), provider and dependencies.
+
+Two modes:
+
+- ``unknowns=False`` (default): the mocks answer with plausible computed outputs (ids, ARNs, auto
+  names), like a preview of a stack whose resources already exist. Policy documents and other
+  values built from ARNs are fully known and can be asserted on.
+- ``unknowns=True``: the mocks echo inputs only and return no id, so every computed output is
+  unknown, exactly like the first ``pulumi preview`` of a new stack.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from google.protobuf import json_format
+
+ACCOUNT_ID = "123456789012"
+# The identity that runs `pulumi up`; a session of this role.
+DEPLOYER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/mlops-deployer"
+DEPLOYER_SESSION_ARN = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/mlops-deployer/pulumi-session"
+
+# Wire-format sentinels (pulumi/sdk/proto): an unknown value, and the signature key of secrets
+# and resource references.
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+
+
+@dataclass
+class RecordedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    protect: bool
+    retainOnDelete: bool
+    deleteBeforeReplace: bool
+    ignoreChanges: list[str]
+    replaceOnChanges: list[str]
+    additionalSecretOutputs: list[str]
+    provider: str | None
+    dependencies: list[str]
+    propertyDependencies: dict[str, list[str]]
+    inputs: dict[str, Any]
+    id: str = ""
+    aliases: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("id")
+        data.pop("aliases")
+        return data
+
+
+@dataclass
+class Recording:
+    stack: str
+    project: str
+    resources: list[RecordedResource]
+    stack_outputs: dict[str, Any]
+    invokes: list[str]
+
+    def of_type(self, type_token: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str, name_contains: str = "") -> RecordedResource:
+        matches = [r for r in self.of_type(type_token) if name_contains in r.name]
+        if len(matches) != 1:
+            raise LookupError(f"expected one {type_token} named *{name_contains}*, found {[r.name for r in matches]}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> RecordedResource:
+        for resource in self.resources:
+            if resource.urn == urn:
+                return resource
+        raise LookupError(urn)
+
+    def children_of(self, urn: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.parent == urn]
+
+
+def _short_hash(*parts: str, length: int = 7) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """Wire-format value with secrets replaced by their plaintext (for assertions)."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return unwrap_secrets(value.get("value"))
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Computed outputs per resource type, so downstream values (ARNs in policies, node-group ASG
+# names, cluster endpoints) are plausible under mocks. Keyed by type token.
+
+OutputFactory = Callable[["MockContext", str, dict], dict]
+COMPUTED_OUTPUTS: dict[str, OutputFactory] = {}
+
+
+def computed_outputs(*type_tokens: str):
+    def register(factory: OutputFactory) -> OutputFactory:
+        for token in type_tokens:
+            COMPUTED_OUTPUTS[token] = factory
+        return factory
+
+    return register
+
+
+@dataclass
+class MockContext:
+    region: str
+    account_id: str = ACCOUNT_ID
+    partition: str = "aws"
+    availability_zone_count: int = 3
+
+    def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
+        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account_id if account else ''}:{resource}"
+
+
+def _physical_name(name: str, inputs: dict, key: str = "name") -> str:
+    if key in inputs and isinstance(inputs[key], str) and inputs[key] != UNKNOWN:
+        return inputs[key]
+    prefix = inputs.get("namePrefix") or inputs.get(f"{key}Prefix")
+    if isinstance(prefix, str):
+        return f"{prefix}{_short_hash(name, length=26)}"
+    return f"{name}-{_short_hash(name)}"
+
+
+def _service_of(type_token: str) -> str:
+    module = type_token.split(":")[1].split("/")[0]
+    return {"cloudwatch": "logs" if "LogGroup" in type_token else "cloudwatch", "appautoscaling": "application-autoscaling"}.get(module, module)
+
+
+def _generic_outputs(ctx: MockContext, type_token: str, name: str, inputs: dict) -> dict:
+    physical = _physical_name(name, inputs)
+    resource_kind = type_token.rsplit(":", 1)[-1].lower()
+    region = inputs.get("region", ctx.region)
+    service = _service_of(type_token)
+    out = {"name": physical, "arn": f"arn:{ctx.partition}:{service}:{region}:{ctx.account_id}:{resource_kind}/{physical}"}
+    if "tags" in inputs or type_token.startswith("aws:"):
+        out["tagsAll"] = inputs.get("tags") or {}
+    return out
+
+
+@computed_outputs("aws:iam/role:Role", "aws:iam/policy:Policy")
+def _iam_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
+    physical = _physical_name(name, inputs)
+    kind = "role" if "assumeRolePolicy" in inputs else "policy"
+    path = inputs.get("path", "/")
+    return {"name": physical, "arn": f"arn:{ctx.partition}:iam::{ctx.account_id}:{kind}{path}{physical}", "uniqueId": f"AROA{_short_hash(name, length=17).upper()}"}
+
+
+@computed_outputs("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+def _bucket_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
+    bucket = _physical_name(name, inputs, key="bucket")
+    region = inputs.get("region", ctx.region)
+    return {"bucket": bucket, "arn": f"arn:{ctx.partition}:s3:::{bucket}", "bucketDomainName": f"{bucket}.s3.amazonaws.com", "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com", "region": region}
+
+
+@computed_outputs("aws:kms/key:Key")
+def _kms_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    key_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    region = inputs.get("region", ctx.region)
+    return {"keyId": key_id, "arn": f"arn:{ctx.partition}:kms:{region}:{ctx.account_id}:key/{key_id}"}
+
+
+class MockRuntimeError(RuntimeError):
+    pass
+
+
+class ProgramError(Exception):
+    """The program raised. Carries what had been registered by then (``recording``)."""
+
+    def __init__(self, cause: BaseException, recording: Recording):
+        super().__init__(str(cause))
+        self.cause = cause
+        self.recording = recording
+
+
+def _mocks_class():
+    import pulumi
+
+    class PlatformMocks(pulumi.runtime.Mocks):
+        """Answers resource registrations and data-source invokes like AWS would, offline."""
+
+        def __init__(self, ctx: MockContext, unknowns: bool):
+            self.ctx = ctx
+            self.unknowns = unknowns
+            self.invokes: list[str] = []
+
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+            inputs = dict(args.inputs)
+            if self.unknowns:
+                return "", inputs
+            if args.typ.startswith("pulumi:providers:"):
+                return f"{args.name}-provider-id", inputs
+            factory = COMPUTED_OUTPUTS.get(args.typ)
+            outputs = factory(self.ctx, args.name, inputs) if factory else _generic_outputs(self.ctx, args.typ, args.name, inputs)
+            state = {**inputs, **outputs}
+            resource_id = outputs.get("id") or outputs.get("bucket") or outputs.get("keyId") or outputs.get("name") or f"{args.name}-id"
+            return resource_id, state
+
+        def call(self, args: pulumi.runtime.MockCallArgs):
+            self.invokes.append(args.token)
+            handler = INVOKES.get(args.token)
+            if handler is None:
+                raise MockRuntimeError(f"no offline answer for data source {args.token}; add one to mlopsctl.harness.INVOKES")
+            return handler(self.ctx, args.args)
+
+    return PlatformMocks
+
+
+InvokeHandler = Callable[[MockContext, dict], dict]
+INVOKES: dict[str, InvokeHandler] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda ctx, a: {
+        "accountId": ctx.account_id,
+        "arn": DEPLOYER_SESSION_ARN,
+        "userId": "AROAEXAMPLEDEPLOYER:pulumi-session",
+        "id": ctx.account_id,
+    },
+    "aws:index/getPartition:getPartition": lambda ctx, a: {
+        "partition": ctx.partition,
+        "dnsSuffix": "amazonaws.com",
+        "reverseDnsPrefix": "com.amazonaws",
+        "id": ctx.partition,
+    },
+    "aws:index/getRegion:getRegion": lambda ctx, a: {
+        "region": a.get("region") or ctx.region,
+        "name": a.get("region") or ctx.region,
+        "endpoint": f"ec2.{ctx.region}.amazonaws.com",
+        "description": ctx.region,
+        "id": ctx.region,
+    },
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda ctx, a: {
+        "names": [f"{ctx.region}{chr(ord('a') + i)}" for i in range(ctx.availability_zone_count)],
+        "zoneIds": [f"use1-az{i + 1}" for i in range(ctx.availability_zone_count)],
+        "groupNames": [ctx.region] * ctx.availability_zone_count,
+        "id": ctx.region,
+        "state": a.get("state", "available"),
+    },
+    "aws:iam/getSessionContext:getSessionContext": lambda ctx, a: {
+        "arn": a["arn"],
+        "issuerArn": DEPLOYER_ROLE_ARN if ":assumed-role/" in a["arn"] else a["arn"],
+        "issuerId": "AROAEXAMPLEDEPLOYER",
+        "issuerName": "mlops-deployer",
+        "sessionName": "pulumi-session",
+        "id": a["arn"],
+    },
+}
+
+
+def _recording_monitor_class():
+    from pulumi.runtime.mocks import MockMonitor
+
+    class RecordingMonitor(MockMonitor):
+        """MockMonitor that keeps every RegisterResourceRequest as the engine would receive it."""
+
+        def __init__(self, mocks):
+            super().__init__(mocks)
+            self.recorded: list[RecordedResource] = []
+            self.stack_outputs: dict[str, Any] = {}
+            self.stack_urn: str | None = None
+
+        def RegisterResource(self, request):
+            response = super().RegisterResource(request)
+            if request.type == "pulumi:pulumi:Stack":
+                self.stack_urn = response.urn
+                return response
+            self.recorded.append(
+                RecordedResource(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent or None,
+                    custom=bool(request.custom),
+                    protect=bool(request.protect) if request.HasField("protect") else False,
+                    retainOnDelete=bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
+                    deleteBeforeReplace=bool(request.deleteBeforeReplace),
+                    ignoreChanges=list(request.ignoreChanges),
+                    replaceOnChanges=list(request.replaceOnChanges),
+                    additionalSecretOutputs=list(request.additionalSecretOutputs),
+                    provider=request.provider or None,
+                    dependencies=list(request.dependencies),
+                    propertyDependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                    inputs=json_format.MessageToDict(request.object),
+                    id=response.id,
+                    aliases=[str(a) for a in request.aliasURNs],
+                )
+            )
+            return response
+
+        def RegisterResourceOutputs(self, request):
+            if self.stack_urn is not None and request.urn == self.stack_urn:
+                self.stack_outputs = json_format.MessageToDict(request.outputs)
+            return super().RegisterResourceOutputs(request)
+
+    return RecordingMonitor
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    stack: str,
+    project: str,
+    config: dict[str, str],
+    secret_keys: list[str] | None = None,
+    unknowns: bool = False,
+    availability_zone_count: int = 3,
+) -> Recording:
+    """Run ``program`` once under the mock runtime, isolated from any earlier run in this process.
+
+    ``config`` maps namespaced keys to strings exactly as the CLI passes them (structured values
+    JSON-encoded). Exceptions raised by the program propagate after the runtime has drained.
+    """
+    return contextvars.Context().run(
+        _run_isolated, program, stack, project, config, secret_keys or [], unknowns, availability_zone_count
+    )
+
+
+def _run_isolated(program, stack, project, config, secret_keys, unknowns, availability_zone_count) -> Recording:
+    import pulumi
+    from pulumi.runtime import settings
+    from pulumi.runtime.stack import run_in_stack
+    from pulumi.runtime.sync_await import _sync_await
+
+    region = json.loads(config["aws:region"]) if config.get("aws:region", "").startswith('"') else config.get("aws:region", "us-east-1")
+    ctx = MockContext(region=region, availability_zone_count=availability_zone_count)
+    mocks = _mocks_class()(ctx, unknowns)
+    monitor = _recording_monitor_class()(mocks)
+    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
+    # set_mocks makes a root Stack only when none exists; mark one so that run_in_stack's own
+    # Stack (which registers the program's exports) becomes the root instead.
+    settings.ROOT.set(object())  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
+    settings.ROOT.set(None)
+    failure: BaseException | None = None
+    try:
+        _sync_await(run_in_stack(program))
+    except Exception as exc:  # noqa: BLE001 - surfaced below with what was registered
+        failure = exc
+    recording = Recording(
+        stack=stack,
+        project=project,
+        resources=list(monitor.recorded),
+        stack_outputs=monitor.stack_outputs,
+        invokes=list(mocks.invokes),
+    )
+    if failure is not None:
+        raise ProgramError(failure, recording) from failure
+    return recording

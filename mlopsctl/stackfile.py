@@ -1,0 +1,91 @@
+"""Read ``stacks/Pulumi.<env>.yaml`` the way the Pulumi CLI does, without the CLI.
+
+- Keys without a namespace belong to the project (``platform`` -> ``mlops-platform:platform``).
+- Structured values are passed to the program JSON-encoded; scalars as strings.
+- ``secure:`` values cannot be decrypted offline; they become a clearly marked placeholder and
+  their keys are reported, so output never pretends to know a secret.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.config import PROJECT
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS_DIR = ROOT / "stacks"
+SECRET_PLACEHOLDER = "[secret: not decrypted offline]"
+
+
+class StackFileError(Exception):
+    """A stack that does not exist or cannot be read. ``str()`` is one line."""
+
+
+@dataclass
+class StackFile:
+    stack: str
+    path: Path
+    config: dict[str, Any]  # namespaced key -> parsed value (secrets replaced by the placeholder)
+    secret_paths: list[str] = field(default_factory=list)
+
+    @property
+    def display_path(self) -> str:
+        try:
+            return str(self.path.relative_to(ROOT))
+        except ValueError:
+            return str(self.path)
+
+    def runtime_config(self) -> dict[str, str]:
+        """Config as the CLI hands it to the language host: every value a string."""
+        return {key: value if isinstance(value, str) else json.dumps(value) for key, value in self.config.items()}
+
+    def secret_keys(self) -> list[str]:
+        return sorted({path.split(".", 1)[0].split("[", 1)[0] for path in self.secret_paths})
+
+
+def available_stacks(stacks_dir: Path = STACKS_DIR) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
+
+
+def _replace_secrets(value: Any, path: str, found: list[str]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            found.append(path)
+            return SECRET_PLACEHOLDER
+        return {k: _replace_secrets(v, f"{path}.{k}", found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_secrets(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+    return value
+
+
+def load_stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> StackFile:
+    path = stacks_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = ", ".join(available_stacks(stacks_dir)) or "none"
+        raise StackFileError(f"stacks/Pulumi.{stack}.yaml: no such stack {stack!r}; available stacks: {known}")
+    return parse_stack_text(stack, path, path.read_text())
+
+
+def parse_stack_text(stack: str, path: Path, text: str) -> StackFile:
+    try:
+        document = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise StackFileError(f"{path.name}: not valid YAML{where}") from None
+    if not isinstance(document, dict):
+        raise StackFileError(f"{path.name}: must be a mapping with a 'config' key")
+    raw_config = document.get("config") or {}
+    if not isinstance(raw_config, dict):
+        raise StackFileError(f"{path.name}: config: must be a mapping of keys to values")
+    config: dict[str, Any] = {}
+    secrets: list[str] = []
+    for key, value in raw_config.items():
+        namespaced = key if ":" in key else f"{PROJECT}:{key}"
+        config[namespaced] = _replace_secrets(value, namespaced, secrets)
+    return StackFile(stack=stack, path=path, config=config, secret_paths=secrets)

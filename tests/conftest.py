@@ -1,0 +1,75 @@
+"""Shared fixtures: run whole stacks or single components under the recording mock monitor."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from components.config import CONFIG_KEY, PlatformConfig, parse_platform_config  # noqa: E402
+from mlopsctl.harness import Recording, run_program  # noqa: E402
+from mlopsctl.preview import PreviewResult, preview_stack  # noqa: E402
+
+STACKS = ("dev", "staging", "prod")
+_stack_cache: dict[tuple[str, bool], PreviewResult] = {}
+
+
+def stack_preview(stack: str, unknowns: bool = False) -> PreviewResult:
+    """The offline preview of a real stack file, computed once per test session."""
+    key = (stack, unknowns)
+    if key not in _stack_cache:
+        _stack_cache[key] = preview_stack(stack, unknowns=unknowns)
+    return _stack_cache[key]
+
+
+def stack_raw_config(stack: str) -> dict[str, Any]:
+    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    return copy.deepcopy(document["config"][CONFIG_KEY])
+
+
+def stack_config(stack: str, **section_overrides: Any) -> PlatformConfig:
+    """A real stack's config with top-level sections deep-merged from keyword overrides (camelCase)."""
+    raw = stack_raw_config(stack)
+    for key, value in section_overrides.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    return parse_platform_config(raw, "us-east-1", f"stacks/Pulumi.{stack}.yaml")
+
+
+def run_component(
+    build: Callable[[], Any],
+    *,
+    stack: str = "test",
+    unknowns: bool = False,
+    config: dict[str, Any] | None = None,
+    availability_zone_count: int = 3,
+) -> Recording:
+    """Run ``build`` (which registers resources) as a whole program under the recording monitor."""
+    runtime_config = {"aws:region": "us-east-1"}
+    for key, value in (config or {}).items():
+        runtime_config[key] = value if isinstance(value, str) else json.dumps(value)
+    return run_program(
+        build,
+        stack=stack,
+        project="mlops-platform",
+        config=runtime_config,
+        unknowns=unknowns,
+        availability_zone_count=availability_zone_count,
+    )
+
+
+@pytest.fixture(params=STACKS)
+def each_stack(request) -> PreviewResult:
+    return stack_preview(request.param)
