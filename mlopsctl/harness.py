@@ -366,3 +366,12 @@ def _run_isolated(program, stack, project, config, secret_keys, unknowns, availa
     if failure is not None:
         raise ProgramError(failure, recording) from failure
     return recording
+
+
+def _load_plugins() -> None:
+    from mlopsctl import mockoutputs
+
+    mockoutputs.load_all()
+
+
+_load_plugins()

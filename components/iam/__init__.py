@@ -1,0 +1,1 @@
+"""IAM building blocks: typed policy documents and role helpers."""

@@ -1,0 +1,49 @@
+"""Role helpers: every platform role gets an explicit trust policy and the optional boundary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam.policy import Statement, policy_document
+
+
+def service_role(
+    name: str,
+    *,
+    service: str,
+    account_id: pulumi.Input[str],
+    description: str,
+    permissions_boundary_arn: str | None,
+    opts: pulumi.ResourceOptions,
+    extra_conditions: dict | None = None,
+) -> aws.iam.Role:
+    """A role only ``service`` (e.g. ``sagemaker.amazonaws.com``) can assume, for this account only.
+
+    The ``aws:SourceAccount`` condition stops the confused-deputy problem: another account's use of
+    the same service cannot borrow this role.
+    """
+    conditions = {"StringEquals": {"aws:SourceAccount": account_id}}
+    for operator, values in (extra_conditions or {}).items():
+        conditions.setdefault(operator, {}).update(values)
+    trust = Statement(
+        sid="TrustService",
+        actions=["sts:AssumeRole"],
+        principals={"Service": [service]},
+        conditions=conditions,
+    )
+    return aws.iam.Role(
+        name,
+        description=description,
+        assume_role_policy=policy_document([trust]),
+        permissions_boundary=permissions_boundary_arn,
+        max_session_duration=3600,
+        opts=opts,
+    )
+
+
+def inline_policy(name: str, role: aws.iam.Role, statements: Sequence[Statement], opts: pulumi.ResourceOptions) -> aws.iam.RolePolicy:
+    """Attach ``statements`` to ``role`` as an inline policy named after ``name``."""
+    return aws.iam.RolePolicy(name, role=role.id, policy=policy_document(statements), opts=opts)
