@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from components.config import PlatformConfig
 from components.keys import PlatformKeys, PlatformKeysArgs
+from components.storage import ArtifactStore, ArtifactStoreArgs
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,13 @@ class MlopsPlatform(pulumi.ComponentResource):
             PlatformKeysArgs(config=config, account_id=self.account_id, partition=self.partition),
             opts=child,
         )
+        self.store = ArtifactStore(
+            f"{name}-artifacts",
+            ArtifactStoreArgs(config=config, kms_key_arn=self.keys.artifacts.arn, account_id=self.account_id, partition=self.partition),
+            opts=child,
+        )
         self.outputs["kmsKeys"] = self.keys.output_arns
+        self.outputs["artifactStore"] = self.store.outputs
         # --- end storage ------------------------------------------------------------------------
         self.register_outputs(self.outputs)
 
