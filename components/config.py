@@ -498,9 +498,13 @@ class DataCaptureSettings(Model):
         return self
 
 
+CANARY_STEP_PERCENT = (1, 50)
+LINEAR_STEP_PERCENT = (10, 50)
+
+
 class DeploymentSettings(Model):
     strategy: Literal["canary", "linear"] = Field("canary", description="Blue/green traffic shifting: canary (one step, then the rest) or linear (equal steps).")
-    size_percent: int = Field(10, description="Canary size or linear step, as a percentage of the new fleet's capacity (1-100).")
+    size_percent: int = Field(10, description="Canary size (1-50%) or linear step (10-50%) of the new fleet's capacity.")
     wait_seconds: Annotated[int, AfterValidator(_within_shape("WaitIntervalInSeconds", "waitSeconds"))] = Field(
         300, description="Bake time between traffic shifts, watching the rollback alarms."
     )
@@ -511,12 +515,16 @@ class DeploymentSettings(Model):
         None, description="Upper bound of the whole rollout (SageMaker's default when absent)."
     )
 
-    @field_validator("size_percent")
-    @classmethod
-    def _percentage(cls, value: int) -> int:
-        if not 1 <= value <= 100:
-            raise ValueError(f"sizePercent is a percentage of capacity: 1..100, got {value}")
-        return value
+    @model_validator(mode="after")
+    def _step_size(self):
+        if not 1 <= self.size_percent <= 100:
+            raise ValueError(f"@sizePercent: a percentage of the variant's capacity, 1..100, got {self.size_percent}")
+        # botocore TrafficRoutingConfig docs: CanarySize <= 50% of the variant's instance count;
+        # LinearStepSize 10-50%.
+        low, high = CANARY_STEP_PERCENT if self.strategy == "canary" else LINEAR_STEP_PERCENT
+        if not low <= self.size_percent <= high:
+            raise ValueError(f"@sizePercent: a {self.strategy} step must be {low}..{high}% of the variant's capacity (SageMaker TrafficRoutingConfig), got {self.size_percent}")
+        return self
 
 
 class AlarmSettings(Model):

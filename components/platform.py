@@ -9,6 +9,8 @@ import pulumi_aws as aws
 
 from components.config import PlatformConfig
 from components.keys import PlatformKeys, PlatformKeysArgs
+from components.network import Network, NetworkArgs
+from components.serving import Serving, ServingArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
 
 
@@ -54,6 +56,43 @@ class MlopsPlatform(pulumi.ComponentResource):
         self.outputs["kmsKeys"] = self.keys.output_arns
         self.outputs["artifactStore"] = self.store.outputs
         # --- end storage ------------------------------------------------------------------------
+        # --- network (issue 4) -------------------------------------------------------------
+        # flow_log_kms_key_arn: pass the logs key (keys.logs.arn) once PlatformKeys lands.
+        # cluster_name must equal the EKS cluster's physical name (subnet discovery tags).
+        self.network = Network(
+            f"{name}-network",
+            NetworkArgs(
+                config=config.network,
+                name_stem=config.resource_name(),
+                cluster_name=config.resource_name(),
+                flow_log_kms_key_arn=None,
+                permissions_boundary_arn=config.iam.permissions_boundary_arn,
+            ),
+            opts=child,
+        )
+        self.outputs["network"] = self.network.network
+        # --- end network ---------------------------------------------------------------------
+        # --- serving (issue 5): registry, SageMaker endpoints, drift monitoring ------------------
+        # Inputs: the artifacts KMS key and the artifact store (storage), private subnets and VPC
+        # (network), the account identity (storage block), the IAM boundary. Nothing else.
+        self.serving = Serving(
+            f"{name}-serving",
+            ServingArgs(
+                config=config.serving,
+                name_stem=config.resource_name(),
+                store=self.store,
+                kms_key_arn=self.keys.artifacts.arn,
+                region=config.region,
+                account_id=self.account_id,
+                permissions_boundary_arn=config.iam.permissions_boundary_arn,
+                subnet_ids=self.network.private_subnet_ids,
+                vpc_id=self.network.vpc_id,
+                retain_registry=config.storage.protect,
+            ),
+            opts=child,
+        )
+        self.outputs["endpoints"] = self.serving.outputs
+        # --- end serving ----------------------------------------------------------------------
         self.register_outputs(self.outputs)
 
 

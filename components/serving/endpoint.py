@@ -123,10 +123,9 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         if settings.instance and settings.instance.challenger:
             sources["challenger"] = settings.instance.challenger.model
         images = {variant: self._image(variant, source) for variant, source in sources.items()}
+        self.security_group = self._security_group() if settings.vpc else None
         self.execution_policy = inline_policy(f"{name}-execution", self.execution_role, self._execution_statements(images), child)
         self.grants = _as_resources(grants)
-
-        self.security_group = self._security_group() if settings.vpc else None
         self.models = {variant: self._model(variant, source, images[variant]) for variant, source in sources.items()}
         self.endpoint_config = self._endpoint_config()
         self.alarms = self._alarms()
@@ -190,17 +189,23 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             ),
         ]
         if self._args.settings.vpc:
-            vpc_arn = pulumi.Output.concat("arn:", args.partition, ":ec2:", args.region, ":", args.account_id, ":vpc/", args.vpc_id)
+            ec2_arn = pulumi.Output.concat("arn:", args.partition, ":ec2:", args.region, ":", args.account_id, ":")
+            vpc_arn = pulumi.Output.concat(ec2_arn, "vpc/", args.vpc_id)
             statements += [
                 Statement(
                     sid="VpcDescribe",
                     actions=["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
                     resources=["*"],
                 ),
+                # ENIs only in the platform VPC, only with the endpoint's own security group.
                 Statement(
                     sid="VpcNetworkInterfaces",
                     actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
-                    resources=["*"],
+                    resources=[
+                        pulumi.Output.concat(ec2_arn, "network-interface/*"),
+                        pulumi.Output.concat(ec2_arn, "subnet/*"),
+                        pulumi.Output.concat(ec2_arn, "security-group/", self.security_group.id),
+                    ],
                     conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
                 ),
             ]
