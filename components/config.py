@@ -340,10 +340,10 @@ class IamConfig(Model):
 def _sagemaker_name(shape: str):
     def check(value: str) -> str:
         limit, pattern = facts.sagemaker_name_limits(shape)
-        if not re.fullmatch(pattern, value):
-            raise ValueError(f"{value!r} does not match SageMaker's {shape} pattern {pattern} (letters and digits; hyphens only between them)")
         if len(value) > limit:
             raise ValueError(f"{value!r} is {len(value)} characters; SageMaker's {shape} allows {limit}")
+        if not re.fullmatch(pattern, value):
+            raise ValueError(f"{value!r} does not match SageMaker's {shape} pattern {pattern} (letters and digits; hyphens only between them)")
         return value
 
     return check
