@@ -472,6 +472,7 @@ def test_first_preview_with_unknown_ids_registers_the_same_network():
         ({"azCount": 1}, "network.azCount", "greater than or equal to 2"),
         ({"natGateways": "none"}, "network.natGateways", "'single' or 'perAz'"),
         ({"interfaceEndpoints": ["ec2messages"]}, "network.interfaceEndpoints[0]", "'ecr.api'"),
+        ({"interfaceEndpoints": ["sts", "ecr.api", "sts"]}, "network.interfaceEndpoints", "repeated: ['sts']"),
         ({"flowLogRetentionDays": 0}, "network.flowLogRetentionDays", "allowed: 1, 3, 5"),
         ({"vpcCidr": "10.10.0.0/24"}, "network.vpcCidr", "use /20 or larger"),
         ({"publicSubnetCidrs": ["10.10.200.0/24"]}, "network.publicSubnetCidrs", "need exactly azCount=2"),
