@@ -102,6 +102,10 @@ def _tls_statements(bucket_arn: pulumi.Input[str]) -> list[Statement]:
     ]
 
 
+def _key_id(key_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    return pulumi.Output.from_input(key_arn).apply(lambda arn: arn.rsplit("/", 1)[-1])
+
+
 def _kms_upload_statements(bucket_arn: pulumi.Input[str], key_arn: pulumi.Input[str]) -> list[Statement]:
     """Refuse uploads that ask for anything but SSE-KMS with this bucket's key.
 
@@ -125,7 +129,8 @@ def _kms_upload_statements(bucket_arn: pulumi.Input[str], key_arn: pulumi.Input[
             principals={"AWS": "*"},
             actions=["s3:PutObject"],
             resources=objects,
-            conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}},
+            # Clients may name the key by ARN or by key id; both mean this key.
+            conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": [key_arn, _key_id(key_arn)]}},
         ),
     ]
 
