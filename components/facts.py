@@ -151,7 +151,7 @@ def sagemaker_name_limits(shape: str = "EndpointName") -> tuple[int, str]:
 
 
 def sagemaker_processing_instance_types() -> frozenset[str]:
-    return frozenset(_model("sagemaker").shape_for("ProcessingInstanceType").enum)
+    return frozenset(_shape("sagemaker", "ProcessingInstanceType")["enum"])
 
 
 def has_instance_storage(instance_type: str) -> bool:

@@ -182,7 +182,8 @@ def test_prod_replication_role_also_carries_the_boundary():
     config = stack_config("prod", iam={"permissionsBoundaryArn": BOUNDARY})
     rec = run_component(lambda: build(config), stack="prod")
     roles = rec.of_type("aws:iam/role:Role")
-    assert sorted(r.name.rsplit("-", 2)[-2] for r in roles) == ["replication", "sagemaker"]
+    # Every role of the whole prod stack (storage, network, serving) carries the boundary.
+    assert sorted(r.name.rsplit("-", 2)[-2] for r in roles) == ["drift", "execution", "flow", "replication", "sagemaker"]
     assert all(r.inputs["permissionsBoundary"] == BOUNDARY for r in roles)
 
 

@@ -213,7 +213,7 @@ def test_interface_endpoints_match_config_with_private_dns_in_private_subnets(st
         assert rec.of_type(SECURITY_GROUP) == [] and rec.of_type(INGRESS_RULE) == []
         return
     private_ids = sorted(s.id for s in subnets(rec, "private"))
-    endpoint_sg = rec.one(SECURITY_GROUP)
+    endpoint_sg = rec.one(SECURITY_GROUP, "endpoints-sg")
     for endpoint in interfaces:
         assert endpoint.inputs["privateDnsEnabled"] is True
         assert sorted(endpoint.inputs["subnetIds"]) == private_ids

@@ -306,8 +306,8 @@ def test_execution_role_reads_models_writes_its_capture_prefix_and_nothing_wider
     assert set(_resources(statements, "kms:Decrypt")) == {KMS}
     # ECR: the account's own repositories (model packages), never other accounts'.
     assert _resources(statements, "ecr:BatchGetImage") == [f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/*"]
-    log_group = f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/mlops-staging-churn"
-    assert _resources(statements, "logs:PutLogEvents") == sorted([log_group, f"{log_group}:log-stream:*"])
+    # Logs: only under /aws/sagemaker/ (the shared SageMaker role builder in components/iam).
+    assert _resources(statements, "logs:PutLogEvents") == [f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/sagemaker/*:log-stream:*"]
     for statement in statements:
         assert all(not a.endswith(":*") and a != "*" for a in statement["Action"]), statement
     # ENIs only in the platform VPC, with the endpoint's own security group.
@@ -317,22 +317,33 @@ def test_execution_role_reads_models_writes_its_capture_prefix_and_nothing_wider
     assert f"arn:aws:ec2:us-east-1:{ACCOUNT_ID}:security-group/{group}" in eni["Resource"]
 
 
-def test_serverless_execution_role_has_no_capture_or_network_grants():
+def test_serverless_execution_role_has_no_network_grants_and_writes_only_its_own_prefix():
     rec = recording("dev")
     statements = _statements(rec, rec.one(ROLE, "execution"))
-    assert _resources(statements, "s3:PutObject") == []
+    # The shared role builder always grants the capture prefix; it is this endpoint's alone.
+    assert _resources(statements, "s3:PutObject") == [f"arn:aws:s3:::{_bucket(rec)}/data-capture/churn/*"]
     assert not any(a.startswith("ec2:") for s in statements for a in s["Action"])
     # The prebuilt image's repository in SageMaker's registry account.
     assert _resources(statements, "ecr:BatchGetImage") == ["arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-scikit-learn"]
 
 
-def test_endpoint_waits_for_the_grants_it_relies_on():
+def test_models_and_endpoint_wait_for_the_role_policies_and_grants_they_rely_on():
     rec = recording("staging")
-    endpoint = rec.one(ENDPOINT)
     role_id = rec.one(ROLE, "execution").id
-    grant_urns = {p.urn for p in rec.of_type(ROLE_POLICY) if p.inputs["role"] == role_id}
-    assert len(grant_urns) == 3  # execution policy, models/ read, data-capture/churn/ write
-    assert grant_urns <= set(endpoint.dependencies)
+    policies = {p.name: p.urn for p in rec.of_type(ROLE_POLICY) if p.inputs["role"] == role_id}
+    assert sorted(policies) == sorted(
+        [
+            "mlops-staging-churn-execution-runtime",  # ECR pull, logs
+            "mlops-staging-churn-execution-network",  # VPC ENIs
+            "store-mlops-staging-churn-execution-role-read-models",
+            "store-mlops-staging-churn-execution-role-write-data-capture-churn",
+        ]
+    )
+    # The engine receives a component dependency expanded to its children: role policies and grants.
+    execution, store = rec.one("mlops:serving:ExecutionRole"), rec.one("mlops:storage:ArtifactStore")
+    assert {rec.by_urn(u).parent for u in policies.values()} == {execution.urn, store.urn}
+    for resource in (rec.one(ENDPOINT), *rec.of_type(MODEL)):
+        assert set(policies.values()) <= set(resource.dependencies), resource.name
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ import pulumi_aws as aws
 from components import facts
 from components.config import DATA_CAPTURE_PREFIX, MODELS_PREFIX, EndpointSettings, InstanceVariantConfig, ModelSourceConfig
 from components.iam.policy import Statement
-from components.iam.roles import inline_policy, service_role
+from components.iam.roles import inline_policy
+from components.iam.sagemaker import sagemaker_execution_role
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 INVOCATIONS_PER_INSTANCE = "SageMakerVariantInvocationsPerInstance"
@@ -59,6 +60,53 @@ def _as_resources(values: Sequence[Any]) -> list[pulumi.Resource]:
         elif isinstance(value, list | tuple):
             found.extend(_as_resources(value))
     return found
+
+
+@dataclass(frozen=True)
+class ExecutionRoleArgs:
+    """Inputs of :class:`ExecutionRole`.
+
+    store: the artifact store (``models/`` read and ``data_capture_prefix`` write grants) (required).
+    account_id, region: scope of the trust policy, ECR and log ARNs (required).
+    image_repository_arns: ECR repositories the models pull from (required, at least one).
+    data_capture_prefix: the endpoint's capture prefix, e.g. ``data-capture/churn/`` (required).
+    partition: AWS partition (default ``aws``).
+    permissions_boundary_arn: boundary of the role (default None).
+    extra_statements: more statements in one extra inline policy, e.g. VPC access (default none).
+    """
+
+    store: ArtifactAccess
+    account_id: pulumi.Input[str]
+    region: str
+    image_repository_arns: Sequence[pulumi.Input[str]]
+    data_capture_prefix: str
+    partition: str = "aws"
+    permissions_boundary_arn: str | None = None
+    extra_statements: Sequence[Statement] = ()
+
+
+class ExecutionRole(pulumi.ComponentResource):
+    """The endpoint's SageMaker execution role and its policies, as one thing others can wait for."""
+
+    def __init__(self, name: str, args: ExecutionRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:serving:ExecutionRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # Reuses the platform's SageMaker role builder (components/iam/sagemaker.py): trust with
+        # aws:SourceAccount, store grants, ECR pull on the given repositories, logs.
+        self.role = sagemaker_execution_role(
+            name,
+            store=args.store,
+            account_id=args.account_id,
+            region=args.region,
+            partition=args.partition,
+            image_repository_arns=args.image_repository_arns,
+            permissions_boundary_arn=args.permissions_boundary_arn,
+            model_prefix=MODELS_PREFIX,
+            data_capture_prefix=args.data_capture_prefix,
+            opts=child,
+        )
+        self.extra_policy = inline_policy(f"{name}-network", self.role, list(args.extra_statements), child) if args.extra_statements else None
+        self.register_outputs({"roleArn": self.role.arn})
 
 
 @dataclass(frozen=True)
@@ -107,25 +155,36 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         self.endpoint_name = args.endpoint_name
         self.variant_names = settings.variant_names
 
-        self.execution_role = service_role(
-            f"{name}-execution",
-            service="sagemaker.amazonaws.com",
-            account_id=args.account_id,
-            description=f"SageMaker execution role of endpoint {args.endpoint_name}",
-            permissions_boundary_arn=args.permissions_boundary_arn,
-            opts=child,
-        )
-        grants = [args.store.grant_read(self.execution_role, prefix=MODELS_PREFIX)]
-        if settings.data_capture.enabled:
-            grants.append(args.store.grant_write(self.execution_role, prefix=data_capture_prefix(settings)))
-
         sources = {"primary": settings.model}
         if settings.instance and settings.instance.challenger:
             sources["challenger"] = settings.instance.challenger.model
         images = {variant: self._image(variant, source) for variant, source in sources.items()}
+        repositories = [image["repositoryArn"] for image in images.values() if image is not None]
+        if any(image is None for image in images.values()):
+            # A model package's images live in this account's registry.
+            repositories.append(pulumi.Output.concat("arn:", args.partition, ":ecr:", args.region, ":", args.account_id, ":repository/*"))
         self.security_group = self._security_group() if settings.vpc else None
-        self.execution_policy = inline_policy(f"{name}-execution", self.execution_role, self._execution_statements(images), child)
-        self.grants = _as_resources(grants)
+        self.execution = ExecutionRole(
+            f"{name}-execution",
+            ExecutionRoleArgs(
+                store=args.store,
+                account_id=args.account_id,
+                region=args.region,
+                partition=args.partition,
+                image_repository_arns=list(dict.fromkeys(repositories)),
+                permissions_boundary_arn=args.permissions_boundary_arn,
+                data_capture_prefix=data_capture_prefix(settings),
+                extra_statements=self._vpc_statements() if settings.vpc else (),
+            ),
+            opts=child,
+        )
+        self.execution_role = self.execution.role
+        # Models and the endpoint wait for the role's own policies and for the store, whose
+        # children include the grants given to the role.
+        self._role_ready: list[pulumi.Resource] = [self.execution]
+        if isinstance(args.store, pulumi.Resource):
+            self._role_ready.append(args.store)
+
         self.models = {variant: self._model(variant, source, images[variant]) for variant, source in sources.items()}
         self.endpoint_config = self._endpoint_config()
         self.alarms = self._alarms()
@@ -134,7 +193,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             name=args.endpoint_name,
             endpoint_config_name=self.endpoint_config.name,
             deployment_config=self._deployment_config(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.execution_policy, *self.grants]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._role_ready),
         )
         self.scaling_targets, self.scaling_policies = self._autoscaling()
         self.outputs = {
@@ -170,46 +229,29 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             }
         return None
 
-    def _execution_statements(self, images: dict[str, dict | None]) -> list[Statement]:
+    def _vpc_statements(self) -> list[Statement]:
+        """What SageMaker needs to attach the model's ENIs in the platform VPC, and no more."""
         args = self._args
-        repositories = [image["repositoryArn"] for image in images.values() if image is not None]
-        if any(image is None for image in images.values()):
-            # A model package's images live in this account's registry.
-            repositories.append(pulumi.Output.concat("arn:", args.partition, ":ecr:", args.region, ":", args.account_id, ":repository/*"))
-        log_group = pulumi.Output.concat(
-            "arn:", args.partition, ":logs:", args.region, ":", args.account_id, ":log-group:/aws/sagemaker/Endpoints/", args.endpoint_name
-        )
-        statements = [
-            Statement(sid="EcrAuthToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
-            Statement(sid="EcrPull", actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], resources=repositories),
+        ec2_arn = pulumi.Output.concat("arn:", args.partition, ":ec2:", args.region, ":", args.account_id, ":")
+        vpc_arn = pulumi.Output.concat(ec2_arn, "vpc/", args.vpc_id)
+        return [
             Statement(
-                sid="Logs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                resources=[log_group, pulumi.Output.concat(log_group, ":log-stream:*")],
+                sid="VpcDescribe",
+                actions=["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+                resources=["*"],
+            ),
+            # ENIs only in the platform VPC, only with the endpoint's own security group.
+            Statement(
+                sid="VpcNetworkInterfaces",
+                actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+                resources=[
+                    pulumi.Output.concat(ec2_arn, "network-interface/*"),
+                    pulumi.Output.concat(ec2_arn, "subnet/*"),
+                    pulumi.Output.concat(ec2_arn, "security-group/", self.security_group.id),
+                ],
+                conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
             ),
         ]
-        if self._args.settings.vpc:
-            ec2_arn = pulumi.Output.concat("arn:", args.partition, ":ec2:", args.region, ":", args.account_id, ":")
-            vpc_arn = pulumi.Output.concat(ec2_arn, "vpc/", args.vpc_id)
-            statements += [
-                Statement(
-                    sid="VpcDescribe",
-                    actions=["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
-                    resources=["*"],
-                ),
-                # ENIs only in the platform VPC, only with the endpoint's own security group.
-                Statement(
-                    sid="VpcNetworkInterfaces",
-                    actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
-                    resources=[
-                        pulumi.Output.concat(ec2_arn, "network-interface/*"),
-                        pulumi.Output.concat(ec2_arn, "subnet/*"),
-                        pulumi.Output.concat(ec2_arn, "security-group/", self.security_group.id),
-                    ],
-                    conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
-                ),
-            ]
-        return statements
 
     def _security_group(self) -> aws.ec2.SecurityGroup:
         args = self._args
@@ -253,7 +295,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             primary_container=container,
             enable_network_isolation=settings.network_isolation,
             vpc_config=vpc_config,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.execution_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._role_ready),
         )
 
     # -- endpoint config ------------------------------------------------------------------
