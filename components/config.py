@@ -487,6 +487,9 @@ class ChallengerVariantConfig(InstanceVariantConfig):
 
 
 class InstanceServingConfig(InstanceVariantConfig):
+    autoscaling: bool = Field(
+        True, description="Register the variants with Application Auto Scaling; false is step one of an instance-type change (docs/serving.md)."
+    )
     target_invocations_per_instance: int = Field(100, ge=1, description="Target tracking value of SageMakerVariantInvocationsPerInstance (per minute).")
     scale_in_cooldown_seconds: int = Field(300, ge=0, description="Wait after a scale-in before another.")
     scale_out_cooldown_seconds: int = Field(60, ge=0, description="Wait after a scale-out before another.")

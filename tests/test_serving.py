@@ -500,3 +500,10 @@ def test_stack_serving_is_wired_to_the_platform_store_key_and_private_subnets(st
         for model in models:
             assert set(model.propertyDependencies["vpcConfig"]) >= private
         assert rec.of_type(TARGET) and rec.of_type(ALARM) and config.inputs["dataCaptureConfig"]["enableCapture"]
+
+
+def test_autoscaling_can_be_switched_off_for_the_first_step_of_an_instance_type_change():
+    instance = {**stack_raw_config("prod")["serving"]["endpoints"][0]["instance"], "autoscaling": False}
+    rec = run_serving(_with_endpoint("prod", instance=instance))
+    assert not rec.of_type(TARGET) and not rec.of_type(POLICY)
+    assert rec.one(ENDPOINT_CONFIG).inputs["productionVariants"][0]["initialInstanceCount"] == 2

@@ -429,7 +429,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
 
     def _autoscaling(self) -> tuple[list[aws.appautoscaling.Target], list[aws.appautoscaling.Policy]]:
         instance = self._args.settings.instance
-        if instance is None:
+        if instance is None or not instance.autoscaling:
             return [], []
         specs: dict[str, InstanceVariantConfig] = {"primary": instance}
         if instance.challenger:
