@@ -51,17 +51,6 @@ def data_capture_prefix(endpoint: EndpointSettings) -> str:
     return f"{DATA_CAPTURE_PREFIX}{endpoint.name}/"
 
 
-def _as_resources(values: Sequence[Any]) -> list[pulumi.Resource]:
-    """Grant helpers may return a resource, a list of them, or nothing; keep the resources."""
-    found: list[pulumi.Resource] = []
-    for value in values:
-        if isinstance(value, pulumi.Resource):
-            found.append(value)
-        elif isinstance(value, list | tuple):
-            found.extend(_as_resources(value))
-    return found
-
-
 @dataclass(frozen=True)
 class ExecutionRoleArgs:
     """Inputs of :class:`ExecutionRole`.
@@ -359,48 +348,51 @@ class SageMakerEndpoint(pulumi.ComponentResource):
     # -- alarms, deployment, autoscaling --------------------------------------------------
 
     def _alarms(self) -> list[aws.cloudwatch.MetricAlarm]:
-        args, thresholds = self._args, self._args.settings.alarms
+        thresholds = self._args.settings.alarms
+        latency_statistic = {"statistic": "Average"} if thresholds.latency_statistic == "Average" else {"extended_statistic": thresholds.latency_statistic}
         alarms = []
         for variant in self.variant_names:
-            dimensions = {"EndpointName": args.endpoint_name, "VariantName": variant}
             alarms.append(
-                aws.cloudwatch.MetricAlarm(
-                    f"{self._name}-{variant}-server-errors",
-                    name=f"{args.endpoint_name}-{variant}-server-errors",
-                    alarm_description=f"5XX errors of {args.endpoint_name}/{variant}; rolls back a blue/green deployment",
-                    namespace=SAGEMAKER_NAMESPACE,
+                self._variant_alarm(
+                    variant,
+                    "server-errors",
+                    f"5XX errors of {self._args.endpoint_name}/{variant}",
                     metric_name="Invocation5XXErrors",
-                    dimensions=dimensions,
                     statistic="Sum",
-                    period=60,
-                    evaluation_periods=thresholds.evaluation_periods,
                     threshold=thresholds.server_errors_threshold,
                     comparison_operator="GreaterThanOrEqualToThreshold",
-                    treat_missing_data="notBreaching",
-                    opts=pulumi.ResourceOptions(parent=self),
                 )
             )
-            statistic = {"statistic": "Average"} if thresholds.latency_statistic == "Average" else {"extended_statistic": thresholds.latency_statistic}
             alarms.append(
-                aws.cloudwatch.MetricAlarm(
-                    f"{self._name}-{variant}-model-latency",
-                    name=f"{args.endpoint_name}-{variant}-model-latency",
-                    alarm_description=f"ModelLatency {thresholds.latency_statistic} of {args.endpoint_name}/{variant}; rolls back a blue/green deployment",
-                    namespace=SAGEMAKER_NAMESPACE,
+                self._variant_alarm(
+                    variant,
+                    "model-latency",
+                    f"ModelLatency {thresholds.latency_statistic} of {self._args.endpoint_name}/{variant}",
                     metric_name="ModelLatency",
-                    dimensions=dimensions,
-                    period=60,
-                    evaluation_periods=thresholds.evaluation_periods,
                     # ModelLatency is reported in microseconds.
                     threshold=thresholds.model_latency_threshold_ms * 1000,
                     unit="Microseconds",
                     comparison_operator="GreaterThanThreshold",
-                    treat_missing_data="notBreaching",
-                    opts=pulumi.ResourceOptions(parent=self),
-                    **statistic,
+                    **latency_statistic,
                 )
             )
         return alarms
+
+    def _variant_alarm(self, variant: str, kind: str, what: str, **metric: Any) -> aws.cloudwatch.MetricAlarm:
+        """A one-minute AWS/SageMaker alarm on one variant; the deployment rolls back when it fires."""
+        name = f"{self._args.endpoint_name}-{variant}-{kind}"
+        return aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{variant}-{kind}",
+            name=name,
+            alarm_description=f"{what}; rolls back a blue/green deployment",
+            namespace=SAGEMAKER_NAMESPACE,
+            dimensions={"EndpointName": self._args.endpoint_name, "VariantName": variant},
+            period=60,
+            evaluation_periods=self._args.settings.alarms.evaluation_periods,
+            treat_missing_data="notBreaching",
+            opts=pulumi.ResourceOptions(parent=self),
+            **metric,
+        )
 
     def _deployment_config(self) -> aws.sagemaker.EndpointDeploymentConfigArgs:
         deployment = self._args.settings.deployment

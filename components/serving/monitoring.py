@@ -8,8 +8,9 @@ write its report prefixes, write logs and Model Monitor metrics.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -18,11 +19,22 @@ from components import facts
 from components.config import DriftMonitoringConfig, EndpointSettings
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy, service_role
-from components.serving.endpoint import ArtifactAccess, _as_resources, data_capture_prefix
+from components.serving.endpoint import ArtifactAccess, data_capture_prefix
 
 REPORTS_PREFIX = "pipelines/monitoring/"
 # Namespace the Model Monitor analyzer publishes data-quality metrics to.
 DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
+
+
+def _as_resources(values: Sequence[Any]) -> list[pulumi.Resource]:
+    """Grant helpers may return a resource, a list of them, or nothing; keep the resources."""
+    found: list[pulumi.Resource] = []
+    for value in values:
+        if isinstance(value, pulumi.Resource):
+            found.append(value)
+        elif isinstance(value, list | tuple):
+            found.extend(_as_resources(value))
+    return found
 
 
 def reports_prefix(endpoint: EndpointSettings) -> str:

@@ -44,40 +44,29 @@ def _sagemaker_arn(ctx: MockContext, inputs: dict, kind: str, name: str) -> str:
     return f"arn:{ctx.partition}:sagemaker:{region}:{ctx.account_id}:{kind}/{name.lower()}"
 
 
-@computed_outputs("aws:sagemaker/model:Model")
-def _model_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-    physical = _physical_name(name, inputs)
-    return {"name": physical, "arn": _sagemaker_arn(ctx, inputs, "model", physical)}
+def _named_sagemaker_resource(kind: str):
+    def outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
+        physical = _physical_name(name, inputs)
+        return {"name": physical, "arn": _sagemaker_arn(ctx, inputs, kind, physical)}
+
+    return outputs
 
 
-@computed_outputs("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
-def _endpoint_config_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-    physical = _physical_name(name, inputs)
-    return {"name": physical, "arn": _sagemaker_arn(ctx, inputs, "endpoint-config", physical)}
-
-
-@computed_outputs("aws:sagemaker/endpoint:Endpoint")
-def _endpoint_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-    physical = _physical_name(name, inputs)
-    return {"name": physical, "arn": _sagemaker_arn(ctx, inputs, "endpoint", physical)}
+# Type token -> the resource kind in SageMaker's ARN format (arn:aws:sagemaker:<region>:<account>:<kind>/<name>).
+for token, kind in {
+    "aws:sagemaker/model:Model": "model",
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "endpoint-config",
+    "aws:sagemaker/endpoint:Endpoint": "endpoint",
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": "data-quality-job-definition",
+    "aws:sagemaker/monitoringSchedule:MonitoringSchedule": "monitoring-schedule",
+}.items():
+    computed_outputs(token)(_named_sagemaker_resource(kind))
 
 
 @computed_outputs("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
 def _model_package_group_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
     group = inputs.get("modelPackageGroupName") or _physical_name(name, inputs)
     return {"id": group, "modelPackageGroupName": group, "arn": _sagemaker_arn(ctx, inputs, "model-package-group", group)}
-
-
-@computed_outputs("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition")
-def _data_quality_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-    physical = _physical_name(name, inputs)
-    return {"name": physical, "arn": _sagemaker_arn(ctx, inputs, "data-quality-job-definition", physical)}
-
-
-@computed_outputs("aws:sagemaker/monitoringSchedule:MonitoringSchedule")
-def _monitoring_schedule_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-    physical = _physical_name(name, inputs)
-    return {"name": physical, "arn": _sagemaker_arn(ctx, inputs, "monitoring-schedule", physical)}
 
 
 @computed_outputs("aws:cloudwatch/metricAlarm:MetricAlarm")
