@@ -126,6 +126,32 @@ def key_policy_statements(purpose: str, *, region: str, account_id: pulumi.Input
     return statements
 
 
+def customer_managed_key(
+    name: str,
+    *,
+    description: str,
+    deletion_window_days: int,
+    policy: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    region: str | None = None,
+) -> aws.kms.Key:
+    """A symmetric encrypt/decrypt key with yearly rotation and an explicit policy.
+
+    region: pulumi-aws v7's per-resource region (None: the provider's region).
+    """
+    return aws.kms.Key(
+        name,
+        description=description,
+        enable_key_rotation=True,
+        deletion_window_in_days=deletion_window_days,
+        key_usage="ENCRYPT_DECRYPT",
+        customer_master_key_spec="SYMMETRIC_DEFAULT",
+        policy=policy,
+        region=region,
+        opts=opts,
+    )
+
+
 class PlatformKeys(pulumi.ComponentResource):
     """The platform's customer-managed KMS keys.
 
@@ -147,13 +173,10 @@ class PlatformKeys(pulumi.ComponentResource):
         self.aliases: dict[str, aws.kms.Alias] = {}
         for purpose, (stem, description) in KEY_PURPOSES.items():
             statements = key_policy_statements(purpose, region=config.region, account_id=args.account_id, partition=args.partition)
-            key = aws.kms.Key(
+            key = customer_managed_key(
                 f"{name}-{stem}",
                 description=f"{config.resource_name(stem)}: {description}",
-                enable_key_rotation=True,
-                deletion_window_in_days=config.storage.kms_deletion_window_days,
-                key_usage="ENCRYPT_DECRYPT",
-                customer_master_key_spec="SYMMETRIC_DEFAULT",
+                deletion_window_days=config.storage.kms_deletion_window_days,
                 policy=policy_document(statements, kind="key"),
                 opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
             )
