@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from components.config import PlatformConfig
 from components.iam.policy import Statement, policy_document
+from components.iam.roles import inline_policy
 
 # purpose -> (alias stem, description). The alias is ``alias/<name_prefix>-<env>-<stem>``.
 KEY_PURPOSES: dict[str, tuple[str, str]] = {
@@ -167,6 +168,7 @@ class PlatformKeys(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformKeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:security:PlatformKeys", name, None, opts)
+        self._name_stem = name
         config = args.config
         protect = config.storage.protect
         self.keys: dict[str, aws.kms.Key] = {}
@@ -193,3 +195,19 @@ class PlatformKeys(pulumi.ComponentResource):
         # Stack-output shape: {"artifacts": arn, "eksSecrets": arn, "ebs": arn, "logs": arn}.
         self.output_arns: dict[str, pulumi.Output[str]] = {to_camel(purpose): arn for purpose, arn in self.arns.items()}
         self.register_outputs(self.output_arns)
+
+    def grant(self, role: aws.iam.Role, purpose: str, actions: list[str], *, via_service: str | None = None) -> aws.iam.RolePolicy:
+        """Let ``role`` call ``actions`` (e.g. ``["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"]``)
+        on the key for ``purpose`` only, optionally only through ``via_service`` (e.g.
+        ``"eks.us-east-1.amazonaws.com"``). An inline policy on the role, child of this component."""
+        if purpose not in self.keys:
+            raise ValueError(f"unknown key purpose {purpose!r}; known: {', '.join(self.keys)}")
+        if not actions or any(not a.startswith("kms:") for a in actions):
+            raise ValueError(f"a key grant lists kms: actions only, got {actions}")
+        statement = Statement(
+            sid=f"Use{to_camel(purpose)[0].upper()}{to_camel(purpose)[1:]}Key",
+            actions=list(actions),
+            resources=[self.keys[purpose].arn],
+            conditions={"StringEquals": {"kms:ViaService": via_service}} if via_service else None,
+        )
+        return inline_policy(f"{self._name_stem}-{role._name}-{KEY_PURPOSES[purpose][0]}", role, [statement], opts=pulumi.ResourceOptions(parent=self))
