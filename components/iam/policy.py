@@ -149,11 +149,14 @@ def _check_wildcard_resource(statement: Statement, label: str) -> None:
             name = f"{action.split(':', 1)[0]}:{details['name']}"
             required = bound_resource_types(details)
             if required:
-                # Allowed only when a tag condition the resource type supports scopes it.
-                tag_keys = {k.split("${", 1)[0].lower() for r in required for k in r["conditionKeys"] if "ResourceTag/" in k}
-                if not any(any(p.startswith(t) for t in tag_keys) for p in present_lower):
+                # Allowed only when a tag condition the resource type supports scopes it: the
+                # tags of the resource acted on, or, for create actions, the tags requested.
+                tag_keys = {k.split("${", 1)[0] for r in required for k in r["conditionKeys"] if "ResourceTag/" in k or "RequestTag/" in k}
+                if not any(any(p.startswith(t.lower()) for t in tag_keys) for p in present_lower):
+                    types = [r["name"] for r in required]
+                    shown = ", ".join(types[:5]) + (f", … ({len(types)} types)" if len(types) > 5 else "")
                     raise PolicyError(
-                        f"{label}: {name} supports resource-level permissions ({', '.join(r['name'] for r in required)}); "
+                        f"{label}: {name} supports resource-level permissions ({shown}); "
                         f"name the resource ARNs instead of '*'"
                         + (f", or scope '*' with one of {sorted(tag_keys)}" if tag_keys else "")
                     )
