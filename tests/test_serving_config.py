@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
+import pulumi
 import pytest
 
 from components import facts
 from components.config import CONFIG_KEY, ConfigError, parse_platform_config
-from tests.conftest import stack_raw_config
+from components.program import main
+from mlopsctl.harness import ProgramError
+from tests.conftest import run_component, stack_raw_config
 
 
 def _parse(stack: str, raw: dict):
@@ -150,3 +157,29 @@ def test_data_file_facts_exist_in_botocore():
     assert facts.model_monitor_image_uri("mars-north-1") is None
     for section in ("sagemakerInstanceStorageFamilies", "sagemakerModelMonitorAnalyzerAccounts"):
         assert facts.facts()[section]["source"]
+
+
+def test_cli_rejects_a_bad_serving_config_in_one_line_with_exit_2(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "stacks" / "Pulumi.dev.yaml").read_text().replace("memorySizeMb: 2048", "memorySizeMb: 1500")
+    assert "memorySizeMb: 1500" in text
+    (tmp_path / "Pulumi.dev.yaml").write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "mlopsctl", "preview", "--stack", "dev", "--stacks-dir", str(tmp_path), "--format", "json"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"error: {tmp_path}/Pulumi.dev.yaml: mlops-platform:platform.serving.endpoints[0].serverless.memorySizeMb: "
+        "1500 MB is not a serverless memory size; allowed: 1024, 2048, 3072, 4096, 5120, 6144"
+    )
+
+
+def test_program_registers_nothing_when_serving_config_is_bad():
+    raw = _endpoint("staging", instance={**STAGING_INSTANCE, "instanceType": "ml.m5.huge"})
+    with pytest.raises(ProgramError) as caught:
+        run_component(main, stack="staging", config={"mlops-platform:platform": raw})
+    assert isinstance(caught.value.cause, pulumi.RunError)
+    assert str(caught.value.cause).startswith("stacks/Pulumi.staging.yaml: mlops-platform:platform.serving.endpoints[0].instance.instanceType: unknown SageMaker instance type 'ml.m5.huge'")
+    assert caught.value.recording.resources == []
