@@ -427,11 +427,16 @@ def test_generated_names_fit_sagemaker_limits_including_suffix_headroom(stack):
     # A real provider appends 26 characters to namePrefix; the longest possible name must fit.
     longest_config = rec.one(ENDPOINT_CONFIG).inputs["namePrefix"] + "9" * facts.PREFIXED_UNIQUE_SUFFIX_LENGTH
     assert len(longest_config) <= config_max and re.fullmatch(config_pattern, longest_config)
-    for model in rec.of_type(MODEL):
-        # Models are auto-named: the logical name plus "-" and 7 random characters.
-        longest_model = model.name + "-" + "f" * (facts.PULUMI_RANDOM_SUFFIX_LENGTH - 1)
-        assert len(longest_model) <= model_max and re.fullmatch(model_pattern, longest_model)
-        assert re.fullmatch(model_pattern, model.id)
+    auto_named = [(MODEL, "ModelName"), ("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition", "MonitoringJobDefinitionName"),
+                  ("aws:sagemaker/monitoringSchedule:MonitoringSchedule", "MonitoringScheduleName")]
+    for token, shape in auto_named:
+        limit, pattern = facts.sagemaker_name_limits(shape)
+        for resource in rec.of_type(token):
+            # Auto-named: the logical name plus "-" and 7 random characters.
+            longest = resource.name + "-" + "f" * (facts.PULUMI_RANDOM_SUFFIX_LENGTH - 1)
+            assert len(longest) <= limit and re.fullmatch(pattern, longest), (shape, longest)
+            assert re.fullmatch(pattern, resource.id)
+    assert model_max == 63 and model_pattern
 
 
 def test_longest_allowed_endpoint_name_still_fits_after_the_suffix():
@@ -443,6 +448,22 @@ def test_longest_allowed_endpoint_name_still_fits_after_the_suffix():
     assert len(prefix) + facts.PREFIXED_UNIQUE_SUFFIX_LENGTH == config_max
     for model in rec.of_type(MODEL):
         assert len(model.name) + facts.PULUMI_RANDOM_SUFFIX_LENGTH <= facts.sagemaker_name_limits("ModelName")[0]
+    role = rec.one(ROLE, "execution")
+    assert len(role.name) + facts.PULUMI_RANDOM_SUFFIX_LENGTH <= 64  # IAM role names: 64 characters
+
+
+def test_longest_allowed_endpoint_name_keeps_drift_monitoring_names_within_limits():
+    config_max, _ = facts.sagemaker_name_limits("EndpointConfigName")
+    room = config_max - facts.PREFIXED_UNIQUE_SUFFIX_LENGTH - 1 - len("mlops-prod-")
+    raw = stack_raw_config("prod")
+    drift = raw["serving"]["driftMonitoring"]
+    drift["baselines"] = {"c" * room: drift["baselines"]["churn"]}
+    raw["serving"]["endpoints"][0]["name"] = "c" * room
+    rec = run_serving(parse_platform_config(raw, "us-east-1", "stacks/Pulumi.prod.yaml"))
+    for token, shape in (("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition", "MonitoringJobDefinitionName"),
+                         ("aws:sagemaker/monitoringSchedule:MonitoringSchedule", "MonitoringScheduleName")):
+        resource = rec.one(token)
+        assert len(resource.name) + facts.PULUMI_RANDOM_SUFFIX_LENGTH <= facts.sagemaker_name_limits(shape)[0], resource.name
 
 
 # ---------------------------------------------------------------------------------------------

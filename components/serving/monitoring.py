@@ -50,6 +50,8 @@ class DriftMonitoringArgs:
     """Inputs of :class:`DriftMonitoring`.
 
     settings: serving.driftMonitoring (required).
+    name_stem: ``<namePrefix>-<environment>``; children are named from it and the endpoint name,
+        so their auto-names stay within SageMaker's 63 characters (required).
     endpoints: monitored endpoint configs with their SageMaker endpoints' names (Outputs, so the
         schedules depend on the endpoints) (required).
     store: the artifact store (capture read, report write grants) (required).
@@ -60,6 +62,7 @@ class DriftMonitoringArgs:
     """
 
     settings: DriftMonitoringConfig
+    name_stem: str
     endpoints: Mapping[str, tuple[EndpointSettings, pulumi.Input[str]]]
     store: ArtifactAccess
     kms_key_arn: pulumi.Input[str]
@@ -78,7 +81,7 @@ class DriftMonitoring(pulumi.ComponentResource):
         if image is None:
             raise ValueError(f"no Model Monitor analyzer image listed for {args.region}")
         self.role = service_role(
-            f"{name}-monitor",
+            f"{args.name_stem}-drift-monitor",
             service="sagemaker.amazonaws.com",
             account_id=args.account_id,
             description="SageMaker Model Monitor data-quality jobs",
@@ -94,7 +97,7 @@ class DriftMonitoring(pulumi.ComponentResource):
             baselines += [_object_arn(args.partition, baseline.statistics_uri), _object_arn(args.partition, baseline.constraints_uri)]
         log_group = pulumi.Output.concat("arn:", args.partition, ":logs:", args.region, ":", args.account_id, ":log-group:/aws/sagemaker/ProcessingJobs")
         self.policy = inline_policy(
-            f"{name}-monitor",
+            f"{args.name_stem}-drift-monitor",
             self.role,
             [
                 Statement(sid="ReadBaselines", actions=["s3:GetObject"], resources=baselines),
@@ -124,8 +127,9 @@ class DriftMonitoring(pulumi.ComponentResource):
         self.schedules: dict[str, aws.sagemaker.MonitoringSchedule] = {}
         for key, (endpoint, endpoint_name) in args.endpoints.items():
             baseline = settings.baselines[endpoint.name]
+            stem = f"{args.name_stem}-{endpoint.name}-drift"
             definition = aws.sagemaker.DataQualityJobDefinition(
-                f"{name}-{key}",
+                stem,
                 role_arn=self.role.arn,
                 data_quality_app_specification=aws.sagemaker.DataQualityJobDefinitionDataQualityAppSpecificationArgs(image_uri=image),
                 data_quality_baseline_config=aws.sagemaker.DataQualityJobDefinitionDataQualityBaselineConfigArgs(
@@ -157,7 +161,7 @@ class DriftMonitoring(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
             )
             schedule = aws.sagemaker.MonitoringSchedule(
-                f"{name}-{key}",
+                stem,
                 monitoring_schedule_config=aws.sagemaker.MonitoringScheduleMonitoringScheduleConfigArgs(
                     monitoring_type="DataQuality",
                     monitoring_job_definition_name=definition.name,

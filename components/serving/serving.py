@@ -81,6 +81,7 @@ class Serving(pulumi.ComponentResource):
                 f"{name}-drift",
                 DriftMonitoringArgs(
                     settings=config.drift_monitoring,
+                    name_stem=args.name_stem,
                     endpoints={e.name: (e, self.endpoints[e.name].endpoint.name) for e in monitored},
                     store=args.store,
                     kms_key_arn=args.kms_key_arn,
