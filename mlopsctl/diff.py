@@ -445,7 +445,7 @@ def cost_delta(base: dict, head: dict) -> dict[str, Any]:
     for key in COST_FIGURES:
         old, new = _amount(base_monthly[key]), _amount(head_monthly[key])
         figures[key] = {"base": old, "head": new, "delta": None if old is None or new is None else round(new - old, 2)}
-    return {"evaluated": True, "currency": head.get("currency", "USD"), "monthly": figures}
+    return {"evaluated": True, "currency": head.get("currency", "USD"), "asOf": head.get("asOf"), "monthly": figures}
 
 
 def _sides(missing: list[str]) -> str:
@@ -542,7 +542,8 @@ def _short_urn(urn: str | None) -> str:
 def cost_lines(cost: dict) -> list[str]:
     if not cost.get("evaluated"):
         return [f"Cost: {cost.get('note', NOT_EVALUATED)}"]
-    lines = ["Cost (monthly): " + ", ".join(
+    as_of = f", prices as of {cost['asOf']}" if cost.get("asOf") else ""
+    lines = [f"Cost (monthly{as_of}): " + ", ".join(
         f"{key} {_money(f['base'])} -> {_money(f['head'])} ({_signed(f['delta'])})" for key, f in cost["monthly"].items())]
     return lines
 
@@ -704,7 +705,8 @@ def _fit(header: list[str], sections: list[_Section], footer: list[str], limit: 
 def _cost_markdown(cost: dict) -> list[str]:
     if not cost.get("evaluated"):
         return ["**Cost:** _" + cost.get("note", NOT_EVALUATED) + "_"]
-    lines = [f"**Monthly cost ({cost.get('currency', 'USD')})**", "", "| | Base | Head | Delta |", "|---|---:|---:|---:|"]
+    as_of = f", prices as of {cost['asOf']}" if cost.get("asOf") else ""
+    lines = [f"**Monthly cost ({cost.get('currency', 'USD')}{as_of})**", "", "| | Base | Head | Delta |", "|---|---:|---:|---:|"]
     for key, figure in cost["monthly"].items():
         lines.append(f"| {key} | {_money(figure['base'])} | {_money(figure['head'])} | {_signed(figure['delta'])} |")
     return lines
