@@ -39,9 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                       help="markdown is a PR comment that fits GitHub's 65,536-character limit")
     diff.set_defaults(handler=_diff)
+    # --- end mlopsctl diff ---
     return parser
 
 
+# --- mlopsctl diff (issue 8) ---
 def _diff(args: argparse.Namespace) -> int:
     from mlopsctl.diff import DiffError, render_markdown, render_text, run_diff
 
@@ -57,6 +59,7 @@ def _diff(args: argparse.Namespace) -> int:
     else:
         print(render_text(result), end="")
     return EXIT_VIOLATION if result.head_mandatory_violations() else EXIT_OK
+# --- end mlopsctl diff ---
 
 
 def _preview(args: argparse.Namespace) -> int:
