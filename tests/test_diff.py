@@ -192,7 +192,7 @@ def test_secrets_never_show_in_text_or_markdown(fixture_repo, fmt):
     _assert_no_plaintext(result.stdout + result.stderr)
     if fmt == "markdown":
         assert result.stdout.startswith(marker("dev"))
-        assert "update (may replace)" in result.stdout and "`fixture-fresh`" in result.stdout
+        assert "update (may replace)" in result.stdout and "<code>fixture-fresh</code>" in result.stdout
     else:
         assert "~ aws:s3/bucket:Bucket  fixture-data  update (may replace): bucket" in result.stdout
         assert "scalingConfig.maxSize: 3 -> 5" in result.stdout
@@ -299,6 +299,14 @@ def test_replace_on_changes_option_makes_a_certain_replace():
     assert change.label == "replace" and change.forced_replace == ["fifoQueue"]
 
 
+def test_markdown_cells_escape_backticks_pipes_and_html():
+    old = _resource("b", Description="plain")
+    new = _resource("b", Description="a `tick` | pipe <script> @team")
+    markdown = render_markdown(compare("dev", Side("b", _preview([old]), None), Side("h", _preview([new]), None)))
+    assert '<code>"a `tick` &#124; pipe &lt;script&gt; @team"</code>' in markdown
+    assert "<script>" not in markdown
+
+
 def test_secret_wrappers_and_credential_names_are_masked():
     secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
     changes = diff_values(
@@ -321,9 +329,25 @@ def test_markdown_is_truncated_to_the_github_limit_longest_section_first():
     assert "Truncated to fit GitHub's 65,536-character comment limit (longest sections first)" in comment
     assert "more not shown: truncated to fit GitHub's 65,536-character comment limit" in comment
     # The short Deletes section survives whole; the long Creates section gave way.
-    assert all(f"`old-{i}`" in comment for i in range(3))
-    assert "`created-bucket-with-a-long-name-00000`" in comment
-    assert "`created-bucket-with-a-long-name-03999`" not in comment
-    assert comment.count("| `aws:s3/bucket:Bucket` | `created-") > 500  # it keeps as much as fits
+    assert all(f"<code>old-{i}</code>" in comment for i in range(3))
+    assert "<code>created-bucket-with-a-long-name-00000</code>" in comment
+    assert "<code>created-bucket-with-a-long-name-03999</code>" not in comment
+    assert comment.count("| <code>aws:s3/bucket:Bucket</code> | <code>created-") > 500  # it keeps as much as fits
     untruncated = render_markdown(compare("dev", Side("main", _preview(base), None), Side("working tree", _preview(base[:1]), None)))
     assert "Truncated" not in untruncated and "more not shown" not in untruncated
+
+
+def test_a_stack_new_in_the_change_is_all_creates(tmp_path):
+    _copy_project(tmp_path)
+    _git(tmp_path, "init", "--quiet", "--initial-branch=main")
+    for key, value in (("user.name", "diff test"), ("user.email", "diff@example.invalid"), ("commit.gpgsign", "false")):
+        _git(tmp_path, "config", key, value)
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "--quiet", "-m", "base")
+    shutil.copy(tmp_path / STACK_FILE, tmp_path / "stacks" / "Pulumi.sandbox.yaml")  # uncommitted: the working tree counts
+    result = mlopsctl(tmp_path, "diff", "--stack", "sandbox", "--base", "HEAD", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["base"]["stackExists"] is False
+    assert document["changes"] and {c["op"] for c in document["changes"]} == {"create"}
+    assert document["summary"]["create"] == len(document["changes"]) and document["summary"]["unchanged"] == 0
