@@ -290,7 +290,11 @@ def _as_json_container(value: Any) -> Any:
 
 
 def diff_values(old: Any, new: Any, path: str = "", *, masked: bool = False) -> list[InputChange]:
-    """Leaf-level differences between two wire-format values, secrets masked."""
+    """Leaf-level differences between two wire-format values, secrets masked.
+
+    A container on one side only (an added or removed block) is compared with an empty one, so
+    every leaf goes through the same masking; JSON held in strings is compared inside.
+    """
     if _is_secret(old) or _is_secret(new):
         old_plain = old.get("value") if _is_secret(old) else old
         new_plain = new.get("value") if _is_secret(new) else new
@@ -299,23 +303,40 @@ def diff_values(old: Any, new: Any, path: str = "", *, masked: bool = False) -> 
         return []
     if masked:
         return [InputChange(path, MASK if old is not None else None, MASK if new is not None else None, masked=True)]
-    if isinstance(old, dict) and isinstance(new, dict):
+    old_value, new_value = _container_or_value(old), _container_or_value(new)
+    if isinstance(old_value, dict | list) or isinstance(new_value, dict | list):
+        empty = type(old_value if isinstance(old_value, dict | list) else new_value)()
+        old_value = empty if old_value is None else old_value
+        new_value = empty if new_value is None else new_value
+    if isinstance(old_value, dict) and isinstance(new_value, dict):
         changes: list[InputChange] = []
-        for key in list(old) + [k for k in new if k not in old]:
+        for key in list(old_value) + [k for k in new_value if k not in old_value]:
             sensitive = bool(_SENSITIVE_KEY.search(key))
-            changes += diff_values(old.get(key), new.get(key), _join(path, key), masked=sensitive)
+            changes += diff_values(old_value.get(key), new_value.get(key), _join(path, key), masked=sensitive)
         return changes
-    if isinstance(old, list) and isinstance(new, list):
+    if isinstance(old_value, list) and isinstance(new_value, list):
         changes = []
-        for index in range(max(len(old), len(new))):
-            changes += diff_values(old[index] if index < len(old) else None, new[index] if index < len(new) else None, f"{path}[{index}]")
+        for index in range(max(len(old_value), len(new_value))):
+            changes += diff_values(old_value[index] if index < len(old_value) else None,
+                                   new_value[index] if index < len(new_value) else None, f"{path}[{index}]")
         return changes
-    old_container, new_container = _as_json_container(old), _as_json_container(new)
-    if old_container is not None and new_container is not None:
-        return diff_values(old_container, new_container, path)
-    if _contains_secret(old) or _contains_secret(new):
+    if _contains_secret(old_value) or _contains_secret(new_value):  # a container replaced by a scalar or vice versa
         return [InputChange(path, MASK if old is not None else None, MASK if new is not None else None, masked=True)]
-    return [InputChange(path, _tidy(old), _tidy(new))]
+    return [InputChange(path, _scrub(_tidy(old_value)), _scrub(_tidy(new_value)))]
+
+
+def _scrub(value: Any) -> Any:
+    """A whole container shown as one value (a block replaced by a scalar): credential-named keys masked."""
+    if isinstance(value, dict):
+        return {k: MASK if _SENSITIVE_KEY.search(k) else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _container_or_value(value: Any) -> Any:
+    container = _as_json_container(value)
+    return value if container is None else container
 
 
 def _tidy(value: Any) -> Any:

@@ -351,3 +351,17 @@ def test_a_stack_new_in_the_change_is_all_creates(tmp_path):
     assert document["base"]["stackExists"] is False
     assert document["changes"] and {c["op"] for c in document["changes"]} == {"create"}
     assert document["summary"]["create"] == len(document["changes"]) and document["summary"]["unchanged"] == 0
+
+
+def test_added_blocks_and_json_strings_are_masked_leaf_by_leaf():
+    changes = diff_values(
+        {"name": "svc"},
+        {"name": "svc", "auth": {"user": "admin", "password": "p4ss"}, "kubeconfig": '{"users": [{"token": "t0k"}]}'},
+    )
+    assert [(c.path, c.old, c.new) for c in changes] == [
+        ("auth.user", None, "admin"), ("auth.password", None, MASK), ("kubeconfig.users[0].token", None, MASK)]
+
+
+def test_a_block_replaced_by_a_scalar_shows_no_credentials():
+    (change,) = diff_values({"auth": "none"}, {"auth": {"mode": "basic", "password": "p4ss"}})
+    assert (change.path, change.old, change.new) == ("auth", "none", {"mode": "basic", "password": MASK})
