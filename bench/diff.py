@@ -1,7 +1,9 @@
 """Benchmark: `mlopsctl diff` of a stack against a base ref, beside a single offline preview.
 
-The diff runs two previews (base in a temporary worktree, head in the working tree) at the same
-time, plus `git worktree add/remove`; the target is under 2x one preview's wall time.
+The diff runs two previews at the same time (the base in a temporary worktree, as a subprocess; the
+head in the diff's own process) plus `git worktree add/remove`; the target is under 2x one
+preview's wall time. Both previews are CPU-bound, so the ratio depends on idle cores: about 1.2 on
+an idle 2-core machine, towards 2 when other work keeps the cores busy.
 
     .venv/bin/python bench/diff.py [--stack prod] [--base HEAD~1] [--repeat 3]
 
@@ -11,6 +13,7 @@ Prints figures; asserts nothing (timings on shared machines are not test materia
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -43,7 +46,8 @@ def main() -> None:
     preview_s, diff_s = statistics.median(previews), statistics.median(diffs)
     print(f"{'stack':8} {'preview s':>10} {'diff s':>8} {'ratio':>6}  (target < 2.00)")
     print(f"{args.stack:8} {preview_s:10.2f} {diff_s:8.2f} {diff_s / preview_s:6.2f}")
-    print(f"\n(median of {args.repeat} runs; diff against {args.base}; the two previews run in parallel subprocesses)")
+    load = os.getloadavg()[0]
+    print(f"\n(median of {args.repeat} runs; diff against {args.base}; {os.cpu_count()} CPUs, 1-minute load average {load:.1f})")
 
 
 if __name__ == "__main__":

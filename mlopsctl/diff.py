@@ -1,9 +1,9 @@
 """Offline change diff: what a pull request changes in a stack, without AWS or the Pulumi CLI.
 
 ``mlopsctl diff --stack <env> --base <git-ref>`` previews the stack twice with the offline preview
-(``mlopsctl preview --format json``): once at the base ref, in a temporary detached git worktree
-running the base's own code, and once at the working tree. Both run as subprocesses of the same
-interpreter, at the same time. Resources are matched by URN:
+(``mlopsctl preview --format json``): at the base ref, in a temporary detached git worktree running
+the base's own code in a subprocess of the same interpreter, and at the working tree, in this
+process while the base runs. Resources are matched by URN:
 
 - create / delete: a URN on one side only;
 - update: changed wire-format input paths (``scalingConfig.desiredSize: 1 -> 2``) and changed
@@ -21,7 +21,9 @@ Secrets never show: wire-format secrets, inputs named like credentials and the r
 
 from __future__ import annotations
 
+import contextlib
 import html
+import io
 import json
 import math
 import os
@@ -30,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,9 +117,9 @@ class Side:
     exists: bool = True
 
 
-def run_diff(stack: str, base_ref: str, *, repo_dir: Path = ROOT) -> StackDiff:
-    """Preview ``stack`` at ``base_ref`` and at the working tree of ``repo_dir`` and compare them."""
-    repo_dir = repo_dir.resolve()
+def run_diff(stack: str, base_ref: str) -> StackDiff:
+    """Preview ``stack`` at ``base_ref`` and at this checkout's working tree and compare them."""
+    repo_dir = ROOT
     probe = _git(repo_dir, "rev-parse", "--show-toplevel", check=False)
     if probe.returncode != 0:
         raise DiffError(f"{repo_dir} is not inside a git repository")
@@ -134,28 +137,46 @@ def run_diff(stack: str, base_ref: str, *, repo_dir: Path = ROOT) -> StackDiff:
     base_label = f"{base_ref} ({commit[:7]})"
     head_text = (repo_dir / "stacks" / f"Pulumi.{stack}.yaml").read_text()
 
-    head_proc = _start_preview(repo_dir, stack)
-    try:
-        if base_stack.returncode != 0:  # a stack new in this change: everything is a create
-            base = Side(base_label, {"stack": stack, "resources": [], "policy": {"evaluated": True, "violations": []},
-                                     "cost": {"evaluated": True, "monthly": {"idle": 0, "expected": 0, "ceiling": 0}}},
-                        None, exists=False)
-        else:
-            base = Side(base_label, _preview_at_commit(toplevel, prefix, commit, stack, base_label), base_stack.stdout)
-        head = Side("working tree", _finish_preview(head_proc, "working tree"), head_text)
-    finally:
-        if head_proc.poll() is None:
-            head_proc.kill()
-            head_proc.communicate()
+    if base_stack.returncode != 0:  # a stack new in this change: everything is a create
+        base = Side(base_label, {"stack": stack, "resources": [], "policy": {"evaluated": True, "violations": []},
+                                 "cost": {"evaluated": True, "monthly": {"idle": 0, "expected": 0, "ceiling": 0}}},
+                    None, exists=False)
+        head = Side("working tree", _preview_here(stack), head_text)
+    else:
+        with _base_worktree(toplevel, commit) as worktree:
+            base_proc = _start_preview(worktree / prefix, stack)  # the base's own code, in parallel with ...
+            try:
+                head = Side("working tree", _preview_here(stack), head_text)  # ... the head, in this process
+                base = Side(base_label, _finish_preview(base_proc, base_label), base_stack.stdout)
+            finally:
+                if base_proc.poll() is None:
+                    base_proc.kill()
+                    base_proc.communicate()
     return compare(stack, base, head)
 
 
-def _preview_at_commit(toplevel: Path, prefix: Path, commit: str, stack: str, label: str) -> dict[str, Any]:
+def _preview_here(stack: str) -> dict[str, Any]:
+    """The working tree's preview, in this process, through the same CLI entry point as the base's."""
+    from mlopsctl.cli import main
+
+    buffer, errors = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(errors):
+        code = main(["preview", "--stack", stack, "--format", "json"])
+    if code in (0, 1):
+        return json.loads(buffer.getvalue())
+    lines = [line for line in errors.getvalue().splitlines() if line.strip()]
+    reason = lines[-1].removeprefix("error: ") if lines else f"exit code {code}"
+    raise DiffError(f"working tree: preview failed: {reason}")
+
+
+@contextlib.contextmanager
+def _base_worktree(toplevel: Path, commit: str) -> Iterator[Path]:
+    """A temporary detached worktree of ``commit``, removed afterwards, also on failure."""
     scratch = Path(tempfile.mkdtemp(prefix="mlopsctl-diff-"))
     worktree = scratch / "base"
     try:
         _git(toplevel, "worktree", "add", "--detach", "--quiet", str(worktree), commit)
-        return _finish_preview(_start_preview(worktree / prefix, stack), label)
+        yield worktree
     finally:
         removed = _git(toplevel, "worktree", "remove", "--force", str(worktree), check=False).returncode == 0
         shutil.rmtree(scratch, ignore_errors=True)
