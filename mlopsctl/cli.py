@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--base", required=True, help="Git ref to compare against, e.g. origin/main or HEAD~1")
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                       help="markdown is a PR comment that fits GitHub's 65,536-character limit")
+    diff.add_argument("--json-out", type=Path, metavar="PATH", help="Also write the full JSON document to PATH (one run for both).")
     diff.set_defaults(handler=_diff)
     # --- end mlopsctl diff ---
     return parser
@@ -52,6 +53,8 @@ def _diff(args: argparse.Namespace) -> int:
     except DiffError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.json_out:
+        args.json_out.write_text(json.dumps(result.to_json(), indent=2) + "\n")
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2))
     elif args.format == "markdown":

@@ -186,10 +186,12 @@ def _assert_no_plaintext(output: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
-def test_secrets_never_show_in_text_or_markdown(fixture_repo, fmt):
-    result = mlopsctl(fixture_repo, "diff", "--stack", "dev", "--base", "HEAD~1", "--format", fmt)
+def test_secrets_never_show_in_text_or_markdown(fixture_repo, fmt, tmp_path, json_diff):
+    json_out = tmp_path / "diff.json"
+    result = mlopsctl(fixture_repo, "diff", "--stack", "dev", "--base", "HEAD~1", "--format", fmt, "--json-out", str(json_out))
     assert result.returncode == 0, result.stderr
     _assert_no_plaintext(result.stdout + result.stderr)
+    assert json.loads(json_out.read_text())["changes"] == json_diff["changes"]  # --json-out: the same document
     if fmt == "markdown":
         assert result.stdout.startswith(marker("dev"))
         assert "update (may replace)" in result.stdout and "<code>fixture-fresh</code>" in result.stdout
