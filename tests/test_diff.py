@@ -367,3 +367,14 @@ def test_added_blocks_and_json_strings_are_masked_leaf_by_leaf():
 def test_a_block_replaced_by_a_scalar_shows_no_credentials():
     (change,) = diff_values({"auth": "none"}, {"auth": {"mode": "basic", "password": "p4ss"}})
     assert (change.path, change.old, change.new) == ("auth", "none", {"mode": "basic", "password": MASK})
+
+
+def test_a_provider_change_may_replace_and_unchanged_resources_are_counted():
+    old = {**_resource("b"), "provider": "urn:pulumi:dev::mlops-platform::pulumi:providers:aws::east::id-1"}
+    new = {**_resource("b"), "provider": "urn:pulumi:dev::mlops-platform::pulumi:providers:aws::west::id-2"}
+    same = _resource("same", bucket="x")
+    diff = compare("dev", Side("b", _preview([old, same]), None), Side("h", _preview([new, same]), None))
+    (change,) = diff.changes
+    assert change.label == "update (may replace)" and change.replace_reasons == ["provider"]
+    assert [o.path for o in change.options] == ["provider"]
+    assert diff.summary() == {"create": 0, "update": 1, "mayReplace": 1, "delete": 0, "unchanged": 1}
