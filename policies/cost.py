@@ -70,9 +70,9 @@ def _check_gpu_node_count(args, report, cfg) -> None:
         max_size = _scaling(group, "maxSize")
         total += max_size
         if max_size > per_group:
-            report(f"{resource_label(group)} may scale to {max_size:g} GPU nodes; the limit per node group is {per_group}.", group.urn)
+            report(f"{resource_label(group)} may scale to {max_size:g} GPU nodes; the limit per node group is {per_group:g}.", group.urn)
     if total > total_limit:
-        report(f"GPU node groups may scale to {total:g} nodes in total ({', '.join(g.name for g in groups)}); the stack limit is {total_limit}.", None)
+        report(f"GPU node groups may scale to {total:g} nodes in total ({', '.join(g.name for g in groups)}); the stack limit is {total_limit:g}.", None)
 
 
 def _check_gpu_warm_nodes(args, report, cfg) -> None:
@@ -82,7 +82,7 @@ def _check_gpu_warm_nodes(args, report, cfg) -> None:
     total = sum(n for _, n in warm)
     if total > limit:
         for group, count in warm:
-            report(f"{resource_label(group)} keeps {count:g} GPU node(s) running (minSize); this environment allows {limit} warm GPU node(s) in total.", group.urn)
+            report(f"{resource_label(group)} keeps {count:g} GPU node(s) running (minSize); this environment allows {limit:g} warm GPU node(s) in total.", group.urn)
 
 
 def _check_endpoint_size(args, report, cfg) -> None:
@@ -95,7 +95,7 @@ def _check_endpoint_size(args, report, cfg) -> None:
         label = f"variant {name}" if name is not MISSING else "a variant"
         count = number(lookup(variant, "initialInstanceCount")) or 1
         if count > max_count:
-            report(f"{label} runs {count:g} instances; at most {max_count} here (or use a serverless variant).")
+            report(f"{label} runs {count:g} instances; at most {max_count:g} here (or use a serverless variant).")
         if instance_type.rsplit(".", 1)[-1] not in allowed_sizes:
             report(f"{label} uses {instance_type}; allowed sizes here: {sorted(allowed_sizes)} (or use a serverless variant).")
         if not allow_gpu and is_gpu_sagemaker_type(instance_type):

@@ -401,3 +401,19 @@ def resource_label(resource: Any) -> str:
 
 def matches_any(value: str, patterns: Iterable[str]) -> bool:
     return any(re.fullmatch(p, value) for p in patterns)
+
+
+def each(items: Iterable[Any], check: Callable[[Any], None]) -> None:
+    """Run ``check`` on every item; an unknown value stops only that item's check.
+
+    After the loop the first ``UnknownValueError`` is re-raised, so the SDK still reports that the
+    policy could not fully run during preview, without hiding violations found on other items.
+    """
+    deferred: UnknownValueError | None = None
+    for item in items:
+        try:
+            check(item)
+        except UnknownValueError as exc:
+            deferred = deferred or exc
+    if deferred is not None:
+        raise deferred

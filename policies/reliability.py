@@ -57,7 +57,7 @@ def _check_endpoint_ha(args, report, cfg) -> None:
                 serverless_only = False
                 count = number(lookup(variant, "initialInstanceCount")) or 0
                 if count < minimum:
-                    report(f"{resource_label(endpoint)}: variant {lookup(variant, 'variantName')} runs {count:g} instance(s); at least {minimum} are needed to survive an AZ or instance failure.", endpoint.urn)
+                    report(f"{resource_label(endpoint)}: variant {lookup(variant, 'variantName')} runs {count:g} instance(s); at least {minimum:g} are needed to survive an AZ or instance failure.", endpoint.urn)
         if serverless_only or not require_blue_green:
             continue
         policy = lookup(endpoint.props, "deploymentConfig", "blueGreenUpdatePolicy")

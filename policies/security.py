@@ -36,6 +36,7 @@ from packlib import (
     checkov,
     cis,
     dependents,
+    each,
     eks_gpu_ami_types,
     facts,
     is_gpu_ec2_type,
@@ -92,29 +93,29 @@ def _check_s3_public_access_block(args, report, cfg) -> None:
     account_level = [r for r in args.resources if r.resource_type == ACCOUNT_PAB and all(is_true(lookup(r.props, f)) for f in PAB_FLAGS)]
     if account_level:
         return
-    for bucket in of_types(args.resources, BUCKET_TYPES):
+
+    def check(bucket) -> None:
         blocks = dependents(bucket, args.resources, BUCKET_PAB_TYPES)
         if not blocks:
             report(f"{resource_label(bucket)} has no BucketPublicAccessBlock; add one with all four flags true.", bucket.urn)
-            continue
         for block in blocks:
             off = [f for f in PAB_FLAGS if not is_true(lookup(block.props, f))]
             if off:
                 report(f"{resource_label(bucket)}: public access block '{block.name}' leaves {', '.join(off)} unset or false (the AWS default is false).", bucket.urn)
 
+    each(of_types(args.resources, BUCKET_TYPES), check)
+
 
 def _check_s3_sse_kms(args, report, cfg) -> None:
     log_targets = access_log_targets(args.resources)
-    for bucket in of_types(args.resources, BUCKET_TYPES):
-        if bucket.urn in log_targets:
-            continue  # checked by s3-access-log-target-sse-s3: log delivery cannot use SSE-KMS
+
+    def check(bucket) -> None:
         rules = [rule for sse in dependents(bucket, args.resources, BUCKET_SSE_TYPES) for rule in _sse_rules(sse)]
         inline = lookup(bucket.props, "serverSideEncryptionConfiguration", "rule")
         if inline is not MISSING:
             rules.append(inline)
         if not rules:
             report(f"{resource_label(bucket)} has no server-side encryption configuration with a customer-managed KMS key.", bucket.urn)
-            continue
         for rule in rules:
             algorithm = lookup(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")
             if algorithm not in KMS_SSE_ALGORITHMS:
@@ -122,31 +123,36 @@ def _check_s3_sse_kms(args, report, cfg) -> None:
             elif not is_set(rule, "applyServerSideEncryptionByDefault", "kmsMasterKeyId"):
                 report(f"{resource_label(bucket)} uses SSE-KMS with the AWS-managed aws/s3 key; set kmsMasterKeyId to a customer-managed key.", bucket.urn)
 
+    # Access-log targets are judged by s3-access-log-target-sse-s3: log delivery cannot use SSE-KMS.
+    each([b for b in of_types(args.resources, BUCKET_TYPES) if b.urn not in log_targets], check)
+
 
 def _check_s3_log_target_sse_s3(args, report, cfg) -> None:
     log_targets = access_log_targets(args.resources)
-    for bucket in of_types(args.resources, BUCKET_TYPES):
-        if bucket.urn not in log_targets:
-            continue
+
+    def check(bucket) -> None:
         for sse in dependents(bucket, args.resources, BUCKET_SSE_TYPES):
             for rule in _sse_rules(sse):
                 algorithm = lookup(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")
                 if algorithm in KMS_SSE_ALGORITHMS:
                     report(f"{resource_label(bucket)} receives S3 server access logs but uses {algorithm}; log delivery writes without KMS headers, so use AES256 (SSE-S3).", bucket.urn)
 
+    each([b for b in of_types(args.resources, BUCKET_TYPES) if b.urn in log_targets], check)
+
 
 def _check_s3_versioning(args, report, cfg) -> None:
     exempt_logs = cfg("exemptAccessLogTargets")
     log_targets = access_log_targets(args.resources)
-    for bucket in of_types(args.resources, BUCKET_TYPES):
-        if exempt_logs and bucket.urn in log_targets:
-            continue
+
+    def check(bucket) -> None:
         statuses = [lookup(v.props, "versioningConfiguration", "status") for v in dependents(bucket, args.resources, BUCKET_VERSIONING_TYPES)]
         if is_true(lookup(bucket.props, "versioning", "enabled")):
             statuses.append("Enabled")
         if "Enabled" not in statuses:
             found = ", ".join(str(s) for s in statuses if s is not MISSING) or "no BucketVersioning"
             report(f"{resource_label(bucket)} is not versioned ({found}); add a BucketVersioning with status Enabled.", bucket.urn)
+
+    each([b for b in of_types(args.resources, BUCKET_TYPES) if not (exempt_logs and b.urn in log_targets)], check)
 
 
 def _denies_insecure_transport(document: Any) -> bool:
@@ -163,13 +169,16 @@ def _denies_insecure_transport(document: Any) -> bool:
 
 
 def _check_s3_tls_only(args, report, cfg) -> None:
-    for bucket in of_types(args.resources, BUCKET_TYPES):
+
+    def check(bucket) -> None:
         documents = [json_input(p.props, "policy") for p in dependents(bucket, args.resources, BUCKET_POLICY_TYPES)]
         inline = json_input(bucket.props, "policy")
         if inline is not MISSING:
             documents.append(inline)
         if not any(_denies_insecure_transport(d) for d in documents):
             report(f"{resource_label(bucket)} has no bucket policy denying requests with aws:SecureTransport=false.", bucket.urn)
+
+    each(of_types(args.resources, BUCKET_TYPES), check)
 
 
 def _check_s3_access_logging(args, report, cfg) -> None:
@@ -223,7 +232,7 @@ def _check_kms_deletion_window(args, report, cfg) -> None:
         return  # AWS default: 30 days
     minimum = cfg("minDays")
     if days < minimum:
-        report(f"deletionWindowInDays is {days:g}; at least {minimum} days are required here (7..30 allowed by AWS).")
+        report(f"deletionWindowInDays is {days:g}; at least {minimum:g} days are required here (7..30 allowed by AWS).")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,7 +488,7 @@ def _check_log_retention(args, report, cfg) -> None:
     if days is None or days <= 0:
         report("retentionInDays is unset or 0: logs never expire. Set a retention period.")
     elif days < minimum:
-        report(f"retentionInDays is {days:g}; at least {minimum} days are required here.")
+        report(f"retentionInDays is {days:g}; at least {minimum:g} days are required here.")
 
 
 def _check_log_kms(args, report, cfg) -> None:
