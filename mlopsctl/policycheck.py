@@ -121,16 +121,21 @@ def load_config_file(path: Path) -> dict[str, dict[str, Any]]:
         document = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise PolicyPackError(f"{path}: {exc}") from None
-    if not isinstance(document, dict):
-        raise PolicyPackError(f"{path}: expected a JSON object of policy names")
+    return normalize_config(document, str(path))
+
+
+def normalize_config(document: Any, source: str = "policy config") -> dict[str, dict[str, Any]]:
+    """Entries may be a bare enforcement level or an object with enforcementLevel and properties."""
+    if not isinstance(document, Mapping):
+        raise PolicyPackError(f"{source}: expected a JSON object of policy names")
     normalized: dict[str, dict[str, Any]] = {}
     for name, value in document.items():
         if isinstance(value, str):
             normalized[name] = {"enforcementLevel": value}
-        elif isinstance(value, dict):
+        elif isinstance(value, Mapping):
             normalized[name] = dict(value)
         else:
-            raise PolicyPackError(f"{path}: {name}: expected an enforcement level or an object")
+            raise PolicyPackError(f"{source}: {name}: expected an enforcement level or an object")
     return normalized
 
 
@@ -144,7 +149,7 @@ def reconcile_config(info: Any, given: Mapping[str, Mapping[str, Any]]) -> dict[
         defaults = {k: v["default"] for k, v in (schema.get("properties") or {}).items() if "default" in v}
         result[policy.name] = (_level_name(policy.enforcementLevel), defaults)
     initial = {k: json_format.MessageToDict(v) for k, v in info.initialConfig.items()}
-    for layer in (initial, given):
+    for layer in (initial, normalize_config(given)):
         all_level = (layer.get("all") or {}).get("enforcementLevel")
         if all_level:
             result = {k: (all_level, props) for k, (_, props) in result.items()}
@@ -324,7 +329,7 @@ class PolicyPackProcess:
             given = load_config_file(Path(config))
         else:
             self.config_path = None
-            given = {k: dict(v) for k, v in (config or {}).items()}
+            given = normalize_config(config or {})
         reconciled = reconcile_config(self.info, given)
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         for name, (level, props) in reconciled.items():
@@ -358,37 +363,8 @@ class PolicyPackProcess:
         inputs = {r.urn: engine_value(r.inputs) for r in resources}
         report = PolicyReport(pack=self.info.name, version=self.info.version, config=self.config_path, policies=len(self.info.policies))
 
-        def provider_of(resource: RecordedResource):
-            if not resource.provider:
-                return None
-            provider = by_urn.get(resource.provider.rsplit("::", 1)[0])
-            if provider is None:
-                return None
-            return analyzer_pb2.AnalyzerProviderResource(type=provider.type, urn=provider.urn, name=urn_name(provider.urn), properties=_struct(provider.inputs))
-
-        def options(resource: RecordedResource, with_parent: bool):
-            timeouts = analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
-                create=duration_seconds(resource.customTimeouts.get("create", "")),
-                update=duration_seconds(resource.customTimeouts.get("update", "")),
-                delete=duration_seconds(resource.customTimeouts.get("delete", "")),
-            )
-            return analyzer_pb2.AnalyzerResourceOptions(
-                protect=resource.protect,
-                ignoreChanges=list(resource.ignoreChanges),
-                deleteBeforeReplace=resource.deleteBeforeReplace,
-                deleteBeforeReplaceDefined=resource.deleteBeforeReplace,
-                additionalSecretOutputs=list(resource.additionalSecretOutputs),
-                aliases=list(resource.aliases),
-                customTimeouts=timeouts,
-                parent=(resource.parent or "") if with_parent else "",
-            )
-
         def one_resource(resource: RecordedResource) -> tuple[list, list]:
-            provider = provider_of(resource)
-            common = dict(type=resource.type, urn=resource.urn, name=urn_name(resource.urn), options=options(resource, True))
-            if provider is not None:
-                common["provider"] = provider
-            remediated = self.stub.Remediate(analyzer_pb2.AnalyzeRequest(properties=_struct(inputs[resource.urn]), **common))
+            remediated = self.stub.Remediate(analyze_request(resource, by_urn, inputs[resource.urn]))
             remediations = []
             for remediation in remediated.remediations:
                 if remediation.diagnostic:
@@ -397,7 +373,7 @@ class PolicyPackProcess:
                     new_inputs = json_format.MessageToDict(remediation.properties)
                     remediations.append({"policy": remediation.policyName, "urn": resource.urn, "changed": sorted(k for k in set(new_inputs) | set(inputs[resource.urn]) if new_inputs.get(k) != inputs[resource.urn].get(k))})
                     inputs[resource.urn] = new_inputs
-            analyzed = self.stub.Analyze(analyzer_pb2.AnalyzeRequest(properties=_struct(inputs[resource.urn]), **common))
+            analyzed = self.stub.Analyze(analyze_request(resource, by_urn, inputs[resource.urn]))
             # The engine reports every Analyze diagnostic against the resource it analyzed.
             return remediations, [_violation(d, resource.urn) for d in analyzed.diagnostics]
 
@@ -407,22 +383,71 @@ class PolicyPackProcess:
                 report.remediations.extend(remediations)
                 report.violations.extend(violations)
 
-        stack_resources = []
-        for resource in resources:
-            provider = provider_of(resource)
-            entry = analyzer_pb2.AnalyzerResource(
-                type=resource.type, urn=resource.urn, name=urn_name(resource.urn), properties=_struct(inputs[resource.urn]),
-                options=options(resource, False), parent=resource.parent or "", dependencies=list(resource.dependencies),
-            )
-            if provider is not None:
-                entry.provider.CopyFrom(provider)
-            for key, urns in resource.propertyDependencies.items():
-                entry.propertyDependencies[key].urns.extend(urns)
-            stack_resources.append(entry)
+        stack_resources = [stack_resource(r, by_urn, inputs[r.urn]) for r in resources]
         analyzed = self.stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources))
         report.violations.extend(_violation(d, d.urn or None) for d in analyzed.diagnostics)
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _provider(resource: RecordedResource, by_urn: Mapping[str, RecordedResource]):
+    """The resource's provider as the engine describes it: type, URN, name and its inputs."""
+    analyzer_pb2, _ = _proto()
+    if not resource.provider:
+        return None
+    provider = by_urn.get(resource.provider.rsplit("::", 1)[0])  # the reference is "<urn>::<id>"
+    if provider is None:
+        return None
+    return analyzer_pb2.AnalyzerProviderResource(type=provider.type, urn=provider.urn, name=urn_name(provider.urn), properties=_struct(provider.inputs))
+
+
+def _options(resource: RecordedResource, with_parent: bool):
+    analyzer_pb2, _ = _proto()
+    timeouts = analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
+        create=duration_seconds(resource.customTimeouts.get("create", "")),
+        update=duration_seconds(resource.customTimeouts.get("update", "")),
+        delete=duration_seconds(resource.customTimeouts.get("delete", "")),
+    )
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=resource.protect,
+        ignoreChanges=list(resource.ignoreChanges),
+        deleteBeforeReplace=resource.deleteBeforeReplace,
+        deleteBeforeReplaceDefined=resource.deleteBeforeReplace,
+        additionalSecretOutputs=list(resource.additionalSecretOutputs),
+        aliases=list(resource.aliases),
+        customTimeouts=timeouts,
+        # The step generator sets the parent option for Analyze; AnalyzeResources sends it as a field.
+        parent=(resource.parent or "") if with_parent else "",
+    )
+
+
+def analyze_request(resource: RecordedResource, by_urn: Mapping[str, RecordedResource], properties: Mapping[str, Any] | None = None):
+    """The AnalyzeRequest (also used for Remediate) the engine sends for one registration."""
+    analyzer_pb2, _ = _proto()
+    request = analyzer_pb2.AnalyzeRequest(
+        type=resource.type, urn=resource.urn, name=urn_name(resource.urn),
+        properties=_struct(resource.inputs if properties is None else properties), options=_options(resource, True),
+    )
+    provider = _provider(resource, by_urn)
+    if provider is not None:
+        request.provider.CopyFrom(provider)
+    return request
+
+
+def stack_resource(resource: RecordedResource, by_urn: Mapping[str, RecordedResource], properties: Mapping[str, Any] | None = None):
+    """One AnalyzerResource of the AnalyzeStack request."""
+    analyzer_pb2, _ = _proto()
+    entry = analyzer_pb2.AnalyzerResource(
+        type=resource.type, urn=resource.urn, name=urn_name(resource.urn),
+        properties=_struct(resource.inputs if properties is None else properties), options=_options(resource, False),
+        parent=resource.parent or "", dependencies=list(resource.dependencies),
+    )
+    provider = _provider(resource, by_urn)
+    if provider is not None:
+        entry.provider.CopyFrom(provider)
+    for key, urns in resource.propertyDependencies.items():
+        entry.propertyDependencies[key].urns.extend(urns)
+    return entry
 
 
 def _violation(diagnostic: Any, urn: str | None) -> Violation:

@@ -135,8 +135,8 @@ def _policy_text(policy: dict) -> str:
     lines = [f"Policy: {len(violations)} violation(s) from pack {pack.get('name', '?')} ({pack.get('policies', '?')} policies)"]
     rows = [(v["level"], v["policy"], (v.get("urn") or "(stack)").rsplit("::", 1)[-1], v["message"].splitlines()[-1]) for v in violations]
     widths = [max(len(r[i]) for r in rows + [("LEVEL", "POLICY", "RESOURCE", "")]) for i in range(3)]
-    lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(("LEVEL", "POLICY", "RESOURCE"), widths)) + "  MESSAGE")
-    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3] for r in rows]
+    lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(("LEVEL", "POLICY", "RESOURCE"), widths, strict=True)) + "  MESSAGE")
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3] for r in rows]
     return "\n".join(lines)
 
 
