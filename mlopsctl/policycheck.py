@@ -168,22 +168,53 @@ def reconcile_config(info: Any, given: Mapping[str, Mapping[str, Any]]) -> dict[
 
 
 def _validate_properties(name: str, schema: dict[str, Any], props: dict[str, Any]) -> None:
-    if not props and not schema:
-        return
-    try:
-        import jsonschema
-    except ImportError:  # the engine validates too; without jsonschema, only unknown keys are caught
-        unknown = set(props) - set(schema.get("properties") or {})
-        if unknown:
-            raise PolicyPackError(f"{name}: unknown config properties {sorted(unknown)}") from None
-        return
-    document = {"type": "object", "properties": schema.get("properties") or {}, "additionalProperties": False}
-    if schema.get("required"):
-        document["required"] = list(schema["required"])
-    error = next(iter(jsonschema.Draft7Validator(document).iter_errors(props)), None)
-    if error is not None:
-        where = ".".join(str(p) for p in error.absolute_path)
-        raise PolicyPackError(f"{name}{'.' + where if where else ''}: {error.message}")
+    """Validate reconciled properties against the policy's schema, as the engine does.
+
+    The pack's schemas use a small JSON-schema subset (type, enum, minimum, maximum, items,
+    additionalProperties), checked here without importing a JSON-schema library: the preview
+    pays for every import.
+    """
+    known = schema.get("properties") or {}
+    for key in schema.get("required") or []:
+        if key not in props:
+            raise PolicyPackError(f"{name}: missing required config property {key!r}")
+    for key, value in props.items():
+        if key not in known:
+            raise PolicyPackError(f"{name}.{key}: Additional properties are not allowed ({sorted(known)} are)")
+        problem = _schema_problem(known[key], value)
+        if problem:
+            raise PolicyPackError(f"{name}.{key}: {problem}")
+
+
+_JSON_TYPES = {"boolean": (bool,), "integer": (int, float), "number": (int, float), "string": (str,), "array": (list,), "object": (dict,)}
+
+
+def _schema_problem(schema: Mapping[str, Any], value: Any) -> str | None:
+    expected = schema.get("type")
+    if expected:
+        types = _JSON_TYPES[expected]
+        if not isinstance(value, types) or (expected != "boolean" and isinstance(value, bool)):
+            return f"{value!r} is not of type {expected!r}"
+        if expected == "integer" and float(value) != int(value):
+            return f"{value!r} is not of type 'integer'"
+    if "enum" in schema and value not in schema["enum"]:
+        return f"{value!r} is not one of {schema['enum']}"
+    if "minimum" in schema and value < schema["minimum"]:
+        return f"{value!r} is less than the minimum of {schema['minimum']}"
+    if "maximum" in schema and value > schema["maximum"]:
+        return f"{value!r} is greater than the maximum of {schema['maximum']}"
+    if isinstance(value, list) and "items" in schema:
+        for item in value:
+            problem = _schema_problem(schema["items"], item)
+            if problem:
+                return problem
+    extra = schema.get("additionalProperties")
+    if isinstance(value, dict) and isinstance(extra, Mapping):
+        for item in value.values():
+            problem = _schema_problem(extra, item)
+            if problem:
+                return problem
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
