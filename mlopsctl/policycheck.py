@@ -24,6 +24,7 @@ import json
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -329,13 +330,15 @@ class PolicyPackProcess:
             self.channel = None
             self.stub = None
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
+            # Ctrl-C is what the pack expects: PolicyPack stops its gRPC server on KeyboardInterrupt.
+            for stop, timeout in ((lambda p: p.send_signal(signal.SIGINT), 3), (subprocess.Popen.terminate, 3), (subprocess.Popen.kill, None)):
+                if self.process.poll() is not None:
+                    break
+                stop(self.process)
                 try:
-                    self.process.wait(timeout=5)
+                    self.process.wait(timeout=timeout)
                 except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+                    continue
             for stream in (self.process.stdout, self.process.stderr):
                 if stream is not None:
                     stream.close()

@@ -318,7 +318,7 @@ CATEGORY_DEFAULT_LEVEL = {
 
 def _policy_kwargs(name, description, category, severity, remediation, frameworks, config, level):
     frameworks = list(frameworks or ())
-    tags = [category] + [f"{f.name}:{f.reference}" for f in frameworks]
+    tags = [category] + [f"{f.name}{' v' + f.version if f.version else ''}:{f.reference}" for f in frameworks]
     return dict(
         name=name,
         description=description,

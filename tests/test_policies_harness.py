@@ -174,3 +174,19 @@ def test_pack_is_self_contained():
     requirements = (ROOT / "policies" / "requirements.txt").read_text().split()
     assert {r.split("==")[0] for r in requirements} == {"pulumi", "pulumi-policy", "botocore"}
     assert all("==" in r for r in requirements)
+
+
+def test_docs_policy_table_matches_the_pack_and_configs():
+    from mlopsctl.policydata import DOCS_FILE, docs_with_table, policy_table
+
+    text = DOCS_FILE.read_text()
+    assert docs_with_table(text, policy_table()) == text, "run: .venv/bin/python -m mlopsctl.policydata table"
+    assert "pulumi preview --stack prod --policy-pack policies --policy-pack-config policies/config/prod.json" in text
+
+
+def test_pack_stops_cleanly_on_interrupt():
+    pack = PolicyPackProcess().start()
+    process = pack.process
+    pack.close()
+    assert process.returncode == 0  # PolicyPack stopped its server on KeyboardInterrupt
+    assert pack.process is None and pack.stub is None
