@@ -398,7 +398,8 @@ class PolicyPackProcess:
         report = PolicyReport(pack=self.info.name, version=self.info.version, config=self.config_path, policies=len(self.info.policies))
 
         def one_resource(resource: RecordedResource) -> tuple[list, list]:
-            remediated = self.stub.Remediate(analyze_request(resource, by_urn, inputs[resource.urn]))
+            request = analyze_request(resource, by_urn, inputs[resource.urn])
+            remediated = self.stub.Remediate(request)
             remediations = []
             for remediation in remediated.remediations:
                 if remediation.diagnostic:
@@ -407,7 +408,8 @@ class PolicyPackProcess:
                     new_inputs = json_format.MessageToDict(remediation.properties)
                     remediations.append({"policy": remediation.policyName, "urn": resource.urn, "changed": sorted(k for k in set(new_inputs) | set(inputs[resource.urn]) if new_inputs.get(k) != inputs[resource.urn].get(k))})
                     inputs[resource.urn] = new_inputs
-            analyzed = self.stub.Analyze(analyze_request(resource, by_urn, inputs[resource.urn]))
+                    request = analyze_request(resource, by_urn, new_inputs)
+            analyzed = self.stub.Analyze(request)
             # The engine reports every Analyze diagnostic against the resource it analyzed.
             return remediations, [_violation(d, resource.urn) for d in analyzed.diagnostics]
 
