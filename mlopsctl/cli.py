@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from components.config import ConfigError
+from mlopsctl.policycheck import PolicyPackError
 from mlopsctl.stackfile import STACKS_DIR, StackFileError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT = 0, 1, 2
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     preview.add_argument("--unknowns", action="store_true", help="Model a first preview: computed outputs unknown.")
     preview.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
+    preview.add_argument("--no-policy", action="store_true", help="Skip the policy pack (policies/, config policies/config/<environment>.json).")
     preview.set_defaults(handler=_preview)
 
     # --- mlopsctl diff (issue 8: offline change diff) ---
@@ -68,7 +70,7 @@ def _diff(args: argparse.Namespace) -> int:
 def _preview(args: argparse.Namespace) -> int:
     from mlopsctl.preview import preview_stack, render_markdown, render_text
 
-    result = preview_stack(args.stack, stacks_dir=args.stacks_dir, unknowns=args.unknowns)
+    result = preview_stack(args.stack, stacks_dir=args.stacks_dir, unknowns=args.unknowns, policy=not args.no_policy)
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2, sort_keys=False))
     elif args.format == "markdown":
@@ -82,6 +84,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, StackFileError) as exc:
+    except (ConfigError, StackFileError, PolicyPackError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
