@@ -136,18 +136,16 @@ class Verifier:
         s3 = self.clients.client("s3")
         bucket, key_arn = self.store["bucketName"], self.store["kmsKeyArn"]
         resource = f"s3://{bucket}"
-        encryption: dict[str, Any] = {}
 
+        @_memo
         def default_encryption() -> dict:
-            if "rule" not in encryption:
-                try:
-                    rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-                except AWS_ERRORS as exc:
-                    if error_code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
-                        raise
-                    rules = []
-                encryption["rule"] = rules[0] if rules else {}
-            return encryption["rule"]
+            try:
+                rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+            except AWS_ERRORS as exc:
+                if error_code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
+                    raise
+                rules = []
+            return rules[0] if rules else {}
 
         def sse():
             rule = default_encryption()
@@ -225,12 +223,7 @@ class Verifier:
         eks = self.clients.client("eks")
         name = self.cluster["name"]
         resource = f"eks cluster {name}"
-        described: dict[str, Any] = {}
-
-        def cluster() -> dict:
-            if "c" not in described:
-                described["c"] = eks.describe_cluster(name=name)["cluster"]
-            return described["c"]
+        cluster = _memo(lambda: eks.describe_cluster(name=name)["cluster"])
 
         def status():
             s = cluster().get("status")
@@ -277,12 +270,7 @@ class Verifier:
             if want is None:
                 self.results.append(CheckResult("nodegroup.present", resource, FAIL, f"node group {group!r} is not in the stack config"))
                 continue
-            cache: dict[str, Any] = {}
-
-            def nodegroup(name=nodegroup_name, cache=cache) -> dict:
-                if "n" not in cache:
-                    cache["n"] = eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)["nodegroup"]
-                return cache["n"]
+            nodegroup = _memo(lambda name=nodegroup_name: eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)["nodegroup"])
 
             def status(nodegroup=nodegroup):
                 s = nodegroup().get("status")
@@ -333,17 +321,8 @@ class Verifier:
             name = endpoint_out["name"]
             resource = f"sagemaker endpoint {name}"
             settings = self._endpoint_settings(key) or self._endpoint_settings(name)
-            cache: dict[str, Any] = {}
-
-            def endpoint(name=name, cache=cache) -> dict:
-                if "e" not in cache:
-                    cache["e"] = sagemaker.describe_endpoint(EndpointName=name)
-                return cache["e"]
-
-            def current_config(endpoint=endpoint, cache=cache) -> dict:
-                if "c" not in cache:
-                    cache["c"] = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint()["EndpointConfigName"])
-                return cache["c"]
+            endpoint = _memo(lambda name=name: sagemaker.describe_endpoint(EndpointName=name))
+            current_config = _memo(lambda endpoint=endpoint: sagemaker.describe_endpoint_config(EndpointConfigName=endpoint()["EndpointConfigName"]))
 
             def status(endpoint=endpoint):
                 s = endpoint().get("EndpointStatus")
@@ -417,6 +396,24 @@ class Verifier:
         if problems:
             return False, "; ".join(problems)
         return True, "scalable targets " + ", ".join(seen)
+
+
+def _memo(call: Callable[[], Any]) -> Callable[[], Any]:
+    """Call AWS once for all checks of a resource; a failure is remembered too (no hammering when throttled)."""
+    box: dict[str, Any] = {}
+
+    def get() -> Any:
+        if "error" in box:
+            raise box["error"]
+        if "value" not in box:
+            try:
+                box["value"] = call()
+            except AWS_ERRORS as exc:
+                box["error"] = exc
+                raise
+        return box["value"]
+
+    return get
 
 
 def _taint_text(taint: dict) -> str:
