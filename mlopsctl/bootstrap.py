@@ -269,7 +269,7 @@ class Bootstrapper:
             wrong.append(f"default encryption is {algorithm}, want aws:kms")
         elif key not in (key_arn, key_arn.rsplit("/", 1)[-1], self.names.key_alias, self.names.key_alias_arn):
             wrong.append(f"default encryption key is {key or 'the AWS-managed aws/s3 key'}, want {key_arn}")
-        if rules and not rules[0].get("BucketKeyEnabled"):
+        if algorithm == "aws:kms" and not rules[0].get("BucketKeyEnabled"):
             wrong.append("S3 bucket key is off, want on (fewer KMS requests)")
         if wrong:
             # Changes the default for new objects only; existing objects keep their encryption.
