@@ -126,6 +126,7 @@ class Bootstrapper:
     def __init__(self, clients: AwsClients, name: str, github_repo: str | None = None, fix: bool = False):
         self.clients = clients
         self.fix = fix
+        cp.validate_name(name, clients.region)
         self.github = cp.parse_github_repo(github_repo) if github_repo is not None else None
         identity = clients.client("sts").get_caller_identity()
         partition = identity["Arn"].split(":")[1]

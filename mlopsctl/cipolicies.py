@@ -80,6 +80,15 @@ def parse_github_repo(value: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def validate_name(name: str, region: str) -> None:
+    """Check ``--name`` before any AWS call (account ids are always 12 digits, so lengths are exact)."""
+    if not NAME_PATTERN.match(name or ""):
+        raise BootstrapInputError(f"--name: {name!r} must be 2-20 chars of lowercase letters, digits and '-', starting with a letter")
+    bucket = f"{name}-pulumi-state-{'0' * 12}-{region}"
+    if len(bucket) > 63:
+        raise BootstrapInputError(f"--name: {name!r} makes the state bucket name {len(bucket)} characters long; S3 allows 63")
+
+
 @dataclass(frozen=True)
 class Names:
     """Physical names and ARNs of everything bootstrap owns in one account and region."""
@@ -90,10 +99,7 @@ class Names:
     partition: str = "aws"
 
     def __post_init__(self) -> None:
-        if not NAME_PATTERN.match(self.name):
-            raise BootstrapInputError(f"--name: {self.name!r} must be 2-20 chars of lowercase letters, digits and '-', starting with a letter")
-        if len(self.state_bucket) > 63:
-            raise BootstrapInputError(f"--name: {self.name!r} makes the state bucket name {self.state_bucket!r} longer than S3's 63 characters")
+        validate_name(self.name, self.region)
 
     # S3 and KMS
     @property

@@ -89,7 +89,10 @@ def _bootstrap(args: argparse.Namespace) -> int:
         print(f"error: cannot identify the AWS account: {describe_aws_error(exc)}", file=sys.stderr)
         return EXIT_VIOLATION
     report = bootstrapper.run()
-    print(json.dumps(report.to_json(), indent=2) if args.format == "json" else render_text(report, args.fix), end="\n" if args.format == "json" else "")
+    if args.format == "json":
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(render_text(report, args.fix), end="")
     return EXIT_VIOLATION if report.error or report.outstanding else EXIT_OK
 
 

@@ -199,7 +199,7 @@ class Verifier:
             if error_code(exc) != "ReplicationConfigurationNotFoundError":
                 raise
             return False, "no replication configuration on the bucket"
-        destination = f"arn:{self.config_partition()}:s3:::{replica}"
+        destination = f"arn:{self._partition()}:s3:::{replica}"
         matching = [r for r in rules if r.get("Status") == "Enabled" and r.get("Destination", {}).get("Bucket") == destination]
         if not matching:
             return False, f"no enabled replication rule to {destination}"
@@ -212,7 +212,7 @@ class Verifier:
             return False, f"replica bucket {replica} versioning is {status or 'never enabled'}"
         return True, f"rule {rule.get('ID')} replicates SSE-KMS objects to {replica} in {replica_region}"
 
-    def config_partition(self) -> str:
+    def _partition(self) -> str:
         arn = self.store.get("bucketArn") if self.store else None
         return arn.split(":")[1] if isinstance(arn, str) and arn.startswith("arn:") else "aws"
 

@@ -451,3 +451,24 @@ def test_bad_input_is_one_line_and_exit_2(aws, capsys, args, message):
     out, err = capsys.readouterr()
     assert (code, out, err.strip()) == (2, "", message)
     assert client("s3").list_buckets()["Buckets"] == []
+
+
+@pytest.fixture
+def no_credentials(monkeypatch, tmp_path):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    # No files, no instance metadata: botocore finds no credentials and never leaves this machine.
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_bad_name_is_rejected_before_any_aws_call(no_credentials, capsys):
+    assert main(["bootstrap", "--region", REGION, "--name", "x" * 21]) == 2
+    assert capsys.readouterr().err.startswith("error: --name: 'xxxxxxxxxxxxxxxxxxxxx' must be 2-20 chars")
+
+
+def test_no_credentials_is_one_line_exit_1(no_credentials, capsys):
+    assert main(["bootstrap", "--region", REGION, "--name", "mlops"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == "error: cannot identify the AWS account: AWS client error: Unable to locate credentials\n"
