@@ -154,3 +154,24 @@ def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: s
         "endpoints": {"churn": {"name": ENDPOINT, "arn": endpoint_arn, "invokeUrl": f"https://runtime.sagemaker.{REGION}.amazonaws.com/endpoints/{ENDPOINT}/invocations",
                                 "variantNames": ["primary"], "modelPackageGroup": "churn"}},
     }
+
+
+_SHARED_LOADERS: dict = {}
+
+
+def share_botocore_loader(monkeypatch) -> None:
+    """Speed only: let every botocore session in this process share one data loader.
+
+    moto and each ``AwsClients`` create fresh botocore sessions, and each would re-read and re-parse
+    botocore's large JSON models (endpoints, SageMaker, EC2). The loader only reads bundled files
+    and caches them, so sharing it changes no behaviour.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    def create_loader(search_path_string=None):
+        if search_path_string not in _SHARED_LOADERS:
+            _SHARED_LOADERS[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return _SHARED_LOADERS[search_path_string]
+
+    monkeypatch.setattr(botocore.session, "create_loader", create_loader)

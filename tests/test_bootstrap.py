@@ -21,6 +21,7 @@ from mlopsctl import cipolicies as cp
 from mlopsctl.awsclients import AwsClients
 from mlopsctl.bootstrap import Bootstrapper
 from mlopsctl.cli import main
+from tests.aws_seed import share_botocore_loader
 from tests.iam_eval import is_allowed
 
 REGION = "eu-west-1"
@@ -37,6 +38,7 @@ def aws(monkeypatch):
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
                        "AWS_DEFAULT_REGION": REGION}.items():
         monkeypatch.setenv(key, value)
+    share_botocore_loader(monkeypatch)
     with mock_aws():
         yield
 

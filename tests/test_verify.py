@@ -31,7 +31,7 @@ from mlopsctl.cli import main
 from mlopsctl.preview import load_config
 from mlopsctl.stackfile import load_stack_file
 from mlopsctl.verify import ERROR, FAIL, PASS, SKIP, Verifier
-from tests.aws_seed import ACCOUNT, BUCKET, CLUSTER, ENDPOINT, REGION, REPLICA, Seed, seed_stack
+from tests.aws_seed import ACCOUNT, BUCKET, CLUSTER, ENDPOINT, REGION, REPLICA, Seed, seed_stack, share_botocore_loader
 
 PROD = load_config(load_stack_file("prod"))
 
@@ -46,6 +46,7 @@ def aws(monkeypatch):
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
                        "AWS_DEFAULT_REGION": REGION}.items():
         monkeypatch.setenv(key, value)
+    share_botocore_loader(monkeypatch)
     with mock_aws():
         yield
 
