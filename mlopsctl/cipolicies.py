@@ -293,9 +293,11 @@ def preview_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:List*",
             "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
             "logs:Describe*", "logs:ListTagsForResource", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
-            "s3:GetReplicationConfiguration", "s3:ListAllMyBuckets", "sagemaker:Describe*", "sagemaker:List*", "ssm:GetParameter",
-            "sts:GetCallerIdentity",
+            "s3:GetReplicationConfiguration", "s3:ListAllMyBuckets", "sagemaker:Describe*", "sagemaker:List*", "sts:GetCallerIdentity",
         ], "*"),
+        # Only AWS's public parameters (EKS AMI ids): other parameters may be SecureStrings.
+        _statement("PublicSsmParameters", "Allow", ["ssm:GetParameter", "ssm:GetParameters"],
+                   [f"arn:{names.partition}:ssm:*::parameter/aws/service/*"]),
     ])
 
 

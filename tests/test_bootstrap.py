@@ -327,6 +327,8 @@ def test_preview_role_reads_but_cannot_write(aws, capsys):
     assert not can("s3:PutObject", state) and not can("s3:DeleteObject", state)
     for action in ("ec2:DescribeVpcs", "eks:DescribeCluster", "eks:ListNodegroups", "sagemaker:DescribeEndpoint", "iam:GetRole"):
         assert can(action, "*"), action
+    assert can("ssm:GetParameter", "arn:aws:ssm:eu-west-1::parameter/aws/service/eks/optimized-ami/1.34/amazon-linux-2023/x86_64/nvidia/recommended/image_id")
+    assert not can("ssm:GetParameter", f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/app/database-password")
     for action in ("ec2:RunInstances", "eks:CreateCluster", "sagemaker:CreateEndpoint", "iam:CreateRole", "s3:PutBucketPolicy",
                    "iam:PassRole", "sts:AssumeRole", "kms:CreateKey"):
         assert not can(action, "*"), action
