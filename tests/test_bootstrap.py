@@ -19,7 +19,7 @@ from moto.s3.models import s3_backends
 
 from mlopsctl import cipolicies as cp
 from mlopsctl.awsclients import AwsClients
-from mlopsctl.bootstrap import Bootstrapper
+from mlopsctl.bootstrap import Bootstrapper, render_text
 from mlopsctl.cli import main
 from tests.aws_seed import share_botocore_loader
 from tests.iam_eval import is_allowed
@@ -437,6 +437,8 @@ def test_permission_error_stops_with_one_line_not_a_crash(aws, capsys):
     report = Bootstrapper(clients, "mlops").run()
     assert report.error == "stopped at state bucket: permission denied for CreateBucket (AccessDenied): not allowed to create buckets"
     assert [f.kind for f in report.findings] == ["kms-alias", "s3-bucket"]
+    assert render_text(report, fix=False).endswith(f"ERROR: {report.error}\n")
+    assert report.to_json()["ok"] is False
 
 
 @pytest.mark.parametrize(("args", "message"), [
