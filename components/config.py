@@ -160,6 +160,14 @@ class NetworkConfig(Model):
     )
     flow_log_retention_days: LogRetentionDays = Field(90, description="VPC flow log retention in CloudWatch.")
 
+    @field_validator("interface_endpoints")
+    @classmethod
+    def _unique_endpoints(cls, services: list[str]) -> list[str]:
+        repeated = sorted({s for s in services if services.count(s) > 1})
+        if repeated:
+            raise ValueError(f"each interface endpoint may appear once; repeated: {repeated}")
+        return services
+
     @model_validator(mode="after")
     def _subnets(self):
         vpc = ipaddress.ip_network(self.vpc_cidr)
@@ -293,6 +301,14 @@ class StorageTransition(Model):
         if prefix not in ARTIFACT_PREFIXES:
             raise ValueError(f"{prefix!r} is not an artifact prefix; allowed: {', '.join(ARTIFACT_PREFIXES)}")
         return prefix
+
+    # storage (issue 3): S3 rejects lifecycle transitions to STANDARD_IA earlier than 30 days
+    # (S3 User Guide, "Transitioning objects using Amazon S3 Lifecycle": minimum storage duration).
+    @model_validator(mode="after")
+    def _minimum_age(self):
+        if self.storage_class == "STANDARD_IA" and self.days < 30:
+            raise ValueError(f"@days: S3 transitions to STANDARD_IA need at least 30 days, got {self.days}")
+        return self
 
 
 class ReplicationConfig(Model):

@@ -473,7 +473,11 @@ def render_text(report: BootstrapReport, fix: bool) -> str:
         out.append("Done.")
     out += ["", "Next steps:"] + [f"  {line}" for line in report.next_steps()]
     if report.github_repo:
+        roles = report.role_arns()
         out += ["", f"Set iam.permissionsBoundaryArn in each stack to {n.policy_arn(n.boundary_policy)}",
-                "", "GitHub environments (variable AWS_ROLE_ARN):"]
-        out += [f"  {env:8} {arn}" for env, arn in report.role_arns().items()]
+                "", "GitHub Actions variables (scope, name, value):",
+                f"  {'repository':10} {'PULUMI_BACKEND_URL':20} s3://{n.state_bucket}?region={n.region}&awssdk=v2",
+                f"  {'repository':10} {'AWS_REGION':20} {n.region}",
+                f"  {'repository':10} {'AWS_PREVIEW_ROLE_ARN':20} {roles['preview']}"]
+        out += [f"  {env:10} {'AWS_ROLE_ARN':20} {roles[env]}" for env in cp.ENVIRONMENTS]
     return "\n".join(out) + "\n"

@@ -24,7 +24,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import Environment
+from components.config import PROJECT, Environment
 
 ENVIRONMENTS: tuple[str, ...] = typing.get_args(Environment)
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -242,9 +242,19 @@ def _state_backend_statements(names: Names, key_arn: str, *, write: bool) -> lis
     return statements
 
 
+def platform_iam_name_patterns(names: Names) -> list[str]:
+    """Name patterns of the IAM roles, policies and instance profiles a stack creates.
+
+    Physical names come from ``namePrefix`` (buckets, aliases) or from Pulumi auto-naming of
+    logical names under the ``mlops-platform`` component (roles, policies), so both prefixes count.
+    """
+    return sorted({f"{names.name}-*", f"{PROJECT}-*"})
+
+
 def deploy_policy(names: Names, key_arn: str) -> dict[str, Any]:
     p, account, prefix = names.partition, names.account, names.name
     iam = f"arn:{p}:iam::{account}"
+    iam_names = platform_iam_name_patterns(names)
     return _document([
         *_state_backend_statements(names, key_arn, write=True),
         # Whole-service grants where AWS offers no useful resource scoping for create calls
@@ -265,15 +275,15 @@ def deploy_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies",
             "iam:ListRoleTags", "iam:PassRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole",
             "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
-        ], [f"{iam}:role/{prefix}-*"]),
+        ], [f"{iam}:role/{pattern}" for pattern in iam_names]),
         _statement("PlatformPolicies", "Allow", [
             "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:GetPolicy",
             "iam:GetPolicyVersion", "iam:ListPolicyVersions", "iam:TagPolicy", "iam:UntagPolicy",
-        ], [f"{iam}:policy/{prefix}-*"]),
+        ], [f"{iam}:policy/{pattern}" for pattern in iam_names]),
         _statement("PlatformInstanceProfiles", "Allow", [
             "iam:AddRoleToInstanceProfile", "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile",
             "iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile",
-        ], [f"{iam}:instance-profile/{prefix}-*"]),
+        ], [f"{iam}:instance-profile/{pattern}" for pattern in iam_names]),
         _statement("EksOidcProviders", "Allow", [
             "iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:GetOpenIDConnectProvider",
             "iam:TagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",

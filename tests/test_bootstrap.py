@@ -104,8 +104,9 @@ def test_bootstrap_on_an_empty_account(aws, capsys):
     for env in ("dev", "staging", "prod"):
         assert (f"  pulumi stack init organization/mlops-platform/{env} "
                 f"--secrets-provider 'awskms://alias/mlops-pulumi-secrets?region={REGION}'\n") in text
-        assert f"  {env:8} arn:aws:iam::{ACCOUNT}:role/mlops-deploy-{env}\n" in text
-    assert f"  preview  arn:aws:iam::{ACCOUNT}:role/mlops-preview\n" in text
+        assert f"  {env:10} AWS_ROLE_ARN         arn:aws:iam::{ACCOUNT}:role/mlops-deploy-{env}\n" in text
+    assert f"  repository AWS_PREVIEW_ROLE_ARN arn:aws:iam::{ACCOUNT}:role/mlops-preview\n" in text
+    assert f"  repository PULUMI_BACKEND_URL   s3://{BUCKET}?region={REGION}&awssdk=v2\n" in text
     assert f"Set iam.permissionsBoundaryArn in each stack to arn:aws:iam::{ACCOUNT}:policy/mlops-ci-boundary" in text
     assert text.count("created ") == 10
 
@@ -310,6 +311,18 @@ def test_deploy_role_cannot_modify_itself_or_escape_its_boundary(aws, capsys):
     assert not can("s3:GetObject", "arn:aws:s3:::another-teams-bucket/secret")
     for document in (deploy, boundary):
         assert all(s["Action"] != "*" and "*:*" not in cp._as_list(s["Action"]) for s in document["Statement"])
+
+
+def test_deploy_policy_reaches_platform_iam_names_for_any_bootstrap_name():
+    # Roles are auto-named under the mlops-platform component; buckets and aliases use namePrefix.
+    acme = cp.Names("acme", ACCOUNT, REGION)
+    deploy = cp.deploy_policy(acme, "arn:aws:kms:eu-west-1:123456789012:key/k")
+    iam = f"arn:aws:iam::{ACCOUNT}"
+    assert is_allowed([deploy], None, "iam:PassRole", f"{iam}:role/mlops-platform-artifacts-replication-role-1a2b3c4")
+    assert is_allowed([deploy], None, "iam:CreateRole", f"{iam}:role/acme-dev-sagemaker-1a2b3c4")
+    assert is_allowed([deploy], None, "s3:CreateBucket", "arn:aws:s3:::acme-dev-artifacts-1a2b3c4")
+    assert not is_allowed([deploy], None, "iam:PassRole", f"{iam}:role/ml-platform-admins")
+    assert not is_allowed([deploy], None, "s3:CreateBucket", "arn:aws:s3:::mlops-dev-artifacts-1a2b3c4")
 
 
 def test_preview_role_reads_but_cannot_write(aws, capsys):

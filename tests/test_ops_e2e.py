@@ -87,7 +87,7 @@ def test_bootstrap_then_verify_through_the_cli(moto_server, monkeypatch, tmp_pat
     bucket = "mlops-pulumi-state-123456789012-us-east-1"
     assert f"  pulumi login 's3://{bucket}?region=us-east-1&awssdk=v2'\n" in first.stdout
     assert "  pulumi stack init organization/mlops-platform/prod --secrets-provider 'awskms://alias/mlops-pulumi-secrets?region=us-east-1'\n" in first.stdout
-    assert "  prod     arn:aws:iam::123456789012:role/mlops-deploy-prod\n" in first.stdout
+    assert "  prod       AWS_ROLE_ARN         arn:aws:iam::123456789012:role/mlops-deploy-prod\n" in first.stdout
 
     second = mlopsctl(*bootstrap, "--format", "json")
     report = json.loads(second.stdout)
