@@ -22,6 +22,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -504,7 +505,7 @@ class ServerlessServingConfig(Model):
 
 
 class DataCaptureSettings(Model):
-    enabled: bool = Field(False, description="Capture requests/responses to data-capture/<endpoint>/ (default: serving.dataCaptureByDefault).")
+    enabled: bool | None = Field(None, description="Capture requests/responses to data-capture/<endpoint>/; unset follows serving.dataCaptureByDefault (instance endpoints only).")
     sampling_percentage: Annotated[int, AfterValidator(_within_shape("SamplingPercentage", "samplingPercentage"))] = Field(
         20, description="Percentage of requests captured."
     )
@@ -512,7 +513,7 @@ class DataCaptureSettings(Model):
 
     @model_validator(mode="after")
     def _some_sampling(self):
-        if self.enabled and self.sampling_percentage < 1:
+        if self.enabled is not False and self.sampling_percentage < 1:
             raise ValueError("@samplingPercentage: must be at least 1 when data capture is enabled")
         return self
 
@@ -568,6 +569,7 @@ class EndpointSettings(Model):
     data_capture: DataCaptureSettings = Field(default_factory=DataCaptureSettings, description="Request/response capture.")
     deployment: DeploymentSettings = Field(default_factory=DeploymentSettings, description="Blue/green rollout of new endpoint configs.")
     alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Rollback alarm thresholds.")
+    _capture_default: bool = PrivateAttr(False)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -575,13 +577,20 @@ class EndpointSettings(Model):
             raise ValueError("@instance: set exactly one of instance or serverless")
         if self.serverless is not None:
             # AWS "Serverless Inference feature exclusions": no VPC, isolation, capture, multiple variants.
-            for flag, key in ((self.vpc, "vpc"), (self.network_isolation, "networkIsolation"), (self.data_capture.enabled, "dataCapture.enabled")):
+            for flag, key in ((self.vpc, "vpc"), (self.network_isolation, "networkIsolation"), (self.data_capture.enabled is True, "dataCapture.enabled")):
                 if flag:
                     raise ValueError(f"@{key}: serverless endpoints do not support it (AWS Serverless Inference feature exclusions); use instance variants")
         for key, source in (("model", self.model), ("instance.challenger.model", self.instance.challenger.model if self.instance and self.instance.challenger else None)):
             if source is not None and source.package_group not in (None, self.model_package_group):
                 raise ValueError(f"@{key}.modelPackageArn: belongs to model package group {source.package_group!r}, not this endpoint's modelPackageGroup {self.model_package_group!r}")
         return self
+
+    @property
+    def captures_data(self) -> bool:
+        """dataCapture.enabled as stated, else the environment default; never for serverless."""
+        if self.data_capture.enabled is not None:
+            return self.data_capture.enabled
+        return self._capture_default and self.serverless is None
 
     @property
     def variant_names(self) -> list[str]:
@@ -609,30 +618,17 @@ class ServingConfig(Model):
     endpoints: list[EndpointSettings] = Field(default_factory=list, description="SageMaker endpoints.")
     drift_monitoring: DriftMonitoringConfig = Field(default_factory=DriftMonitoringConfig, description="Data-quality drift monitoring.")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _capture_defaults(cls, data: Any) -> Any:
-        """Instance endpoints that do not say otherwise capture data when the environment does."""
-        if not isinstance(data, dict) or not isinstance(data.get("endpoints"), list):
-            return data
-        default = bool(data.get("dataCaptureByDefault", False))
-        endpoints = []
-        for endpoint in data["endpoints"]:
-            if isinstance(endpoint, dict) and "serverless" not in endpoint:
-                capture = endpoint.get("dataCapture", {})
-                if isinstance(capture, dict) and "enabled" not in capture:
-                    endpoint = {**endpoint, "dataCapture": {**capture, "enabled": default}}
-            endpoints.append(endpoint)
-        return {**data, "endpoints": endpoints}
-
     @model_validator(mode="after")
     def _endpoints(self):
+        for endpoint in self.endpoints:
+            # Private attributes may be set on frozen models; the stated value stays as written.
+            endpoint._capture_default = self.data_capture_by_default
         names = [e.name for e in self.endpoints]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"@endpoints: endpoint names must be unique; repeated: {repeated}")
         drift = self.drift_monitoring
-        captured = [e.name for e in self.endpoints if e.data_capture.enabled]
+        captured = [e.name for e in self.endpoints if e.captures_data]
         for name in drift.baselines:
             if name not in captured:
                 raise ValueError(f"@driftMonitoring.baselines.{name}: not an endpoint with data capture enabled (those are: {', '.join(captured) or 'none'})")

@@ -117,11 +117,12 @@ def test_data_capture_is_on_by_default_in_staging_and_prod_and_off_in_dev():
             endpoint.pop("serverless")
             endpoint["instance"] = {"instanceType": "ml.m5.large"}
         config = _parse(stack, raw)
-        assert config.serving.endpoints[0].data_capture.enabled is expected, stack
+        assert config.serving.endpoints[0].captures_data is expected, stack
+        assert config.serving.endpoints[0].data_capture.enabled is None  # stays unstated: follows the environment
     # An explicit setting wins over the environment default.
     raw = stack_raw_config("staging")
     raw["serving"]["endpoints"][0]["dataCapture"] = {"enabled": False}
-    assert _parse("staging", raw).serving.endpoints[0].data_capture.enabled is False
+    assert _parse("staging", raw).serving.endpoints[0].captures_data is False
 
 
 def test_drift_monitoring_defaults_on_only_in_prod():
@@ -132,7 +133,7 @@ def test_stack_files_declare_what_issue_5_asks_for():
     dev, staging, prod = (_parse(s, stack_raw_config(s)).serving.endpoints for s in ("dev", "staging", "prod"))
     assert all(e.serverless and not e.instance for e in dev)
     for endpoint in staging + prod:
-        assert endpoint.instance and endpoint.data_capture.enabled and endpoint.vpc
+        assert endpoint.instance and endpoint.captures_data and endpoint.vpc
     assert all(e.instance.min_count >= 2 and e.instance.initial_count >= 2 for e in prod)
 
 

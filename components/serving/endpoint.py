@@ -325,7 +325,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         # "Create an endpoint configuration" for serverless: the key encrypts the ECR image).
         local_storage = any(facts.has_instance_storage(t) for t in instance_types)
         capture = None
-        if settings.data_capture.enabled:
+        if settings.captures_data:
             destination = args.store.prefix_uri(DATA_CAPTURE_PREFIX).apply(lambda uri: uri.rstrip("/") + "/" + settings.name)
             capture = aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
                 enable_capture=True,
