@@ -8,6 +8,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import PlatformConfig
+from components.iam.sagemaker import sagemaker_execution_role
+from components.keys import PlatformKeys, PlatformKeysArgs
+from components.storage import ArtifactStore, ArtifactStoreArgs
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,38 @@ class MlopsPlatform(pulumi.ComponentResource):
             "environment": config.environment,
             "region": config.region,
         }
+
+        # --- storage (issue 3): account identity, KMS keys, artifact store ----------------------
+        invoke = pulumi.InvokeOutputOptions(parent=self, provider=self.aws_provider)
+        self.account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        self.partition = aws.get_partition_output(opts=invoke).partition
+        self.keys = PlatformKeys(
+            f"{name}-keys",
+            PlatformKeysArgs(config=config, account_id=self.account_id, partition=self.partition),
+            opts=child,
+        )
+        self.store = ArtifactStore(
+            f"{name}-artifacts",
+            ArtifactStoreArgs(config=config, kms_key_arn=self.keys.artifacts.arn, account_id=self.account_id, partition=self.partition),
+            opts=child,
+        )
+        # Model images live in this account's ECR under "<namePrefix>/..." (e.g. mlops/churn).
+        image_repositories = [
+            pulumi.Output.concat("arn:", self.partition, ":ecr:", config.region, ":", self.account_id, ":repository/", config.name_prefix, "/*")
+        ]
+        self.sagemaker_role = sagemaker_execution_role(
+            f"{name}-sagemaker",
+            store=self.store,
+            account_id=self.account_id,
+            region=config.region,
+            partition=self.partition,
+            image_repository_arns=image_repositories,
+            permissions_boundary_arn=config.iam.permissions_boundary_arn,
+            opts=child,
+        )
+        self.outputs["kmsKeys"] = self.keys.output_arns
+        self.outputs["artifactStore"] = self.store.outputs
+        # --- end storage ------------------------------------------------------------------------
         self.register_outputs(self.outputs)
 
 
