@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from components.config import PlatformConfig
 from components.eks.eks_cluster import EksCluster, EksClusterArgs
+from components.storage import ArtifactStore, ArtifactStoreArgs
 from mlopsctl.harness import Recording
 from tests.conftest import run_component, stack_config
 
@@ -20,12 +21,22 @@ SECRETS_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/secrets"
 EBS_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/ebs"
 LOGS_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/logs"
 VPC_CIDR = "10.0.0.0/16"
+ARTIFACTS_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/artifacts"
 
 _cache: dict[str, tuple[PlatformConfig, Recording, dict]] = {}
 
 
 def cluster_name(config: PlatformConfig) -> str:
     return config.resource_name("eks")
+
+
+def artifact_store(config: PlatformConfig):
+    """A real ArtifactStore next to the cluster (its grants are what the workload roles get)."""
+
+    def factory(opts: pulumi.ResourceOptions) -> ArtifactStore:
+        return ArtifactStore("artifacts", ArtifactStoreArgs(config=config, kms_key_arn=ARTIFACTS_KEY, account_id=ACCOUNT), opts=opts)
+
+    return factory
 
 
 def build(config: PlatformConfig, *, artifact_store_factory=None, unknowns: bool = False) -> tuple[Recording, dict]:
@@ -65,7 +76,7 @@ def stack(stack_name: str) -> tuple[PlatformConfig, Recording]:
     """The real stack's eks config, built once per test session."""
     if stack_name not in _cache:
         config = stack_config(stack_name)
-        recording, handles = build(config)
+        recording, handles = build(config, artifact_store_factory=artifact_store(config))
         _cache[stack_name] = (config, recording, handles)
     config, recording, _ = _cache[stack_name]
     return config, recording
