@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import PlatformConfig
+from components.eks.access import deployer_role_arn
 from components.eks.eks_cluster import EksCluster, EksClusterArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
 from mlopsctl.harness import Recording
@@ -27,7 +28,7 @@ _cache: dict[str, tuple[PlatformConfig, Recording, dict]] = {}
 
 
 def cluster_name(config: PlatformConfig) -> str:
-    return config.resource_name("eks")
+    return config.resource_name()
 
 
 def artifact_store(config: PlatformConfig):
@@ -46,6 +47,8 @@ def build(config: PlatformConfig, *, artifact_store_factory=None, unknowns: bool
     def program():
         provider = aws.Provider("aws", region=config.region)
         opts = pulumi.ResourceOptions(providers={"aws": provider})
+        # As the platform does: the deployer's role from its session, before anything else.
+        deployer = deployer_role_arn(pulumi.InvokeOptions(provider=provider))
         store = artifact_store_factory(opts) if artifact_store_factory else None
         component = EksCluster(
             "eks",
@@ -58,6 +61,8 @@ def build(config: PlatformConfig, *, artifact_store_factory=None, unknowns: bool
                 secrets_kms_key_arn=SECRETS_KEY,
                 ebs_kms_key_arn=EBS_KEY,
                 logs_kms_key_arn=LOGS_KEY,
+                deployer_role_arn=deployer,
+                account_id=ACCOUNT,
                 private_api_cidrs=[VPC_CIDR],
                 assume_role_arn=config.assume_role_arn,
                 tags=config.default_tags,

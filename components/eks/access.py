@@ -29,7 +29,12 @@ class ClusterAccess:
 
 
 def deployer_role_arn(opts: pulumi.InvokeOptions) -> str:
-    """The IAM role (or user) behind the credentials running this program."""
+    """The IAM role (or user) behind the credentials running this program.
+
+    Synchronous on purpose: whether the deployer needs its own entry or already is the deploy
+    role decides which resources exist, so it must be known while the program is built. Call it
+    before registering resources whose outputs may fail (blocking invokes drive the event loop).
+    """
     caller = aws.get_caller_identity(opts=opts)
     # For an assumed-role session, issuer_arn is the role ARN (with its path); for a user it is
     # the user ARN itself.
@@ -54,7 +59,7 @@ def cluster_access(
     admin_role_arns: Sequence[str],
     deploy_role_arn: str | None,
     deployer_arn: str,
-    partition: str,
+    partition: pulumi.Input[str],
     tags: dict[str, str],
     opts: pulumi.ResourceOptions,
 ) -> ClusterAccess:
@@ -75,7 +80,7 @@ def cluster_access(
             f"{name}-access-{suffix}-admin",
             cluster_name=cluster.name,
             principal_arn=entry.principal_arn,
-            policy_arn=f"arn:{partition}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}",
+            policy_arn=pulumi.Output.concat("arn:", partition, f":eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"),
             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
             opts=opts,
         )

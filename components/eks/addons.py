@@ -33,8 +33,8 @@ def addon_roles(
     name: str,
     *,
     cluster_name: str,
-    account_id: str,
-    partition: str,
+    account_id: pulumi.Input[str],
+    partition: pulumi.Input[str],
     ebs_kms_key_arn: pulumi.Input[str],
     permissions_boundary_arn: str | None,
     opts: pulumi.ResourceOptions,
@@ -48,7 +48,7 @@ def addon_roles(
         service_account=VPC_CNI_SERVICE_ACCOUNT,
         description=f"VPC CNI of EKS cluster {cluster_name}",
         permissions_boundary_arn=permissions_boundary_arn,
-        managed_policy_arns=[f"arn:{partition}:iam::aws:policy/AmazonEKS_CNI_Policy"],
+        managed_policy_arns=[pulumi.Output.concat("arn:", partition, ":iam::aws:policy/AmazonEKS_CNI_Policy")],
         opts=opts,
     )
     ebs_csi = identity.pod_identity_role(
@@ -59,7 +59,7 @@ def addon_roles(
         service_account=EBS_CSI_SERVICE_ACCOUNT,
         description=f"EBS CSI driver of EKS cluster {cluster_name}",
         permissions_boundary_arn=permissions_boundary_arn,
-        managed_policy_arns=[f"arn:{partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"],
+        managed_policy_arns=[pulumi.Output.concat("arn:", partition, ":iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy")],
         opts=opts,
     )
     # Volumes are encrypted with the platform's EBS key; the driver needs to use it, and may

@@ -40,8 +40,8 @@ def control_plane(
     secrets_kms_key_arn: pulumi.Input[str],
     logs_kms_key_arn: pulumi.Input[str],
     permissions_boundary_arn: str | None,
-    account_id: str,
-    partition: str,
+    account_id: pulumi.Input[str],
+    partition: pulumi.Input[str],
     tags: dict[str, str],
     opts: pulumi.ResourceOptions,
 ) -> ControlPlane:
@@ -65,7 +65,7 @@ def control_plane(
     cluster_policy = aws.iam.RolePolicyAttachment(
         f"{name}-cluster-policy",
         role=role.name,
-        policy_arn=f"arn:{partition}:iam::aws:{CLUSTER_POLICY_ARN_SUFFIX}",
+        policy_arn=pulumi.Output.concat("arn:", partition, f":iam::aws:{CLUSTER_POLICY_ARN_SUFFIX}"),
         opts=opts,
     )
     # Envelope encryption: EKS uses the cluster role to wrap Kubernetes secrets with this key only.

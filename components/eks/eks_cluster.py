@@ -29,6 +29,11 @@ class EksClusterArgs:
         let the AWSServiceRoleForAutoScaling service-linked role use it, or GPU nodes fail to launch.
     logs_kms_key_arn: KMS key of the control-plane log group (required; its key policy must allow
         ``logs.<region>.amazonaws.com``).
+    deployer_role_arn: the IAM role (not STS session) running ``pulumi up``, from
+        :func:`components.eks.access.deployer_role_arn` (required; gets a cluster-admin access entry,
+        and every in-cluster resource waits for it).
+    account_id: the AWS account of the provider (required).
+    partition: the AWS partition (default ``"aws"``).
     private_api_cidrs: in-VPC ranges allowed to reach the private API endpoint on 443 (default none).
     permissions_boundary_arn: boundary on every role created here (default none).
     assume_role_arn: role the stack's AWS provider assumes; the kubeconfig passes it to
@@ -47,6 +52,9 @@ class EksClusterArgs:
     secrets_kms_key_arn: pulumi.Input[str]
     ebs_kms_key_arn: pulumi.Input[str]
     logs_kms_key_arn: pulumi.Input[str]
+    deployer_role_arn: str
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str] = "aws"
     private_api_cidrs: Sequence[str] = ()
     permissions_boundary_arn: str | None = None
     assume_role_arn: str | None = None
@@ -62,9 +70,7 @@ class EksCluster(pulumi.ComponentResource):
         config = args.config
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOptions(parent=self)
-        account_id = aws.get_caller_identity(opts=invoke).account_id
-        partition = aws.get_partition(opts=invoke).partition
+        account_id, partition = args.account_id, args.partition
 
         plane = control_plane(
             name,
@@ -89,7 +95,7 @@ class EksCluster(pulumi.ComponentResource):
             cluster=cluster,
             admin_role_arns=config.admin_role_arns,
             deploy_role_arn=config.deploy_role_arn,
-            deployer_arn=access.deployer_role_arn(invoke),
+            deployer_arn=args.deployer_role_arn,
             partition=partition,
             tags=tags,
             opts=child,

@@ -89,7 +89,7 @@ def autoscaler_values(*, cluster_name: str, region: str, image_tag: str) -> dict
     }
 
 
-def autoscaler_statements(*, cluster_name: str, region: str, account_id: str, partition: str) -> list[Statement]:
+def autoscaler_statements(*, cluster_name: str, region: str, account_id: pulumi.Input[str], partition: pulumi.Input[str]) -> list[Statement]:
     return [
         Statement(
             sid="Discover",
@@ -117,7 +117,7 @@ def autoscaler_statements(*, cluster_name: str, region: str, account_id: str, pa
             sid="ReadManagedNodeGroups",
             # Labels and taints of managed groups, for node templates when a group is at zero.
             actions=["eks:DescribeNodegroup"],
-            resources=[f"arn:{partition}:eks:{region}:{account_id}:nodegroup/{cluster_name}/*/*"],
+            resources=[pulumi.Output.concat("arn:", partition, f":eks:{region}:", account_id, f":nodegroup/{cluster_name}/*/*")],
         ),
     ]
 
@@ -139,8 +139,8 @@ def in_cluster(
     cluster_name: str,
     config: EksConfig,
     region: str,
-    account_id: str,
-    partition: str,
+    account_id: pulumi.Input[str],
+    partition: pulumi.Input[str],
     provider: k8s.Provider,
     deployer_access: aws.eks.AccessPolicyAssociation,
     system_nodes: Sequence[pulumi.Resource],

@@ -98,7 +98,7 @@ def autoscaler_discovery_tags(cluster_name: str) -> dict[str, str]:
     return {f"{CA_TAG_PREFIX}/enabled": "true", f"{CA_TAG_PREFIX}/{cluster_name}": "owned"}
 
 
-def node_role(name: str, *, partition: str, permissions_boundary_arn: str | None, opts: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+def node_role(name: str, *, partition: pulumi.Input[str], permissions_boundary_arn: str | None, opts: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
     trust = Statement(sid="TrustEc2", actions=["sts:AssumeRole"], principals={"Service": ["ec2.amazonaws.com"]})
     role = aws.iam.Role(
         f"{name}-node-role",
@@ -109,7 +109,7 @@ def node_role(name: str, *, partition: str, permissions_boundary_arn: str | None
         opts=opts,
     )
     attachments = [
-        aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=role.name, policy_arn=f"arn:{partition}:iam::aws:policy/{policy}", opts=opts)
+        aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=role.name, policy_arn=pulumi.Output.concat("arn:", partition, f":iam::aws:policy/{policy}"), opts=opts)
         for policy in NODE_POLICIES
     ]
     return role, attachments
