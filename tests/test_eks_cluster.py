@@ -10,7 +10,7 @@ from components.eks import access, pins
 from components.eks.cluster import CONTROL_PLANE_LOG_TYPES
 from mlopsctl.harness import DEPLOYER_ROLE_ARN, DEPLOYER_SESSION_ARN, SECRET_SIG, SIG_KEY, UNKNOWN, unwrap_secrets
 from tests import eks_support as eks
-from tests.conftest import STACKS, stack_config
+from tests.conftest import STACKS, stack_config, stack_preview
 
 CLUSTER = "aws:eks/cluster:Cluster"
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -202,3 +202,24 @@ def test_first_preview_with_unknown_ids_still_builds():
     tags = rec.of_type("aws:autoscaling/tag:Tag")
     assert tags and all(t.inputs.get("autoscalingGroupName", UNKNOWN) == UNKNOWN for t in tags)
     assert rec.one(CLUSTER).inputs["name"] == eks.cluster_name(config)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_whole_stack_wires_the_cluster_to_private_subnets_platform_keys_and_the_store(stack):
+    preview = stack_preview(stack)
+    rec = preview.recording
+    cluster = rec.one(CLUSTER)
+    private = sorted(s.id for s in rec.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"].get("kubernetes.io/role/internal-elb") == "1")
+    assert private and sorted(cluster.inputs["vpcConfig"]["subnetIds"]) == private
+    keys = {k.name.rsplit("-", 1)[-1]: k for k in rec.of_type("aws:kms/key:Key")}
+    key_arn = {suffix: f"arn:aws:kms:us-east-1:{eks.ACCOUNT}:key/{key.id}" for suffix, key in keys.items()}
+    assert cluster.inputs["encryptionConfig"]["provider"]["keyArn"] == key_arn["secrets"]
+    assert rec.one("aws:cloudwatch/logGroup:LogGroup", "control-plane-logs").inputs["kmsKeyId"] == key_arn["logs"]
+    for template in rec.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
+        assert all(m["ebs"]["kmsKeyId"] == key_arn["ebs"] for m in template.inputs["blockDeviceMappings"])
+    outputs = rec.stack_outputs
+    assert outputs["cluster"]["name"] == cluster.inputs["name"] == preview.config.resource_name()
+    assert outputs["kubeconfig"][SIG_KEY] == SECRET_SIG
+    assert DEPLOYER_ROLE_ARN in {e.inputs["principalArn"] for e in rec.of_type("aws:eks/accessEntry:AccessEntry")}
+    # Subnets carry the discovery tag for exactly this cluster name.
+    assert all(f"kubernetes.io/cluster/{cluster.inputs['name']}" in s.inputs["tags"] for s in rec.of_type("aws:ec2/subnet:Subnet"))
