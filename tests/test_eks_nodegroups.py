@@ -41,6 +41,7 @@ def test_gpu_group_ami_taint_labels_scaling_and_ignore_changes(stack, group_name
         "mlops-platform/node-role": "gpu",
         "mlops-platform/gpu-group": group_name,
         "mlops-platform/accelerator": facts.gpu_accelerator(group_config.instance_types[0]),
+        "k8s.amazonaws.com/accelerator": facts.gpu_accelerator(group_config.instance_types[0]),
         "mlops-platform/nvidia-device-plugin": "helm",
     }
     assert inputs["instanceTypes"] == group_config.instance_types
@@ -182,3 +183,21 @@ def test_gpu_ami_types_are_real_eks_ami_types():
 
     for model in (GpuNodeGroupConfig, SystemNodeGroupConfig):
         assert set(get_args(model.model_fields["ami_type"].annotation)) <= facts.eks_ami_types()
+
+
+def test_the_documented_training_pod_would_schedule_on_a_gpu_group():
+    """docs/eks.md's example pod tolerates the recorded taint and selects a recorded label."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "eks.md").read_text()
+    pod = next(doc for doc in (yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S)) if doc.get("kind") == "Pod")
+    _, rec = eks.stack("dev")
+    group = rec.one(NODE_GROUP, "eks-g5-spot")
+    [taint] = group.inputs["taints"]
+    assert {"key": taint["key"], "operator": "Exists", "effect": "NoSchedule"} in pod["spec"]["tolerations"]
+    assert pod["spec"]["nodeSelector"].items() <= group.inputs["labels"].items()
+    assert pod["metadata"]["namespace"] == "ml-training" and pod["spec"]["serviceAccountName"] == "training"
+    assert pod["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1

@@ -22,6 +22,9 @@ ACCELERATOR_LABEL = f"{LABEL_PREFIX}/accelerator"
 # "helm": the AMI lacks the Kubernetes device plugin, so our Helm release runs it there;
 # "ami": the AMI (Bottlerocket NVIDIA) ships it, and the Helm release must stay away.
 DEVICE_PLUGIN_LABEL = f"{LABEL_PREFIX}/nvidia-device-plugin"
+# Cluster Autoscaler's AWS provider treats nodes with this label as GPU nodes: it waits for the
+# device plugin to advertise nvidia.com/gpu on a new node instead of scaling up again meanwhile.
+CA_GPU_LABEL = "k8s.amazonaws.com/accelerator"
 AMIS_WITH_DEVICE_PLUGIN = frozenset({"BOTTLEROCKET_x86_64_NVIDIA"})
 
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -79,6 +82,7 @@ def gpu_spec(config: GpuNodeGroupConfig) -> NodeGroupSpec:
         NODE_ROLE_LABEL: "gpu",
         GPU_GROUP_LABEL: config.name,
         ACCELERATOR_LABEL: config.accelerator,
+        CA_GPU_LABEL: config.accelerator,
         DEVICE_PLUGIN_LABEL: "ami" if config.ami_type in AMIS_WITH_DEVICE_PLUGIN else "helm",
     }
     return NodeGroupSpec(
