@@ -53,6 +53,8 @@ def test_gpu_group_ami_taint_labels_scaling_and_ignore_changes(stack, group_name
     # With a launch template, size lives in its block devices; EKS rejects disk_size.
     assert "diskSize" not in inputs and "remoteAccess" not in inputs
     assert inputs["subnetIds"] == eks.SUBNETS
+    assert inputs["version"] == config.eks.version
+    assert group.propertyDependencies["version"] == [rec.one("aws:eks/cluster:Cluster").urn]
     assert inputs["tags"]["node-group"] == group_name
 
 

@@ -170,6 +170,8 @@ def node_group(
     return aws.eks.NodeGroup(
         f"{name}-{spec.key}",
         cluster_name=cluster.name,
+        # Nodes follow the control plane's version, so a version bump upgrades them after it.
+        version=cluster.version,
         # A prefix, so changes that force replacement can create the new group first.
         node_group_name_prefix=f"{spec.key}-",
         node_role_arn=role.arn,
