@@ -77,7 +77,6 @@ class MlopsPlatform(pulumi.ComponentResource):
         # --- end storage ------------------------------------------------------------------------
 
         # --- network (issue 4) -------------------------------------------------------------
-        # flow_log_kms_key_arn: pass the logs key (keys.logs.arn) once PlatformKeys lands.
         # cluster_name must equal the EKS cluster's physical name (subnet discovery tags).
         self.network = Network(
             f"{name}-network",
@@ -85,7 +84,7 @@ class MlopsPlatform(pulumi.ComponentResource):
                 config=config.network,
                 name_stem=config.resource_name(),
                 cluster_name=config.resource_name(),
-                flow_log_kms_key_arn=None,
+                flow_log_kms_key_arn=self.keys.logs.arn,
                 permissions_boundary_arn=config.iam.permissions_boundary_arn,
             ),
             opts=child,

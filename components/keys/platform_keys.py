@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from components.config import PlatformConfig
 from components.iam.policy import Statement, policy_document
+from components.iam.roles import inline_policy
 
 # purpose -> (alias stem, description). The alias is ``alias/<name_prefix>-<env>-<stem>``.
 KEY_PURPOSES: dict[str, tuple[str, str]] = {
@@ -126,6 +127,32 @@ def key_policy_statements(purpose: str, *, region: str, account_id: pulumi.Input
     return statements
 
 
+def customer_managed_key(
+    name: str,
+    *,
+    description: str,
+    deletion_window_days: int,
+    policy: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    region: str | None = None,
+) -> aws.kms.Key:
+    """A symmetric encrypt/decrypt key with yearly rotation and an explicit policy.
+
+    region: pulumi-aws v7's per-resource region (None: the provider's region).
+    """
+    return aws.kms.Key(
+        name,
+        description=description,
+        enable_key_rotation=True,
+        deletion_window_in_days=deletion_window_days,
+        key_usage="ENCRYPT_DECRYPT",
+        customer_master_key_spec="SYMMETRIC_DEFAULT",
+        policy=policy,
+        region=region,
+        opts=opts,
+    )
+
+
 class PlatformKeys(pulumi.ComponentResource):
     """The platform's customer-managed KMS keys.
 
@@ -141,19 +168,17 @@ class PlatformKeys(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformKeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:security:PlatformKeys", name, None, opts)
+        self._name_stem = name
         config = args.config
         protect = config.storage.protect
         self.keys: dict[str, aws.kms.Key] = {}
         self.aliases: dict[str, aws.kms.Alias] = {}
         for purpose, (stem, description) in KEY_PURPOSES.items():
             statements = key_policy_statements(purpose, region=config.region, account_id=args.account_id, partition=args.partition)
-            key = aws.kms.Key(
+            key = customer_managed_key(
                 f"{name}-{stem}",
                 description=f"{config.resource_name(stem)}: {description}",
-                enable_key_rotation=True,
-                deletion_window_in_days=config.storage.kms_deletion_window_days,
-                key_usage="ENCRYPT_DECRYPT",
-                customer_master_key_spec="SYMMETRIC_DEFAULT",
+                deletion_window_days=config.storage.kms_deletion_window_days,
                 policy=policy_document(statements, kind="key"),
                 opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
             )
@@ -170,3 +195,19 @@ class PlatformKeys(pulumi.ComponentResource):
         # Stack-output shape: {"artifacts": arn, "eksSecrets": arn, "ebs": arn, "logs": arn}.
         self.output_arns: dict[str, pulumi.Output[str]] = {to_camel(purpose): arn for purpose, arn in self.arns.items()}
         self.register_outputs(self.output_arns)
+
+    def grant(self, role: aws.iam.Role, purpose: str, actions: list[str], *, via_service: str | None = None) -> aws.iam.RolePolicy:
+        """Let ``role`` call ``actions`` (e.g. ``["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"]``)
+        on the key for ``purpose`` only, optionally only through ``via_service`` (e.g.
+        ``"eks.us-east-1.amazonaws.com"``). An inline policy on the role, child of this component."""
+        if purpose not in self.keys:
+            raise ValueError(f"unknown key purpose {purpose!r}; known: {', '.join(self.keys)}")
+        if not actions or any(not a.startswith("kms:") for a in actions):
+            raise ValueError(f"a key grant lists kms: actions only, got {actions}")
+        statement = Statement(
+            sid=f"Use{to_camel(purpose)[0].upper()}{to_camel(purpose)[1:]}Key",
+            actions=list(actions),
+            resources=[self.keys[purpose].arn],
+            conditions={"StringEquals": {"kms:ViaService": via_service}} if via_service else None,
+        )
+        return inline_policy(f"{self._name_stem}-{role._name}-{KEY_PURPOSES[purpose][0]}", role, [statement], opts=pulumi.ResourceOptions(parent=self))

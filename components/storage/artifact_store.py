@@ -27,7 +27,7 @@ import pulumi_aws as aws
 from components.config import ARTIFACT_PREFIXES, PlatformConfig
 from components.iam.policy import Statement, policy_document
 from components.iam.roles import inline_policy, service_role
-from components.keys.platform_keys import key_policy_statements
+from components.keys.platform_keys import customer_managed_key, key_policy_statements
 
 # The tag that marks a bucket as an S3 server-access-log target (SSE-S3 by necessity).
 ACCESS_LOG_TAG = ("mlops:role", "access-logs")
@@ -80,25 +80,15 @@ class ArtifactStoreArgs:
     partition: pulumi.Input[str] = "aws"
 
 
+def _deny_everyone(sid: str, actions: list[str], resources: list, conditions: dict) -> Statement:
+    return Statement(sid=sid, effect="Deny", principals={"AWS": "*"}, actions=actions, resources=resources, conditions=conditions)
+
+
 def _tls_statements(bucket_arn: pulumi.Input[str]) -> list[Statement]:
     resources = [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")]
     return [
-        Statement(
-            sid="DenyInsecureTransport",
-            effect="Deny",
-            principals={"AWS": "*"},
-            actions=["s3:*"],
-            resources=resources,
-            conditions={"Bool": {"aws:SecureTransport": "false"}},
-        ),
-        Statement(
-            sid="DenyTlsBelow12",
-            effect="Deny",
-            principals={"AWS": "*"},
-            actions=["s3:*"],
-            resources=resources,
-            conditions={"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-        ),
+        _deny_everyone("DenyInsecureTransport", ["s3:*"], resources, {"Bool": {"aws:SecureTransport": "false"}}),
+        _deny_everyone("DenyTlsBelow12", ["s3:*"], resources, {"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
     ]
 
 
@@ -111,26 +101,21 @@ def _kms_upload_statements(bucket_arn: pulumi.Input[str], key_arn: pulumi.Input[
 
     ``...IfExists``: a request without encryption headers is encrypted by the bucket default (this
     key), and UploadPart requests (authorised as s3:PutObject) never carry the headers, so
-    requiring them would break every multipart upload.
+    requiring them would break every multipart upload. Clients may name the key by ARN or key id.
     """
     objects = [pulumi.Output.concat(bucket_arn, "/*")]
     return [
-        Statement(
-            sid="DenyUploadsNotUsingSseKms",
-            effect="Deny",
-            principals={"AWS": "*"},
-            actions=["s3:PutObject"],
-            resources=objects,
-            conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        _deny_everyone(
+            "DenyUploadsNotUsingSseKms",
+            ["s3:PutObject"],
+            objects,
+            {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
         ),
-        Statement(
-            sid="DenyUploadsNamingAnotherKmsKey",
-            effect="Deny",
-            principals={"AWS": "*"},
-            actions=["s3:PutObject"],
-            resources=objects,
-            # Clients may name the key by ARN or by key id; both mean this key.
-            conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": [key_arn, _key_id(key_arn)]}},
+        _deny_everyone(
+            "DenyUploadsNamingAnotherKmsKey",
+            ["s3:PutObject"],
+            objects,
+            {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": [key_arn, _key_id(key_arn)]}},
         ),
     ]
 
@@ -155,27 +140,16 @@ class ArtifactStore(pulumi.ComponentResource):
         data_opts = pulumi.ResourceOptions(parent=self, protect=storage.protect, retain_on_delete=storage.protect)
 
         # --- access-log bucket: SSE-S3, because log delivery sends no encryption headers --------
-        self.log_bucket = aws.s3.Bucket(
-            f"{name}-access-logs",
-            bucket_prefix=f"{config.resource_name('access-logs')}-",
-            force_destroy=storage.force_destroy,
-            tags=dict([ACCESS_LOG_TAG]),
-            opts=data_opts,
-        )
-        self._harden(f"{name}-access-logs", self.log_bucket, versioning=True)
+        self._data_opts = data_opts
+        self.log_bucket = self._new_bucket(f"{name}-access-logs", "access-logs", ACCESS_LOG_TAG)
+        self._harden(f"{name}-access-logs", self.log_bucket)
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-access-logs-encryption",
             bucket=self.log_bucket.id,
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.bucket = aws.s3.Bucket(
-            f"{name}-bucket",
-            bucket_prefix=f"{config.resource_name('artifacts')}-",
-            force_destroy=storage.force_destroy,
-            tags=dict([ARTIFACTS_TAG]),
-            opts=data_opts,
-        )
+        self.bucket = self._new_bucket(f"{name}-bucket", "artifacts", ARTIFACTS_TAG)
         log_delivery = Statement(
             sid="AllowS3ServerAccessLogDelivery",
             principals={"Service": ["logging.s3.amazonaws.com"]},
@@ -201,7 +175,7 @@ class ArtifactStore(pulumi.ComponentResource):
         )
 
         # --- artifact bucket ---------------------------------------------------------------------
-        self.versioning = self._harden(f"{name}", self.bucket, versioning=True)
+        self.versioning = self._harden(f"{name}", self.bucket)
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=self.bucket.id,
@@ -242,7 +216,7 @@ class ArtifactStore(pulumi.ComponentResource):
         self.replication_role: aws.iam.Role | None = None
         self.replica_region: str | None = storage.replication.region if storage.replication.enabled else None
         if self.replica_region is not None:
-            self._replicate(name, args, self.replica_region, data_opts)
+            self._replicate(name, args, self.replica_region)
 
         self.bucket_name: pulumi.Output[str] = self.bucket.bucket
         self.bucket_arn: pulumi.Output[str] = self.bucket.arn
@@ -261,7 +235,22 @@ class ArtifactStore(pulumi.ComponentResource):
 
     # -- building blocks ------------------------------------------------------------------------
 
-    def _harden(self, stem: str, bucket: aws.s3.Bucket, *, versioning: bool, region: str | None = None) -> aws.s3.BucketVersioning | None:
+    def _new_bucket(self, resource_name: str, name_stem: str, tag: tuple[str, str], region: str | None = None) -> aws.s3.Bucket:
+        """A bucket named ``<namePrefix>-<env>-<name_stem>-<random>``, protected per config.
+
+        ``bucket_prefix`` leaves room for the random suffix (S3 names are global); the longest
+        stem here keeps the prefix within its 37-character limit.
+        """
+        return aws.s3.Bucket(
+            resource_name,
+            bucket_prefix=f"{self.config.resource_name(name_stem)}-",
+            force_destroy=self.config.storage.force_destroy,
+            region=region,
+            tags=dict([tag]),
+            opts=self._data_opts,
+        )
+
+    def _harden(self, stem: str, bucket: aws.s3.Bucket, *, region: str | None = None) -> aws.s3.BucketVersioning:
         """Versioning, all four public-access blocks and ACLs off, for any bucket of the store."""
         child = pulumi.ResourceOptions(parent=self)
         aws.s3.BucketPublicAccessBlock(
@@ -281,8 +270,6 @@ class ArtifactStore(pulumi.ComponentResource):
             region=region,
             opts=child,
         )
-        if not versioning:
-            return None
         return aws.s3.BucketVersioning(
             f"{stem}-versioning",
             bucket=bucket.id,
@@ -322,21 +309,18 @@ class ArtifactStore(pulumi.ComponentResource):
             for prefix, transitions in by_prefix.items()
         ]
 
-    def _replicate(self, name: str, args: ArtifactStoreArgs, region: str, data_opts: pulumi.ResourceOptions) -> None:
+    def _replicate(self, name: str, args: ArtifactStoreArgs, region: str) -> None:
         """Replica bucket and key in ``region`` (pulumi-aws v7 per-resource ``region``), plus the
         replication role and rule."""
         config = self.config
         storage = config.storage
-        self.replica_key = aws.kms.Key(
+        self.replica_key = customer_managed_key(
             f"{name}-replica-key",
             description=f"{config.resource_name('artifacts-replica')}: replica of the artifact store in {region}",
-            enable_key_rotation=True,
-            deletion_window_in_days=storage.kms_deletion_window_days,
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            deletion_window_days=storage.kms_deletion_window_days,
             policy=policy_document(key_policy_statements("artifacts", region=region, account_id=args.account_id, partition=args.partition), kind="key"),
             region=region,
-            opts=data_opts,
+            opts=self._data_opts,
         )
         aws.kms.Alias(
             f"{name}-replica-key-alias",
@@ -345,15 +329,8 @@ class ArtifactStore(pulumi.ComponentResource):
             region=region,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.replica_bucket = aws.s3.Bucket(
-            f"{name}-replica",
-            bucket_prefix=f"{config.resource_name('replica')}-",
-            force_destroy=storage.force_destroy,
-            region=region,
-            tags=dict([REPLICA_TAG]),
-            opts=data_opts,
-        )
-        replica_versioning = self._harden(f"{name}-replica", self.replica_bucket, versioning=True, region=region)
+        self.replica_bucket = self._new_bucket(f"{name}-replica", "replica", REPLICA_TAG, region=region)
+        replica_versioning = self._harden(f"{name}-replica", self.replica_bucket, region=region)
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-replica-encryption",
             bucket=self.replica_bucket.id,
