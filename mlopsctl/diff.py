@@ -437,8 +437,8 @@ def compare(stack: str, base: Side, head: Side, table: dict[str, Any] | None = N
     new_by_urn = {r["urn"]: r for r in head.preview.get("resources", [])}
     changes: list[Change] = []
     unchanged = 0
-    # Sorted: the mock runtime registers resources from several threads, so recording order varies
-    # between runs; a PR comment must not reshuffle when nothing changed.
+    # Registration order varies between runs (resources register as their inputs resolve), so
+    # changes are listed in URN order to keep the output stable.
     for urn, new in sorted(new_by_urn.items()):
         old = old_by_urn.get(urn)
         if old is None:
