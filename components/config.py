@@ -211,6 +211,7 @@ class NodeGroupConfig(Scaling):
     capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="ON_DEMAND or SPOT.")
     disk_size_gib: int = Field(50, ge=20, le=16384, description="Encrypted gp3 root volume size.")
     imds_hop_limit: Literal[1, 2] = Field(1, description="IMDSv2 hop limit; 2 only when a pod truly needs instance metadata.")
+    max_unavailable: int = Field(1, ge=1, le=100, description="Nodes replaced at once during a node group update.")
 
 
 class SystemNodeGroupConfig(NodeGroupConfig):
@@ -239,7 +240,17 @@ class GpuNodeGroupConfig(NodeGroupConfig):
         if cpu:
             families = ", ".join(facts.facts()["gpuInstanceFamilies"]["ec2"])
             raise ValueError(f"GPU node groups need NVIDIA GPU instance types; {cpu} are not (GPU families: {families})")
+        # The group's accelerator label (and the Cluster Autoscaler node template built from it)
+        # must be true for every node the group can launch.
+        accelerators = sorted({facts.gpu_accelerator(t) or "unknown" for t in types})
+        if len(accelerators) > 1:
+            raise ValueError(f"all instance types of a GPU group must carry the same GPU model; {types} mix {accelerators} (use one group per GPU model)")
         return types
+
+    @property
+    def accelerator(self) -> str:
+        """GPU model of the group's nodes, e.g. ``nvidia-a10g`` (one per group, validated)."""
+        return facts.gpu_accelerator(self.instance_types[0]) or "unknown"
 
 
 class GpuQuotaConfig(Model):
@@ -270,6 +281,12 @@ class EksConfig(Model):
         supported = facts.supported_eks_versions()
         if version not in supported:
             raise ValueError(f"Kubernetes {version!r} is not supported by EKS today; supported: {', '.join(supported)}")
+        # --- eks: every supported version also needs pinned addon and chart versions.
+        from components.eks import pins
+
+        pinned = pins.pinned_versions()
+        if version not in pinned:
+            raise ValueError(f"no pinned addon/chart versions for Kubernetes {version!r} in {pins.PINS_FILE.name}; pinned: {', '.join(pinned)}")
         return version
 
     @field_validator("gpu_node_groups")
