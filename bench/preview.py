@@ -1,7 +1,7 @@
 """Benchmark: wall time and peak RSS of the offline preview per stack, beside the import floor.
 
-The floor is a bare Python process importing the same pulumi / pulumi_aws / pulumi_kubernetes
-modules the stack's program uses. The gap between the two is this project's overhead.
+The floor is a bare Python process loading the same pulumi / pulumi_aws / pulumi_kubernetes
+resource classes the stack's program registers. The gap between the two is this project's overhead.
 
     .venv/bin/python bench/preview.py [--repeat N] [--stacks dev,staging,prod]
 
@@ -33,21 +33,35 @@ def measure(argv: list[str]) -> tuple[float, float]:
     return wall, rusage.ru_maxrss / 1024
 
 
-def floor_modules(stack: str) -> list[str]:
+def floor_code(stack: str) -> str:
+    """Python that loads exactly the resource classes the stack's program registers.
+
+    pulumi_aws and pulumi_kubernetes load submodules lazily, on first attribute access, so the
+    floor touches each class instead of only importing its module.
+    """
     out = subprocess.run(
-        [sys.executable, "-m", "mlopsctl", "preview", "--stack", stack, "--format", "json"],
+        [sys.executable, "-m", "mlopsctl", "preview", "--stack", stack, "--format", "json", "--no-policy"],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     document = json.loads(out.stdout)
-    modules = {"pulumi", "pulumi_aws", "pulumi_kubernetes", "pulumi.runtime.mocks"}
+    lines = ["import importlib", "import pulumi", "import pulumi.runtime.mocks"]
+    seen: set[tuple[str, str]] = set()
     for res in document["resources"]:
-        package, module_path = res["type"].split(":")[:2]
-        module = module_path.split("/")[0]
-        if package == "aws" and module != "index":
-            modules.add(f"pulumi_aws.{module}")
+        package, module_path, class_name = res["type"].split(":")
+        if package == "aws":
+            module = "pulumi_aws" if module_path.split("/")[0] == "index" else f"pulumi_aws.{module_path.split('/')[0]}"
         elif package == "kubernetes":
-            modules.add("pulumi_kubernetes." + ".".join(module.split("/")[:2]))
-    return sorted(modules)
+            group, version = module_path.split("/")
+            group = {"core": "core", "helm.sh": "helm"}.get(group, group.split(".")[0])
+            module = f"pulumi_kubernetes.{group}.{version}"
+        elif package == "pulumi" and module_path == "providers":
+            module, class_name = f"pulumi_{class_name}", "Provider"
+        else:
+            continue
+        if (module, class_name) not in seen:
+            seen.add((module, class_name))
+            lines.append(f"getattr(importlib.import_module({module!r}), {class_name!r})")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -57,10 +71,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'stack':8} {'preview s':>10} {'floor s':>8} {'overhead':>9} {'preview MiB':>12} {'floor MiB':>10}")
     for stack in args.stacks.split(","):
-        modules = floor_modules(stack)
-        floor_code = "; ".join(f"import {m}" for m in modules)
+        code = floor_code(stack)
         previews = [measure([sys.executable, "-m", "mlopsctl", "preview", "--stack", stack, "--format", "json"]) for _ in range(args.repeat)]
-        floors = [measure([sys.executable, "-c", floor_code]) for _ in range(args.repeat)]
+        floors = [measure([sys.executable, "-c", code]) for _ in range(args.repeat)]
         p_wall = statistics.median(w for w, _ in previews)
         f_wall = statistics.median(w for w, _ in floors)
         p_rss = max(r for _, r in previews)

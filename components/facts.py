@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import gzip
+import hashlib
 import importlib.util
 import json
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -28,20 +30,58 @@ def _botocore_data_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
-@cache
-def _model(service: str) -> dict:
+def _model_path(service: str) -> Path:
     """The newest API version of a service model, as botocore ships it."""
     service_dir = _botocore_data_dir() / service
     latest = max(p for p in service_dir.iterdir() if (p / "service-2.json.gz").exists() or (p / "service-2.json").exists())
-    path = latest / "service-2.json.gz"
-    if path.exists():
+    compressed = latest / "service-2.json.gz"
+    return compressed if compressed.exists() else latest / "service-2.json"
+
+
+def _load_model(path: Path) -> dict:
+    if path.suffix == ".gz":
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             return json.load(handle)
-    return json.loads((latest / "service-2.json").read_text())
+    return json.loads(path.read_text())
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-platform"
+
+
+@cache
+def _value_shapes(service: str) -> dict[str, dict]:
+    """A service's scalar shapes (enums, bounds, patterns), derived from botocore's model.
+
+    Parsing the whole EC2 model costs more than everything else config validation does, so the
+    derived subset is cached on disk, keyed by the model file's path, size and mtime: a botocore
+    upgrade produces a new key, and the cache is never edited by hand.
+    """
+    path = _model_path(service)
+    stat = path.stat()
+    key = hashlib.sha256(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    cache_file = _cache_dir() / f"botocore-{service}-{key}.json"
+    try:
+        return json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        pass
+    shapes = {
+        name: {k: v for k, v in shape.items() if k in ("type", "enum", "min", "max", "pattern")}
+        for name, shape in _load_model(path)["shapes"].items()
+        if shape.get("type") in ("string", "integer", "long")
+    }
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(shapes))
+        temporary.replace(cache_file)
+    except OSError:
+        pass  # a read-only home only costs the parse next time
+    return shapes
 
 
 def _shape(service: str, shape: str) -> dict:
-    return _model(service)["shapes"][shape]
+    return _value_shapes(service)[shape]
 
 
 @cache

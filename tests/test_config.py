@@ -181,3 +181,17 @@ def test_facts_read_the_same_models_botocore_loads():
     assert facts.shape_limits("sagemaker", "EndpointName")["max"] == sagemaker.shape_for("EndpointName").metadata["max"]
     assert facts.eks_ami_types() == frozenset(session.get_service_model("eks").shape_for("AMITypes").enum)
     assert set(session.get_available_regions("ec2")) <= facts.known_regions()
+
+
+def test_botocore_shape_cache_is_derived_and_survives_a_corrupt_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    facts._value_shapes.cache_clear()
+    try:
+        fresh = facts._value_shapes("eks")
+        (cache_file,) = (tmp_path / "mlops-platform").glob("botocore-eks-*.json")
+        cache_file.write_text("{not json")
+        facts._value_shapes.cache_clear()
+        assert facts._value_shapes("eks") == fresh
+        assert fresh["AMITypes"]["enum"] == sorted(facts.eks_ami_types(), key=fresh["AMITypes"]["enum"].index)
+    finally:
+        facts._value_shapes.cache_clear()
