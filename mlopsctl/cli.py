@@ -31,6 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--unknowns", action="store_true", help="Model a first preview: computed outputs unknown.")
     preview.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
     preview.set_defaults(handler=_preview)
+
+    # --- cost model (issue 8) ---
+    cost = commands.add_parser("cost", help="Price a stack: idle, expected and ceiling monthly cost, and its budget verdict.")
+    cost.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml")
+    cost.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    cost.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
+    cost.set_defaults(handler=_cost)
+    # --- end cost model ---
     return parser
 
 
@@ -45,6 +53,24 @@ def _preview(args: argparse.Namespace) -> int:
     else:
         print(render_text(result), end="")
     return EXIT_VIOLATION if result.mandatory_violations() else EXIT_OK
+
+
+def _cost(args: argparse.Namespace) -> int:
+    """Exit 1 when the ceiling is not within a budget whose policy is mandatory (as the pack would block)."""
+    from mlopsctl.cost import budget_config, render_markdown, render_text
+    from mlopsctl.preview import preview_stack
+
+    result = preview_stack(args.stack, stacks_dir=args.stacks_dir)
+    cost = result.cost
+    if args.format == "json":
+        print(json.dumps({"stack": result.stack, "cost": cost}, indent=2))
+    elif args.format == "markdown":
+        print(render_markdown(cost, result.stack), end="")
+    else:
+        print(render_text(cost, result.stack), end="")
+    budget, level = budget_config(result.stack)
+    over = budget is not None and not cost["budget"]["withinBudget"]
+    return EXIT_VIOLATION if over and level == "mandatory" else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
