@@ -9,6 +9,8 @@ Two sources, never hand-copied lists:
 from __future__ import annotations
 
 import datetime as _dt
+import gzip
+import importlib.util
 import json
 import re
 from functools import cache
@@ -17,16 +19,29 @@ from pathlib import Path
 FACTS_FILE = Path(__file__).parent / "data" / "aws_facts.json"
 
 
+def _botocore_data_dir() -> Path:
+    # Read botocore's bundled data files directly: the same models botocore itself loads, without
+    # importing botocore's client stack (which costs more than the lookups themselves).
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("botocore is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
 @cache
-def _session():
-    import botocore.session
+def _model(service: str) -> dict:
+    """The newest API version of a service model, as botocore ships it."""
+    service_dir = _botocore_data_dir() / service
+    latest = max(p for p in service_dir.iterdir() if (p / "service-2.json.gz").exists() or (p / "service-2.json").exists())
+    path = latest / "service-2.json.gz"
+    if path.exists():
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            return json.load(handle)
+    return json.loads((latest / "service-2.json").read_text())
 
-    return botocore.session.get_session()
 
-
-@cache
-def _model(service: str):
-    return _session().get_service_model(service)
+def _shape(service: str, shape: str) -> dict:
+    return _model(service)["shapes"][shape]
 
 
 @cache
@@ -36,32 +51,38 @@ def facts() -> dict:
 
 @cache
 def ec2_instance_types() -> frozenset[str]:
-    return frozenset(_model("ec2").shape_for("InstanceType").enum)
+    return frozenset(_shape("ec2", "InstanceType")["enum"])
 
 
 @cache
 def sagemaker_instance_types() -> frozenset[str]:
-    return frozenset(_model("sagemaker").shape_for("ProductionVariantInstanceType").enum)
+    return frozenset(_shape("sagemaker", "ProductionVariantInstanceType")["enum"])
 
 
 @cache
 def eks_ami_types() -> frozenset[str]:
-    return frozenset(_model("eks").shape_for("AMITypes").enum)
+    return frozenset(_shape("eks", "AMITypes")["enum"])
 
 
 @cache
 def eks_capacity_types() -> frozenset[str]:
-    return frozenset(_model("eks").shape_for("CapacityTypes").enum)
+    return frozenset(_shape("eks", "CapacityTypes")["enum"])
+
+
+SUPPORTED_PARTITION = "aws"  # China and GovCloud partitions are untested here, so not offered.
 
 
 @cache
 def known_regions() -> frozenset[str]:
-    return frozenset(_session().get_available_regions("ec2"))
+    """Regions of the commercial partition, from botocore's partitions.json."""
+    partitions = json.loads((_botocore_data_dir() / "partitions.json").read_text())["partitions"]
+    (commercial,) = (p for p in partitions if p["id"] == SUPPORTED_PARTITION)
+    return frozenset(region for region in commercial["regions"] if region != "aws-global")
 
 
 def shape_limits(service: str, shape: str) -> dict:
     """min/max/pattern metadata of a botocore string or integer shape."""
-    return dict(_model(service).shape_for(shape).metadata)
+    return {k: v for k, v in _shape(service, shape).items() if k in ("min", "max", "pattern", "type")}
 
 
 def name_matches_shape(service: str, shape: str, value: str) -> bool:

@@ -169,3 +169,15 @@ def test_supported_versions_follow_the_lifecycle_dates():
     assert "1.31" not in facts.supported_eks_versions(dt.date(2026, 12, 1))
     assert facts.in_extended_support("1.32", dt.date(2026, 11, 22))
     assert not facts.in_extended_support("1.35", dt.date(2026, 11, 22))
+
+
+def test_facts_read_the_same_models_botocore_loads():
+    import botocore.session
+
+    session = botocore.session.get_session()
+    assert facts.ec2_instance_types() == frozenset(session.get_service_model("ec2").shape_for("InstanceType").enum)
+    sagemaker = session.get_service_model("sagemaker")
+    assert facts.sagemaker_instance_types() == frozenset(sagemaker.shape_for("ProductionVariantInstanceType").enum)
+    assert facts.shape_limits("sagemaker", "EndpointName")["max"] == sagemaker.shape_for("EndpointName").metadata["max"]
+    assert facts.eks_ami_types() == frozenset(session.get_service_model("eks").shape_for("AMITypes").enum)
+    assert set(session.get_available_regions("ec2")) <= facts.known_regions()
