@@ -125,3 +125,20 @@ def render_markdown(cost: dict[str, Any], stack: str) -> str:
         )
     out += ["", "</details>"]
     return "\n".join(out) + "\n"
+
+
+def _usd(value: float) -> str:
+    whole, _, decimals = f"{value:.6f}".rstrip("0").partition(".")
+    return f"${whole}.{decimals.ljust(2, '0')}"
+
+
+def price_table_markdown() -> str:
+    """The price table as a Markdown table (embedded verbatim in docs/cost.md; a test keeps them equal)."""
+    from policies.pricing import default_table
+
+    table = default_table()
+    out = [f"Prices as of **{table.as_of}** ({table.currency}, on-demand, {table.hours_per_month:g} h/month).", ""]
+    out += ["| Region | Item | Price | Per | Source | Checked |", "|---|---|---:|---|---|---|"]
+    for row in table.rows():
+        out.append(f"| {row.region} | `{row.key}` | {_usd(row.usd)} | {row.per} | {row.source} | {row.as_of} |")
+    return "\n".join(out) + "\n"
