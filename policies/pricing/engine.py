@@ -67,6 +67,8 @@ USAGE_ONLY: dict[str, str] = {
     "aws:ec2/flowLog:FlowLog": "VPC flow-log delivery (vended logs, per GB)",
     "aws:ecr/repository:Repository": "ECR image storage (GB-month) and transfer",
     "aws:sagemaker/endpoint:Endpoint": "SageMaker data processed and data-capture storage (instances are priced on the endpoint configuration)",
+    "aws:sagemaker/monitoringSchedule:MonitoringSchedule": "Model Monitor processing-job instance time per scheduled run (depends on the captured data)",
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": "Model Monitor processing-job instance time per scheduled run (depends on the captured data)",
 }
 
 # Resource types that carry no charge of their own (their cost, if any, is priced elsewhere).
@@ -205,14 +207,14 @@ class LineItem:
             "component": self.component,
             "item": self.item,
             "quantity": self.quantities["expected"],
-            "unitPrice": self.unit_prices["expected"],
+            "unitPrice": _round_price(self.unit_prices["expected"]),
             "unit": self.unit,
             "hours": self.hours,
             "monthly": {s: _round(self.monthly(s)) for s in SCENARIOS},
             "source": self.source,
             # Additive detail: the scenario-specific figures behind "quantity" and "unitPrice".
             "quantities": dict(self.quantities),
-            "unitPrices": dict(self.unit_prices),
+            "unitPrices": {s: _round_price(p) for s, p in self.unit_prices.items()},
             "note": self.note,
         }
 
@@ -291,6 +293,10 @@ class CostReport:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+def _round_price(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
 
 
 def _money(value: float | None) -> str:
