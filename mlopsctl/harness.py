@@ -56,11 +56,14 @@ class RecordedResource:
     inputs: dict[str, Any]
     id: str = ""
     aliases: list[str] = field(default_factory=list)
+    # Engine-side options the policy harness (mlopsctl/policycheck.py) forwards to the analyzer.
+    customTimeouts: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("id")
         data.pop("aliases")
+        data.pop("customTimeouts")
         return data
 
 
@@ -303,6 +306,7 @@ def _recording_monitor_class():
                     inputs=json_format.MessageToDict(request.object),
                     id=response.id,
                     aliases=[str(a) for a in request.aliasURNs],
+                    customTimeouts={k: v for k, v in json_format.MessageToDict(request.customTimeouts).items() if v},
                 )
             )
             return response

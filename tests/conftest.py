@@ -73,3 +73,26 @@ def run_component(
 @pytest.fixture(params=STACKS)
 def each_stack(request) -> PreviewResult:
     return stack_preview(request.param)
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy pack (issue 6): one pack process per environment config, shared by the whole session.
+
+
+@pytest.fixture(scope="session")
+def policy_pack():
+    """``policy_pack(env)`` -> a running, configured PolicyPackProcess for policies/config/<env>.json."""
+    from mlopsctl.policycheck import PolicyPackProcess, config_path
+
+    packs: dict[str, PolicyPackProcess] = {}
+
+    def get(environment: str = "prod") -> PolicyPackProcess:
+        if environment not in packs:
+            pack = PolicyPackProcess().start()
+            pack.configure(config_path(environment))
+            packs[environment] = pack
+        return packs[environment]
+
+    yield get
+    for pack in packs.values():
+        pack.close()

@@ -1,0 +1,452 @@
+"""Drive the policy pack over its real gRPC Analyzer interface, the way the Pulumi engine does.
+
+``python policies/__main__.py`` starts the pack's Analyzer server and prints its port. This module
+starts that process, then for a recorded program run (:class:`mlopsctl.harness.Recording`):
+
+1. ``GetAnalyzerInfo``, then ``Configure`` with the per-environment config file reconciled like the
+   engine's ``ReconcilePolicyPackConfig`` (schema defaults, then ``all``, then per-policy entries;
+   validated against each policy's config schema);
+2. ``ConfigureStack`` (stack, project, dry run, stack config);
+3. per custom resource, in registration order: ``Remediate`` then ``Analyze`` on the remediated
+   inputs (the step generator's two passes), with the resource options and its provider (type,
+   URN, name, recorded inputs) attached;
+4. ``AnalyzeStack`` once with every resource, its parent, dependencies and propertyDependencies.
+
+What differs from a real engine run, and why it does not matter to this pack: the engine sends
+inputs after the provider's ``Check`` (which may add defaults and auto-names) and, for
+``AnalyzeStack``, outputs (inputs plus computed values, unknown in a preview); we send the
+program's inputs for both. The policies read inputs only and treat absent values as AWS defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import empty_pb2, json_format, struct_pb2
+
+from mlopsctl.harness import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN, RecordedResource, Recording
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES_DIR = ROOT / "policies"
+CONFIG_DIR = POLICIES_DIR / "config"
+OUTPUT_VALUE_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+UNKNOWN_DIAGNOSTIC = re.compile(r"^can't run policy '")
+LEVEL_NAMES = ("advisory", "mandatory", "disabled", "remediate")
+
+
+class PolicyPackError(RuntimeError):
+    """The pack failed to start, or its configuration is invalid."""
+
+
+def _proto():
+    from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+    return analyzer_pb2, analyzer_pb2_grpc
+
+
+def _level_to_proto(level: str) -> int:
+    analyzer_pb2, _ = _proto()
+    try:
+        return {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY, "disabled": analyzer_pb2.DISABLED, "remediate": analyzer_pb2.REMEDIATE}[level]
+    except KeyError:
+        raise PolicyPackError(f"unknown enforcement level {level!r}; allowed: {', '.join(LEVEL_NAMES)}") from None
+
+
+def _level_name(value: int) -> str:
+    analyzer_pb2, _ = _proto()
+    return {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory", analyzer_pb2.DISABLED: "disabled", analyzer_pb2.REMEDIATE: "remediate"}[value]
+
+
+# ---------------------------------------------------------------------------------------------
+# Wire values, as the engine marshals them for analyzers (KeepUnknowns, KeepSecrets, no output
+# values, no resource references).
+
+
+def engine_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [engine_value(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    signature = value.get(SIG_KEY)
+    if signature == SECRET_SIG:
+        return {SIG_KEY: SECRET_SIG, "value": engine_value(value.get("value"))}
+    if signature == OUTPUT_VALUE_SIG:
+        if "value" not in value:
+            return UNKNOWN
+        inner = engine_value(value["value"])
+        return {SIG_KEY: SECRET_SIG, "value": inner} if value.get("secret") else inner
+    if signature == RESOURCE_SIG:
+        if "id" in value:
+            return UNKNOWN if value["id"] in ("", UNKNOWN) else value["id"]
+        return value.get("urn", UNKNOWN)
+    return {k: engine_value(v) for k, v in value.items()}
+
+
+def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(engine_value(dict(values)))
+    return message
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
+
+
+def duration_seconds(text: str) -> float:
+    """Go duration strings as the SDK sends custom timeouts ("5m", "1h30m")."""
+    scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    return sum(float(amount) * scale[unit] for amount, unit in _DURATION.findall(text or ""))
+
+
+def urn_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Config reconciliation (pulumi/pkg/resource/analyzer: ReconcilePolicyPackConfig)
+
+
+def load_config_file(path: Path) -> dict[str, dict[str, Any]]:
+    """A --policy-pack-config file as {policy: {"enforcementLevel"?: str, **properties}}."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise PolicyPackError(f"{path}: {exc}") from None
+    if not isinstance(document, dict):
+        raise PolicyPackError(f"{path}: expected a JSON object of policy names")
+    normalized: dict[str, dict[str, Any]] = {}
+    for name, value in document.items():
+        if isinstance(value, str):
+            normalized[name] = {"enforcementLevel": value}
+        elif isinstance(value, dict):
+            normalized[name] = dict(value)
+        else:
+            raise PolicyPackError(f"{path}: {name}: expected an enforcement level or an object")
+    return normalized
+
+
+def reconcile_config(info: Any, given: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """{policy: (enforcement level, properties)} exactly as the engine would send to Configure."""
+    schemas: dict[str, dict[str, Any]] = {}
+    result: dict[str, tuple[str, dict[str, Any]]] = {}
+    for policy in info.policies:
+        schema = json_format.MessageToDict(policy.configSchema)
+        schemas[policy.name] = schema
+        defaults = {k: v["default"] for k, v in (schema.get("properties") or {}).items() if "default" in v}
+        result[policy.name] = (_level_name(policy.enforcementLevel), defaults)
+    initial = {k: json_format.MessageToDict(v) for k, v in info.initialConfig.items()}
+    for layer in (initial, given):
+        all_level = (layer.get("all") or {}).get("enforcementLevel")
+        if all_level:
+            result = {k: (all_level, props) for k, (_, props) in result.items()}
+        for name, entry in layer.items():
+            if name == "all":
+                continue
+            if name not in result:
+                raise PolicyPackError(f"policy config names {name!r}, which the pack does not have")
+            level, props = result[name]
+            props = {**props, **{k: v for k, v in entry.items() if k != "enforcementLevel"}}
+            result[name] = (entry.get("enforcementLevel") or level, props)
+    for name, (level, props) in result.items():
+        _level_to_proto(level)
+        _validate_properties(name, schemas.get(name) or {}, props)
+    return result
+
+
+def _validate_properties(name: str, schema: dict[str, Any], props: dict[str, Any]) -> None:
+    if not props and not schema:
+        return
+    try:
+        import jsonschema
+    except ImportError:  # the engine validates too; without jsonschema, only unknown keys are caught
+        unknown = set(props) - set(schema.get("properties") or {})
+        if unknown:
+            raise PolicyPackError(f"{name}: unknown config properties {sorted(unknown)}") from None
+        return
+    document = {"type": "object", "properties": schema.get("properties") or {}, "additionalProperties": False}
+    if schema.get("required"):
+        document["required"] = list(schema["required"])
+    error = next(iter(jsonschema.Draft7Validator(document).iter_errors(props)), None)
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path)
+        raise PolicyPackError(f"{name}{'.' + where if where else ''}: {error.message}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class Violation:
+    policy: str
+    level: str
+    urn: str | None
+    message: str
+    severity: str = ""
+    unknown: bool = False  # "can't run during preview": the policy read a value unknown until apply
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"policy": self.policy, "level": self.level, "urn": self.urn, "message": self.message, "severity": self.severity}
+        if self.unknown:
+            data["unknownDuringPreview"] = True
+        return data
+
+
+@dataclass
+class PolicyReport:
+    pack: str
+    version: str
+    config: str | None
+    policies: int
+    violations: list[Violation] = field(default_factory=list)
+    remediations: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.level == "mandatory"]
+
+    def by_policy(self, name: str) -> list[Violation]:
+        return [v for v in self.violations if v.policy == name]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "evaluated": True,
+            "pack": {"name": self.pack, "version": self.version, "policies": self.policies, "config": self.config},
+            "violations": [v.to_json() for v in self.violations],
+            "remediations": self.remediations,
+            "note": "The analyzer protocol carries no retainOnDelete; see each resource's retainOnDelete in `resources`.",
+        }
+
+
+_SEVERITY_NAMES = {0: "", 1: "low", 2: "medium", 3: "high", 4: "critical"}
+
+
+# ---------------------------------------------------------------------------------------------
+# The pack process
+
+
+class PolicyPackProcess:
+    """One running policy pack (``python policies/__main__.py``) and a gRPC Analyzer stub to it."""
+
+    def __init__(self, pack_dir: Path = POLICIES_DIR, python: str = sys.executable, start_timeout: float = 30.0):
+        self.pack_dir = Path(pack_dir)
+        self.python = python
+        self.start_timeout = start_timeout
+        self.process: subprocess.Popen | None = None
+        self.channel = None
+        self.stub = None
+        self.port: int | None = None
+        self.info = None
+        self.config_path: str | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def launch(self) -> PolicyPackProcess:
+        """Start the process without waiting for it (overlap its start-up with other work)."""
+        if self.process is None:
+            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            self.process = subprocess.Popen(
+                [self.python, "-u", str(self.pack_dir / "__main__.py")],
+                cwd=self.pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            )
+        return self
+
+    def start(self) -> PolicyPackProcess:
+        import grpc
+
+        self.launch()
+        if self.stub is not None:
+            return self
+        assert self.process is not None and self.process.stdout is not None
+        deadline = time.monotonic() + self.start_timeout
+        line = b""
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self.process.stdout], [], [], max(remaining, 0))
+            if not ready:
+                self.close()
+                raise PolicyPackError(f"the policy pack printed no port within {self.start_timeout:.0f}s")
+            chunk = os.read(self.process.stdout.fileno(), 64)
+            if not chunk:
+                stderr = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                self.close()
+                raise PolicyPackError(f"the policy pack exited before printing its port:\n{stderr.strip()}")
+            line += chunk
+        self.port = int(line.strip())
+        _, analyzer_pb2_grpc = _proto()
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+        self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        self.info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
+        return self
+
+    def close(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+            self.stub = None
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+            for stream in (self.process.stdout, self.process.stderr):
+                if stream is not None:
+                    stream.close()
+            self.process = None
+
+    def __enter__(self) -> PolicyPackProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- configuration ----------------------------------------------------------------------
+    def policy_names(self) -> list[str]:
+        return [p.name for p in self.info.policies]
+
+    def configure(self, config: Mapping[str, Mapping[str, Any]] | Path | str | None) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Send Configure with a config file (path) or mapping, reconciled as the engine does."""
+        analyzer_pb2, _ = _proto()
+        self.start()
+        if isinstance(config, (str, Path)):
+            self.config_path = str(config)
+            given = load_config_file(Path(config))
+        else:
+            self.config_path = None
+            given = {k: dict(v) for k, v in (config or {}).items()}
+        reconciled = reconcile_config(self.info, given)
+        request = analyzer_pb2.ConfigureAnalyzerRequest()
+        for name, (level, props) in reconciled.items():
+            entry = request.policyConfig[name]
+            entry.enforcementLevel = _level_to_proto(level)
+            if props:
+                entry.properties.update(props)
+        self.stub.Configure(request)
+        return reconciled
+
+    def configure_stack(self, stack: str, project: str, config: Mapping[str, str] | None = None, secret_keys: Iterable[str] = ()) -> None:
+        analyzer_pb2, _ = _proto()
+        self.start()
+        self.stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
+            stack=stack, project=project, organization="organization", dry_run=True,
+            config=dict(config or {}), config_secret_keys=list(secret_keys),
+            tags={"pulumi:project": project},
+        ))
+
+    # -- analysis ---------------------------------------------------------------------------
+    def analyze(self, resources: list[RecordedResource] | Recording, *, parallel: int = 4) -> PolicyReport:
+        """Run the pack over recorded registrations like the engine's step generator + AnalyzeResources."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        analyzer_pb2, _ = _proto()
+        self.start()
+        if isinstance(resources, Recording):
+            resources = resources.resources
+        started = time.perf_counter()
+        by_urn = {r.urn: r for r in resources}
+        inputs = {r.urn: engine_value(r.inputs) for r in resources}
+        report = PolicyReport(pack=self.info.name, version=self.info.version, config=self.config_path, policies=len(self.info.policies))
+
+        def provider_of(resource: RecordedResource):
+            if not resource.provider:
+                return None
+            provider = by_urn.get(resource.provider.rsplit("::", 1)[0])
+            if provider is None:
+                return None
+            return analyzer_pb2.AnalyzerProviderResource(type=provider.type, urn=provider.urn, name=urn_name(provider.urn), properties=_struct(provider.inputs))
+
+        def options(resource: RecordedResource, with_parent: bool):
+            timeouts = analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
+                create=duration_seconds(resource.customTimeouts.get("create", "")),
+                update=duration_seconds(resource.customTimeouts.get("update", "")),
+                delete=duration_seconds(resource.customTimeouts.get("delete", "")),
+            )
+            return analyzer_pb2.AnalyzerResourceOptions(
+                protect=resource.protect,
+                ignoreChanges=list(resource.ignoreChanges),
+                deleteBeforeReplace=resource.deleteBeforeReplace,
+                deleteBeforeReplaceDefined=resource.deleteBeforeReplace,
+                additionalSecretOutputs=list(resource.additionalSecretOutputs),
+                aliases=list(resource.aliases),
+                customTimeouts=timeouts,
+                parent=(resource.parent or "") if with_parent else "",
+            )
+
+        def one_resource(resource: RecordedResource) -> tuple[list, list]:
+            provider = provider_of(resource)
+            common = dict(type=resource.type, urn=resource.urn, name=urn_name(resource.urn), options=options(resource, True))
+            if provider is not None:
+                common["provider"] = provider
+            remediated = self.stub.Remediate(analyzer_pb2.AnalyzeRequest(properties=_struct(inputs[resource.urn]), **common))
+            remediations = []
+            for remediation in remediated.remediations:
+                if remediation.diagnostic:
+                    remediations.append({"policy": remediation.policyName, "urn": resource.urn, "diagnostic": remediation.diagnostic})
+                elif remediation.HasField("properties"):
+                    new_inputs = json_format.MessageToDict(remediation.properties)
+                    remediations.append({"policy": remediation.policyName, "urn": resource.urn, "changed": sorted(k for k in set(new_inputs) | set(inputs[resource.urn]) if new_inputs.get(k) != inputs[resource.urn].get(k))})
+                    inputs[resource.urn] = new_inputs
+            analyzed = self.stub.Analyze(analyzer_pb2.AnalyzeRequest(properties=_struct(inputs[resource.urn]), **common))
+            # The engine reports every Analyze diagnostic against the resource it analyzed.
+            return remediations, [_violation(d, resource.urn) for d in analyzed.diagnostics]
+
+        custom = [r for r in resources if r.custom]
+        with ThreadPoolExecutor(max_workers=max(parallel, 1)) as pool:
+            for remediations, violations in pool.map(one_resource, custom):
+                report.remediations.extend(remediations)
+                report.violations.extend(violations)
+
+        stack_resources = []
+        for resource in resources:
+            provider = provider_of(resource)
+            entry = analyzer_pb2.AnalyzerResource(
+                type=resource.type, urn=resource.urn, name=urn_name(resource.urn), properties=_struct(inputs[resource.urn]),
+                options=options(resource, False), parent=resource.parent or "", dependencies=list(resource.dependencies),
+            )
+            if provider is not None:
+                entry.provider.CopyFrom(provider)
+            for key, urns in resource.propertyDependencies.items():
+                entry.propertyDependencies[key].urns.extend(urns)
+            stack_resources.append(entry)
+        analyzed = self.stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources))
+        report.violations.extend(_violation(d, d.urn or None) for d in analyzed.diagnostics)
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _violation(diagnostic: Any, urn: str | None) -> Violation:
+    level = _level_name(diagnostic.enforcementLevel)
+    if level == "remediate":  # the engine downgrades a violation that survived remediation
+        level = "mandatory"
+    return Violation(
+        policy=diagnostic.policyName, level=level, urn=urn, message=diagnostic.message,
+        severity=_SEVERITY_NAMES.get(diagnostic.severity, ""), unknown=bool(UNKNOWN_DIAGNOSTIC.match(diagnostic.message)),
+    )
+
+
+def config_path(environment: str) -> Path:
+    return CONFIG_DIR / f"{environment}.json"
+
+
+def check_recording(recording: Recording, environment: str, *, pack: PolicyPackProcess | None = None) -> PolicyReport:
+    """One-shot: start a pack, configure it for ``environment`` and analyze ``recording``."""
+    own = pack is None
+    pack = pack or PolicyPackProcess()
+    try:
+        pack.configure(config_path(environment))
+        pack.configure_stack(recording.stack, recording.project)
+        return pack.analyze(recording)
+    finally:
+        if own:
+            pack.close()

@@ -1,0 +1,33 @@
+"""mlops-platform CrossGuard policy pack (`pulumi preview --policy-pack policies`).
+
+Policies live in modules by concern; this file only assembles them. Per-environment enforcement
+and settings: policies/config/<env>.json (`--policy-pack-config`).
+"""
+
+import sys
+from pathlib import Path
+
+# Pulumi runs this file directly; make the sibling modules importable without the repository.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import budget  # noqa: E402
+import cost  # noqa: E402
+import reliability  # noqa: E402
+import security  # noqa: E402
+import tagging  # noqa: E402
+from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
+
+POLICIES = [
+    *security.POLICIES,
+    *cost.POLICIES,
+    *budget.POLICIES,
+    *tagging.POLICIES,
+    *reliability.POLICIES,
+]
+
+PolicyPack(
+    name="mlops-platform",
+    description="Security, cost, tagging and reliability guardrails for the mlops-platform AWS stacks.",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    policies=POLICIES,
+)

@@ -1,0 +1,123 @@
+"""Reliability stack policies: protected data stores, highly available endpoints, NAT per AZ.
+
+The analyzer protocol carries ``protect`` but not ``retainOnDelete`` (AnalyzerResourceOptions has
+no such field), so retention cannot be checked here; the mock tests assert it and the offline
+preview JSON shows it per resource.
+"""
+
+from __future__ import annotations
+
+from packlib import (
+    BUCKET_TYPES,
+    KMS_KEY_TYPES,
+    KMS_REPLICA_KEY_TYPES,
+    MISSING,
+    NAT_GATEWAY,
+    SAGEMAKER_ENDPOINT,
+    SAGEMAKER_ENDPOINT_CONFIG,
+    SUBNET,
+    Severity,
+    as_list,
+    is_set,
+    lookup,
+    number,
+    of_types,
+    resource_label,
+    stack_policy,
+)
+
+
+def _check_protected_data_stores(args, report, cfg) -> None:
+    for resource in of_types(args.resources, BUCKET_TYPES + KMS_KEY_TYPES + KMS_REPLICA_KEY_TYPES):
+        if not resource.opts.protect:
+            report(f"{resource_label(resource)} is not protected; `pulumi destroy` or a replacement could delete it.", resource.urn)
+
+
+def _endpoint_configs(endpoint, resources) -> list:
+    """The EndpointConfiguration(s) an endpoint points at, joined through propertyDependencies."""
+    deps = endpoint.property_dependencies.get("endpointConfigName") or []
+    linked = [d for d in deps if d.resource_type == SAGEMAKER_ENDPOINT_CONFIG]
+    if linked:
+        return linked
+    name = lookup(endpoint.props, "endpointConfigName")
+    return [c for c in of_types(resources, (SAGEMAKER_ENDPOINT_CONFIG,)) if lookup(c.props, "name") == name]
+
+
+def _check_endpoint_ha(args, report, cfg) -> None:
+    minimum, require_blue_green = cfg("minInstanceCount"), cfg("requireBlueGreen")
+    for endpoint in of_types(args.resources, (SAGEMAKER_ENDPOINT,)):
+        configs = _endpoint_configs(endpoint, args.resources)
+        if not configs:
+            report(f"{resource_label(endpoint)}: its EndpointConfiguration is not in this stack, so its capacity cannot be checked.", endpoint.urn)
+        serverless_only = bool(configs)
+        for config in configs:
+            for variant in as_list(lookup(config.props, "productionVariants")):
+                if not is_set(variant, "instanceType"):
+                    continue  # serverless: capacity is managed by SageMaker
+                serverless_only = False
+                count = number(lookup(variant, "initialInstanceCount")) or 0
+                if count < minimum:
+                    report(f"{resource_label(endpoint)}: variant {lookup(variant, 'variantName')} runs {count:g} instance(s); at least {minimum:g} are needed to survive an AZ or instance failure.", endpoint.urn)
+        if serverless_only or not require_blue_green:
+            continue
+        policy = lookup(endpoint.props, "deploymentConfig", "blueGreenUpdatePolicy")
+        if policy is MISSING:
+            report(f"{resource_label(endpoint)} has no blue/green deployment policy (deploymentConfig.blueGreenUpdatePolicy).", endpoint.urn)
+        alarms = as_list(lookup(endpoint.props, "deploymentConfig", "autoRollbackConfiguration", "alarms"))
+        if not alarms:
+            report(f"{resource_label(endpoint)} has no rollback alarms (deploymentConfig.autoRollbackConfiguration.alarms).", endpoint.urn)
+
+
+def _check_nat_per_az(args, report, cfg) -> None:
+    nats = [n for n in of_types(args.resources, (NAT_GATEWAY,)) if lookup(n.props, "connectivityType") in (MISSING, "public")]
+    nat_subnets = {s.urn for n in nats for s in n.property_dependencies.get("subnetId") or []}
+    subnets = [s for s in of_types(args.resources, (SUBNET,)) if s.urn not in nat_subnets and not _is_public(s)]
+    private_azs = {_az(s) for s in subnets} - {MISSING}
+    if not private_azs:
+        return
+    if any(lookup(n.props, "availabilityMode") == "regional" for n in nats):
+        return  # a regional NAT gateway spans the AZs of the VPC
+    covered = set()
+    for nat in nats:
+        for subnet in nat.property_dependencies.get("subnetId") or []:
+            covered.add(_az(subnet))
+    missing = sorted(private_azs - covered)
+    if missing:
+        report(f"private subnets in {missing} have no NAT gateway in their own AZ ({len(nats)} NAT gateway(s) for {len(private_azs)} AZs); an AZ outage would cut their egress.", None)
+
+
+def _az(subnet):
+    zone = lookup(subnet.props, "availabilityZone")
+    return zone if zone is not MISSING else lookup(subnet.props, "availabilityZoneId")
+
+
+def _is_public(subnet) -> bool:
+    """Public subnets need no NAT: they auto-assign public IPs or are tagged for internet-facing ELBs."""
+    tags = lookup(subnet.props, "tags")
+    return lookup(subnet.props, "mapPublicIpOnLaunch") is True or (tags is not MISSING and "kubernetes.io/role/elb" in tags)
+
+
+POLICIES = [
+    stack_policy(
+        "reliability-protect-data-stores",
+        "S3 buckets and KMS keys are protected against deletion (protect=True).",
+        category="reliability", severity=Severity.HIGH, check=_check_protected_data_stores,
+        remediation="Set storage.protect: true in the stack file (ArtifactStore passes protect=True and retain_on_delete=True to buckets and keys).",
+    ),
+    stack_policy(
+        "reliability-endpoint-ha",
+        "SageMaker endpoints run enough instances and deploy blue/green with CloudWatch rollback alarms.",
+        category="reliability", severity=Severity.HIGH, check=_check_endpoint_ha,
+        config={
+            "minInstanceCount": {"type": "integer", "minimum": 1, "default": 2, "description": "Minimum initialInstanceCount of instance-based variants."},
+            "requireBlueGreen": {"type": "boolean", "default": True, "description": "Require blue/green deployment with auto-rollback alarms."},
+        },
+        remediation="Give prod endpoint variants initial_instance_count >= 2 and deployment_config with blue_green_update_policy and auto_rollback_configuration alarms.",
+    ),
+    stack_policy(
+        "reliability-nat-per-az",
+        "Every AZ with private subnets has its own NAT gateway.",
+        category="reliability", severity=Severity.HIGH, check=_check_nat_per_az,
+        remediation="Set network.natGateways: perAz in the stack file.",
+    ),
+]
