@@ -57,7 +57,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 def _cost(args: argparse.Namespace) -> int:
     """Exit 1 when the ceiling is not within a budget whose policy is mandatory (as the pack would block)."""
-    from mlopsctl.cost import budget_config, render_markdown, render_text
+    from mlopsctl.cost import blocks, budget_config, render_markdown, render_text
     from mlopsctl.preview import preview_stack
 
     result = preview_stack(args.stack, stacks_dir=args.stacks_dir)
@@ -68,9 +68,7 @@ def _cost(args: argparse.Namespace) -> int:
         print(render_markdown(cost, result.stack), end="")
     else:
         print(render_text(cost, result.stack), end="")
-    budget, level = budget_config(result.stack)
-    over = budget is not None and not cost["budget"]["withinBudget"]
-    return EXIT_VIOLATION if over and level == "mandatory" else EXIT_OK
+    return EXIT_VIOLATION if blocks(cost, budget_config(result.stack)[1]) else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

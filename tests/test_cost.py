@@ -8,7 +8,7 @@ import json
 import pytest
 
 from mlopsctl import cli
-from mlopsctl.cost import cost_section, price_recording, render_markdown, render_text
+from mlopsctl.cost import blocks, budget_config, cost_section, price_recording, render_markdown, render_text
 from policies.pricing import SCENARIOS, StackResource, budget_verdict, component_of, cost_json, default_table, plain, price_resources
 from tests.conftest import STACKS, run_component, stack_preview
 from tests.cost_fixture import FixtureOptions, build
@@ -242,3 +242,16 @@ def test_cli_cost_json(capsys):
 def test_cli_cost_rejects_unknown_stack(capsys):
     assert cli.main(["cost", "--stack", "nope"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_cost_command_blocks_only_a_mandatory_budget_breach(tmp_path):
+    (tmp_path / "prod.json").write_text(json.dumps({"monthly-budget": {"enforcementLevel": "mandatory", "monthlyBudgetUsd": 1000}}))
+    (tmp_path / "dev.json").write_text(json.dumps({"monthly-budget": {"enforcementLevel": "advisory", "monthlyBudgetUsd": 1000}}))
+    assert budget_config("prod", tmp_path) == (1000.0, "mandatory")
+    assert budget_config("missing", tmp_path) == (None, "mandatory")
+    recording = run_component(build())
+    over = cost_json(price_recording(recording, on_date=PRICED_ON), monthly_budget_usd=1000)
+    within = cost_json(price_recording(recording, on_date=PRICED_ON), monthly_budget_usd=5000)
+    unbudgeted = cost_json(price_recording(recording, on_date=PRICED_ON))
+    assert blocks(over, "mandatory") and not blocks(over, "advisory")
+    assert not blocks(within, "mandatory") and not blocks(unbudgeted, "mandatory")
