@@ -160,6 +160,14 @@ class NetworkConfig(Model):
     )
     flow_log_retention_days: LogRetentionDays = Field(90, description="VPC flow log retention in CloudWatch.")
 
+    @field_validator("interface_endpoints")
+    @classmethod
+    def _unique_endpoints(cls, services: list[str]) -> list[str]:
+        repeated = sorted({s for s in services if services.count(s) > 1})
+        if repeated:
+            raise ValueError(f"each interface endpoint may appear once; repeated: {repeated}")
+        return services
+
     @model_validator(mode="after")
     def _subnets(self):
         vpc = ipaddress.ip_network(self.vpc_cidr)

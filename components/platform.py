@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import PlatformConfig
+from components.network import Network, NetworkArgs
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,23 @@ class MlopsPlatform(pulumi.ComponentResource):
             "environment": config.environment,
             "region": config.region,
         }
+
+        # --- network (issue 4) -------------------------------------------------------------
+        # flow_log_kms_key_arn: pass the logs key (keys.logs.arn) once PlatformKeys lands.
+        # cluster_name must equal the EKS cluster's physical name (subnet discovery tags).
+        self.network = Network(
+            f"{name}-network",
+            NetworkArgs(
+                config=config.network,
+                name_stem=config.resource_name(),
+                cluster_name=config.resource_name(),
+                flow_log_kms_key_arn=None,
+                permissions_boundary_arn=config.iam.permissions_boundary_arn,
+            ),
+            opts=child,
+        )
+        self.outputs["network"] = self.network.network
+        # --- end network ---------------------------------------------------------------------
         self.register_outputs(self.outputs)
 
 
