@@ -255,3 +255,15 @@ def test_cost_command_blocks_only_a_mandatory_budget_breach(tmp_path):
     unbudgeted = cost_json(price_recording(recording, on_date=PRICED_ON))
     assert blocks(over, "mandatory") and not blocks(over, "advisory")
     assert not blocks(within, "mandatory") and not blocks(unbudgeted, "mandatory")
+
+
+def test_unknown_variants_are_unknown_not_free():
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    config = StackResource(
+        urn="urn:pulumi:s::p::aws:sagemaker/endpointConfiguration:EndpointConfiguration::c",
+        type="aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+        inputs={"productionVariants": unknown},
+        region="us-east-1",
+    )
+    report = price_resources([config], on_date=PRICED_ON)
+    assert report.totals() == {"idle": None, "expected": None, "ceiling": None}

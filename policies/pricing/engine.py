@@ -593,6 +593,10 @@ class _Pricer:
         return joined
 
     def endpoint_config(self, r: StackResource) -> None:
+        for key in ("productionVariants", "shadowProductionVariants"):
+            value = r.inputs.get(key)
+            if is_unknown(value) or (isinstance(value, list) and any(not isinstance(v, Mapping) for v in value)):
+                self.unknown(r, f"SageMaker endpoint configuration {key}", f"{key} unknown at preview time")
         for index, variant in enumerate(_variants(r)):
             self._variant(r, variant, index)
 
