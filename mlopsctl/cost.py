@@ -97,7 +97,7 @@ def render_text(cost: dict[str, Any], stack: str) -> str:
     for component, items in sorted(by_component.items()):
         sums = cost["byComponent"][component]
         out.append(f"  {component:<86}" + "".join(f"{_money(sums[s]):>11}" for s in SCENARIOS))
-        for item in sorted(items, key=lambda i: i["item"]):
+        for item in sorted(items, key=lambda i: (i["item"], i["urn"])):
             price = "unknown" if item["unitPrice"] is None else f"${item['unitPrice']:g}"
             label = item["item"] if len(item["item"]) <= 62 else item["item"][:61] + "…"
             out.append(f"    {label:<64}{item['quantity']:>6g}{price:>12}  " + "".join(f"{_money(item['monthly'][s]):>11}" for s in SCENARIOS))
@@ -126,7 +126,7 @@ def render_markdown(cost: dict[str, Any], stack: str) -> str:
         out += ["", "**Unknown prices** (totals that include them show as unknown):", ""]
         out += [f"- {u['item']} ({', '.join(u['scenarios'])}): {u['reason']}" for u in cost["unknownItems"]]
     out += ["", "<details><summary>Line items</summary>", "", "| Component | Resource | Item | Qty | Unit price | Unit | idle | expected | ceiling |", "|---|---|---|---:|---:|---|---:|---:|---:|"]
-    for item in sorted(cost["lineItems"], key=lambda i: (i["component"], i["item"])):
+    for item in sorted(cost["lineItems"], key=lambda i: (i["component"], i["item"], i["urn"])):
         price = "unknown" if item["unitPrice"] is None else f"${item['unitPrice']:g}"
         out.append(
             f"| `{item['component']}` | `{item['urn'].rsplit('::', 1)[-1]}` | {item['item']} | {item['quantity']:g} | {price} | {item['unit']} | "

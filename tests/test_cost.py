@@ -267,3 +267,10 @@ def test_unknown_variants_are_unknown_not_free():
     )
     report = price_resources([config], on_date=PRICED_ON)
     assert report.totals() == {"idle": None, "expected": None, "ceiling": None}
+
+
+def test_every_aws_resource_of_the_stacks_is_classified():
+    # Priced, known free, or named as usage-priced: a new billable type must be added to the model.
+    for stack in STACKS:
+        unclassified = [e["type"] for e in stack_preview(stack).cost["excluded"] if e["reason"].startswith("no price model")]
+        assert unclassified == [], f"{stack}: add a price model or a free/usage entry in policies/pricing/engine.py for {unclassified}"

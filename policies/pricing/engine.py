@@ -500,7 +500,8 @@ class _Pricer:
             self.unknown(r, label, self.missing_price(r, "vpc.interfaceEndpoint.azHour"))
             return
         self.flat(r, label, price, len(subnets), hourly=True, unit="endpoint-AZ-hour", note="one endpoint network interface per subnet (AZ)")
-        self.exclude(r, f"{label} data processing", "per-GB processed: traffic-dependent")
+        per_gb = self.price(r, "vpc.interfaceEndpoint.dataProcessed")
+        self.exclude(r, f"{label} data processing", (f"${per_gb.usd:g}/GB" if per_gb else "per-GB rate") + " processed: traffic-dependent")
 
     def kms_key(self, r: StackResource) -> None:
         price = self.price(r, "kms.key.month")
