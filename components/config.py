@@ -302,6 +302,14 @@ class StorageTransition(Model):
             raise ValueError(f"{prefix!r} is not an artifact prefix; allowed: {', '.join(ARTIFACT_PREFIXES)}")
         return prefix
 
+    # storage (issue 3): S3 rejects lifecycle transitions to STANDARD_IA earlier than 30 days
+    # (S3 User Guide, "Transitioning objects using Amazon S3 Lifecycle": minimum storage duration).
+    @model_validator(mode="after")
+    def _minimum_age(self):
+        if self.storage_class == "STANDARD_IA" and self.days < 30:
+            raise ValueError(f"@days: S3 transitions to STANDARD_IA need at least 30 days, got {self.days}")
+        return self
+
 
 class ReplicationConfig(Model):
     enabled: bool = Field(False, description="Cross-region replication of the artifact bucket.")

@@ -8,7 +8,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import PlatformConfig
+from components.iam.sagemaker import sagemaker_execution_role
+from components.keys import PlatformKeys, PlatformKeysArgs
 from components.network import Network, NetworkArgs
+from components.storage import ArtifactStore, ArtifactStoreArgs
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,39 @@ class MlopsPlatform(pulumi.ComponentResource):
             "region": config.region,
         }
 
+        # --- storage (issue 3): account identity, KMS keys, artifact store ----------------------
+        invoke = pulumi.InvokeOutputOptions(parent=self, provider=self.aws_provider)
+        self.account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        self.partition = aws.get_partition_output(opts=invoke).partition
+        self.keys = PlatformKeys(
+            f"{name}-keys",
+            PlatformKeysArgs(config=config, account_id=self.account_id, partition=self.partition),
+            opts=child,
+        )
+        self.store = ArtifactStore(
+            f"{name}-artifacts",
+            ArtifactStoreArgs(config=config, kms_key_arn=self.keys.artifacts.arn, account_id=self.account_id, partition=self.partition),
+            opts=child,
+        )
+        # Model images live in this account's ECR under "<namePrefix>/..." (e.g. mlops/churn).
+        image_repositories = [
+            pulumi.Output.concat("arn:", self.partition, ":ecr:", config.region, ":", self.account_id, ":repository/", config.name_prefix, "/*")
+        ]
+        self.sagemaker_role = sagemaker_execution_role(
+            f"{name}-sagemaker",
+            store=self.store,
+            account_id=self.account_id,
+            region=config.region,
+            partition=self.partition,
+            image_repository_arns=image_repositories,
+            permissions_boundary_arn=config.iam.permissions_boundary_arn,
+            opts=child,
+        )
+        self.outputs["kmsKeys"] = self.keys.output_arns
+        self.outputs["artifactStore"] = self.store.outputs
+        # --- end storage ------------------------------------------------------------------------
+
         # --- network (issue 4) -------------------------------------------------------------
-        # flow_log_kms_key_arn: pass the logs key (keys.logs.arn) once PlatformKeys lands.
         # cluster_name must equal the EKS cluster's physical name (subnet discovery tags).
         self.network = Network(
             f"{name}-network",
@@ -45,7 +79,7 @@ class MlopsPlatform(pulumi.ComponentResource):
                 config=config.network,
                 name_stem=config.resource_name(),
                 cluster_name=config.resource_name(),
-                flow_log_kms_key_arn=None,
+                flow_log_kms_key_arn=self.keys.logs.arn,
                 permissions_boundary_arn=config.iam.permissions_boundary_arn,
             ),
             opts=child,

@@ -323,8 +323,13 @@ def test_flow_log_key_may_be_another_resources_output():
 
 
 def test_without_a_key_the_log_group_sends_no_kms_key():
+    assert "kmsKeyId" not in run_network(network_args()).one(LOG_GROUP).inputs
+
+
+def test_stacks_encrypt_flow_logs_with_the_platform_logs_key():
     rec = stack_preview("dev").recording
-    assert "kmsKeyId" not in rec.one(LOG_GROUP, "network").inputs
+    logs_key = rec.one("aws:kms/key:Key", "logs")
+    assert rec.one(LOG_GROUP, "network").propertyDependencies["kmsKeyId"] == [logs_key.urn]
 
 
 # ---------------------------------------------------------------------------------------------

