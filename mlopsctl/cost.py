@@ -90,17 +90,18 @@ def render_text(cost: dict[str, Any], stack: str) -> str:
     out.append(f"  {'':<10}{'idle':>14}{'expected':>14}{'ceiling':>14}")
     out.append(f"  {'total':<10}" + "".join(f"{_money(cost['monthly'][s]):>14}" for s in SCENARIOS))
     out.append("")
-    out.append(f"  {'item':<66}{'qty':>6}{'unit price':>12}  {'idle':>11}{'expected':>11}{'ceiling':>11}")
+    out.append(f"  {'item [resource]':<78}{'qty':>6}{'unit price':>12}  {'idle':>11}{'expected':>11}{'ceiling':>11}")
     by_component: dict[str, list[dict]] = {}
     for item in cost["lineItems"]:
         by_component.setdefault(item["component"], []).append(item)
     for component, items in sorted(by_component.items()):
         sums = cost["byComponent"][component]
-        out.append(f"  {component:<86}" + "".join(f"{_money(sums[s]):>11}" for s in SCENARIOS))
+        out.append(f"  {component:<98}" + "".join(f"{_money(sums[s]):>11}" for s in SCENARIOS))
         for item in sorted(items, key=lambda i: (i["item"], i["urn"])):
             price = "unknown" if item["unitPrice"] is None else f"${item['unitPrice']:g}"
-            label = item["item"] if len(item["item"]) <= 62 else item["item"][:61] + "…"
-            out.append(f"    {label:<64}{item['quantity']:>6g}{price:>12}  " + "".join(f"{_money(item['monthly'][s]):>11}" for s in SCENARIOS))
+            label = f"{item['item']} [{item['urn'].rsplit('::', 1)[-1]}]"
+            label = label if len(label) <= 74 else label[:73] + "…"
+            out.append(f"    {label:<76}{item['quantity']:>6g}{price:>12}  " + "".join(f"{_money(item['monthly'][s]):>11}" for s in SCENARIOS))
     if cost["unknownItems"]:
         out += ["", "Unknown (totals that include them are reported as unknown):"]
         out += [f"  {u['item']} [{', '.join(u['scenarios'])}]: {u['reason']}" for u in cost["unknownItems"]]
