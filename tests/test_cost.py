@@ -274,3 +274,16 @@ def test_every_aws_resource_of_the_stacks_is_classified():
     for stack in STACKS:
         unclassified = [e["type"] for e in stack_preview(stack).cost["excluded"] if e["reason"].startswith("no price model")]
         assert unclassified == [], f"{stack}: add a price model or a free/usage entry in policies/pricing/engine.py for {unclassified}"
+
+
+def test_pricing_needs_only_the_standard_library():
+    # The pack ships policies/ alone; pricing must import without site-packages or the repo's code.
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    probe = "import sys; sys.path.insert(0, 'policies'); import pricing; print(pricing.default_table().as_of)"
+    done = subprocess.run([sys.executable, "-S", "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == default_table().as_of
