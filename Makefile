@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 FORMAT ?= text
 
-.PHONY: setup preview test lint bench clean
+.PHONY: setup preview test lint lint-workflows bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ preview: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
-test: setup lint
+# GitHub Actions workflows: schema-valid, and no zizmor finding above low (offline: no API calls).
+lint-workflows: setup
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --min-severity medium .github/workflows
+
+test: setup lint lint-workflows
 	$(PY) -m pytest -n 2
 
 bench: setup

@@ -39,7 +39,38 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
     cost.set_defaults(handler=_cost)
     # --- end cost model ---
+
+    # --- mlopsctl diff (issue 8: offline change diff) ---
+    diff = commands.add_parser("diff", help="Compare a stack's offline preview at a git ref with the working tree.")
+    diff.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml")
+    diff.add_argument("--base", required=True, help="Git ref to compare against, e.g. origin/main or HEAD~1")
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                      help="markdown is a PR comment that fits GitHub's 65,536-character limit")
+    diff.add_argument("--json-out", type=Path, metavar="PATH", help="Also write the full JSON document to PATH (one run for both).")
+    diff.set_defaults(handler=_diff)
+    # --- end mlopsctl diff ---
     return parser
+
+
+# --- mlopsctl diff (issue 8) ---
+def _diff(args: argparse.Namespace) -> int:
+    from mlopsctl.diff import DiffError, render_markdown, render_text, run_diff
+
+    try:
+        result = run_diff(args.stack, args.base)
+    except DiffError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json_out:
+        args.json_out.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    if args.format == "json":
+        print(json.dumps(result.to_json(), indent=2))
+    elif args.format == "markdown":
+        print(render_markdown(result), end="")
+    else:
+        print(render_text(result), end="")
+    return EXIT_VIOLATION if result.head_mandatory_violations() else EXIT_OK
+# --- end mlopsctl diff ---
 
 
 def _preview(args: argparse.Namespace) -> int:
