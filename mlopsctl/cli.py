@@ -99,7 +99,7 @@ def _cost(args: argparse.Namespace) -> int:
         print(render_markdown(cost, result.stack), end="")
     else:
         print(render_text(cost, result.stack), end="")
-    return EXIT_VIOLATION if blocks(cost, budget_config(result.stack)[1]) else EXIT_OK
+    return EXIT_VIOLATION if blocks(cost, budget_config(result.config.environment)[1]) else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,13 +45,13 @@ def price_recording(recording: Recording, *, default_region: str | None = None, 
     return price_resources(stack_resources(recording.resources, default_region), on_date=on_date)
 
 
-def budget_config(stack: str, config_dir: Path | None = None) -> tuple[float | None, str]:
+def budget_config(environment: str, config_dir: Path | None = None) -> tuple[float | None, str]:
     """(``monthlyBudgetUsd``, enforcement level) of the ``monthly-budget`` policy in ``policies/config/<stack>.json``.
 
     The same file is passed to ``pulumi preview --policy-pack-config``, so the offline verdict and
     the pack's agree. The level defaults to the policy's own default, mandatory.
     """
-    path = (config_dir or POLICY_CONFIG_DIR) / f"{stack}.json"
+    path = (config_dir or POLICY_CONFIG_DIR) / f"{environment}.json"
     if not path.is_file():
         return None, "mandatory"
     policy = json.loads(path.read_text()).get(BUDGET_POLICY)
@@ -61,8 +61,8 @@ def budget_config(stack: str, config_dir: Path | None = None) -> tuple[float | N
     return (None if budget is None else float(budget)), str(policy.get("enforcementLevel", "mandatory"))
 
 
-def monthly_budget(stack: str, config_dir: Path | None = None) -> float | None:
-    return budget_config(stack, config_dir)[0]
+def monthly_budget(environment: str, config_dir: Path | None = None) -> float | None:
+    return budget_config(environment, config_dir)[0]
 
 
 def blocks(cost: dict[str, Any], enforcement_level: str) -> bool:
@@ -71,10 +71,10 @@ def blocks(cost: dict[str, Any], enforcement_level: str) -> bool:
     return budget.get(BUDGET_KEY) is not None and budget.get("withinBudget") is False and enforcement_level == "mandatory"
 
 
-def cost_section(recording: Recording, stack: str, *, default_region: str | None = None, on_date: _dt.date | None = None) -> dict[str, Any]:
-    """``PreviewResult.cost``: the priced stack plus the budget verdict of its policy config."""
+def cost_section(recording: Recording, environment: str, *, default_region: str | None = None, on_date: _dt.date | None = None) -> dict[str, Any]:
+    """``PreviewResult.cost``: the priced stack plus the budget verdict of ``policies/config/<environment>.json``."""
     report = price_recording(recording, default_region=default_region, on_date=on_date)
-    return cost_json(report, monthly_budget(stack))
+    return cost_json(report, monthly_budget(environment))
 
 
 # ---------------------------------------------------------------------------------------------

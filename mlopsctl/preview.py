@@ -70,7 +70,7 @@ def preview_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, unknowns: bool =
     # --- cost model (issue 8): priced by policies/pricing, the code the policy pack runs ---
     from mlopsctl.cost import cost_section
 
-    result.cost = cost_section(recording, stack_file.stack, default_region=config.region)
+    result.cost = cost_section(recording, config.environment, default_region=config.region)
     # --- end cost model ---
     return result
 
