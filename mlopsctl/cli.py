@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from components.config import ConfigError
+from mlopsctl.policycheck import PolicyPackError
 from mlopsctl.stackfile import STACKS_DIR, StackFileError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT = 0, 1, 2
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     preview.add_argument("--unknowns", action="store_true", help="Model a first preview: computed outputs unknown.")
     preview.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
+    preview.add_argument("--no-policy", action="store_true", help="Skip the policy pack (policies/, config policies/config/<environment>.json).")
     preview.set_defaults(handler=_preview)
 
     # --- cost model (issue 8) ---
@@ -49,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--json-out", type=Path, metavar="PATH", help="Also write the full JSON document to PATH (one run for both).")
     diff.set_defaults(handler=_diff)
     # --- end mlopsctl diff ---
+
+    # --- mlopsctl bootstrap / verify (issue 7) ---
+    _add_operations_commands(commands)
     return parser
 
 
@@ -76,7 +81,7 @@ def _diff(args: argparse.Namespace) -> int:
 def _preview(args: argparse.Namespace) -> int:
     from mlopsctl.preview import preview_stack, render_markdown, render_text
 
-    result = preview_stack(args.stack, stacks_dir=args.stacks_dir, unknowns=args.unknowns)
+    result = preview_stack(args.stack, stacks_dir=args.stacks_dir, unknowns=args.unknowns, policy=not args.no_policy)
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2, sort_keys=False))
     elif args.format == "markdown":
@@ -102,10 +107,79 @@ def _cost(args: argparse.Namespace) -> int:
     return EXIT_VIOLATION if blocks(cost, budget_config(result.config.environment)[1]) else EXIT_OK
 
 
+# ---------------------------------------------------------------------------------------------
+# Operations with boto3 (issue 7): bootstrap an account, verify a deployed stack.
+
+
+def _add_operations_commands(commands) -> None:
+    bootstrap = commands.add_parser("bootstrap", help="Create or confirm the state bucket, secrets key and GitHub CI roles of an account.")
+    bootstrap.add_argument("--region", required=True, help="AWS region of the state bucket and secrets key.")
+    bootstrap.add_argument("--name", required=True, help="Name prefix (2-20 chars, e.g. mlops); use the stacks' namePrefix.")
+    bootstrap.add_argument("--github-repo", metavar="ORG/REPO", help="Also create GitHub OIDC trust and CI roles for this repository.")
+    bootstrap.add_argument("--endpoint-url", help="Send every AWS call to this endpoint (e.g. moto_server).")
+    bootstrap.add_argument("--fix", action="store_true", help="Correct reported differences (never deletes data).")
+    bootstrap.add_argument("--format", choices=("text", "json"), default="text")
+    bootstrap.set_defaults(handler=_bootstrap)
+
+    verify = commands.add_parser("verify", help="Check a deployed stack's live resources against its config.")
+    verify.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml")
+    verify.add_argument("--outputs", metavar="FILE", help="`pulumi stack output --json` file; '-' or absent: stdin.")
+    verify.add_argument("--endpoint-url", help="Send every AWS call to this endpoint (e.g. moto_server).")
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
+    verify.set_defaults(handler=_verify)
+
+
+def _bootstrap(args: argparse.Namespace) -> int:
+    from components import facts
+    from mlopsctl.awsclients import AWS_ERRORS, AwsClients, describe_aws_error
+    from mlopsctl.bootstrap import Bootstrapper, render_text
+    from mlopsctl.cipolicies import BootstrapInputError
+
+    if args.region not in facts.known_regions():
+        print(f"error: --region: {args.region!r} is not an AWS region known to botocore", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        bootstrapper = Bootstrapper(AwsClients(args.region, args.endpoint_url), args.name, args.github_repo, fix=args.fix)
+    except BootstrapInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except AWS_ERRORS as exc:
+        print(f"error: cannot identify the AWS account: {describe_aws_error(exc)}", file=sys.stderr)
+        return EXIT_VIOLATION
+    report = bootstrapper.run()
+    if args.format == "json":
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(render_text(report, args.fix), end="")
+    return EXIT_VIOLATION if report.error or report.outstanding else EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from mlopsctl.awsclients import AwsClients
+    from mlopsctl.preview import load_config
+    from mlopsctl.stackfile import load_stack_file
+    from mlopsctl.verify import OutputsError, Verifier, failed, read_outputs, render_text, to_json
+
+    config = load_config(load_stack_file(args.stack, args.stacks_dir))
+    try:
+        outputs = read_outputs(args.outputs, sys.stdin)
+        verifier = Verifier(config, outputs, AwsClients(config.region, args.endpoint_url))
+    except OutputsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    results = verifier.run()
+    if args.format == "json":
+        print(json.dumps(to_json(args.stack, config, results), indent=2))
+    else:
+        print(render_text(args.stack, config, results), end="")
+    return EXIT_VIOLATION if failed(results) else EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, StackFileError) as exc:
+    except (ConfigError, StackFileError, PolicyPackError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

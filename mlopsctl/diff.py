@@ -437,7 +437,9 @@ def compare(stack: str, base: Side, head: Side, table: dict[str, Any] | None = N
     new_by_urn = {r["urn"]: r for r in head.preview.get("resources", [])}
     changes: list[Change] = []
     unchanged = 0
-    for urn, new in new_by_urn.items():
+    # Registration order varies between runs (resources register as their inputs resolve), so
+    # changes are listed in URN order to keep the output stable.
+    for urn, new in sorted(new_by_urn.items()):
         old = old_by_urn.get(urn)
         if old is None:
             changes.append(Change("create", urn, new["type"], new["name"], protect=bool(new.get("protect"))))
@@ -447,7 +449,7 @@ def compare(stack: str, base: Side, head: Side, table: dict[str, Any] | None = N
             unchanged += 1
         else:
             changes.append(change)
-    for urn, old in old_by_urn.items():
+    for urn, old in sorted(old_by_urn.items()):
         if urn not in new_by_urn:
             changes.append(Change("delete", urn, old["type"], old["name"], protect=bool(old.get("protect"))))
     return StackDiff(

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -121,16 +122,21 @@ def load_config_file(path: Path) -> dict[str, dict[str, Any]]:
         document = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise PolicyPackError(f"{path}: {exc}") from None
-    if not isinstance(document, dict):
-        raise PolicyPackError(f"{path}: expected a JSON object of policy names")
+    return normalize_config(document, str(path))
+
+
+def normalize_config(document: Any, source: str = "policy config") -> dict[str, dict[str, Any]]:
+    """Entries may be a bare enforcement level or an object with enforcementLevel and properties."""
+    if not isinstance(document, Mapping):
+        raise PolicyPackError(f"{source}: expected a JSON object of policy names")
     normalized: dict[str, dict[str, Any]] = {}
     for name, value in document.items():
         if isinstance(value, str):
             normalized[name] = {"enforcementLevel": value}
-        elif isinstance(value, dict):
+        elif isinstance(value, Mapping):
             normalized[name] = dict(value)
         else:
-            raise PolicyPackError(f"{path}: {name}: expected an enforcement level or an object")
+            raise PolicyPackError(f"{source}: {name}: expected an enforcement level or an object")
     return normalized
 
 
@@ -144,7 +150,7 @@ def reconcile_config(info: Any, given: Mapping[str, Mapping[str, Any]]) -> dict[
         defaults = {k: v["default"] for k, v in (schema.get("properties") or {}).items() if "default" in v}
         result[policy.name] = (_level_name(policy.enforcementLevel), defaults)
     initial = {k: json_format.MessageToDict(v) for k, v in info.initialConfig.items()}
-    for layer in (initial, given):
+    for layer in (initial, normalize_config(given)):
         all_level = (layer.get("all") or {}).get("enforcementLevel")
         if all_level:
             result = {k: (all_level, props) for k, (_, props) in result.items()}
@@ -163,22 +169,53 @@ def reconcile_config(info: Any, given: Mapping[str, Mapping[str, Any]]) -> dict[
 
 
 def _validate_properties(name: str, schema: dict[str, Any], props: dict[str, Any]) -> None:
-    if not props and not schema:
-        return
-    try:
-        import jsonschema
-    except ImportError:  # the engine validates too; without jsonschema, only unknown keys are caught
-        unknown = set(props) - set(schema.get("properties") or {})
-        if unknown:
-            raise PolicyPackError(f"{name}: unknown config properties {sorted(unknown)}") from None
-        return
-    document = {"type": "object", "properties": schema.get("properties") or {}, "additionalProperties": False}
-    if schema.get("required"):
-        document["required"] = list(schema["required"])
-    error = next(iter(jsonschema.Draft7Validator(document).iter_errors(props)), None)
-    if error is not None:
-        where = ".".join(str(p) for p in error.absolute_path)
-        raise PolicyPackError(f"{name}{'.' + where if where else ''}: {error.message}")
+    """Validate reconciled properties against the policy's schema, as the engine does.
+
+    The pack's schemas use a small JSON-schema subset (type, enum, minimum, maximum, items,
+    additionalProperties), checked here without importing a JSON-schema library: the preview
+    pays for every import.
+    """
+    known = schema.get("properties") or {}
+    for key in schema.get("required") or []:
+        if key not in props:
+            raise PolicyPackError(f"{name}: missing required config property {key!r}")
+    for key, value in props.items():
+        if key not in known:
+            raise PolicyPackError(f"{name}.{key}: Additional properties are not allowed ({sorted(known)} are)")
+        problem = _schema_problem(known[key], value)
+        if problem:
+            raise PolicyPackError(f"{name}.{key}: {problem}")
+
+
+_JSON_TYPES = {"boolean": (bool,), "integer": (int, float), "number": (int, float), "string": (str,), "array": (list,), "object": (dict,)}
+
+
+def _schema_problem(schema: Mapping[str, Any], value: Any) -> str | None:
+    expected = schema.get("type")
+    if expected:
+        types = _JSON_TYPES[expected]
+        if not isinstance(value, types) or (expected != "boolean" and isinstance(value, bool)):
+            return f"{value!r} is not of type {expected!r}"
+        if expected == "integer" and float(value) != int(value):
+            return f"{value!r} is not of type 'integer'"
+    if "enum" in schema and value not in schema["enum"]:
+        return f"{value!r} is not one of {schema['enum']}"
+    if "minimum" in schema and value < schema["minimum"]:
+        return f"{value!r} is less than the minimum of {schema['minimum']}"
+    if "maximum" in schema and value > schema["maximum"]:
+        return f"{value!r} is greater than the maximum of {schema['maximum']}"
+    if isinstance(value, list) and "items" in schema:
+        for item in value:
+            problem = _schema_problem(schema["items"], item)
+            if problem:
+                return problem
+    extra = schema.get("additionalProperties")
+    if isinstance(value, dict) and isinstance(extra, Mapping):
+        for item in value.values():
+            problem = _schema_problem(extra, item)
+            if problem:
+                return problem
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,13 +330,15 @@ class PolicyPackProcess:
             self.channel = None
             self.stub = None
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
+            # Ctrl-C is what the pack expects: PolicyPack stops its gRPC server on KeyboardInterrupt.
+            for stop, timeout in ((lambda p: p.send_signal(signal.SIGINT), 3), (subprocess.Popen.terminate, 3), (subprocess.Popen.kill, None)):
+                if self.process.poll() is not None:
+                    break
+                stop(self.process)
                 try:
-                    self.process.wait(timeout=5)
+                    self.process.wait(timeout=timeout)
                 except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+                    continue
             for stream in (self.process.stdout, self.process.stderr):
                 if stream is not None:
                     stream.close()
@@ -324,7 +363,7 @@ class PolicyPackProcess:
             given = load_config_file(Path(config))
         else:
             self.config_path = None
-            given = {k: dict(v) for k, v in (config or {}).items()}
+            given = normalize_config(config or {})
         reconciled = reconcile_config(self.info, given)
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         for name, (level, props) in reconciled.items():
@@ -358,37 +397,9 @@ class PolicyPackProcess:
         inputs = {r.urn: engine_value(r.inputs) for r in resources}
         report = PolicyReport(pack=self.info.name, version=self.info.version, config=self.config_path, policies=len(self.info.policies))
 
-        def provider_of(resource: RecordedResource):
-            if not resource.provider:
-                return None
-            provider = by_urn.get(resource.provider.rsplit("::", 1)[0])
-            if provider is None:
-                return None
-            return analyzer_pb2.AnalyzerProviderResource(type=provider.type, urn=provider.urn, name=urn_name(provider.urn), properties=_struct(provider.inputs))
-
-        def options(resource: RecordedResource, with_parent: bool):
-            timeouts = analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
-                create=duration_seconds(resource.customTimeouts.get("create", "")),
-                update=duration_seconds(resource.customTimeouts.get("update", "")),
-                delete=duration_seconds(resource.customTimeouts.get("delete", "")),
-            )
-            return analyzer_pb2.AnalyzerResourceOptions(
-                protect=resource.protect,
-                ignoreChanges=list(resource.ignoreChanges),
-                deleteBeforeReplace=resource.deleteBeforeReplace,
-                deleteBeforeReplaceDefined=resource.deleteBeforeReplace,
-                additionalSecretOutputs=list(resource.additionalSecretOutputs),
-                aliases=list(resource.aliases),
-                customTimeouts=timeouts,
-                parent=(resource.parent or "") if with_parent else "",
-            )
-
         def one_resource(resource: RecordedResource) -> tuple[list, list]:
-            provider = provider_of(resource)
-            common = dict(type=resource.type, urn=resource.urn, name=urn_name(resource.urn), options=options(resource, True))
-            if provider is not None:
-                common["provider"] = provider
-            remediated = self.stub.Remediate(analyzer_pb2.AnalyzeRequest(properties=_struct(inputs[resource.urn]), **common))
+            request = analyze_request(resource, by_urn, inputs[resource.urn])
+            remediated = self.stub.Remediate(request)
             remediations = []
             for remediation in remediated.remediations:
                 if remediation.diagnostic:
@@ -397,7 +408,8 @@ class PolicyPackProcess:
                     new_inputs = json_format.MessageToDict(remediation.properties)
                     remediations.append({"policy": remediation.policyName, "urn": resource.urn, "changed": sorted(k for k in set(new_inputs) | set(inputs[resource.urn]) if new_inputs.get(k) != inputs[resource.urn].get(k))})
                     inputs[resource.urn] = new_inputs
-            analyzed = self.stub.Analyze(analyzer_pb2.AnalyzeRequest(properties=_struct(inputs[resource.urn]), **common))
+                    request = analyze_request(resource, by_urn, new_inputs)
+            analyzed = self.stub.Analyze(request)
             # The engine reports every Analyze diagnostic against the resource it analyzed.
             return remediations, [_violation(d, resource.urn) for d in analyzed.diagnostics]
 
@@ -407,22 +419,71 @@ class PolicyPackProcess:
                 report.remediations.extend(remediations)
                 report.violations.extend(violations)
 
-        stack_resources = []
-        for resource in resources:
-            provider = provider_of(resource)
-            entry = analyzer_pb2.AnalyzerResource(
-                type=resource.type, urn=resource.urn, name=urn_name(resource.urn), properties=_struct(inputs[resource.urn]),
-                options=options(resource, False), parent=resource.parent or "", dependencies=list(resource.dependencies),
-            )
-            if provider is not None:
-                entry.provider.CopyFrom(provider)
-            for key, urns in resource.propertyDependencies.items():
-                entry.propertyDependencies[key].urns.extend(urns)
-            stack_resources.append(entry)
+        stack_resources = [stack_resource(r, by_urn, inputs[r.urn]) for r in resources]
         analyzed = self.stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources))
         report.violations.extend(_violation(d, d.urn or None) for d in analyzed.diagnostics)
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _provider(resource: RecordedResource, by_urn: Mapping[str, RecordedResource]):
+    """The resource's provider as the engine describes it: type, URN, name and its inputs."""
+    analyzer_pb2, _ = _proto()
+    if not resource.provider:
+        return None
+    provider = by_urn.get(resource.provider.rsplit("::", 1)[0])  # the reference is "<urn>::<id>"
+    if provider is None:
+        return None
+    return analyzer_pb2.AnalyzerProviderResource(type=provider.type, urn=provider.urn, name=urn_name(provider.urn), properties=_struct(provider.inputs))
+
+
+def _options(resource: RecordedResource, with_parent: bool):
+    analyzer_pb2, _ = _proto()
+    timeouts = analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
+        create=duration_seconds(resource.customTimeouts.get("create", "")),
+        update=duration_seconds(resource.customTimeouts.get("update", "")),
+        delete=duration_seconds(resource.customTimeouts.get("delete", "")),
+    )
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=resource.protect,
+        ignoreChanges=list(resource.ignoreChanges),
+        deleteBeforeReplace=resource.deleteBeforeReplace,
+        deleteBeforeReplaceDefined=resource.deleteBeforeReplace,
+        additionalSecretOutputs=list(resource.additionalSecretOutputs),
+        aliases=list(resource.aliases),
+        customTimeouts=timeouts,
+        # The step generator sets the parent option for Analyze; AnalyzeResources sends it as a field.
+        parent=(resource.parent or "") if with_parent else "",
+    )
+
+
+def analyze_request(resource: RecordedResource, by_urn: Mapping[str, RecordedResource], properties: Mapping[str, Any] | None = None):
+    """The AnalyzeRequest (also used for Remediate) the engine sends for one registration."""
+    analyzer_pb2, _ = _proto()
+    request = analyzer_pb2.AnalyzeRequest(
+        type=resource.type, urn=resource.urn, name=urn_name(resource.urn),
+        properties=_struct(resource.inputs if properties is None else properties), options=_options(resource, True),
+    )
+    provider = _provider(resource, by_urn)
+    if provider is not None:
+        request.provider.CopyFrom(provider)
+    return request
+
+
+def stack_resource(resource: RecordedResource, by_urn: Mapping[str, RecordedResource], properties: Mapping[str, Any] | None = None):
+    """One AnalyzerResource of the AnalyzeStack request."""
+    analyzer_pb2, _ = _proto()
+    entry = analyzer_pb2.AnalyzerResource(
+        type=resource.type, urn=resource.urn, name=urn_name(resource.urn),
+        properties=_struct(resource.inputs if properties is None else properties), options=_options(resource, False),
+        parent=resource.parent or "", dependencies=list(resource.dependencies),
+    )
+    provider = _provider(resource, by_urn)
+    if provider is not None:
+        entry.provider.CopyFrom(provider)
+    for key, urns in resource.propertyDependencies.items():
+        entry.propertyDependencies[key].urns.extend(urns)
+    return entry
 
 
 def _violation(diagnostic: Any, urn: str | None) -> Violation:

@@ -3,7 +3,8 @@
 ``policies/data/taggable_types.json``: every pulumi-aws resource type token whose resource accepts a
 ``tags`` input, read from the installed SDK's generated sources (no imports, so it takes a second).
 
-    .venv/bin/python -m mlopsctl.policydata     # regenerate after bumping pulumi-aws
+    .venv/bin/python -m mlopsctl.policydata         # regenerate after bumping pulumi-aws
+    .venv/bin/python -m mlopsctl.policydata table   # rewrite the policy table of docs/policies.md
 """
 
 from __future__ import annotations
@@ -46,9 +47,45 @@ def render() -> str:
     return json.dumps(document, indent=0) + "\n"
 
 
-def main() -> None:
+DOCS_FILE = ROOT / "docs" / "policies.md"
+TABLE_START, TABLE_END = "<!-- policy-table:start -->\n", "<!-- policy-table:end -->"
+
+
+def docs_with_table(text: str, table: str) -> str:
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    return head + TABLE_START + table + TABLE_END + tail
+
+
+def main(argv: list[str] | None = None) -> None:
+    import sys
+
+    args = argv if argv is not None else sys.argv[1:]
+    if args == ["table"]:
+        DOCS_FILE.write_text(docs_with_table(DOCS_FILE.read_text(), policy_table()))
+        print(f"wrote the policy table of {DOCS_FILE.relative_to(ROOT)}")
+        return
     TAGGABLE_FILE.write_text(render())
     print(f"wrote {TAGGABLE_FILE.relative_to(ROOT)}")
+
+
+
+def policy_table() -> str:
+    """The markdown table of every policy (docs/policies.md), read from the running pack and configs."""
+    from mlopsctl.policycheck import CONFIG_DIR, PolicyPackProcess, load_config_file, reconcile_config
+
+    severities = {1: "low", 2: "medium", 3: "high", 4: "critical"}
+    with PolicyPackProcess() as pack:
+        info = pack.info
+        levels = {env: reconcile_config(info, load_config_file(CONFIG_DIR / f"{env}.json")) for env in ("dev", "staging", "prod")}
+    rows = ["| Policy | Type | Checks | Severity | dev | staging | prod | Framework mapping |", "|---|---|---|---|---|---|---|---|"]
+    for policy in info.policies:
+        kind = "stack" if policy.policy_type == 2 else "resource"
+        mappings = [t for t in policy.tags[1:]]
+        mapping = "; ".join(f"{m.split(':', 1)[0]} {m.split(':', 1)[1]}" for m in mappings) or "—"
+        cells = [f"`{policy.name}`", kind, policy.description.replace("|", "\\|"), severities.get(policy.severity, ""), *(levels[e][policy.name][0] for e in ("dev", "staging", "prod")), mapping]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
 
 
 if __name__ == "__main__":

@@ -62,17 +62,33 @@ def run_stack(stack_file: StackFile, *, unknowns: bool = False) -> Recording:
     )
 
 
-def preview_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, unknowns: bool = False) -> PreviewResult:
+def preview_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, unknowns: bool = False, policy: bool = False) -> PreviewResult:
+    """Run the stack's program; with ``policy``, also run the policy pack over gRPC (issue 6)."""
     stack_file = load_stack_file(stack, stacks_dir)
     config = load_config(stack_file)
-    recording = run_stack(stack_file, unknowns=unknowns)
-    result = PreviewResult(stack_file=stack_file, config=config, recording=recording)
-    # --- cost model (issue 8): priced by policies/pricing, the code the policy pack runs ---
-    from mlopsctl.cost import cost_section
+    pack = None
+    if policy:
+        from mlopsctl.policycheck import PolicyPackProcess
 
-    result.cost = cost_section(recording, config.environment, default_region=config.region)
-    # --- end cost model ---
-    return result
+        pack = PolicyPackProcess().launch()  # starts while the program runs
+    try:
+        recording = run_stack(stack_file, unknowns=unknowns)
+        result = PreviewResult(stack_file=stack_file, config=config, recording=recording)
+        # --- cost model (issue 8): priced by policies/pricing, the code the policy pack runs ---
+        from mlopsctl.cost import cost_section
+
+        result.cost = cost_section(recording, config.environment, default_region=config.region)
+        # --- end cost model ---
+        if pack is not None:
+            from mlopsctl.policycheck import config_path
+
+            pack.configure(config_path(config.environment))
+            pack.configure_stack(stack_file.stack, recording.project, stack_file.runtime_config(), stack_file.secret_keys())
+            result.policy = pack.analyze(recording).to_json()
+        return result
+    finally:
+        if pack is not None:
+            pack.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,8 +136,12 @@ def _policy_text(policy: dict) -> str:
     violations = policy.get("violations", [])
     if not violations:
         return "Policy: no violations"
-    lines = [f"Policy: {len(violations)} violation(s)"]
-    lines += [f"  [{v['level']}] {v['policy']}: {v.get('urn') or '(stack)'}: {v['message']}" for v in violations]
+    pack = policy.get("pack") or {}
+    lines = [f"Policy: {len(violations)} violation(s) from pack {pack.get('name', '?')} ({pack.get('policies', '?')} policies)"]
+    rows = [(v["level"], v["policy"], (v.get("urn") or "(stack)").rsplit("::", 1)[-1], v["message"].splitlines()[-1]) for v in violations]
+    widths = [max(len(r[i]) for r in rows + [("LEVEL", "POLICY", "RESOURCE", "")]) for i in range(3)]
+    lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(("LEVEL", "POLICY", "RESOURCE"), widths, strict=True)) + "  MESSAGE")
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3] for r in rows]
     return "\n".join(lines)
 
 

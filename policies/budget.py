@@ -10,7 +10,7 @@ Pricing is ``policies/pricing``, the same code ``mlopsctl cost`` runs offline.
 from __future__ import annotations
 
 from pricing import BUDGET_KEY, BUDGET_POLICY, SCENARIOS, StackResource, budget_verdict, plain, price_resources
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, Severity, StackValidationArgs, StackValidationPolicy
 
 
 def stack_resources(args: StackValidationArgs) -> list[StackResource]:
@@ -63,6 +63,14 @@ monthly_budget = StackValidationPolicy(
     description="The stack's priced monthly ceiling (every maximum size, on-demand list prices) stays within the environment's budget.",
     validate=_validate,
     enforcement_level=EnforcementLevel.MANDATORY,
+    display_name="Monthly budget",
+    severity=Severity.MEDIUM,
+    tags=["cost"],
+    remediation_steps=(
+        "Run `python -m mlopsctl cost --stack <env>` to see the line items at the ceiling; lower node-group maxSize, "
+        "endpoint autoscaling maxCapacity or serverless maxConcurrency, choose cheaper instance types, or raise "
+        "monthlyBudgetUsd for the environment in policies/config/<env>.json."
+    ),
     config_schema=PolicyConfigSchema(
         properties={
             BUDGET_KEY: {

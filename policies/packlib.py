@@ -53,6 +53,7 @@ BUCKET_LOGGING_TYPES = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLogg
 BUCKET_ACL_TYPES = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
 BUCKET_PAB_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
 BUCKET_POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
+BUCKET_REPLICATION_TYPES = ("aws:s3/bucketReplicationConfig:BucketReplicationConfig",)
 KMS_KEY_TYPES = ("aws:kms/key:Key",)
 KMS_REPLICA_KEY_TYPES = ("aws:kms/replicaKey:ReplicaKey",)
 IAM_ROLE = "aws:iam/role:Role"
@@ -217,6 +218,11 @@ def is_gpu_sagemaker_type(instance_type: str) -> bool:
     return instance_family(instance_type) in set(facts()["gpuInstanceFamilies"]["sagemaker"])
 
 
+def has_instance_storage(instance_type: str) -> bool:
+    """SageMaker ML instances whose volumes are local NVMe, encrypted by the instance's hardware."""
+    return instance_family(instance_type) in set(facts()["sagemakerInstanceStorageFamilies"]["values"])
+
+
 # ---------------------------------------------------------------------------------------------
 # IAM documents
 
@@ -312,7 +318,7 @@ CATEGORY_DEFAULT_LEVEL = {
 
 def _policy_kwargs(name, description, category, severity, remediation, frameworks, config, level):
     frameworks = list(frameworks or ())
-    tags = [category] + [f"{f.name}:{f.reference}" for f in frameworks]
+    tags = [category] + [f"{f.name}{' v' + f.version if f.version else ''}:{f.reference}" for f in frameworks]
     return dict(
         name=name,
         description=description,

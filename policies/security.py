@@ -15,6 +15,7 @@ from packlib import (
     BUCKET_LOGGING_TYPES,
     BUCKET_PAB_TYPES,
     BUCKET_POLICY_TYPES,
+    BUCKET_REPLICATION_TYPES,
     BUCKET_SSE_TYPES,
     BUCKET_TYPES,
     BUCKET_VERSIONING_TYPES,
@@ -39,6 +40,7 @@ from packlib import (
     each,
     eks_gpu_ami_types,
     facts,
+    has_instance_storage,
     is_gpu_ec2_type,
     is_set,
     is_true,
@@ -181,11 +183,17 @@ def _check_s3_tls_only(args, report, cfg) -> None:
     each(of_types(args.resources, BUCKET_TYPES), check)
 
 
+def replication_destinations(resources: list) -> set[str]:
+    """URNs of buckets that are the destination of a BucketReplicationConfig rule."""
+    return {b.urn for b in of_types(resources, BUCKET_TYPES) if dependents(b, resources, BUCKET_REPLICATION_TYPES, key="rules")}
+
+
 def _check_s3_access_logging(args, report, cfg) -> None:
     log_targets = access_log_targets(args.resources)
     exempt = cfg("exemptNamePatterns") or []
+    replicas = replication_destinations(args.resources) if cfg("exemptReplicationDestinations") else set()
     for bucket in of_types(args.resources, BUCKET_TYPES):
-        if bucket.urn in log_targets or matches_any(bucket.name, exempt):
+        if bucket.urn in log_targets or bucket.urn in replicas or matches_any(bucket.name, exempt):
             continue
         if dependents(bucket, args.resources, BUCKET_LOGGING_TYPES) or is_set(bucket.props, "logging"):
             continue
@@ -428,6 +436,9 @@ def _check_sagemaker_endpoint_kms(args, report, cfg) -> None:
     found = variants(args.props)
     if found and all(is_serverless_variant(v) for v in found):
         return  # KmsKeyId encrypts the ML instance's storage volume; serverless has none
+    types = [t for t in (lookup(v, "instanceType") for v in found) if isinstance(t, str)]
+    if types and any(has_instance_storage(t) for t in types):
+        return  # local NVMe volumes, encrypted by the instance's hardware; KmsKeyId not accepted
     if not is_set(args.props, "kmsKeyArn"):
         report("kmsKeyArn is unset: the endpoint's ML storage volumes are not encrypted with a customer-managed key.")
 
@@ -443,9 +454,18 @@ def _check_sagemaker_data_capture(args, report, cfg) -> None:
 
 
 def _check_sagemaker_model_network(args, report, cfg) -> None:
-    if is_set(args.props, "vpcConfig") or is_true(lookup(args.props, "enableNetworkIsolation")):
-        return
-    report("the model container runs with internet access: set vpcConfig (private subnets) or enableNetworkIsolation=true.")
+    configs = of_types(args.resources, (SAGEMAKER_ENDPOINT_CONFIG,))
+
+    def check(model) -> None:
+        if is_set(model.props, "vpcConfig") or is_true(lookup(model.props, "enableNetworkIsolation")):
+            return
+        # Serverless endpoints support neither VPC config nor network isolation (AWS feature exclusions).
+        hosting = [c for c in configs if any(d.urn == model.urn for d in c.property_dependencies.get("productionVariants") or [])]
+        if hosting and all(is_serverless_variant(v) for c in hosting for v in variants(c.props)):
+            return
+        report(f"{resource_label(model)} runs with internet access: set vpcConfig (private subnets) or enableNetworkIsolation=true.", model.urn)
+
+    each(of_types(args.resources, (SAGEMAKER_MODEL,)), check)
 
 
 def _check_sagemaker_notebook(args, report, cfg) -> None:
@@ -506,7 +526,10 @@ def _check_log_kms(args, report, cfg) -> None:
 
 # ---------------------------------------------------------------------------------------------
 
-S3_CONFIG_EXEMPT = {"exemptNamePatterns": {"type": "array", "items": {"type": "string"}, "default": [], "description": "Regexes of resource names exempt from access logging (e.g. a cross-region replica)."}}
+S3_LOGGING_CONFIG = {
+    "exemptNamePatterns": {"type": "array", "items": {"type": "string"}, "default": [], "description": "Regexes of resource names exempt from access logging."},
+    "exemptReplicationDestinations": {"type": "boolean", "default": False, "description": "Skip buckets that only receive S3 replication (a cross-region replica would need its own log bucket in its region)."},
+}
 
 POLICIES = [
     stack_policy(
@@ -555,7 +578,7 @@ POLICIES = [
     stack_policy(
         "s3-access-logging",
         "Every S3 bucket (other than the access-log bucket itself) has server access logging.",
-        category="security", severity=Severity.MEDIUM, check=_check_s3_access_logging, config=S3_CONFIG_EXEMPT,
+        category="security", severity=Severity.MEDIUM, check=_check_s3_access_logging, config=S3_LOGGING_CONFIG,
         remediation="Add aws.s3.BucketLogging(bucket=bucket.id, target_bucket=<log bucket>.id, target_prefix='<bucket>/').",
         frameworks=[checkov("CKV_AWS_18", "Ensure the S3 bucket has access logging enabled")],
     ),
@@ -676,10 +699,10 @@ POLICIES = [
         types=(SAGEMAKER_ENDPOINT_CONFIG,), category="security", severity=Severity.MEDIUM, check=_check_sagemaker_data_capture,
         remediation="Set data_capture_config with enable_capture=True, a destination under the artifact store's data-capture/ prefix and kms_key_id.",
     ),
-    resource_policy(
+    stack_policy(
         "sagemaker-model-network",
-        "SageMaker models run in a VPC or with network isolation.",
-        types=(SAGEMAKER_MODEL,), category="security", severity=Severity.MEDIUM, check=_check_sagemaker_model_network,
+        "SageMaker models run in a VPC or with network isolation (models only served serverless are exempt).",
+        category="security", severity=Severity.MEDIUM, check=_check_sagemaker_model_network,
         remediation="Set vpc_config with private subnets and a security group, or enable_network_isolation=True.",
     ),
     resource_policy(

@@ -63,13 +63,14 @@ def _check_required_tags(args, report, cfg) -> None:
 
 def _remediate_default_tags(args, cfg) -> dict[str, Any] | None:
     """Add missing required tags whose value is fixed per environment (e.g. managed-by: pulumi)."""
+    # Remediate receives secret-preserving proxies that do not raise on unknowns: check explicitly.
+    own = own_tags(args.props)
+    if not isinstance(own, dict) or contains_unknown(own):
+        return None  # never guess over values the engine has not resolved yet
     try:
-        own = own_tags(args.props)
         tags = {**provider_default_tags(args), **own}
     except UnknownValueError:
         return None
-    if contains_unknown(own) or contains_unknown(tags):
-        return None  # never guess over values the engine has not resolved yet
     defaults = cfg("defaults") or {}
     additions = {k: v for k, v in defaults.items() if k in cfg("requiredTags") and k not in tags}
     if not additions:

@@ -130,7 +130,8 @@ def mlopsctl(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def json_diff(fixture_repo) -> dict:
     result = mlopsctl(fixture_repo, "diff", "--stack", "dev", "--base", "HEAD~1", "--format", "json")
-    assert result.returncode == 0, result.stderr
+    # The fixture's bare buckets break mandatory policies (public data), so the head exits 1.
+    assert result.returncode == 1, result.stderr
     assert _git(fixture_repo, "worktree", "list").count("\n") == 1, "the temporary base worktree was left behind"
     return json.loads(result.stdout)
 
@@ -178,6 +179,16 @@ def test_stack_file_change_reaches_the_provider_as_a_nested_json_path(json_diff)
     assert paths['defaultTags.tags["cost-center"]'] == ("cc-ml-dev", "[secret: not decrypted offline]")
 
 
+def test_policy_delta_comes_from_the_real_pack(json_diff):
+    policy = json_diff["policy"]
+    assert policy["evaluated"] is True
+    new = {v["urn"].rsplit("::", 1)[-1] for v in policy["new"]}
+    fixed = {v["urn"].rsplit("::", 1)[-1] for v in policy["fixed"]}
+    assert "fixture-fresh" in new and "fixture-retired" not in new
+    assert "fixture-retired" in fixed and "fixture-fresh" not in fixed
+    assert any(v["level"] == "mandatory" for v in policy["headMandatory"])
+
+
 def _assert_no_plaintext(output: str) -> None:
     for plaintext in (BASE_SECRET, HEAD_SECRET, "hunter2", CIPHERTEXT):
         assert plaintext not in output
@@ -189,7 +200,7 @@ def _assert_no_plaintext(output: str) -> None:
 def test_secrets_never_show_in_text_or_markdown(fixture_repo, fmt, tmp_path, json_diff):
     json_out = tmp_path / "diff.json"
     result = mlopsctl(fixture_repo, "diff", "--stack", "dev", "--base", "HEAD~1", "--format", fmt, "--json-out", str(json_out))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
     _assert_no_plaintext(result.stdout + result.stderr)
     assert json.loads(json_out.read_text())["changes"] == json_diff["changes"]  # --json-out: the same document
     if fmt == "markdown":

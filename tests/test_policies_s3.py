@@ -136,3 +136,20 @@ def test_bucket_policy_unknown_in_preview_is_reported_not_passed(policy_pack):
     tls = report.by_policy("s3-tls-only")
     assert tls and all(v.unknown and v.level == "advisory" for v in tls)
     assert "can't be known during preview" in tls[0].message
+
+
+def test_replication_destination_is_exempt_from_access_logging_only_where_configured(policy_pack):
+    """prod.json exempts the cross-region replica: S3 server access logs need a log bucket in its region."""
+
+    def program(opts):
+        secure_buckets(opts)
+        replica = aws.s3.Bucket("replica", region="us-west-2", opts=opts)
+        role = aws.iam.Role("replication", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}), opts=opts)
+        source = aws.s3.Bucket("source", opts=opts)
+        aws.s3.BucketReplicationConfig("replication", bucket=source.id, role=role.arn, rules=[{"id": "all", "status": "Enabled", "filter": {}, "delete_marker_replication": {"status": "Enabled"}, "destination": {"bucket": replica.arn}}], opts=opts)
+
+    def unlogged(env):
+        return {v.urn.rsplit("::", 1)[-1] for v in evaluate(policy_pack, program, env=env, unknowns=True).by_policy("s3-access-logging")}
+
+    assert unlogged("prod") == {"source"}
+    assert unlogged("staging") == {"source", "replica"}

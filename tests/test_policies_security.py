@@ -190,3 +190,23 @@ def test_dev_enforces_only_critical_security_as_mandatory(policy_pack):
     levels = {v.policy: v.level for v in report.violations}
     assert levels["iam-no-star-action"] == "mandatory"  # admin IAM: critical
     assert levels["kms-key-rotation"] == "advisory"
+
+
+def test_endpoint_kms_is_not_required_on_local_nvme_instances(policy_pack):
+    """ml.g5 hosts use local NVMe encrypted by the instance hardware (SageMaker host instance storage)."""
+
+    def program(o):
+        aws.sagemaker.EndpointConfiguration("config", production_variants=[{"model_name": "m", "variant_name": "v", "instance_type": "ml.g5.xlarge", "initial_instance_count": 2}], opts=o)
+
+    assert evaluate(policy_pack, program).by_policy("sagemaker-endpoint-kms") == []
+
+
+def test_models_served_only_serverless_are_exempt_from_vpc_or_isolation(policy_pack):
+    def program(o, serverless: bool):
+        model = aws.sagemaker.Model("m", execution_role_arn="arn:aws:iam::123456789012:role/sm", primary_container={"image": "img"}, opts=o)
+        variant = {"serverless_config": {"memory_size_in_mb": 2048, "max_concurrency": 5}} if serverless else {"instance_type": "ml.m5.large", "initial_instance_count": 2}
+        aws.sagemaker.EndpointConfiguration("config", production_variants=[{"model_name": model.name, "variant_name": "v", **variant}], opts=o)
+
+    assert evaluate(policy_pack, lambda o: program(o, True), unknowns=True).by_policy("sagemaker-model-network") == []
+    [violation] = evaluate(policy_pack, lambda o: program(o, False), unknowns=True).by_policy("sagemaker-model-network")
+    assert violation.urn.endswith("::m") and violation.level == "advisory"

@@ -17,7 +17,7 @@ from tests.conftest import STACKS, run_component, stack_preview
 from tests.cost_fixture import FixtureOptions, build
 
 POLICY = "monthly-budget"
-FIXTURE_CEILING = "$3,178.60"  # hand-computed in tests/test_cost.py
+FIXTURE_CEILING = "$3,178.60"  # hand-computed in tests/test_cost.py (the cost-model tests)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,374 @@
+"""Names and IAM/S3 policy documents that ``mlopsctl bootstrap`` creates. Pure functions, no AWS calls.
+
+Account-level resources (shared by every stack, and the identities that deploy stacks) live here
+rather than in the Pulumi program: a stack must not own the role that deploys it.
+
+Design of the CI identities (see docs/operations.md, "CI identities"):
+- ``<name>-deploy-<env>``: assumed by GitHub Actions jobs running in GitHub environment ``<env>``.
+  Its permissions policy covers what ``pulumi up`` of this platform touches, scoped to resources
+  named ``<name>-*`` where AWS supports resource scoping (S3, IAM, KMS aliases) and to whole
+  services where it does not (EC2, EKS, SageMaker, Application Auto Scaling, CloudWatch, Logs).
+- ``<name>-ci-boundary``: the permissions boundary on every CI role and, through
+  ``iam.permissionsBoundaryArn`` in the stack config, on every role the platform creates. It is the
+  ceiling: it names the services the platform uses, forbids any change to the CI roles, their
+  policies, the boundary itself and the GitHub OIDC provider, forbids removing a boundary, requires
+  itself on every role or user created, and protects the state bucket and secrets key.
+- ``<name>-preview``: assumed by pull-request jobs; reads state, decrypts secrets, describes and lists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from components.config import PROJECT, Environment
+
+ENVIRONMENTS: tuple[str, ...] = typing.get_args(Environment)
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
+GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
+BOOTSTRAP_TAGS = {"managed-by": "mlopsctl-bootstrap"}
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
+GITHUB_REPO_PATTERN = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/([A-Za-z0-9._-]{1,100})$")
+
+# IAM mutations that would let a CI role widen its own power if it could apply them to itself.
+ROLE_MUTATIONS = (
+    "iam:AttachRolePolicy", "iam:DeleteRole", "iam:DeleteRolePermissionsBoundary", "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+)
+POLICY_MUTATIONS = (
+    "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
+    "iam:TagPolicy", "iam:UntagPolicy",
+)
+OIDC_PROVIDER_MUTATIONS = (
+    "iam:AddClientIDToOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
+    "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
+)
+STATE_BUCKET_MUTATIONS = (
+    "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:DeleteObjectVersion", "s3:PutBucketAcl", "s3:PutBucketObjectLockConfiguration",
+    "s3:PutBucketOwnershipControls", "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock", "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration", "s3:PutReplicationConfiguration",
+)
+SECRETS_KEY_MUTATIONS = (
+    "kms:CreateAlias", "kms:DeleteAlias", "kms:DisableKey", "kms:DisableKeyRotation", "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+)
+# The services the platform's resources and roles use. The boundary allows nothing outside them.
+CEILING_SERVICES = (
+    "application-autoscaling", "autoscaling", "cloudwatch", "ec2", "ecr", "eks", "iam", "kms", "logs", "s3", "sagemaker", "ssm", "sts",
+)
+# Service-linked roles the platform's services create on first use.
+SERVICE_LINKED_ROLE_SERVICES = (
+    "autoscaling.amazonaws.com", "eks-nodegroup.amazonaws.com", "eks.amazonaws.com", "sagemaker.application-autoscaling.amazonaws.com",
+    "spot.amazonaws.com",
+)
+
+
+class BootstrapInputError(ValueError):
+    """Bad bootstrap arguments. ``str()`` is one line."""
+
+
+def parse_github_repo(value: str) -> tuple[str, str]:
+    match = GITHUB_REPO_PATTERN.match(value or "")
+    if not match:
+        raise BootstrapInputError(f"--github-repo: {value!r} is not <org>/<repo> (GitHub owner and repository names)")
+    return match.group(1), match.group(2)
+
+
+def validate_name(name: str, region: str) -> None:
+    """Check ``--name`` before any AWS call (account ids are always 12 digits, so lengths are exact)."""
+    if not NAME_PATTERN.match(name or ""):
+        raise BootstrapInputError(f"--name: {name!r} must be 2-20 chars of lowercase letters, digits and '-', starting with a letter")
+    bucket = f"{name}-pulumi-state-{'0' * 12}-{region}"
+    if len(bucket) > 63:
+        raise BootstrapInputError(f"--name: {name!r} makes the state bucket name {len(bucket)} characters long; S3 allows 63")
+
+
+@dataclass(frozen=True)
+class Names:
+    """Physical names and ARNs of everything bootstrap owns in one account and region."""
+
+    name: str
+    account: str
+    region: str
+    partition: str = "aws"
+
+    def __post_init__(self) -> None:
+        validate_name(self.name, self.region)
+
+    # S3 and KMS
+    @property
+    def state_bucket(self) -> str:
+        # Account and region make the globally unique bucket name predictable and collision-free.
+        return f"{self.name}-pulumi-state-{self.account}-{self.region}"
+
+    @property
+    def state_bucket_arn(self) -> str:
+        return f"arn:{self.partition}:s3:::{self.state_bucket}"
+
+    @property
+    def key_alias(self) -> str:
+        return f"alias/{self.name}-pulumi-secrets"
+
+    @property
+    def key_alias_arn(self) -> str:
+        return f"arn:{self.partition}:kms:{self.region}:{self.account}:{self.key_alias}"
+
+    # IAM
+    def _iam(self, kind: str, name: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:{kind}/{name}"
+
+    @property
+    def oidc_provider_arn(self) -> str:
+        return self._iam("oidc-provider", GITHUB_OIDC_HOST)
+
+    @property
+    def boundary_policy(self) -> str:
+        return f"{self.name}-ci-boundary"
+
+    @property
+    def deploy_policy(self) -> str:
+        return f"{self.name}-deploy"
+
+    @property
+    def preview_policy(self) -> str:
+        return f"{self.name}-preview"
+
+    def policy_arn(self, policy_name: str) -> str:
+        return self._iam("policy", policy_name)
+
+    def deploy_role(self, environment: str) -> str:
+        return f"{self.name}-deploy-{environment}"
+
+    @property
+    def preview_role(self) -> str:
+        return f"{self.name}-preview"
+
+    def role_arn(self, role_name: str) -> str:
+        return self._iam("role", role_name)
+
+    @property
+    def ci_role_arns(self) -> list[str]:
+        return [self.role_arn(self.deploy_role(env)) for env in ENVIRONMENTS] + [self.role_arn(self.preview_role)]
+
+    @property
+    def ci_policy_arns(self) -> list[str]:
+        return [self.policy_arn(p) for p in (self.boundary_policy, self.deploy_policy, self.preview_policy)]
+
+    # What the user runs next
+    def login_url(self) -> str:
+        return f"s3://{self.state_bucket}?region={self.region}&awssdk=v2"
+
+    def secrets_provider(self) -> str:
+        return f"awskms://{self.key_alias}?region={self.region}"
+
+
+def _statement(sid: str, effect: str, actions, resources, conditions: dict | None = None) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Sid": sid, "Effect": effect, "Action": sorted(actions), "Resource": resources}
+    if conditions:
+        statement["Condition"] = conditions
+    return statement
+
+
+def _document(statements: list[dict]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+# ---------------------------------------------------------------------------------------------
+# Trust policies
+
+
+def github_trust_policy(names: Names, subject: str) -> dict[str, Any]:
+    """Trust GitHub's OIDC tokens whose ``sub`` is exactly ``subject`` and whose audience is STS."""
+    return _document([{
+        "Sid": "GitHubActionsOidc",
+        "Effect": "Allow",
+        "Principal": {"Federated": names.oidc_provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE, f"{GITHUB_OIDC_HOST}:sub": subject}},
+    }])
+
+
+def deploy_subject(org: str, repo: str, environment: str) -> str:
+    return f"repo:{org}/{repo}:environment:{environment}"
+
+
+def preview_subject(org: str, repo: str) -> str:
+    return f"repo:{org}/{repo}:pull_request"
+
+
+# ---------------------------------------------------------------------------------------------
+# Permission policies
+
+
+def boundary_policy(names: Names, key_arn: str) -> dict[str, Any]:
+    state_objects = f"{names.state_bucket_arn}/*"
+    return _document([
+        _statement("CeilingPlatformServices", "Allow", [f"{service}:*" for service in CEILING_SERVICES], "*"),
+        _statement("DenyChangesToCiRoles", "Deny", ROLE_MUTATIONS, names.ci_role_arns),
+        _statement("DenyChangesToCiPolicies", "Deny", POLICY_MUTATIONS, names.ci_policy_arns),
+        _statement("DenyChangesToGitHubOidcProvider", "Deny", OIDC_PROVIDER_MUTATIONS, [names.oidc_provider_arn]),
+        _statement("DenyRemovingAnyBoundary", "Deny", ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"], "*"),
+        _statement(
+            "RequireThisBoundaryOnNewPrincipals", "Deny",
+            ["iam:CreateRole", "iam:CreateUser", "iam:PutRolePermissionsBoundary", "iam:PutUserPermissionsBoundary"], "*",
+            {"StringNotEquals": {"iam:PermissionsBoundary": names.policy_arn(names.boundary_policy)}},
+        ),
+        _statement("DenyIamUserCredentials", "Deny", ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"], "*"),
+        _statement("ProtectStateBucket", "Deny", STATE_BUCKET_MUTATIONS, [names.state_bucket_arn, state_objects]),
+        _statement("ProtectSecretsKey", "Deny", SECRETS_KEY_MUTATIONS, [key_arn, names.key_alias_arn]),
+    ])
+
+
+def _state_backend_statements(names: Names, key_arn: str, *, write: bool) -> list[dict]:
+    objects = f"{names.state_bucket_arn}/*"
+    statements = [
+        _statement("StateBucketList", "Allow", ["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucket"], [names.state_bucket_arn]),
+    ]
+    if write:
+        statements.append(_statement("StateObjectsReadWrite", "Allow", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [objects]))
+        statements.append(_statement("SecretsKeyUse", "Allow", ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"], [key_arn]))
+    else:
+        statements.append(_statement("StateObjectsRead", "Allow", ["s3:GetObject"], [objects]))
+        # The self-managed backend takes a lock file for a preview too; that is the only write.
+        statements.append(_statement("StateLocks", "Allow", ["s3:DeleteObject", "s3:PutObject"], [f"{names.state_bucket_arn}/.pulumi/locks/*"]))
+        # Writing the lock object encrypts it with the bucket key, so GenerateDataKey is needed.
+        statements.append(_statement("SecretsKeyDecrypt", "Allow", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], [key_arn]))
+    return statements
+
+
+def platform_iam_name_patterns(names: Names) -> list[str]:
+    """Name patterns of the IAM roles, policies and instance profiles a stack creates.
+
+    Physical names come from ``namePrefix`` (buckets, aliases) or from Pulumi auto-naming of
+    logical names under the ``mlops-platform`` component (roles, policies), so both prefixes count.
+    """
+    return sorted({f"{names.name}-*", f"{PROJECT}-*"})
+
+
+def deploy_policy(names: Names, key_arn: str) -> dict[str, Any]:
+    p, account, prefix = names.partition, names.account, names.name
+    iam = f"arn:{p}:iam::{account}"
+    iam_names = platform_iam_name_patterns(names)
+    return _document([
+        *_state_backend_statements(names, key_arn, write=True),
+        # Whole-service grants where AWS offers no useful resource scoping for create calls
+        # (VPCs, subnets, clusters, endpoints get generated ids). The boundary caps them.
+        _statement("PlatformServices", "Allow", [
+            "application-autoscaling:*", "cloudwatch:*", "ec2:*", "eks:*", "logs:*", "sagemaker:*",
+            "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags", "autoscaling:Describe*",
+            "ecr:BatchGetImage", "ecr:Describe*", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer", "ecr:List*",
+            "sts:GetCallerIdentity",
+        ], "*"),
+        _statement("PublicSsmParameters", "Allow", ["ssm:GetParameter", "ssm:GetParameters"], [f"arn:{p}:ssm:*::parameter/aws/service/*"]),
+        _statement("PlatformBuckets", "Allow", ["s3:*"], [f"arn:{p}:s3:::{prefix}-*", f"arn:{p}:s3:::{prefix}-*/*"]),
+        _statement("ListBuckets", "Allow", ["s3:ListAllMyBuckets"], "*"),
+        _statement("CreateKeys", "Allow", ["kms:CreateKey", "kms:ListAliases", "kms:ListKeys"], "*"),
+        _statement("PlatformKeys", "Allow", ["kms:*"], [f"arn:{p}:kms:*:{account}:key/*", f"arn:{p}:kms:*:{account}:alias/{prefix}-*"]),
+        _statement("PlatformRoles", "Allow", [
+            "iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:GetRole",
+            "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies",
+            "iam:ListRoleTags", "iam:PassRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole",
+            "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+        ], [f"{iam}:role/{pattern}" for pattern in iam_names]),
+        _statement("PlatformPolicies", "Allow", [
+            "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:GetPolicy",
+            "iam:GetPolicyVersion", "iam:ListPolicyVersions", "iam:TagPolicy", "iam:UntagPolicy",
+        ], [f"{iam}:policy/{pattern}" for pattern in iam_names]),
+        _statement("PlatformInstanceProfiles", "Allow", [
+            "iam:AddRoleToInstanceProfile", "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile",
+            "iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile",
+        ], [f"{iam}:instance-profile/{pattern}" for pattern in iam_names]),
+        _statement("EksOidcProviders", "Allow", [
+            "iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:GetOpenIDConnectProvider",
+            "iam:TagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
+        ], [f"{iam}:oidc-provider/oidc.eks.*"]),
+        _statement("ReadManagedPolicies", "Allow", ["iam:GetPolicy", "iam:GetPolicyVersion"], [f"arn:{p}:iam::aws:policy/*"]),
+        _statement("ServiceLinkedRoles", "Allow", ["iam:CreateServiceLinkedRole"], [f"{iam}:role/aws-service-role/*"],
+                   {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLE_SERVICES)}}),
+    ])
+
+
+def preview_policy(names: Names, key_arn: str) -> dict[str, Any]:
+    return _document([
+        *_state_backend_statements(names, key_arn, write=False),
+        _statement("DescribeAndList", "Allow", [
+            "application-autoscaling:Describe*", "autoscaling:Describe*", "cloudwatch:Describe*", "cloudwatch:GetMetricAlarm*",
+            "cloudwatch:ListTagsForResource", "ec2:Describe*", "ec2:GetManagedPrefixList*", "ecr:Describe*", "eks:Describe*", "eks:List*",
+            "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:List*",
+            "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
+            "logs:Describe*", "logs:ListTagsForResource", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
+            "s3:GetReplicationConfiguration", "s3:ListAllMyBuckets", "sagemaker:Describe*", "sagemaker:List*", "sts:GetCallerIdentity",
+        ], "*"),
+        # Only AWS's public parameters (EKS AMI ids): other parameters may be SecureStrings.
+        _statement("PublicSsmParameters", "Allow", ["ssm:GetParameter", "ssm:GetParameters"],
+                   [f"arn:{names.partition}:ssm:*::parameter/aws/service/*"]),
+    ])
+
+
+def tls_only_statements(names: Names) -> list[dict[str, Any]]:
+    resources = [names.state_bucket_arn, f"{names.state_bucket_arn}/*"]
+    return [
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": resources,
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "DenyTlsBelow12", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": resources,
+         "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing documents as IAM does: scalars and one-element lists are the same, order is not significant
+
+
+def _canonical(value: Any, key: str | None = None) -> Any:
+    if isinstance(value, dict):
+        return {k: _canonical(v, k) for k, v in sorted(value.items()) if k != "Version" or key is not None}
+    if isinstance(value, list):
+        items = [_canonical(v) for v in value]
+        if all(isinstance(i, str | int | float | bool) for i in items):
+            items = sorted(str(i) for i in items)
+            return items[0] if len(items) == 1 else items
+        return sorted(items, key=lambda i: json.dumps(i, sort_keys=True))
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def canonical_policy(document: Any) -> Any:
+    """A policy document (dict or JSON, possibly URL-encoded as IAM returns it) in canonical form."""
+    if isinstance(document, str):
+        from urllib.parse import unquote
+
+        text = document if document.lstrip().startswith("{") else unquote(document)
+        document = json.loads(text)
+    document = dict(document)
+    document["Statement"] = document.get("Statement", [])
+    if isinstance(document["Statement"], dict):
+        document["Statement"] = [document["Statement"]]
+    return _canonical(document)
+
+
+def policy_differences(actual: Any, desired: Any) -> list[str]:
+    """Statement-level differences, by Sid, in one line each."""
+    a, d = canonical_policy(actual), canonical_policy(desired)
+    if a == d:
+        return []
+    a_by_sid = {s.get("Sid", f"#{i}"): s for i, s in enumerate(_as_list(a.get("Statement")))}
+    d_by_sid = {s.get("Sid", f"#{i}"): s for i, s in enumerate(_as_list(d.get("Statement")))}
+    out = [f"statement {sid} missing" for sid in d_by_sid if sid not in a_by_sid]
+    out += [f"statement {sid} differs" for sid in d_by_sid if sid in a_by_sid and a_by_sid[sid] != d_by_sid[sid]]
+    out += [f"unexpected statement {sid}" for sid in a_by_sid if sid not in d_by_sid]
+    return out or ["document differs"]
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,82 @@
+"""A small evaluator of IAM policy documents for tests (moto has no SimulatePrincipalPolicy).
+
+It implements the parts of IAM's evaluation logic that bootstrap's policies use: explicit Deny
+wins; otherwise an action is allowed only if the identity policies allow it AND the permissions
+boundary allows it. Action patterns match case-insensitively, resource patterns case-sensitively,
+``*`` and ``?`` as wildcards. Condition operators: StringEquals, StringNotEquals, StringLike, Bool,
+NumericLessThan; for a negated operator a missing context key matches, as in IAM. Any other
+element or operator raises, so a policy using something this evaluator does not understand can
+never pass silently.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+SUPPORTED_KEYS = {"Sid", "Effect", "Action", "Resource", "Condition", "Principal"}
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@cache
+def _pattern(glob: str, ignore_case: bool) -> re.Pattern:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
+    return re.compile(f"^{regex}$", re.IGNORECASE if ignore_case else 0)
+
+
+def _matches(patterns: Any, value: str, ignore_case: bool) -> bool:
+    return any(_pattern(p, ignore_case).match(value) for p in _as_list(patterns))
+
+
+def _condition_holds(conditions: dict, context: dict[str, str]) -> bool:
+    for operator, pairs in conditions.items():
+        for key, expected in pairs.items():
+            expected, actual = [str(e) for e in _as_list(expected)], context.get(key)
+            if operator == "StringEquals":
+                ok = actual is not None and actual in expected
+            elif operator == "StringNotEquals":
+                ok = actual is None or actual not in expected
+            elif operator == "StringLike":
+                ok = actual is not None and _matches(expected, actual, ignore_case=False)
+            elif operator == "Bool":
+                ok = actual is not None and str(actual).lower() == expected[0].lower()
+            elif operator == "NumericLessThan":
+                ok = actual is not None and float(actual) < float(expected[0])
+            else:
+                raise NotImplementedError(f"condition operator {operator}")
+            if not ok:
+                return False
+    return True
+
+
+def _evaluate(document: dict, action: str, resource: str, context: dict[str, str]) -> str:
+    """'deny', 'allow' or 'none' for one document."""
+    result = "none"
+    for statement in _as_list(document["Statement"]):
+        unknown = set(statement) - SUPPORTED_KEYS
+        if unknown:
+            raise NotImplementedError(f"statement elements {sorted(unknown)}")
+        if not _matches(statement["Action"], action, ignore_case=True):
+            continue
+        # Trust policies name no Resource: the role itself is the resource.
+        if not _matches(statement.get("Resource", "*"), resource, ignore_case=False):
+            continue
+        if "Condition" in statement and not _condition_holds(statement["Condition"], context):
+            continue
+        if statement["Effect"] == "Deny":
+            return "deny"
+        result = "allow"
+    return result
+
+
+def is_allowed(identity_policies: list[dict], boundary: dict | None, action: str, resource: str, context: dict[str, str] | None = None) -> bool:
+    context = context or {}
+    decisions = [_evaluate(d, action, resource, context) for d in identity_policies]
+    boundary_decision = _evaluate(boundary, action, resource, context) if boundary is not None else "allow"
+    if "deny" in decisions or boundary_decision == "deny":
+        return False
+    return "allow" in decisions and boundary_decision == "allow"

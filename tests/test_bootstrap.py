@@ -1,0 +1,493 @@
+"""``mlopsctl bootstrap`` against moto (in-process ``mock_aws``).
+
+moto gaps: no IAM policy simulation (SimulatePrincipalPolicy/SimulateCustomPolicy are not
+implemented), so the CI roles' effective permissions are evaluated by ``tests/iam_eval.py`` on the
+documents read back from moto's IAM; moto has no permission errors, so AccessDenied is injected at
+botocore's ``before-send`` hook.
+"""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.stub import Stubber
+from moto import mock_aws
+from moto.s3.models import s3_backends
+
+from mlopsctl import cipolicies as cp
+from mlopsctl.awsclients import AwsClients
+from mlopsctl.bootstrap import Bootstrapper, render_text
+from mlopsctl.cli import main
+from tests.aws_seed import share_botocore_loader
+from tests.iam_eval import is_allowed
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+REPO = "acme/ml-platform"
+BUCKET = f"mlops-pulumi-state-{ACCOUNT}-{REGION}"
+ARGS = ["bootstrap", "--region", REGION, "--name", "mlops", "--github-repo", REPO]
+NAMES = cp.Names("mlops", ACCOUNT, REGION)
+DEFAULT_PARTITION = "aws"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+                       "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(key, value)
+    share_botocore_loader(monkeypatch)
+    with mock_aws():
+        yield
+
+
+def bootstrap(capsys, *extra, json_output=True):
+    args = ARGS + list(extra) + (["--format", "json"] if json_output else [])
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if json_output else out), err
+
+
+def client(service):
+    return boto3.client(service, region_name=REGION)
+
+
+def key_arn_of_alias():
+    kms = client("kms")
+    alias = next(a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == NAMES.key_alias)
+    return kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]["Arn"]
+
+
+# --- empty account ----------------------------------------------------------------------------
+
+
+def test_bootstrap_on_an_empty_account(aws, capsys):
+    code, text, err = bootstrap(capsys, json_output=False)
+    assert (code, err) == (0, "")
+    key_arn = key_arn_of_alias()
+
+    s3 = client("s3")
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    [rule] = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule == {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}, "BucketKeyEnabled": True}
+    assert s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True)
+    assert s3.get_bucket_ownership_controls(Bucket=BUCKET)["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert s3.get_bucket_location(Bucket=BUCKET)["LocationConstraint"] == REGION
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    tls = {s["Sid"]: s for s in policy["Statement"]}
+    assert tls["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert tls["DenyInsecureTransport"]["Effect"] == "Deny" and tls["DenyInsecureTransport"]["Principal"] == "*"
+    assert tls["DenyTlsBelow12"]["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
+    [lifecycle] = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert lifecycle["Status"] == "Enabled" and lifecycle["NoncurrentVersionExpiration"] == {"NoncurrentDays": 90}
+    assert "Expiration" not in lifecycle  # current state is never expired
+
+    kms = client("kms")
+    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
+    meta = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
+    assert (meta["KeySpec"], meta["KeyUsage"], meta["KeyManager"]) == ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "CUSTOMER")
+
+    iam = client("iam")
+    [provider] = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert provider["Arn"] == f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"])["ClientIDList"] == ["sts.amazonaws.com"]
+    for role in ("mlops-deploy-dev", "mlops-deploy-staging", "mlops-deploy-prod", "mlops-preview"):
+        described = iam.get_role(RoleName=role)["Role"]
+        assert described["PermissionsBoundary"]["PermissionsBoundaryArn"] == f"arn:aws:iam::{ACCOUNT}:policy/mlops-ci-boundary"
+        assert described["MaxSessionDuration"] == 3600
+
+    # The exact next steps and role ARNs.
+    assert f"  pulumi login 's3://{BUCKET}?region={REGION}&awssdk=v2'\n" in text
+    for env in ("dev", "staging", "prod"):
+        assert (f"  pulumi stack init organization/mlops-platform/{env} "
+                f"--secrets-provider 'awskms://alias/mlops-pulumi-secrets?region={REGION}'\n") in text
+        assert f"  {env:10} AWS_ROLE_ARN         arn:aws:iam::{ACCOUNT}:role/mlops-deploy-{env}\n" in text
+    assert f"  repository AWS_PREVIEW_ROLE_ARN arn:aws:iam::{ACCOUNT}:role/mlops-preview\n" in text
+    assert f"  repository PULUMI_BACKEND_URL   s3://{BUCKET}?region={REGION}&awssdk=v2\n" in text
+    assert f"Set iam.permissionsBoundaryArn in each stack to arn:aws:iam::{ACCOUNT}:policy/mlops-ci-boundary" in text
+    assert text.count("created ") == 10
+
+
+def test_without_github_repo_only_the_backend_is_created(aws, capsys):
+    code = main(["bootstrap", "--region", REGION, "--name", "mlops", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [f["kind"] for f in report["findings"]] == ["kms-alias", "s3-bucket"]
+    assert report["roles"] == {} and client("iam").list_roles()["Roles"] == []
+
+
+def test_second_run_changes_nothing_and_says_so(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    iam, kms = client("iam"), client("kms")
+    keys_before = kms.list_keys()["Keys"]
+    code, text, _ = bootstrap(capsys, json_output=False)
+    assert code == 0
+    assert "No changes: everything already matches." in text
+    code, report, _ = bootstrap(capsys)
+    assert (code, report["changed"], report["ok"]) == (0, False, True)
+    assert {f["status"] for f in report["findings"]} == {"ok"}
+    assert kms.list_keys()["Keys"] == keys_before
+    assert all(len(iam.list_policy_versions(PolicyArn=arn)["Versions"]) == 1 for arn in NAMES.ci_policy_arns)
+    assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
+
+
+# --- misconfigured bucket ---------------------------------------------------------------------
+
+
+def _misconfigured_bucket():
+    s3 = client("s3")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}, ObjectOwnership="ObjectWriter")
+    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
+    theirs = {"Sid": "AuditorsRead", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/auditors"},
+              "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [theirs]}))
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [
+        {"ID": "their-rule", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 3}}]})
+    s3.put_object(Bucket=BUCKET, Key=".pulumi/stacks/mlops-platform/dev.json", Body=b'{"checkpoint": 1}')
+    return theirs
+
+
+EXPECTED_BUCKET_DIFFERENCES = [
+    "versioning is never enabled, want Enabled",
+    "default encryption is AES256, want aws:kms",
+    "public access block off: BlockPublicPolicy, RestrictPublicBuckets",
+    "object ownership is ObjectWriter, want BucketOwnerEnforced (ACLs disabled)",
+    "bucket policy lacks TLS-only statement(s) DenyInsecureTransport, DenyTlsBelow12",
+    "lifecycle rule expire-noncurrent-state-versions missing (want noncurrent state versions to expire after 90 days)",
+]
+
+
+def test_misconfigured_bucket_is_reported_exactly_and_left_alone_without_fix(aws, capsys):
+    _misconfigured_bucket()
+    code, report, _ = bootstrap(capsys)
+    assert code == 1
+    [bucket] = [f for f in report["findings"] if f["kind"] == "s3-bucket"]
+    assert bucket["status"] == "drift"
+    assert bucket["differences"] == EXPECTED_BUCKET_DIFFERENCES
+    assert bucket["unfixed"] == EXPECTED_BUCKET_DIFFERENCES
+    s3 = client("s3")
+    assert "Status" not in s3.get_bucket_versioning(Bucket=BUCKET)
+    assert s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"][0][
+        "ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    code, text, _ = bootstrap(capsys, json_output=False)
+    assert "6 difference(s) remain. Re-run with --fix to correct the fixable ones." in text
+    assert "            - differs: versioning is never enabled, want Enabled\n" in text
+
+
+def test_misconfigured_bucket_with_fix_is_corrected_without_losing_data(aws, capsys):
+    theirs = _misconfigured_bucket()
+    code, report, _ = bootstrap(capsys, "--fix")
+    assert code == 0
+    [bucket] = [f for f in report["findings"] if f["kind"] == "s3-bucket"]
+    assert (bucket["status"], bucket["differences"], bucket["unfixed"]) == ("fixed", EXPECTED_BUCKET_DIFFERENCES, [])
+    s3 = client("s3")
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    assert s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"][0][
+        "ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn_of_alias()}
+    statements = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
+    assert theirs in statements and {s["Sid"] for s in statements} == {"AuditorsRead", "DenyInsecureTransport", "DenyTlsBelow12"}
+    assert {r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]} == {"their-rule", "expire-noncurrent-state-versions"}
+    # moto applies bucket-policy Deny statements without their conditions, so the TLS-only policy
+    # blocks even HTTPS reads through moto; the object is read from moto's backend instead.
+    stored = s3_backends[ACCOUNT][DEFAULT_PARTITION].buckets[BUCKET].keys[".pulumi/stacks/mlops-platform/dev.json"]
+    assert stored.value == b'{"checkpoint": 1}'
+    assert bootstrap(capsys)[1]["changed"] is False
+
+
+def test_lifecycle_rule_expiring_current_state_is_reported_never_removed(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    s3 = client("s3")
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    rules.append({"ID": "cleanup", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 30}})
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": rules})
+    code, report, _ = bootstrap(capsys, "--fix")
+    [bucket] = [f for f in report["findings"] if f["kind"] == "s3-bucket"]
+    assert code == 1
+    assert bucket["unfixed"] == ["lifecycle rule 'cleanup' expires current objects, which would delete live state; remove it (not fixed automatically)"]
+    assert "cleanup" in {r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
+
+
+def test_misconfigured_secrets_key_is_fixed_in_place_never_repointed(aws, capsys):
+    kms = client("kms")
+    # Explicit usage and spec: moto leaves KeyUsage empty when CreateKey omits it (AWS defaults to ENCRYPT_DECRYPT).
+    key_id = kms.create_key(Description="existing", KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=NAMES.key_alias, TargetKeyId=key_id)
+    kms.disable_key(KeyId=key_id)
+    code, report, _ = bootstrap(capsys)
+    [alias] = [f for f in report["findings"] if f["kind"] == "kms-alias"]
+    assert code == 1 and alias["differences"] == ["key is disabled", "automatic key rotation is off"]
+    code, report, _ = bootstrap(capsys, "--fix")
+    assert code == 0
+    assert key_arn_of_alias().endswith(key_id)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
+
+
+# --- CI roles: trust, boundary, permissions ---------------------------------------------------
+
+
+def test_trust_policies_name_exact_subjects(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    iam = client("iam")
+    provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+    subjects = {f"mlops-deploy-{env}": f"repo:{REPO}:environment:{env}" for env in ("dev", "staging", "prod")}
+    subjects["mlops-preview"] = f"repo:{REPO}:pull_request"
+    for role, subject in subjects.items():
+        trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+        trust = json.loads(trust) if isinstance(trust, str) else trust
+        assert trust["Statement"] == [{
+            "Sid": "GitHubActionsOidc", "Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                                           "token.actions.githubusercontent.com:sub": subject}}}]
+        # Exact match, not a pattern: another branch, environment or repository gets no credentials.
+        for other in (f"repo:{REPO}:ref:refs/heads/main", f"repo:{REPO}:environment:{'qa'}", "repo:acme/other:environment:dev"):
+            assert not is_allowed([trust], None, "sts:AssumeRoleWithWebIdentity", "*", {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": other})
+        assert is_allowed([trust], None, "sts:AssumeRoleWithWebIdentity", "*", {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": subject})
+        assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == [{
+            "PolicyName": "mlops-preview" if role == "mlops-preview" else "mlops-deploy",
+            "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/{'mlops-preview' if role == 'mlops-preview' else 'mlops-deploy'}"}]
+
+
+def _stored(name):
+    iam = client("iam")
+    arn = NAMES.policy_arn(name)
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    return json.loads(document) if isinstance(document, str) else document
+
+
+def test_deploy_role_cannot_modify_itself_or_escape_its_boundary(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    deploy, boundary = _stored("mlops-deploy"), _stored("mlops-ci-boundary")
+    key_arn = key_arn_of_alias()
+    boundary_arn = NAMES.policy_arn("mlops-ci-boundary")
+    iam = f"arn:aws:iam::{ACCOUNT}"
+
+    def can(action, resource, **context):
+        return is_allowed([deploy], boundary, action, resource, context)
+
+    # The deploy policy alone would allow these (its role/policy patterns cover mlops-*): the boundary is what stops them.
+    assert is_allowed([deploy], None, "iam:AttachRolePolicy", f"{iam}:role/mlops-deploy-dev")
+    assert is_allowed([deploy], None, "iam:CreatePolicyVersion", f"{iam}:policy/mlops-ci-boundary")
+    for role in NAMES.ci_role_arns:
+        for action in cp.ROLE_MUTATIONS:
+            assert not can(action, role, **{"iam:PermissionsBoundary": boundary_arn}), (action, role)
+    for policy in NAMES.ci_policy_arns:
+        for action in cp.POLICY_MUTATIONS:
+            assert not can(action, policy), (action, policy)
+    for action in cp.OIDC_PROVIDER_MUTATIONS:
+        assert not can(action, NAMES.oidc_provider_arn)
+    # No boundary can be removed from any role, and every new role must carry this boundary.
+    assert not can("iam:DeleteRolePermissionsBoundary", f"{iam}:role/mlops-dev-sagemaker")
+    assert not can("iam:CreateRole", f"{iam}:role/mlops-dev-sagemaker")
+    assert not can("iam:CreateRole", f"{iam}:role/mlops-dev-sagemaker", **{"iam:PermissionsBoundary": f"{iam}:policy/other"})
+    assert can("iam:CreateRole", f"{iam}:role/mlops-dev-sagemaker", **{"iam:PermissionsBoundary": boundary_arn})
+    assert not can("iam:PutRolePermissionsBoundary", f"{iam}:role/mlops-dev-sagemaker", **{"iam:PermissionsBoundary": f"{iam}:policy/other"})
+    # Roles outside the platform's names are out of reach; so are IAM users' credentials.
+    assert not can("iam:UpdateAssumeRolePolicy", f"{iam}:role/ml-platform-admins")
+    assert not can("iam:CreateAccessKey", f"{iam}:user/someone")
+    # The state backend is usable but cannot be torn down; the secrets key cannot be destroyed.
+    assert can("s3:PutObject", f"{NAMES.state_bucket_arn}/.pulumi/stacks/mlops-platform/dev.json")
+    assert can("kms:Decrypt", key_arn) and can("kms:GenerateDataKey", key_arn)
+    for action in ("s3:DeleteBucket", "s3:PutBucketPolicy", "s3:PutBucketVersioning", "s3:DeleteObjectVersion"):
+        assert not can(action, f"{NAMES.state_bucket_arn}/x" if action == "s3:DeleteObjectVersion" else NAMES.state_bucket_arn)
+    assert not can("kms:ScheduleKeyDeletion", key_arn) and not can("kms:PutKeyPolicy", key_arn)
+    # What pulumi up of the platform does is allowed.
+    assert can("eks:CreateCluster", f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/mlops-dev")
+    assert can("s3:CreateBucket", "arn:aws:s3:::mlops-dev-artifacts-1234567")
+    assert can("iam:PassRole", f"{iam}:role/mlops-dev-eks-cluster-abc1234")
+    assert can("iam:CreateServiceLinkedRole", f"{iam}:role/aws-service-role/eks-nodegroup.amazonaws.com/x",
+               **{"iam:AWSServiceName": "eks-nodegroup.amazonaws.com"})
+    # ...and nothing like administrator access.
+    assert not can("organizations:LeaveOrganization", "*")
+    assert not can("s3:GetObject", "arn:aws:s3:::another-teams-bucket/secret")
+    for document in (deploy, boundary):
+        assert all(s["Action"] != "*" and "*:*" not in cp._as_list(s["Action"]) for s in document["Statement"])
+
+
+def test_deploy_policy_reaches_platform_iam_names_for_any_bootstrap_name():
+    # Roles are auto-named under the mlops-platform component; buckets and aliases use namePrefix.
+    acme = cp.Names("acme", ACCOUNT, REGION)
+    deploy = cp.deploy_policy(acme, "arn:aws:kms:eu-west-1:123456789012:key/k")
+    iam = f"arn:aws:iam::{ACCOUNT}"
+    assert is_allowed([deploy], None, "iam:PassRole", f"{iam}:role/mlops-platform-artifacts-replication-role-1a2b3c4")
+    assert is_allowed([deploy], None, "iam:CreateRole", f"{iam}:role/acme-dev-sagemaker-1a2b3c4")
+    assert is_allowed([deploy], None, "s3:CreateBucket", "arn:aws:s3:::acme-dev-artifacts-1a2b3c4")
+    assert not is_allowed([deploy], None, "iam:PassRole", f"{iam}:role/ml-platform-admins")
+    assert not is_allowed([deploy], None, "s3:CreateBucket", "arn:aws:s3:::mlops-dev-artifacts-1a2b3c4")
+
+
+def test_preview_role_reads_but_cannot_write(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    preview, boundary = _stored("mlops-preview"), _stored("mlops-ci-boundary")
+    key_arn = key_arn_of_alias()
+
+    def can(action, resource):
+        return is_allowed([preview], boundary, action, resource)
+
+    state = f"{NAMES.state_bucket_arn}/.pulumi/stacks/mlops-platform/dev.json"
+    assert can("s3:GetObject", state) and can("s3:ListBucket", NAMES.state_bucket_arn)
+    assert can("kms:Decrypt", key_arn) and not can("kms:Encrypt", key_arn)
+    assert can("s3:PutObject", f"{NAMES.state_bucket_arn}/.pulumi/locks/organization/mlops-platform/dev/lock.json")
+    assert not can("s3:PutObject", state) and not can("s3:DeleteObject", state)
+    for action in ("ec2:DescribeVpcs", "eks:DescribeCluster", "eks:ListNodegroups", "sagemaker:DescribeEndpoint", "iam:GetRole"):
+        assert can(action, "*"), action
+    assert can("ssm:GetParameter", "arn:aws:ssm:eu-west-1::parameter/aws/service/eks/optimized-ami/1.34/amazon-linux-2023/x86_64/nvidia/recommended/image_id")
+    assert not can("ssm:GetParameter", f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/app/database-password")
+    for action in ("ec2:RunInstances", "eks:CreateCluster", "sagemaker:CreateEndpoint", "iam:CreateRole", "s3:PutBucketPolicy",
+                   "iam:PassRole", "sts:AssumeRole", "kms:CreateKey"):
+        assert not can(action, "*"), action
+
+
+def test_existing_oidc_provider_is_reused(aws, capsys):
+    iam = client("iam")
+    arn = iam.create_open_id_connect_provider(Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"],
+                                              ThumbprintList=["6938fd4d98bab03faadb97b34396831e3780aea1"])["OpenIDConnectProviderArn"]
+    code, report, _ = bootstrap(capsys)
+    [provider] = [f for f in report["findings"] if f["kind"] == "iam-oidc-provider"]
+    assert code == 0
+    assert (provider["resource"], provider["status"], provider["note"]) == (arn, "ok", "reused the account's existing provider")
+    assert [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]] == [arn]
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ThumbprintList"] == ["6938fd4d98bab03faadb97b34396831e3780aea1"]
+
+
+def test_existing_oidc_provider_without_sts_audience_is_fixed_only_with_fix(aws, capsys):
+    iam = client("iam")
+    arn = iam.create_open_id_connect_provider(Url="https://token.actions.githubusercontent.com", ClientIDList=["other"])["OpenIDConnectProviderArn"]
+    code, report, _ = bootstrap(capsys)
+    [provider] = [f for f in report["findings"] if f["kind"] == "iam-oidc-provider"]
+    assert code == 1 and provider["unfixed"] == ["audience sts.amazonaws.com not in client IDs ['other']"]
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ClientIDList"] == ["other"]
+
+    # moto lacks AddClientIDToOpenIDConnectProvider: the --fix call is checked with botocore's Stubber instead.
+    bootstrapper = Bootstrapper(AwsClients(REGION), "mlops", REPO, fix=True)
+    stubbed_iam = bootstrapper.clients.client("iam")
+    with Stubber(stubbed_iam) as stub:
+        stub.add_response("list_open_id_connect_providers", {"OpenIDConnectProviderList": [{"Arn": arn}]}, {})
+        stub.add_response("get_open_id_connect_provider", {"Url": "token.actions.githubusercontent.com", "ClientIDList": ["other"]},
+                          {"OpenIDConnectProviderArn": arn})
+        stub.add_response("add_client_id_to_open_id_connect_provider", {}, {"OpenIDConnectProviderArn": arn, "ClientID": "sts.amazonaws.com"})
+        bootstrapper.ensure_oidc_provider()
+        stub.assert_no_pending_responses()
+    [finding] = bootstrapper.report.findings
+    assert (finding.status, finding.unfixed) == ("fixed", [])
+
+
+def test_tampered_role_is_reported_and_only_fixable_parts_are_fixed(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    iam = client("iam")
+    wide = cp.github_trust_policy(NAMES, "x")
+    wide["Statement"][0]["Condition"] = {"StringLike": {"token.actions.githubusercontent.com:sub": f"repo:{REPO}:*"}}
+    iam.update_assume_role_policy(RoleName="mlops-deploy-prod", PolicyDocument=json.dumps(wide))
+    iam.delete_role_permissions_boundary(RoleName="mlops-deploy-prod")
+    admin = iam.create_policy(PolicyName="break-glass-admin", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="mlops-deploy-prod", PolicyArn=admin)
+    code, report, _ = bootstrap(capsys, "--fix")
+    [role] = [f for f in report["findings"] if f["resource"].endswith(":role/mlops-deploy-prod")]
+    assert code == 1
+    assert role["differences"] == [
+        "trust policy: statement GitHubActionsOidc differs",
+        f"permissions boundary is none, want arn:aws:iam::{ACCOUNT}:policy/mlops-ci-boundary",
+        f"extra managed policy attached: {admin} (not fixed automatically)",
+    ]
+    assert role["unfixed"] == [f"extra managed policy attached: {admin} (not fixed automatically)"]
+    # The boundary still caps it: admin rights attached by hand do not reach beyond the ceiling.
+    admin_document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    assert not is_allowed([admin_document], _stored("mlops-ci-boundary"), "iam:PutRolePolicy", NAMES.role_arn("mlops-deploy-prod"))
+    assert not is_allowed([admin_document], _stored("mlops-ci-boundary"), "organizations:LeaveOrganization", "*")
+    described = iam.get_role(RoleName="mlops-deploy-prod")["Role"]
+    assert described["PermissionsBoundary"]["PermissionsBoundaryArn"] == NAMES.policy_arn("mlops-ci-boundary")
+    trust = described["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == f"repo:{REPO}:environment:prod"
+
+
+def test_changed_managed_policy_gets_a_new_default_version_with_fix(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    iam = client("iam")
+    arn = NAMES.policy_arn("mlops-ci-boundary")
+    weakened = _stored("mlops-ci-boundary")
+    weakened["Statement"] = [s for s in weakened["Statement"] if s["Sid"] != "DenyChangesToCiRoles"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(weakened), SetAsDefault=True)
+    code, report, _ = bootstrap(capsys)
+    [policy] = [f for f in report["findings"] if f["resource"] == arn]
+    assert code == 1 and policy["unfixed"] == ["policy document: statement DenyChangesToCiRoles missing"]
+    assert bootstrap(capsys, "--fix")[0] == 0
+    assert "DenyChangesToCiRoles" in {s["Sid"] for s in _stored("mlops-ci-boundary")["Statement"]}
+    assert len(iam.list_policy_versions(PolicyArn=arn)["Versions"]) == 3  # old versions kept, never deleted
+
+
+def test_policies_fit_iam_managed_policy_size(aws):
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+    longest = cp.Names("a" * 20, ACCOUNT, "ap-southeast-2")
+    for build in (cp.boundary_policy, cp.deploy_policy, cp.preview_policy):
+        # IAM counts managed policy size without whitespace; its quota is 6,144 characters (IAM quotas page).
+        assert len(json.dumps(build(longest, key), separators=(",", ":"))) < 6144
+
+
+# --- errors and bad input ---------------------------------------------------------------------
+
+
+def test_permission_error_stops_with_one_line_not_a_crash(aws, capsys):
+    clients = AwsClients(REGION)
+    s3 = clients.client("s3")
+
+    def deny(request, **_):
+        body = b"<Error><Code>AccessDenied</Code><Message>not allowed to create buckets</Message></Error>"
+        raw = type("Raw", (), {"stream": lambda self, **_: iter([body])})()
+        return AWSResponse(request.url, 403, {}, raw)
+
+    s3.meta.events.register("before-send.s3.CreateBucket", deny)
+    report = Bootstrapper(clients, "mlops").run()
+    assert report.error == "stopped at state bucket: permission denied for CreateBucket (AccessDenied): not allowed to create buckets"
+    assert [f.kind for f in report.findings] == ["kms-alias", "s3-bucket"]
+    assert render_text(report, fix=False).endswith(f"ERROR: {report.error}\n")
+    assert report.to_json()["ok"] is False
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["bootstrap", "--name", "mlops"], "mlopsctl bootstrap: error: the following arguments are required: --region"),
+    (["bootstrap", "--region", "mars-1", "--name", "mlops"], "error: --region: 'mars-1' is not an AWS region known to botocore"),
+    (["bootstrap", "--region", REGION, "--name", "ML_Ops"],
+     "error: --name: 'ML_Ops' must be 2-20 chars of lowercase letters, digits and '-', starting with a letter"),
+    (["bootstrap", "--region", REGION, "--name", "mlops", "--github-repo", "acme"],
+     "error: --github-repo: 'acme' is not <org>/<repo> (GitHub owner and repository names)"),
+])
+def test_bad_input_is_one_line_and_exit_2(aws, capsys, args, message):
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse's own errors exit through _Parser.error
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert (code, out, err.strip()) == (2, "", message)
+    assert client("s3").list_buckets()["Buckets"] == []
+
+
+@pytest.fixture
+def no_credentials(monkeypatch, tmp_path):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    # No files, no instance metadata: botocore finds no credentials and never leaves this machine.
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_bad_name_is_rejected_before_any_aws_call(no_credentials, capsys):
+    assert main(["bootstrap", "--region", REGION, "--name", "x" * 21]) == 2
+    assert capsys.readouterr().err.startswith("error: --name: 'xxxxxxxxxxxxxxxxxxxxx' must be 2-20 chars")
+
+
+def test_no_credentials_is_one_line_exit_1(no_credentials, capsys):
+    assert main(["bootstrap", "--region", REGION, "--name", "mlops"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == "error: cannot identify the AWS account: AWS client error: Unable to locate credentials\n"
