@@ -133,3 +133,36 @@ def in_extended_support(version: str, today: _dt.date | None = None) -> bool:
 
 def serverless_memory_sizes() -> list[int]:
     return list(facts()["sagemakerServerlessMemorySizesMB"]["values"])
+
+
+# SageMaker serving -----------------------------------------------------------------------------
+
+# pulumi-aws auto-names with `name_prefix` as prefix + 26 characters (Terraform's
+# id.PrefixedUniqueId: a timestamp and a counter); resources without a name get Pulumi's
+# default auto-name, the logical name + "-" + 7 random hex characters.
+PREFIXED_UNIQUE_SUFFIX_LENGTH = 26
+PULUMI_RANDOM_SUFFIX_LENGTH = 8
+
+
+def sagemaker_name_limits(shape: str = "EndpointName") -> tuple[int, str]:
+    """(max length, full-match pattern) of a SageMaker name shape in botocore's service model."""
+    meta = shape_limits("sagemaker", shape)
+    return int(meta["max"]), meta["pattern"]
+
+
+def sagemaker_processing_instance_types() -> frozenset[str]:
+    return frozenset(_shape("sagemaker", "ProcessingInstanceType")["enum"])
+
+
+def has_instance_storage(instance_type: str) -> bool:
+    """ML instances with local NVMe storage reject an endpoint-config KmsKeyId."""
+    return instance_family(instance_type) in facts()["sagemakerInstanceStorageFamilies"]["values"]
+
+
+def model_monitor_image_uri(region: str) -> str | None:
+    """SageMaker's prebuilt Model Monitor analyzer image in ``region`` (None where not listed)."""
+    data = facts()["sagemakerModelMonitorAnalyzerAccounts"]
+    account = data["accounts"].get(region)
+    if account is None:
+        return None
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/{data['repository']}:latest"

@@ -8,9 +8,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import PlatformConfig
+from components.eks.access import deployer_role_arn
+from components.eks.eks_cluster import EksCluster, EksClusterArgs
 from components.iam.sagemaker import sagemaker_execution_role
 from components.keys import PlatformKeys, PlatformKeysArgs
 from components.network import Network, NetworkArgs
+from components.serving import Serving, ServingArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
 
 
@@ -38,6 +41,9 @@ class MlopsPlatform(pulumi.ComponentResource):
             "environment": config.environment,
             "region": config.region,
         }
+        # eks: the role running `pulumi up` gets an access entry; a blocking lookup, so it runs
+        # before anything else is registered.
+        self.deployer_role_arn = deployer_role_arn(pulumi.InvokeOptions(parent=self, provider=self.aws_provider))
 
         # --- storage (issue 3): account identity, KMS keys, artifact store ----------------------
         invoke = pulumi.InvokeOutputOptions(parent=self, provider=self.aws_provider)
@@ -70,7 +76,6 @@ class MlopsPlatform(pulumi.ComponentResource):
         self.outputs["kmsKeys"] = self.keys.output_arns
         self.outputs["artifactStore"] = self.store.outputs
         # --- end storage ------------------------------------------------------------------------
-
         # --- network (issue 4) -------------------------------------------------------------
         # cluster_name must equal the EKS cluster's physical name (subnet discovery tags).
         self.network = Network(
@@ -86,6 +91,55 @@ class MlopsPlatform(pulumi.ComponentResource):
         )
         self.outputs["network"] = self.network.network
         # --- end network ---------------------------------------------------------------------
+        # --- eks (issue 4): cluster, node groups, addons, in-cluster resources ------------------
+        # cluster_name must equal NetworkArgs.cluster_name above (subnet discovery tags).
+        self.eks = EksCluster(
+            f"{name}-eks",
+            EksClusterArgs(
+                config=config.eks,
+                cluster_name=config.resource_name(),
+                region=config.region,
+                subnet_ids=self.network.private_subnet_ids,
+                vpc_id=self.network.vpc_id,
+                private_api_cidrs=[self.network.vpc_cidr],
+                secrets_kms_key_arn=self.keys.eks_secrets.arn,
+                ebs_kms_key_arn=self.keys.ebs.arn,
+                logs_kms_key_arn=self.keys.logs.arn,
+                deployer_role_arn=self.deployer_role_arn,
+                account_id=self.account_id,
+                partition=self.partition,
+                permissions_boundary_arn=config.iam.permissions_boundary_arn,
+                assume_role_arn=config.assume_role_arn,
+                tags=config.default_tags,
+                artifact_store=self.store,
+            ),
+            opts=child,
+        )
+        self.outputs["cluster"] = self.eks.outputs
+        self.outputs["kubeconfig"] = self.eks.kubeconfig
+        # --- end eks ----------------------------------------------------------------------------
+
+        # --- serving (issue 5): registry, SageMaker endpoints, drift monitoring ------------------
+        # Inputs: the artifacts KMS key and the artifact store (storage), private subnets and VPC
+        # (network), the account identity (storage block), the IAM boundary. Nothing else.
+        self.serving = Serving(
+            f"{name}-serving",
+            ServingArgs(
+                config=config.serving,
+                name_stem=config.resource_name(),
+                store=self.store,
+                kms_key_arn=self.keys.artifacts.arn,
+                region=config.region,
+                account_id=self.account_id,
+                permissions_boundary_arn=config.iam.permissions_boundary_arn,
+                subnet_ids=self.network.private_subnet_ids,
+                vpc_id=self.network.vpc_id,
+                retain_registry=config.storage.protect,
+            ),
+            opts=child,
+        )
+        self.outputs["endpoints"] = self.serving.outputs
+        # --- end serving ----------------------------------------------------------------------
         self.register_outputs(self.outputs)
 
 

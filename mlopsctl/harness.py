@@ -355,6 +355,9 @@ def _run_isolated(program, stack, project, config, secret_keys, unknowns, availa
     settings.ROOT.set(object())  # type: ignore[arg-type]
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
     settings.ROOT.set(None)
+    # MockSettings does not reset the pending-outputs set, whose context-variable default is one
+    # process-wide set: tasks a failed run left there would be awaited (and re-raise) in the next.
+    settings.SETTINGS.outputs = set()
     failure: BaseException | None = None
     try:
         _sync_await(run_in_stack(program))

@@ -162,8 +162,20 @@ def test_sagemaker_execution_role_reads_models_and_writes_data_capture_through_s
     assert write["Statement"][0]["Action"] == ["s3:AbortMultipartUpload", "s3:PutObject"]
 
 
+# The only AWS-managed policies any role gets: the narrow, service-specific ones EKS documents for
+# its cluster role, node role and addons (components/eks). Nothing broad, nothing SageMaker.
+EKS_MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+}
+
+
 def test_no_role_gets_a_managed_policy_like_sagemaker_full_access_or_administrator_access(bounded):
-    assert bounded.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    attached = {a.inputs["policyArn"] for a in bounded.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    assert attached <= EKS_MANAGED_POLICIES, attached - EKS_MANAGED_POLICIES
     for role in bounded.of_type("aws:iam/role:Role"):
         assert "managedPolicyArns" not in role.inputs
 

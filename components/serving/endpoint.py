@@ -1,0 +1,458 @@
+"""SageMakerEndpoint: model(s), an auto-named endpoint config, a deterministic endpoint with a
+blue/green deployment config, rollback alarms and autoscaling.
+
+Why the names are what they are:
+- The endpoint config is replaced on every model change, so it is auto-named from a prefix and
+  replaced before the old one is deleted: the endpoint is repointed first (shared README,
+  terraform-provider-aws #40048).
+- The endpoint has a deterministic name: its alarms need the name, and its rollback
+  configuration needs the alarms, so an auto-named endpoint would be a dependency cycle.
+- Variant names are fixed (``primary``, ``challenger``): blue/green updates require the new
+  config to keep the old variant names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pulumi
+import pulumi_aws as aws
+
+from components import facts
+from components.config import DATA_CAPTURE_PREFIX, MODELS_PREFIX, EndpointSettings, InstanceVariantConfig, ModelSourceConfig
+from components.iam.policy import Statement
+from components.iam.roles import inline_policy
+from components.iam.sagemaker import sagemaker_execution_role
+
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+INVOCATIONS_PER_INSTANCE = "SageMakerVariantInvocationsPerInstance"
+SAGEMAKER_NAMESPACE = "AWS/SageMaker"
+_ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)")
+
+
+class ArtifactAccess(Protocol):
+    """What serving needs from the artifact store (components/storage ArtifactStore)."""
+
+    def grant_read(self, role: aws.iam.Role, prefix: str = ...) -> Any: ...
+
+    def grant_write(self, role: aws.iam.Role, prefix: str = ...) -> Any: ...
+
+    def prefix_uri(self, prefix: str) -> pulumi.Output[str]: ...
+
+
+def invoke_url(region: str, endpoint_name: str) -> str:
+    return f"https://runtime.sagemaker.{region}.amazonaws.com/endpoints/{endpoint_name}/invocations"
+
+
+def data_capture_prefix(endpoint: EndpointSettings) -> str:
+    return f"{DATA_CAPTURE_PREFIX}{endpoint.name}/"
+
+
+@dataclass(frozen=True)
+class ExecutionRoleArgs:
+    """Inputs of :class:`ExecutionRole`.
+
+    store: the artifact store (``models/`` read and ``data_capture_prefix`` write grants) (required).
+    account_id, region: scope of the trust policy, ECR and log ARNs (required).
+    image_repository_arns: ECR repositories the models pull from (required, at least one).
+    data_capture_prefix: the endpoint's capture prefix, e.g. ``data-capture/churn/`` (required).
+    partition: AWS partition (default ``aws``).
+    permissions_boundary_arn: boundary of the role (default None).
+    extra_statements: more statements in one extra inline policy, e.g. VPC access (default none).
+    """
+
+    store: ArtifactAccess
+    account_id: pulumi.Input[str]
+    region: str
+    image_repository_arns: Sequence[pulumi.Input[str]]
+    data_capture_prefix: str
+    partition: str = "aws"
+    permissions_boundary_arn: str | None = None
+    extra_statements: Sequence[Statement] = ()
+
+
+class ExecutionRole(pulumi.ComponentResource):
+    """The endpoint's SageMaker execution role and its policies, as one thing others can wait for."""
+
+    def __init__(self, name: str, args: ExecutionRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:serving:ExecutionRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # Reuses the platform's SageMaker role builder (components/iam/sagemaker.py): trust with
+        # aws:SourceAccount, store grants, ECR pull on the given repositories, logs.
+        self.role = sagemaker_execution_role(
+            name,
+            store=args.store,
+            account_id=args.account_id,
+            region=args.region,
+            partition=args.partition,
+            image_repository_arns=args.image_repository_arns,
+            permissions_boundary_arn=args.permissions_boundary_arn,
+            model_prefix=MODELS_PREFIX,
+            data_capture_prefix=args.data_capture_prefix,
+            opts=child,
+        )
+        self.extra_policy = inline_policy(f"{name}-network", self.role, list(args.extra_statements), child) if args.extra_statements else None
+        self.register_outputs({"roleArn": self.role.arn})
+
+
+@dataclass(frozen=True)
+class SageMakerEndpointArgs:
+    """Inputs of :class:`SageMakerEndpoint`.
+
+    settings: the endpoint's validated config (required).
+    endpoint_name: deterministic physical endpoint name, e.g. ``mlops-prod-churn`` (required;
+        PlatformConfig checked it leaves room for the endpoint config's suffix).
+    store: the artifact store; the execution role gets ``models/`` read and
+        ``data-capture/<endpoint>/`` write only through its grants (required).
+    kms_key_arn: platform KMS key for the endpoint config's volumes and captured data (required).
+    model_package_group_name: the registry group of this endpoint's model family (required).
+    region: AWS region, for the invoke URL, log and ECR ARNs (required).
+    account_id: this account, for the trust policy's aws:SourceAccount and ARNs (required).
+    partition: AWS partition (default ``aws``).
+    permissions_boundary_arn: boundary of the execution role (default None).
+    subnet_ids: private subnets for ``vpc: true`` endpoints (default None; required then).
+    vpc_id: VPC of the model's dedicated security group (default None; required with vpc).
+    """
+
+    settings: EndpointSettings
+    endpoint_name: str
+    store: ArtifactAccess
+    kms_key_arn: pulumi.Input[str]
+    model_package_group_name: pulumi.Input[str]
+    region: str
+    account_id: pulumi.Input[str]
+    partition: str = "aws"
+    permissions_boundary_arn: str | None = None
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    vpc_id: pulumi.Input[str] | None = None
+
+
+class SageMakerEndpoint(pulumi.ComponentResource):
+    """One SageMaker real-time (instance) or serverless endpoint with safe rollout."""
+
+    def __init__(self, name: str, args: SageMakerEndpointArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:serving:SageMakerEndpoint", name, None, opts)
+        settings = args.settings
+        if settings.vpc and (args.subnet_ids is None or args.vpc_id is None):
+            raise ValueError(f"endpoint {settings.name}: vpc is set but no subnet_ids/vpc_id were passed")
+        self._args = args
+        self._name = name
+        child = pulumi.ResourceOptions(parent=self)
+        self.endpoint_name = args.endpoint_name
+        self.variant_names = settings.variant_names
+
+        sources = {"primary": settings.model}
+        if settings.instance and settings.instance.challenger:
+            sources["challenger"] = settings.instance.challenger.model
+        images = {variant: self._image(variant, source) for variant, source in sources.items()}
+        repositories = [image["repositoryArn"] for image in images.values() if image is not None]
+        if any(image is None for image in images.values()):
+            # A model package's images live in this account's registry.
+            repositories.append(pulumi.Output.concat("arn:", args.partition, ":ecr:", args.region, ":", args.account_id, ":repository/*"))
+        self.security_group = self._security_group() if settings.vpc else None
+        self.execution = ExecutionRole(
+            f"{name}-execution",
+            ExecutionRoleArgs(
+                store=args.store,
+                account_id=args.account_id,
+                region=args.region,
+                partition=args.partition,
+                image_repository_arns=list(dict.fromkeys(repositories)),
+                permissions_boundary_arn=args.permissions_boundary_arn,
+                data_capture_prefix=data_capture_prefix(settings),
+                extra_statements=self._vpc_statements() if settings.vpc else (),
+            ),
+            opts=child,
+        )
+        self.execution_role = self.execution.role
+        # Models and the endpoint wait for the role's own policies and for the store, whose
+        # children include the grants given to the role.
+        self._role_ready: list[pulumi.Resource] = [self.execution]
+        if isinstance(args.store, pulumi.Resource):
+            self._role_ready.append(args.store)
+
+        self.models = {variant: self._model(variant, source, images[variant]) for variant, source in sources.items()}
+        self.endpoint_config = self._endpoint_config()
+        self.alarms = self._alarms()
+        self.endpoint = aws.sagemaker.Endpoint(
+            f"{name}-endpoint",
+            name=args.endpoint_name,
+            endpoint_config_name=self.endpoint_config.name,
+            deployment_config=self._deployment_config(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._role_ready),
+        )
+        self.scaling_targets, self.scaling_policies = self._autoscaling()
+        self.outputs = {
+            "name": self.endpoint.name,
+            "arn": self.endpoint.arn,
+            "invokeUrl": self.endpoint.name.apply(lambda n: invoke_url(args.region, n)),
+            "variantNames": list(self.variant_names),
+            "modelPackageGroup": args.model_package_group_name,
+        }
+        self.register_outputs(self.outputs)
+
+    # -- model ----------------------------------------------------------------------------
+
+    def _image(self, variant: str, source: ModelSourceConfig) -> dict[str, pulumi.Input[str]] | None:
+        """Image URI and its ECR repository ARN; None for model packages (images come from the package)."""
+        args = self._args
+        if source.image:
+            match = _ECR_IMAGE.match(source.image)
+            assert match is not None  # validated by the config
+            account, region, repository = match.group(1), match.group(2), match.group(3)
+            return {"uri": source.image, "repositoryArn": f"arn:{args.partition}:ecr:{region}:{account}:repository/{repository}"}
+        if source.prebuilt_image:
+            image = aws.sagemaker.get_prebuilt_ecr_image_output(
+                repository_name=source.prebuilt_image.repository,
+                image_tag=source.prebuilt_image.tag,
+                region=args.region,
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            )
+            repository = source.prebuilt_image.repository
+            return {
+                "uri": image.registry_path,
+                "repositoryArn": image.registry_id.apply(lambda account: f"arn:{args.partition}:ecr:{args.region}:{account}:repository/{repository}"),
+            }
+        return None
+
+    def _vpc_statements(self) -> list[Statement]:
+        """What SageMaker needs to attach the model's ENIs in the platform VPC, and no more."""
+        args = self._args
+        ec2_arn = pulumi.Output.concat("arn:", args.partition, ":ec2:", args.region, ":", args.account_id, ":")
+        vpc_arn = pulumi.Output.concat(ec2_arn, "vpc/", args.vpc_id)
+        return [
+            Statement(
+                sid="VpcDescribe",
+                actions=["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+                resources=["*"],
+            ),
+            # ENIs only in the platform VPC, only with the endpoint's own security group.
+            Statement(
+                sid="VpcNetworkInterfaces",
+                actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+                resources=[
+                    pulumi.Output.concat(ec2_arn, "network-interface/*"),
+                    pulumi.Output.concat(ec2_arn, "subnet/*"),
+                    pulumi.Output.concat(ec2_arn, "security-group/", self.security_group.id),
+                ],
+                conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
+            ),
+        ]
+
+    def _security_group(self) -> aws.ec2.SecurityGroup:
+        args = self._args
+        group = aws.ec2.SecurityGroup(
+            f"{self._name}-model",
+            vpc_id=args.vpc_id,
+            description=f"SageMaker endpoint {args.endpoint_name}: no inbound; HTTPS out to AWS APIs",
+            revoke_rules_on_delete=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Model data, images and logs are fetched over HTTPS (S3 gateway endpoint, NAT or
+        # interface endpoints); nothing connects in, SageMaker fronts the endpoint.
+        aws.vpc.SecurityGroupEgressRule(
+            f"{self._name}-model-https",
+            security_group_id=group.id,
+            description="HTTPS to AWS APIs",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4="0.0.0.0/0",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return group
+
+    def _model(self, variant: str, source: ModelSourceConfig, image: dict | None) -> aws.sagemaker.Model:
+        args, settings = self._args, self._args.settings
+        if source.model_package_arn:
+            container = aws.sagemaker.ModelPrimaryContainerArgs(model_package_name=source.model_package_arn, environment=source.environment or None)
+        else:
+            model_data = None
+            if source.model_data_key:
+                relative = source.model_data_key[len(MODELS_PREFIX) :]
+                model_data = args.store.prefix_uri(MODELS_PREFIX).apply(lambda uri: uri.rstrip("/") + "/" + relative)
+            container = aws.sagemaker.ModelPrimaryContainerArgs(image=image["uri"], model_data_url=model_data, environment=source.environment or None)
+        vpc_config = None
+        if settings.vpc:
+            vpc_config = aws.sagemaker.ModelVpcConfigArgs(subnets=args.subnet_ids, security_group_ids=[self.security_group.id])
+        return aws.sagemaker.Model(
+            f"{self._name}-{variant}",
+            execution_role_arn=self.execution_role.arn,
+            primary_container=container,
+            enable_network_isolation=settings.network_isolation,
+            vpc_config=vpc_config,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._role_ready),
+        )
+
+    # -- endpoint config ------------------------------------------------------------------
+
+    def _instance_variant(self, variant: str, spec: InstanceVariantConfig, weight: float) -> aws.sagemaker.EndpointConfigurationProductionVariantArgs:
+        return aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+            variant_name=variant,
+            model_name=self.models[variant].name,
+            instance_type=spec.instance_type,
+            initial_instance_count=spec.initial_count,
+            initial_variant_weight=weight,
+        )
+
+    def _endpoint_config(self) -> aws.sagemaker.EndpointConfiguration:
+        args, settings = self._args, self._args.settings
+        if settings.serverless:
+            variants = [
+                aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                    variant_name="primary",
+                    model_name=self.models["primary"].name,
+                    serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                        memory_size_in_mb=settings.serverless.memory_size_mb, max_concurrency=settings.serverless.max_concurrency
+                    ),
+                )
+            ]
+            instance_types: list[str] = []
+        else:
+            instance = settings.instance
+            challenger = instance.challenger
+            share = challenger.traffic_percent if challenger else 0
+            variants = [self._instance_variant("primary", instance, float(100 - share))]
+            instance_types = [instance.instance_type]
+            if challenger:
+                variants.append(self._instance_variant("challenger", challenger, float(share)))
+                instance_types.append(challenger.instance_type)
+        # CreateEndpointConfig rejects KmsKeyId when a variant runs on local NVMe storage, which
+        # the instance's hardware encrypts instead. Serverless configs accept it (AWS docs,
+        # "Create an endpoint configuration" for serverless: the key encrypts the ECR image).
+        local_storage = any(facts.has_instance_storage(t) for t in instance_types)
+        capture = None
+        if settings.captures_data:
+            destination = args.store.prefix_uri(DATA_CAPTURE_PREFIX).apply(lambda uri: uri.rstrip("/") + "/" + settings.name)
+            capture = aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
+                enable_capture=True,
+                initial_sampling_percentage=settings.data_capture.sampling_percentage,
+                destination_s3_uri=destination,
+                kms_key_id=args.kms_key_arn,
+                capture_options=[aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode=m) for m in settings.data_capture.capture_modes],
+            )
+        return aws.sagemaker.EndpointConfiguration(
+            f"{self._name}-config",
+            name_prefix=f"{args.endpoint_name}-",
+            production_variants=variants,
+            kms_key_arn=None if local_storage else args.kms_key_arn,
+            data_capture_config=capture,
+            # Replace before delete (explicit, also the default): the endpoint moves to the new
+            # config before the old one disappears.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False),
+        )
+
+    # -- alarms, deployment, autoscaling --------------------------------------------------
+
+    def _alarms(self) -> list[aws.cloudwatch.MetricAlarm]:
+        thresholds = self._args.settings.alarms
+        latency_statistic = {"statistic": "Average"} if thresholds.latency_statistic == "Average" else {"extended_statistic": thresholds.latency_statistic}
+        alarms = []
+        for variant in self.variant_names:
+            alarms.append(
+                self._variant_alarm(
+                    variant,
+                    "server-errors",
+                    f"5XX errors of {self._args.endpoint_name}/{variant}",
+                    metric_name="Invocation5XXErrors",
+                    statistic="Sum",
+                    threshold=thresholds.server_errors_threshold,
+                    comparison_operator="GreaterThanOrEqualToThreshold",
+                )
+            )
+            alarms.append(
+                self._variant_alarm(
+                    variant,
+                    "model-latency",
+                    f"ModelLatency {thresholds.latency_statistic} of {self._args.endpoint_name}/{variant}",
+                    metric_name="ModelLatency",
+                    # ModelLatency is reported in microseconds.
+                    threshold=thresholds.model_latency_threshold_ms * 1000,
+                    unit="Microseconds",
+                    comparison_operator="GreaterThanThreshold",
+                    **latency_statistic,
+                )
+            )
+        return alarms
+
+    def _variant_alarm(self, variant: str, kind: str, what: str, **metric: Any) -> aws.cloudwatch.MetricAlarm:
+        """A one-minute AWS/SageMaker alarm on one variant; the deployment rolls back when it fires."""
+        name = f"{self._args.endpoint_name}-{variant}-{kind}"
+        return aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{variant}-{kind}",
+            name=name,
+            alarm_description=f"{what}; rolls back a blue/green deployment",
+            namespace=SAGEMAKER_NAMESPACE,
+            dimensions={"EndpointName": self._args.endpoint_name, "VariantName": variant},
+            period=60,
+            evaluation_periods=self._args.settings.alarms.evaluation_periods,
+            treat_missing_data="notBreaching",
+            opts=pulumi.ResourceOptions(parent=self),
+            **metric,
+        )
+
+    def _deployment_config(self) -> aws.sagemaker.EndpointDeploymentConfigArgs:
+        deployment = self._args.settings.deployment
+        size = aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationCanarySizeArgs(
+            type="CAPACITY_PERCENT", value=deployment.size_percent
+        )
+        linear_size = aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationLinearStepSizeArgs(
+            type="CAPACITY_PERCENT", value=deployment.size_percent
+        )
+        routing = aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationArgs(
+            type=deployment.strategy.upper(),
+            wait_interval_in_seconds=deployment.wait_seconds,
+            canary_size=size if deployment.strategy == "canary" else None,
+            linear_step_size=linear_size if deployment.strategy == "linear" else None,
+        )
+        return aws.sagemaker.EndpointDeploymentConfigArgs(
+            blue_green_update_policy=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyArgs(
+                traffic_routing_configuration=routing,
+                termination_wait_in_seconds=deployment.termination_wait_seconds,
+                maximum_execution_timeout_in_seconds=deployment.maximum_execution_timeout_seconds,
+            ),
+            auto_rollback_configuration=aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationArgs(
+                alarms=[aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationAlarmArgs(alarm_name=a.name) for a in self.alarms]
+            ),
+        )
+
+    def _autoscaling(self) -> tuple[list[aws.appautoscaling.Target], list[aws.appautoscaling.Policy]]:
+        instance = self._args.settings.instance
+        if instance is None or not instance.autoscaling:
+            return [], []
+        specs: dict[str, InstanceVariantConfig] = {"primary": instance}
+        if instance.challenger:
+            specs["challenger"] = instance.challenger
+        targets, policies = [], []
+        for variant, spec in specs.items():
+            target = aws.appautoscaling.Target(
+                f"{self._name}-{variant}-scaling",
+                service_namespace="sagemaker",
+                scalable_dimension=SCALABLE_DIMENSION,
+                resource_id=self.endpoint.name.apply(lambda n, v=variant: f"endpoint/{n}/variant/{v}"),
+                min_capacity=spec.min_count,
+                max_capacity=spec.max_count,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            policy = aws.appautoscaling.Policy(
+                f"{self._name}-{variant}-invocations",
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
+                target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    target_value=float(instance.target_invocations_per_instance),
+                    predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type=INVOCATIONS_PER_INSTANCE
+                    ),
+                    scale_in_cooldown=instance.scale_in_cooldown_seconds,
+                    scale_out_cooldown=instance.scale_out_cooldown_seconds,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            targets.append(target)
+            policies.append(policy)
+        return targets, policies

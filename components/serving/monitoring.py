@@ -1,0 +1,174 @@
+"""DriftMonitoring: SageMaker Model Monitor data-quality schedules over captured endpoint data.
+
+Each monitored endpoint gets a job definition (baseline statistics and constraints from config,
+captured data as input, reports to ``pipelines/monitoring/<endpoint>/``) and an hourly schedule.
+All share one least-privilege role: read its endpoints' capture prefixes and baseline objects,
+write its report prefixes, write logs and Model Monitor metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components import facts
+from components.config import DriftMonitoringConfig, EndpointSettings
+from components.iam.policy import Statement
+from components.iam.roles import inline_policy, service_role
+from components.serving.endpoint import ArtifactAccess, data_capture_prefix
+
+REPORTS_PREFIX = "pipelines/monitoring/"
+# Namespace the Model Monitor analyzer publishes data-quality metrics to.
+DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
+
+
+def _as_resources(values: Sequence[Any]) -> list[pulumi.Resource]:
+    """Grant helpers may return a resource, a list of them, or nothing; keep the resources."""
+    found: list[pulumi.Resource] = []
+    for value in values:
+        if isinstance(value, pulumi.Resource):
+            found.append(value)
+        elif isinstance(value, list | tuple):
+            found.extend(_as_resources(value))
+    return found
+
+
+def reports_prefix(endpoint: EndpointSettings) -> str:
+    return f"{REPORTS_PREFIX}{endpoint.name}/"
+
+
+def _object_arn(partition: str, uri: str) -> str:
+    return f"arn:{partition}:s3:::{uri[len('s3://'):]}"
+
+
+@dataclass(frozen=True)
+class DriftMonitoringArgs:
+    """Inputs of :class:`DriftMonitoring`.
+
+    settings: serving.driftMonitoring (required).
+    name_stem: ``<namePrefix>-<environment>``; children are named from it and the endpoint name,
+        so their auto-names stay within SageMaker's 63 characters (required).
+    endpoints: monitored endpoint configs with their SageMaker endpoints' names (Outputs, so the
+        schedules depend on the endpoints) (required).
+    store: the artifact store (capture read, report write grants) (required).
+    kms_key_arn: key of reports and the job's volume (required).
+    region, account_id: for the analyzer image, log and metric scoping (required).
+    partition: AWS partition (default ``aws``).
+    permissions_boundary_arn: boundary of the monitoring role (default None).
+    """
+
+    settings: DriftMonitoringConfig
+    name_stem: str
+    endpoints: Mapping[str, tuple[EndpointSettings, pulumi.Input[str]]]
+    store: ArtifactAccess
+    kms_key_arn: pulumi.Input[str]
+    region: str
+    account_id: pulumi.Input[str]
+    partition: str = "aws"
+    permissions_boundary_arn: str | None = None
+
+
+class DriftMonitoring(pulumi.ComponentResource):
+    def __init__(self, name: str, args: DriftMonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:serving:DriftMonitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        image = facts.model_monitor_image_uri(args.region)
+        if image is None:
+            raise ValueError(f"no Model Monitor analyzer image listed for {args.region}")
+        self.role = service_role(
+            f"{args.name_stem}-drift-monitor",
+            service="sagemaker.amazonaws.com",
+            account_id=args.account_id,
+            description="SageMaker Model Monitor data-quality jobs",
+            permissions_boundary_arn=args.permissions_boundary_arn,
+            opts=child,
+        )
+        grants = []
+        baselines = []
+        for endpoint, _ in args.endpoints.values():
+            grants.append(args.store.grant_read(self.role, prefix=data_capture_prefix(endpoint)))
+            grants.append(args.store.grant_write(self.role, prefix=reports_prefix(endpoint)))
+            baseline = settings.baselines[endpoint.name]
+            baselines += [_object_arn(args.partition, baseline.statistics_uri), _object_arn(args.partition, baseline.constraints_uri)]
+        log_group = pulumi.Output.concat("arn:", args.partition, ":logs:", args.region, ":", args.account_id, ":log-group:/aws/sagemaker/ProcessingJobs")
+        self.policy = inline_policy(
+            f"{args.name_stem}-drift-monitor",
+            self.role,
+            [
+                Statement(sid="ReadBaselines", actions=["s3:GetObject"], resources=baselines),
+                Statement(
+                    sid="Logs",
+                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    resources=[log_group, pulumi.Output.concat(log_group, ":log-stream:*")],
+                ),
+                Statement(
+                    sid="DataQualityMetrics",
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"cloudwatch:namespace": DATA_METRICS_NAMESPACE}},
+                ),
+                # The job's volume is encrypted with the platform key through a grant SageMaker creates.
+                Statement(
+                    sid="VolumeKey",
+                    actions=["kms:CreateGrant", "kms:DescribeKey"],
+                    resources=[args.kms_key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                ),
+            ],
+            child,
+        )
+        depends = [self.policy, *_as_resources(grants)]
+        self.job_definitions: dict[str, aws.sagemaker.DataQualityJobDefinition] = {}
+        self.schedules: dict[str, aws.sagemaker.MonitoringSchedule] = {}
+        for key, (endpoint, endpoint_name) in args.endpoints.items():
+            baseline = settings.baselines[endpoint.name]
+            stem = f"{args.name_stem}-{endpoint.name}-drift"
+            definition = aws.sagemaker.DataQualityJobDefinition(
+                stem,
+                role_arn=self.role.arn,
+                data_quality_app_specification=aws.sagemaker.DataQualityJobDefinitionDataQualityAppSpecificationArgs(image_uri=image),
+                data_quality_baseline_config=aws.sagemaker.DataQualityJobDefinitionDataQualityBaselineConfigArgs(
+                    statistics_resource=aws.sagemaker.DataQualityJobDefinitionDataQualityBaselineConfigStatisticsResourceArgs(s3_uri=baseline.statistics_uri),
+                    constraints_resource=aws.sagemaker.DataQualityJobDefinitionDataQualityBaselineConfigConstraintsResourceArgs(s3_uri=baseline.constraints_uri),
+                ),
+                data_quality_job_input=aws.sagemaker.DataQualityJobDefinitionDataQualityJobInputArgs(
+                    endpoint_input=aws.sagemaker.DataQualityJobDefinitionDataQualityJobInputEndpointInputArgs(
+                        endpoint_name=endpoint_name, local_path="/opt/ml/processing/input/endpoint", s3_input_mode="File", s3_data_distribution_type="FullyReplicated"
+                    )
+                ),
+                data_quality_job_output_config=aws.sagemaker.DataQualityJobDefinitionDataQualityJobOutputConfigArgs(
+                    kms_key_id=args.kms_key_arn,
+                    monitoring_outputs=aws.sagemaker.DataQualityJobDefinitionDataQualityJobOutputConfigMonitoringOutputsArgs(
+                        s3_output=aws.sagemaker.DataQualityJobDefinitionDataQualityJobOutputConfigMonitoringOutputsS3OutputArgs(
+                            s3_uri=args.store.prefix_uri(REPORTS_PREFIX).apply(lambda uri, e=endpoint.name: uri.rstrip("/") + "/" + e),
+                            local_path="/opt/ml/processing/output",
+                            s3_upload_mode="EndOfJob",
+                        )
+                    ),
+                ),
+                job_resources=aws.sagemaker.DataQualityJobDefinitionJobResourcesArgs(
+                    cluster_config=aws.sagemaker.DataQualityJobDefinitionJobResourcesClusterConfigArgs(
+                        instance_count=1, instance_type=settings.instance_type, volume_size_in_gb=20, volume_kms_key_id=args.kms_key_arn
+                    )
+                ),
+                network_config=aws.sagemaker.DataQualityJobDefinitionNetworkConfigArgs(enable_network_isolation=True, enable_inter_container_traffic_encryption=True),
+                stopping_condition=aws.sagemaker.DataQualityJobDefinitionStoppingConditionArgs(max_runtime_in_seconds=settings.max_runtime_seconds),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+            )
+            schedule = aws.sagemaker.MonitoringSchedule(
+                stem,
+                monitoring_schedule_config=aws.sagemaker.MonitoringScheduleMonitoringScheduleConfigArgs(
+                    monitoring_type="DataQuality",
+                    monitoring_job_definition_name=definition.name,
+                    schedule_config=aws.sagemaker.MonitoringScheduleMonitoringScheduleConfigScheduleConfigArgs(schedule_expression=settings.schedule_expression),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.job_definitions[key] = definition
+            self.schedules[key] = schedule
+        self.register_outputs({"schedules": {key: s.name for key, s in self.schedules.items()}, "roleArn": self.role.arn})

@@ -1,0 +1,83 @@
+"""Bad EKS config fails at parse time with one line naming the key; nothing is registered."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config import CONFIG_KEY, ConfigError, parse_platform_config
+from components.eks import pins
+from tests.conftest import stack_raw_config
+
+
+def _with(stack: str, **eks_changes):
+    raw = stack_raw_config(stack)
+    raw["eks"] = {**raw["eks"], **eks_changes}
+    return raw
+
+
+def _gpu(stack: str, index: int = 0, **changes):
+    raw = stack_raw_config(stack)
+    raw["eks"]["gpuNodeGroups"][index] = {**raw["eks"]["gpuNodeGroups"][index], **changes}
+    return raw
+
+
+CASES = [
+    ("cpu-type-in-gpu-group", "dev", _gpu("dev", instanceTypes=["g5.xlarge", "m6i.large"]), "eks.gpuNodeGroups[0].instanceTypes", "GPU families"),
+    ("min-gt-max", "prod", _gpu("prod", minSize=5, desiredSize=5, maxSize=4), "eks.gpuNodeGroups[0].minSize", "minSize <= desiredSize <= maxSize"),
+    ("desired-lt-min", "prod", _gpu("prod", 1, minSize=2, desiredSize=1), "eks.gpuNodeGroups[1].minSize", "minSize <= desiredSize <= maxSize"),
+    (
+        "world-open-endpoint-in-prod",
+        "prod",
+        _with("prod", endpointPublicAccess=True, publicAccessCidrs=["0.0.0.0/0"], allowPublicEndpointFromAnywhere=True),
+        "eks.endpointPublicAccess",
+        "must be false in prod",
+    ),
+    ("world-open-endpoint-without-flag", "staging", _with("staging", publicAccessCidrs=["0.0.0.0/0"]), "eks.publicAccessCidrs", "0.0.0.0/0"),
+    ("public-endpoint-without-cidrs", "dev", _with("dev", publicAccessCidrs=[]), "eks.publicAccessCidrs", "needs publicAccessCidrs"),
+    ("unsupported-version", "dev", _with("dev", version="1.29"), "eks.version", "not supported by EKS today"),
+    ("unknown-version", "dev", _with("dev", version="2.0"), "eks.version", "not supported by EKS today"),
+    ("mixed-gpu-models", "dev", _gpu("dev", instanceTypes=["g5.xlarge", "g6.xlarge"]), "eks.gpuNodeGroups[0].instanceTypes", "same GPU model"),
+    ("cpu-ami-on-gpu-group", "dev", _gpu("dev", amiType="AL2023_x86_64_STANDARD"), "eks.gpuNodeGroups[0].amiType", "AL2023_x86_64_NVIDIA"),
+    ("hop-limit-3", "dev", _gpu("dev", imdsHopLimit=3), "eks.gpuNodeGroups[0].imdsHopLimit", "1 or 2"),
+    ("zero-max-unavailable", "dev", _gpu("dev", maxUnavailable=0), "eks.gpuNodeGroups[0].maxUnavailable", "greater than or equal to 1"),
+    ("bad-capacity-type", "dev", _gpu("dev", capacityType="RESERVED"), "eks.gpuNodeGroups[0].capacityType", "ON_DEMAND"),
+    ("bad-group-name", "dev", _gpu("dev", name="G5_Spot"), "eks.gpuNodeGroups[0].name", "pattern"),
+    ("negative-quota", "dev", _with("dev", gpuQuota={"training": -1}), "eks.gpuQuota.training", "greater than or equal to 0"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_eks_config_names_the_key(case):
+    _, stack, raw, key_path, words = case
+    source = f"stacks/Pulumi.{stack}.yaml"
+    with pytest.raises(ConfigError) as caught:
+        parse_platform_config(raw, "us-east-1", source)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{source}: {CONFIG_KEY}.{key_path}:"), message
+    assert words in message, message
+
+
+def test_supported_version_without_pins_is_rejected():
+    # 1.35 is within EKS support (aws_facts.json) but has no pinned addon/chart versions yet.
+    from components import facts
+
+    assert "1.35" in facts.supported_eks_versions() and "1.35" not in pins.pinned_versions()
+    with pytest.raises(ConfigError) as caught:
+        parse_platform_config(_with("dev", version="1.35"), "us-east-1", "stacks/Pulumi.dev.yaml")
+    assert "eks.version: no pinned addon/chart versions for Kubernetes '1.35' in eks_addons.json; pinned: 1.34" in str(caught.value)
+
+
+def test_every_pinned_version_has_every_pin():
+    data = pins._data()
+    assert data["asOf"] and data["source"]
+    for version in pins.pinned_versions():
+        assert set(data["kubernetes"][version]["addons"]) == {"vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
+        assert pins.addon_version(version, "kube-proxy").startswith(f"v{version}.")
+        assert pins.cluster_autoscaler(version).image_tag.startswith(f"v{version}.")
+
+
+def test_bottlerocket_nvidia_is_accepted():
+    config = parse_platform_config(_gpu("dev", amiType="BOTTLEROCKET_x86_64_NVIDIA"), "us-east-1", "x")
+    assert config.eks.gpu_node_groups[0].ami_type == "BOTTLEROCKET_x86_64_NVIDIA"
+    assert config.eks.gpu_node_groups[0].accelerator == "nvidia-a10g"
