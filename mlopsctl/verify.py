@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from components import facts
 from components.config import PlatformConfig
 from mlopsctl.awsclients import AWS_ERRORS, AwsClients, describe_aws_error, error_code
 
@@ -23,9 +24,7 @@ REQUIRED_CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 # The taint every GPU node group carries so only GPU workloads land there (EKS API spelling).
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
 # Data capture is on by default outside dev (issue 5); a stack's endpoint config can override it.
-DATA_CAPTURE_DEFAULT = {"dev": False, "staging": True, "prod": True}
 # Prod endpoints keep at least two instances (issue 5) when config states no bounds.
-MIN_INSTANCES_DEFAULT = {"dev": 1, "staging": 1, "prod": 2}
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 
@@ -341,8 +340,10 @@ class Verifier:
 
     def _endpoint_key(self, config: dict):
         name = config["EndpointConfigName"]
-        if self._serverless_only(config):
-            return SKIP, f"config {name} is serverless-only; the platform sets no KmsKeyId on serverless configs"
+        local_storage = [v["InstanceType"] for v in config.get("ProductionVariants", []) if v.get("InstanceType") and facts.has_instance_storage(v["InstanceType"])]
+        if local_storage:
+            # The serving component leaves KmsKeyId out here: SageMaker rejects it for local NVMe storage.
+            return SKIP, f"config {name} runs on local-NVMe instance types {local_storage}; the platform sets no KmsKeyId there"
         if not self.store:
             return SKIP, "no artifactStore outputs to name the expected KMS key"
         expected, actual = self.store["kmsKeyArn"], config.get("KmsKeyId")
@@ -356,8 +357,9 @@ class Verifier:
         enabled = bool(capture.get("EnableCapture", bool(capture)))
         serverless = self._serverless_only(config)
         stated = (settings.get("dataCapture") or {}).get("enabled") if isinstance(settings.get("dataCapture"), dict) else None
-        want = False if serverless else (stated if stated is not None else DATA_CAPTURE_DEFAULT[self.config.environment])
-        source = "serverless: unsupported" if serverless else ("stack config" if stated is not None else f"{self.config.environment} default")
+        default = self.config.serving.data_capture_by_default
+        want = False if serverless else (stated if stated is not None else default)
+        source = "serverless: unsupported" if serverless else ("stack config" if stated is not None else "serving.dataCaptureByDefault")
         if not want:
             return not enabled, f"data capture {'on' if enabled else 'off'} in {name}; want off ({source})"
         if not enabled:
@@ -374,25 +376,30 @@ class Verifier:
         variants = [v["VariantName"] for v in config.get("ProductionVariants", []) if v.get("InstanceType")]
         if not variants:
             return SKIP, "no instance-based variants (serverless scales itself)"
-        bounds = settings.get("autoscaling") if isinstance(settings.get("autoscaling"), dict) else {}
-        want_min, want_max = bounds.get("minCapacity"), bounds.get("maxCapacity")
+        instance = settings.get("instance") or {}
+        if instance and not instance.get("autoscaling", True):
+            return SKIP, "instance.autoscaling is false in the stack config (step one of an instance-type change)"
+        # Bounds per variant name, as the serving component registers them.
+        wanted = {"primary": (instance.get("minCount"), instance.get("maxCount"))}
+        if instance.get("challenger"):
+            wanted["challenger"] = (instance["challenger"].get("minCount"), instance["challenger"].get("maxCount"))
         resource_ids = [f"endpoint/{endpoint}/variant/{v}" for v in variants]
         targets = self.clients.client("application-autoscaling").describe_scalable_targets(
             ServiceNamespace="sagemaker", ResourceIds=resource_ids, ScalableDimension=SCALABLE_DIMENSION)["ScalableTargets"]
         found = {t["ResourceId"]: t for t in targets}
         problems, seen = [], []
-        floor = MIN_INSTANCES_DEFAULT[self.config.environment]
-        for resource_id in resource_ids:
+        for variant, resource_id in zip(variants, resource_ids, strict=True):
             target = found.get(resource_id)
             if target is None:
                 problems.append(f"no scalable target for {resource_id}")
                 continue
             low, high = target["MinCapacity"], target["MaxCapacity"]
             seen.append(f"{resource_id} {low}-{high}")
-            if want_min is not None and (low, high) != (want_min, want_max):
+            want_min, want_max = wanted.get(variant, (None, None))
+            if want_min is None:
+                problems.append(f"{resource_id} is not a variant the stack config declares")
+            elif (low, high) != (want_min, want_max):
                 problems.append(f"{resource_id} bounds {low}-{high}, config says {want_min}-{want_max}")
-            elif want_min is None and not floor <= low <= high:
-                problems.append(f"{resource_id} bounds {low}-{high}; config states none, so want {floor} <= min <= max")
         if problems:
             return False, "; ".join(problems)
         return True, "scalable targets " + ", ".join(seen)

@@ -50,8 +50,8 @@ class Seed:
     gpu_taints: bool = True
     endpoint_kms: bool = True
     data_capture: bool = True
-    autoscaling_min: int | None = 2  # None: no scalable target
-    autoscaling_max: int = 4
+    autoscaling_min: int | None | str = "config"  # None: no scalable target; "config": the stack's minCount
+    autoscaling_max: int | None = None  # None: the stack's maxCount
 
 
 def _client(service: str, endpoint_url: str | None, region: str = REGION):
@@ -135,9 +135,12 @@ def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: s
     sagemaker.create_endpoint_config(**endpoint_config)
     endpoint_arn = sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=endpoint_config["EndpointConfigName"])["EndpointArn"]
     if seed.autoscaling_min is not None:
+        instance = next((e.instance for e in config.serving.endpoints if e.instance), None)
+        low = instance.min_count if seed.autoscaling_min == "config" and instance else seed.autoscaling_min
+        high = seed.autoscaling_max if seed.autoscaling_max is not None else (instance.max_count if instance else 4)
         _client("application-autoscaling", endpoint_url).register_scalable_target(
             ServiceNamespace="sagemaker", ResourceId=f"endpoint/{ENDPOINT}/variant/primary",
-            ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=seed.autoscaling_min, MaxCapacity=seed.autoscaling_max)
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=low, MaxCapacity=high)
 
     return {
         "artifactStore": {

@@ -124,9 +124,13 @@ def test_admin_principals_dedupes_in_a_stable_order():
     assert list(access.admin_principals([admin], None, deploy)) == [admin, deploy]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_kubeconfig_is_a_secret_that_runs_get_token_with_the_role_when_one_is_assumed(stack):
-    config, rec = eks.stack(stack)
+CROSS_ACCOUNT_DEPLOYER = "arn:aws:iam::345678901234:role/mlops-cross-account-deployer"
+
+
+@pytest.mark.parametrize("assume_role_arn", [None, CROSS_ACCOUNT_DEPLOYER])
+def test_kubeconfig_is_a_secret_that_runs_get_token_with_the_role_when_one_is_assumed(assume_role_arn):
+    config = stack_config("prod", **({"assumeRoleArn": assume_role_arn} if assume_role_arn else {}))
+    rec, _ = eks.build(config)
     exported = rec.stack_outputs["kubeconfig"]
     assert exported[SIG_KEY] == SECRET_SIG
     document = json.loads(unwrap_secrets(exported))
@@ -136,8 +140,8 @@ def test_kubeconfig_is_a_secret_that_runs_get_token_with_the_role_when_one_is_as
     assert args[args.index("--cluster-name") + 1] == eks.cluster_name(config)
     assert args[args.index("--region") + 1] == config.region
     assert "get-token" in args
-    if config.assume_role_arn:
-        assert args[args.index("--role-arn") + 1] == config.assume_role_arn
+    if assume_role_arn:
+        assert args[args.index("--role-arn") + 1] == CROSS_ACCOUNT_DEPLOYER
     else:
         assert "--role-arn" not in args
     cluster = document["clusters"][0]["cluster"]

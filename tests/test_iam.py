@@ -187,7 +187,7 @@ def test_permissions_boundary_is_on_every_role_when_configured(bounded):
 
 
 def test_without_a_boundary_roles_carry_none():
-    for role in platform_recording().of_type("aws:iam/role:Role"):
+    for role in platform_recording(iam={"permissionsBoundaryArn": None}).of_type("aws:iam/role:Role"):
         assert "permissionsBoundary" not in role.inputs
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from components.config import REGION_KEY
 from mlopsctl.harness import ProgramError
-from tests.conftest import run_component, stack_preview
+from tests.conftest import run_component, stack_config, stack_preview
 
 REQUIRED_TAGS = {"environment", "owner", "cost-center", "managed-by", "project"}
 
@@ -65,10 +65,13 @@ def test_stack_files_disable_default_providers(stack):
 
 
 def test_assume_role_is_passed_to_the_provider_only_where_configured():
-    dev = stack_preview("dev").recording.one("pulumi:providers:aws")
-    prod = stack_preview("prod").recording.one("pulumi:providers:aws")
-    assert "assumeRoles" not in dev.inputs
-    assert json.loads(prod.inputs["assumeRoles"])[0]["roleArn"] == "arn:aws:iam::345678901234:role/mlops-deploy-prod"
+    from components.program import build
+
+    role = "arn:aws:iam::345678901234:role/mlops-cross-account-deployer"
+    config = stack_config("staging", assumeRoleArn=role)
+    assumed = run_component(lambda: build(config), stack="staging").one("pulumi:providers:aws")
+    assert json.loads(assumed.inputs["assumeRoles"]) == [{"roleArn": role, "sessionName": "pulumi-staging"}]
+    assert "assumeRoles" not in stack_preview("staging").recording.one("pulumi:providers:aws").inputs
 
 
 def test_stack_outputs_are_exported(each_stack):

@@ -98,8 +98,8 @@ CASES = [
     ("nodegroup.scaling", Seed(gpu_max_size=16), "min 1, max 16; config says min 1, max 8", "g5"),
     ("nodegroup.taints", Seed(gpu_taints=False), "taints none; want nvidia.com/gpu=true:NO_SCHEDULE", "g5"),
     ("endpoint.kmsKey", Seed(endpoint_kms=False), "KmsKeyId is not set", None),
-    ("endpoint.dataCapture", Seed(data_capture=False), "data capture off in mlops-prod-churn-20261122; want on (prod default)", None),
-    ("endpoint.autoscaling", Seed(autoscaling_min=1), "bounds 1-4; config states none, so want 2 <= min <= max", None),
+    ("endpoint.dataCapture", Seed(data_capture=False), "data capture off in mlops-prod-churn-20261122; want on (serving.dataCaptureByDefault)", None),
+    ("endpoint.autoscaling", Seed(autoscaling_min=1), "bounds 1-8, config says 2-8", None),
     ("endpoint.autoscaling", Seed(autoscaling_min=None), f"no scalable target for endpoint/{ENDPOINT}/variant/primary", None),
 ]
 
@@ -154,10 +154,10 @@ def test_endpoint_not_in_service(aws):
 def test_autoscaling_bounds_from_stack_config(aws):
     # Endpoint settings are read from the stack config; typed or raw, they dump to camelCase keys.
     config = _without_replication(PROD)
-    outputs = seed_stack(config, Seed(autoscaling_min=2, autoscaling_max=4))
-    stated = config.model_copy(update={"serving": SimpleNamespace(endpoints=[
-        {"name": "churn", "autoscaling": {"minCapacity": 2, "maxCapacity": 6}, "dataCapture": {"enabled": True}}])})
-    assert_only_failure(verify(stated, outputs), "endpoint.autoscaling", "bounds 2-4, config says 2-6")
+    outputs = seed_stack(config)  # the prod stack's 2-8
+    stated = config.model_copy(update={"serving": SimpleNamespace(data_capture_by_default=True, endpoints=[
+        {"name": "churn", "instance": {"minCount": 2, "maxCount": 6}, "dataCapture": {"enabled": True}}])})
+    assert_only_failure(verify(stated, outputs), "endpoint.autoscaling", "bounds 2-8, config says 2-6")
 
 
 def test_data_capture_must_go_to_the_endpoints_prefix(aws):
@@ -226,7 +226,11 @@ def test_replication_paths_with_stubber(aws, rules, replica_versioning, passed, 
 
 
 def test_gpu_endpoint_variant_with_stubber(aws):
-    """moto rejects ml.g5.xlarge; the real API shape of a GPU endpoint is checked via the Stubber."""
+    """moto rejects ml.g5.xlarge; the real API shape of a GPU endpoint is checked via the Stubber.
+
+    ml.g5 has local NVMe storage, where SageMaker rejects KmsKeyId, so the platform sets none and
+    verify skips the key check with that reason.
+    """
     clients = AwsClients(REGION)
     sagemaker = clients.client("sagemaker")
     key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/platform"
@@ -238,7 +242,7 @@ def test_gpu_endpoint_variant_with_stubber(aws):
     stub.add_response("describe_endpoint_config", {
         "EndpointConfigName": "gpu-cfg", "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/gpu-cfg",
         "ProductionVariants": [{"VariantName": "primary", "ModelName": "m", "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 2}],
-        "KmsKeyId": key, "CreationTime": "2026-11-22T00:00:00Z",
+        "CreationTime": "2026-11-22T00:00:00Z",
         "DataCaptureConfig": {"EnableCapture": True, "InitialSamplingPercentage": 10, "DestinationS3Uri": f"s3://{BUCKET}/data-capture/gpu",
                               "CaptureOptions": [{"CaptureMode": "Input"}]}},
         {"EndpointConfigName": "gpu-cfg"})
@@ -248,31 +252,32 @@ def test_gpu_endpoint_variant_with_stubber(aws):
         "ServiceNamespace": "sagemaker", "ResourceId": "endpoint/gpu/variant/primary", "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
         "MinCapacity": 2, "MaxCapacity": 8, "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/aas", "CreationTime": "2026-11-22T00:00:00Z"}]},
         {"ServiceNamespace": "sagemaker", "ResourceIds": ["endpoint/gpu/variant/primary"], "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"})
-    outputs = {"artifactStore": {"bucketName": BUCKET, "kmsKeyArn": key}, "endpoints": {"gpu": {"name": "gpu"}}}
+    outputs = {"artifactStore": {"bucketName": BUCKET, "kmsKeyArn": key}, "endpoints": {"churn": {"name": "gpu"}}}
     verifier = Verifier(PROD, outputs, clients)
     with stub, scaling_stub:
         verifier.verify_endpoints()
     stub.assert_no_pending_responses()
     scaling_stub.assert_no_pending_responses()
     assert [(r.check, r.status) for r in verifier.results] == [
-        ("endpoint.status", PASS), ("endpoint.kmsKey", PASS), ("endpoint.dataCapture", PASS), ("endpoint.autoscaling", PASS)]
+        ("endpoint.status", PASS), ("endpoint.kmsKey", SKIP), ("endpoint.dataCapture", PASS), ("endpoint.autoscaling", PASS)]
+    assert "local-NVMe" in verifier.results[1].reason
 
 
-def test_serverless_endpoint_skips_kms_and_autoscaling_and_wants_no_capture(aws):
+def test_serverless_endpoint_wants_the_key_skips_autoscaling_and_wants_no_capture(aws):
     dev = load_config(load_stack_file("dev"))
     outputs = seed_stack(dev, Seed(autoscaling_min=None, data_capture=False, endpoint_kms=False))
     import boto3
 
     sagemaker = boto3.client("sagemaker", region_name=REGION)
-    sagemaker.create_endpoint_config(EndpointConfigName="serverless-cfg", ProductionVariants=[{
+    sagemaker.create_endpoint_config(EndpointConfigName="serverless-cfg", KmsKeyId=outputs["artifactStore"]["kmsKeyArn"], ProductionVariants=[{
         "VariantName": "primary", "ModelName": "churn-model", "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}])
     sagemaker.delete_endpoint(EndpointName=ENDPOINT)  # moto lacks UpdateEndpoint; recreate on the new config
     sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="serverless-cfg")
     results = verify(dev, outputs)
     endpoint = {r.check: r for r in results.values() if r.check.startswith("endpoint.")}
-    assert {c: r.status for c, r in endpoint.items()} == {"endpoint.status": PASS, "endpoint.kmsKey": SKIP,
+    assert {c: r.status for c, r in endpoint.items()} == {"endpoint.status": PASS, "endpoint.kmsKey": PASS,
                                                            "endpoint.dataCapture": PASS, "endpoint.autoscaling": SKIP}
-    assert "serverless-only" in endpoint["endpoint.kmsKey"].reason
+    assert "serverless scales itself" in endpoint["endpoint.autoscaling"].reason
 
 
 # --- AWS errors are per check -----------------------------------------------------------------
