@@ -34,6 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--no-policy", action="store_true", help="Skip the policy pack (policies/, config policies/config/<environment>.json).")
     preview.set_defaults(handler=_preview)
 
+    # --- cost model (issue 8) ---
+    cost = commands.add_parser("cost", help="Price a stack: idle, expected and ceiling monthly cost, and its budget verdict.")
+    cost.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml")
+    cost.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    cost.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
+    cost.set_defaults(handler=_cost)
+    # --- end cost model ---
+
     # --- mlopsctl diff (issue 8: offline change diff) ---
     diff = commands.add_parser("diff", help="Compare a stack's offline preview at a git ref with the working tree.")
     diff.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml")
@@ -81,6 +89,22 @@ def _preview(args: argparse.Namespace) -> int:
     else:
         print(render_text(result), end="")
     return EXIT_VIOLATION if result.mandatory_violations() else EXIT_OK
+
+
+def _cost(args: argparse.Namespace) -> int:
+    """Exit 1 when the ceiling is not within a budget whose policy is mandatory (as the pack would block)."""
+    from mlopsctl.cost import blocks, budget_config, render_markdown, render_text
+    from mlopsctl.preview import preview_stack
+
+    result = preview_stack(args.stack, stacks_dir=args.stacks_dir)
+    cost = result.cost
+    if args.format == "json":
+        print(json.dumps({"stack": result.stack, "cost": cost}, indent=2))
+    elif args.format == "markdown":
+        print(render_markdown(cost, result.stack), end="")
+    else:
+        print(render_text(cost, result.stack), end="")
+    return EXIT_VIOLATION if blocks(cost, budget_config(result.config.environment)[1]) else EXIT_OK
 
 
 # ---------------------------------------------------------------------------------------------

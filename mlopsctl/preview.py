@@ -74,6 +74,11 @@ def preview_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, unknowns: bool =
     try:
         recording = run_stack(stack_file, unknowns=unknowns)
         result = PreviewResult(stack_file=stack_file, config=config, recording=recording)
+        # --- cost model (issue 8): priced by policies/pricing, the code the policy pack runs ---
+        from mlopsctl.cost import cost_section
+
+        result.cost = cost_section(recording, config.environment, default_region=config.region)
+        # --- end cost model ---
         if pack is not None:
             from mlopsctl.policycheck import config_path
 
@@ -166,5 +171,10 @@ def render_markdown(result: PreviewResult) -> str:
         for v in policy["violations"]:
             message = v["message"].replace("\n", " ").replace("|", "\\|")
             out.append(f"| {v['level']} | `{v['policy']}` | `{(v.get('urn') or '(stack)').rsplit('::', 1)[-1]}` | {message} |")
-    out += ["", "#### Cost", "", _cost_text(result.cost) if result.cost.get("evaluated") else f"_{result.cost.get('note', NOT_EVALUATED)}_"]
+    if result.cost.get("evaluated"):
+        from mlopsctl.cost import render_markdown as cost_markdown
+
+        out += ["", cost_markdown(result.cost, result.stack).rstrip("\n")]
+    else:
+        out += ["", "#### Cost", "", f"_{result.cost.get('note', NOT_EVALUATED)}_"]
     return "\n".join(out) + "\n"

@@ -10,6 +10,7 @@ from pathlib import Path
 # Pulumi runs this file directly; make the sibling modules importable without the repository.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import budget  # noqa: E402
 import cost  # noqa: E402
 import reliability  # noqa: E402
 import security  # noqa: E402
@@ -19,6 +20,7 @@ from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
 POLICIES = [
     *security.POLICIES,
     *cost.POLICIES,
+    *budget.POLICIES,
     *tagging.POLICIES,
     *reliability.POLICIES,
 ]
