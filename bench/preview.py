@@ -69,18 +69,23 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--stacks", default="dev,staging,prod")
     args = parser.parse_args()
-    print(f"{'stack':8} {'preview s':>10} {'floor s':>8} {'overhead':>9} {'preview MiB':>12} {'floor MiB':>10}")
+    print(f"{'stack':8} {'floor s':>8} {'program s':>10} {'overhead':>9} {'full s':>7} {'floor MiB':>10} {'program MiB':>12} {'full MiB':>9}")
     for stack in args.stacks.split(","):
         code = floor_code(stack)
-        previews = [measure([sys.executable, "-m", "mlopsctl", "preview", "--stack", stack, "--format", "json"]) for _ in range(args.repeat)]
+        preview = [sys.executable, "-m", "mlopsctl", "preview", "--stack", stack, "--format", "json"]
         floors = [measure([sys.executable, "-c", code]) for _ in range(args.repeat)]
-        p_wall = statistics.median(w for w, _ in previews)
-        f_wall = statistics.median(w for w, _ in floors)
-        p_rss = max(r for _, r in previews)
-        f_rss = max(r for _, r in floors)
+        programs = [measure([*preview, "--no-policy"]) for _ in range(args.repeat)]
+        fulls = [measure(preview) for _ in range(args.repeat)]
+        f_wall, p_wall, a_wall = (statistics.median(w for w, _ in runs) for runs in (floors, programs, fulls))
+        f_rss, p_rss, a_rss = (max(r for _, r in runs) for runs in (floors, programs, fulls))
         overhead = (p_wall - f_wall) / f_wall * 100
-        print(f"{stack:8} {p_wall:10.2f} {f_wall:8.2f} {overhead:8.0f}% {p_rss:12.0f} {f_rss:10.0f}")
-    print(f"\n(median of {args.repeat} runs; peak RSS is the max; floor imports the stack's own provider modules)")
+        print(f"{stack:8} {f_wall:8.2f} {p_wall:10.2f} {overhead:8.0f}% {a_wall:7.2f} {f_rss:10.0f} {p_rss:12.0f} {a_rss:9.0f}")
+    print(
+        f"\n(median of {args.repeat} runs; peak RSS is the max)\n"
+        "floor:   a bare interpreter loading the resource classes the stack registers\n"
+        "program: the offline preview without the policy pack (the program under the mock runtime + pricing)\n"
+        "full:    the default preview: program, policy pack over gRPC, pricing"
+    )
 
 
 if __name__ == "__main__":
