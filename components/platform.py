@@ -10,7 +10,6 @@ import pulumi_aws as aws
 from components.config import PlatformConfig
 from components.eks.access import deployer_role_arn
 from components.eks.eks_cluster import EksCluster, EksClusterArgs
-from components.iam.sagemaker import sagemaker_execution_role
 from components.keys import PlatformKeys, PlatformKeysArgs
 from components.network import Network, NetworkArgs
 from components.serving import Serving, ServingArgs
@@ -57,20 +56,6 @@ class MlopsPlatform(pulumi.ComponentResource):
         self.store = ArtifactStore(
             f"{name}-artifacts",
             ArtifactStoreArgs(config=config, kms_key_arn=self.keys.artifacts.arn, account_id=self.account_id, partition=self.partition),
-            opts=child,
-        )
-        # Model images live in this account's ECR under "<namePrefix>/..." (e.g. mlops/churn).
-        image_repositories = [
-            pulumi.Output.concat("arn:", self.partition, ":ecr:", config.region, ":", self.account_id, ":repository/", config.name_prefix, "/*")
-        ]
-        self.sagemaker_role = sagemaker_execution_role(
-            f"{name}-sagemaker",
-            store=self.store,
-            account_id=self.account_id,
-            region=config.region,
-            partition=self.partition,
-            image_repository_arns=image_repositories,
-            permissions_boundary_arn=config.iam.permissions_boundary_arn,
             opts=child,
         )
         self.outputs["kmsKeys"] = self.keys.output_arns

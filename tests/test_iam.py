@@ -118,8 +118,37 @@ def bounded():
     return platform_recording(iam={"permissionsBoundaryArn": BOUNDARY})
 
 
-def test_sagemaker_execution_role_trusts_sagemaker_for_this_account_only(bounded):
-    role = bounded.one("aws:iam/role:Role", "sagemaker-role")
+@pytest.fixture(scope="module")
+def sagemaker():
+    """The SageMaker execution-role builder beside a real store, as serving uses it per endpoint."""
+    import pulumi
+    import pulumi_aws as aws
+
+    from components.iam.sagemaker import sagemaker_execution_role
+    from components.storage import ArtifactStore, ArtifactStoreArgs
+
+    config = stack_config("dev")
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/artifacts"
+
+    def program():
+        provider = aws.Provider("aws", region="us-east-1")
+        opts = pulumi.ResourceOptions(providers={"aws": provider})
+        store = ArtifactStore("mlops-platform-artifacts", ArtifactStoreArgs(config=config, kms_key_arn=key, account_id=ACCOUNT_ID), opts=opts)
+        sagemaker_execution_role(
+            "mlops-platform-sagemaker",
+            store=store,
+            account_id=ACCOUNT_ID,
+            region="us-east-1",
+            image_repository_arns=[f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/mlops/*"],
+            permissions_boundary_arn=BOUNDARY,
+            opts=opts,
+        )
+
+    return run_component(program, stack="dev")
+
+
+def test_sagemaker_execution_role_trusts_sagemaker_for_this_account_only(sagemaker):
+    role = sagemaker.one("aws:iam/role:Role", "sagemaker-role")
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [
         {
             "Sid": "TrustService",
@@ -131,9 +160,9 @@ def test_sagemaker_execution_role_trusts_sagemaker_for_this_account_only(bounded
     ]
 
 
-def test_sagemaker_execution_role_pulls_images_and_writes_only_sagemaker_logs(bounded):
-    role = bounded.one("aws:iam/role:Role", "sagemaker-role")
-    runtime = bounded.one("aws:iam/rolePolicy:RolePolicy", "sagemaker-runtime")
+def test_sagemaker_execution_role_pulls_images_and_writes_only_sagemaker_logs(sagemaker):
+    role = sagemaker.one("aws:iam/role:Role", "sagemaker-role")
+    runtime = sagemaker.one("aws:iam/rolePolicy:RolePolicy", "sagemaker-runtime")
     assert runtime.inputs["role"] == role.id
     log_groups = f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/sagemaker/*"
     assert json.loads(runtime.inputs["policy"])["Statement"] == [
@@ -149,10 +178,10 @@ def test_sagemaker_execution_role_pulls_images_and_writes_only_sagemaker_logs(bo
     ]
 
 
-def test_sagemaker_execution_role_reads_models_and_writes_data_capture_through_store_grants(bounded):
-    role = bounded.one("aws:iam/role:Role", "sagemaker-role")
-    bucket = bounded.one("aws:s3/bucket:Bucket", "artifacts-bucket").id
-    grants = {r.name: json.loads(r.inputs["policy"]) for r in bounded.of_type("aws:iam/rolePolicy:RolePolicy") if r.inputs["role"] == role.id}
+def test_sagemaker_execution_role_reads_models_and_writes_data_capture_through_store_grants(sagemaker):
+    role = sagemaker.one("aws:iam/role:Role", "sagemaker-role")
+    bucket = sagemaker.one("aws:s3/bucket:Bucket", "artifacts-bucket").id
+    grants = {r.name: json.loads(r.inputs["policy"]) for r in sagemaker.of_type("aws:iam/rolePolicy:RolePolicy") if r.inputs["role"] == role.id}
     read = grants.pop("mlops-platform-artifacts-mlops-platform-sagemaker-role-read-models")
     write = grants.pop("mlops-platform-artifacts-mlops-platform-sagemaker-role-write-data-capture")
     assert list(grants) == ["mlops-platform-sagemaker-runtime"]
@@ -197,7 +226,7 @@ def test_prod_replication_role_also_carries_the_boundary():
     config = stack_config("prod", iam={"permissionsBoundaryArn": BOUNDARY})
     rec = run_component(lambda: build(config), stack="prod")
     roles = rec.of_type("aws:iam/role:Role")
-    assert {"replication", "sagemaker"} <= {r.name.rsplit("-", 2)[-2] for r in roles}
+    assert "mlops-platform-artifacts-replication-role" in {r.name for r in roles}
     assert all(r.inputs["permissionsBoundary"] == BOUNDARY for r in roles)
 
 
