@@ -4,7 +4,7 @@
 ``tags`` input, read from the installed SDK's generated sources (no imports, so it takes a second).
 
     .venv/bin/python -m mlopsctl.policydata         # regenerate after bumping pulumi-aws
-    .venv/bin/python -m mlopsctl.policydata table   # rewrite the policy table of docs/policies.md
+    .venv/bin/python -m mlopsctl.policydata table   # rewrite the policy table of docs/policies.md and README.md
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def render() -> str:
 
 
 DOCS_FILE = ROOT / "docs" / "policies.md"
+# The README carries the same generated table (between the same markers), so both stay in sync.
+TABLE_FILES = (DOCS_FILE, ROOT / "README.md")
 TABLE_START, TABLE_END = "<!-- policy-table:start -->\n", "<!-- policy-table:end -->"
 
 
@@ -62,8 +64,10 @@ def main(argv: list[str] | None = None) -> None:
 
     args = argv if argv is not None else sys.argv[1:]
     if args == ["table"]:
-        DOCS_FILE.write_text(docs_with_table(DOCS_FILE.read_text(), policy_table()))
-        print(f"wrote the policy table of {DOCS_FILE.relative_to(ROOT)}")
+        table = policy_table()
+        for path in TABLE_FILES:
+            path.write_text(docs_with_table(path.read_text(), table))
+            print(f"wrote the policy table of {path.relative_to(ROOT)}")
         return
     TAGGABLE_FILE.write_text(render())
     print(f"wrote {TAGGABLE_FILE.relative_to(ROOT)}")

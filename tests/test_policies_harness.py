@@ -176,12 +176,14 @@ def test_pack_is_self_contained():
     assert all("==" in r for r in requirements)
 
 
-def test_docs_policy_table_matches_the_pack_and_configs():
-    from mlopsctl.policydata import DOCS_FILE, docs_with_table, policy_table
+def test_docs_and_readme_policy_tables_match_the_pack_and_configs():
+    from mlopsctl.policydata import TABLE_FILES, docs_with_table, policy_table
 
-    text = DOCS_FILE.read_text()
-    assert docs_with_table(text, policy_table()) == text, "run: .venv/bin/python -m mlopsctl.policydata table"
-    assert "pulumi preview --stack prod --policy-pack policies --policy-pack-config policies/config/prod.json" in text
+    table = policy_table()
+    for path in TABLE_FILES:
+        text = path.read_text()
+        assert docs_with_table(text, table) == text, f"{path.name}: run .venv/bin/python -m mlopsctl.policydata table"
+        assert "pulumi preview --stack prod --policy-pack policies --policy-pack-config policies/config/prod.json" in text
 
 
 def test_pack_stops_cleanly_on_interrupt():
