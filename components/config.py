@@ -6,8 +6,7 @@ components receive these objects and never read ``pulumi.Config`` themselves.
 
 Defaults live in one place: field defaults below for what is the same in every environment, and
 :data:`ENVIRONMENT_DEFAULTS` for what a real team sets differently in dev, staging and prod. Stack
-files override either. ``docs/configuration.md`` is generated from this module
-(``python -m mlopsctl config-reference``).
+files override either. Every field's ``description`` documents it next to its default.
 """
 
 from __future__ import annotations

@@ -73,3 +73,14 @@ def describe_aws_error(exc: BaseException) -> str:
 
 
 AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+def default_encryption_rule(s3, bucket: str) -> dict:
+    """The bucket's first default-encryption rule, or ``{}`` when it has none."""
+    try:
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    except AWS_ERRORS as exc:
+        if error_code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
+            raise
+        return {}
+    return rules[0] if rules else {}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlopsctl import cipolicies as cp
-from mlopsctl.awsclients import AWS_ERRORS, AwsClients, describe_aws_error, error_code
+from mlopsctl.awsclients import AWS_ERRORS, AwsClients, default_encryption_rule, describe_aws_error, error_code
 
 LIFECYCLE_RULE_ID = "expire-noncurrent-state-versions"
 # Overwritten or deleted state objects stay recoverable this long. Pulumi's self-managed backend
@@ -257,20 +257,15 @@ class Bootstrapper:
 
     def _check_encryption(self, s3, step: _Step, key_arn: str) -> None:
         bucket = self.names.state_bucket
-        try:
-            rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
-                raise
-            rules = []
-        default = (rules[0] if rules else {}).get("ApplyServerSideEncryptionByDefault", {})
+        rule = default_encryption_rule(s3, bucket)
+        default = rule.get("ApplyServerSideEncryptionByDefault", {})
         algorithm, key = default.get("SSEAlgorithm", "none"), default.get("KMSMasterKeyID")
         wrong = []
         if algorithm != "aws:kms":
             wrong.append(f"default encryption is {algorithm}, want aws:kms")
         elif key not in (key_arn, key_arn.rsplit("/", 1)[-1], self.names.key_alias, self.names.key_alias_arn):
             wrong.append(f"default encryption key is {key or 'the AWS-managed aws/s3 key'}, want {key_arn}")
-        if algorithm == "aws:kms" and not rules[0].get("BucketKeyEnabled"):
+        if algorithm == "aws:kms" and not rule.get("BucketKeyEnabled"):
             wrong.append("S3 bucket key is off, want on (fewer KMS requests)")
         if wrong:
             # Changes the default for new objects only; existing objects keep their encryption.

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from components import facts
 from components.config import PlatformConfig
-from mlopsctl.awsclients import AWS_ERRORS, AwsClients, describe_aws_error, error_code
+from mlopsctl.awsclients import AWS_ERRORS, AwsClients, default_encryption_rule, describe_aws_error, error_code
 
 PASS, FAIL, ERROR, SKIP = "pass", "fail", "error", "skip"
 
@@ -138,13 +138,7 @@ class Verifier:
 
         @_memo
         def default_encryption() -> dict:
-            try:
-                rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-            except AWS_ERRORS as exc:
-                if error_code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
-                    raise
-                rules = []
-            return rules[0] if rules else {}
+            return default_encryption_rule(s3, bucket)
 
         def sse():
             rule = default_encryption()

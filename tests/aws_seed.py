@@ -12,10 +12,12 @@ moto gaps worked around here (see also the tests that cover them another way):
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from moto import mock_aws
 
 from components.config import PlatformConfig
 
@@ -160,6 +162,17 @@ def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: s
 
 
 _SHARED_LOADERS: dict = {}
+
+
+@contextlib.contextmanager
+def moto_account(monkeypatch, region: str):
+    """An empty moto account: fake credentials in the environment, shared loader, ``mock_aws``."""
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+                       "AWS_DEFAULT_REGION": region}.items():
+        monkeypatch.setenv(key, value)
+    share_botocore_loader(monkeypatch)
+    with mock_aws():
+        yield
 
 
 def share_botocore_loader(monkeypatch) -> None:

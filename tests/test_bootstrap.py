@@ -14,14 +14,13 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
-from moto import mock_aws
 from moto.s3.models import s3_backends
 
 from mlopsctl import cipolicies as cp
 from mlopsctl.awsclients import AwsClients
 from mlopsctl.bootstrap import Bootstrapper, render_text
 from mlopsctl.cli import main
-from tests.aws_seed import share_botocore_loader
+from tests.aws_seed import moto_account
 from tests.iam_eval import is_allowed
 
 REGION = "eu-west-1"
@@ -35,11 +34,7 @@ DEFAULT_PARTITION = "aws"
 
 @pytest.fixture
 def aws(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-                       "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    share_botocore_loader(monkeypatch)
-    with mock_aws():
+    with moto_account(monkeypatch, REGION):
         yield
 
 

@@ -22,7 +22,6 @@ from types import SimpleNamespace
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
-from moto import mock_aws
 from moto.eks.models import eks_backends
 from moto.sagemaker.models import sagemaker_backends
 
@@ -31,7 +30,7 @@ from mlopsctl.cli import main
 from mlopsctl.preview import load_config
 from mlopsctl.stackfile import load_stack_file
 from mlopsctl.verify import ERROR, FAIL, PASS, SKIP, Verifier
-from tests.aws_seed import ACCOUNT, BUCKET, CLUSTER, ENDPOINT, REGION, REPLICA, Seed, seed_stack, share_botocore_loader
+from tests.aws_seed import ACCOUNT, BUCKET, CLUSTER, ENDPOINT, REGION, REPLICA, Seed, moto_account, seed_stack
 
 PROD = load_config(load_stack_file("prod"))
 
@@ -43,11 +42,7 @@ def _without_replication(config):
 
 @pytest.fixture
 def aws(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-                       "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    share_botocore_loader(monkeypatch)
-    with mock_aws():
+    with moto_account(monkeypatch, REGION):
         yield
 
 
