@@ -107,3 +107,12 @@ def test_unknowns_mode_leaves_computed_outputs_unknown():
     resolved = run_component(program).one("aws:kms/alias:Alias")
     assert resolved.inputs["targetKeyId"] != "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
     assert resolved.propertyDependencies["targetKeyId"] == [rec.one("aws:kms/key:Key").urn]
+
+
+def test_every_kubernetes_resource_uses_the_cluster_provider(each_stack):
+    """kubernetes is a disabled default provider too: in-cluster resources must name the EKS one."""
+    rec = each_stack.recording
+    (provider,) = rec.of_type("pulumi:providers:kubernetes")
+    in_cluster = [r for r in rec.resources if r.type.startswith("kubernetes:")]
+    assert in_cluster
+    assert all(r.provider and r.provider.rsplit("::", 1)[0] == provider.urn for r in in_cluster)
