@@ -322,7 +322,7 @@ class StorageTransition(Model):
             raise ValueError(f"{prefix!r} is not an artifact prefix; allowed: {', '.join(ARTIFACT_PREFIXES)}")
         return prefix
 
-    # storage (issue 3): S3 rejects lifecycle transitions to STANDARD_IA earlier than 30 days
+    # S3 rejects lifecycle transitions to STANDARD_IA earlier than 30 days
     # (S3 User Guide, "Transitioning objects using Amazon S3 Lifecycle": minimum storage duration).
     @model_validator(mode="after")
     def _minimum_age(self):

@@ -35,16 +35,16 @@ class MlopsPlatform(pulumi.ComponentResource):
         self.config = config
         self.aws_provider = aws_provider(f"{name}-aws", config, parent=self)
         child = pulumi.ResourceOptions(parent=self, providers={"aws": self.aws_provider})
-        self._child_opts = child
         self.outputs: dict[str, pulumi.Input] = {
             "environment": config.environment,
             "region": config.region,
         }
-        # eks: the role running `pulumi up` gets an access entry; a blocking lookup, so it runs
-        # before anything else is registered.
+        # The role running `pulumi up` gets its own EKS access entry. A blocking lookup, so it runs
+        # before anything is registered.
         self.deployer_role_arn = deployer_role_arn(pulumi.InvokeOptions(parent=self, provider=self.aws_provider))
+        # The network tags subnets for this cluster name, so both must use the same one.
+        cluster_name = config.resource_name()
 
-        # --- storage (issue 3): account identity, KMS keys, artifact store ----------------------
         invoke = pulumi.InvokeOutputOptions(parent=self, provider=self.aws_provider)
         self.account_id = aws.get_caller_identity_output(opts=invoke).account_id
         self.partition = aws.get_partition_output(opts=invoke).partition
@@ -60,29 +60,25 @@ class MlopsPlatform(pulumi.ComponentResource):
         )
         self.outputs["kmsKeys"] = self.keys.output_arns
         self.outputs["artifactStore"] = self.store.outputs
-        # --- end storage ------------------------------------------------------------------------
-        # --- network (issue 4) -------------------------------------------------------------
-        # cluster_name must equal the EKS cluster's physical name (subnet discovery tags).
+
         self.network = Network(
             f"{name}-network",
             NetworkArgs(
                 config=config.network,
                 name_stem=config.resource_name(),
-                cluster_name=config.resource_name(),
+                cluster_name=cluster_name,
                 flow_log_kms_key_arn=self.keys.logs.arn,
                 permissions_boundary_arn=config.iam.permissions_boundary_arn,
             ),
             opts=child,
         )
         self.outputs["network"] = self.network.network
-        # --- end network ---------------------------------------------------------------------
-        # --- eks (issue 4): cluster, node groups, addons, in-cluster resources ------------------
-        # cluster_name must equal NetworkArgs.cluster_name above (subnet discovery tags).
+
         self.eks = EksCluster(
             f"{name}-eks",
             EksClusterArgs(
                 config=config.eks,
-                cluster_name=config.resource_name(),
+                cluster_name=cluster_name,
                 region=config.region,
                 subnet_ids=self.network.private_subnet_ids,
                 vpc_id=self.network.vpc_id,
@@ -102,11 +98,7 @@ class MlopsPlatform(pulumi.ComponentResource):
         )
         self.outputs["cluster"] = self.eks.outputs
         self.outputs["kubeconfig"] = self.eks.kubeconfig
-        # --- end eks ----------------------------------------------------------------------------
 
-        # --- serving (issue 5): registry, SageMaker endpoints, drift monitoring ------------------
-        # Inputs: the artifacts KMS key and the artifact store (storage), private subnets and VPC
-        # (network), the account identity (storage block), the IAM boundary. Nothing else.
         self.serving = Serving(
             f"{name}-serving",
             ServingArgs(
@@ -124,7 +116,6 @@ class MlopsPlatform(pulumi.ComponentResource):
             opts=child,
         )
         self.outputs["endpoints"] = self.serving.outputs
-        # --- end serving ----------------------------------------------------------------------
         self.register_outputs(self.outputs)
 
 

@@ -34,15 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--no-policy", action="store_true", help="Skip the policy pack (policies/, config policies/config/<environment>.json).")
     preview.set_defaults(handler=_preview)
 
-    # --- cost model (issue 8) ---
     cost = commands.add_parser("cost", help="Price a stack: idle, expected and ceiling monthly cost, and its budget verdict.")
     cost.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml")
     cost.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     cost.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
     cost.set_defaults(handler=_cost)
-    # --- end cost model ---
 
-    # --- mlopsctl diff (issue 8: offline change diff) ---
     diff = commands.add_parser("diff", help="Compare a stack's offline preview at a git ref with the working tree.")
     diff.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml")
     diff.add_argument("--base", required=True, help="Git ref to compare against, e.g. origin/main or HEAD~1")
@@ -50,14 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="markdown is a PR comment that fits GitHub's 65,536-character limit")
     diff.add_argument("--json-out", type=Path, metavar="PATH", help="Also write the full JSON document to PATH (one run for both).")
     diff.set_defaults(handler=_diff)
-    # --- end mlopsctl diff ---
 
-    # --- mlopsctl bootstrap / verify (issue 7) ---
     _add_operations_commands(commands)
     return parser
 
 
-# --- mlopsctl diff (issue 8) ---
 def _diff(args: argparse.Namespace) -> int:
     from mlopsctl.diff import DiffError, render_markdown, render_text, run_diff
 
@@ -75,7 +69,6 @@ def _diff(args: argparse.Namespace) -> int:
     else:
         print(render_text(result), end="")
     return EXIT_VIOLATION if result.head_mandatory_violations() else EXIT_OK
-# --- end mlopsctl diff ---
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -108,7 +101,7 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Operations with boto3 (issue 7): bootstrap an account, verify a deployed stack.
+# Operations with boto3: bootstrap an account, verify a deployed stack.
 
 
 def _add_operations_commands(commands) -> None:
