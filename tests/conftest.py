@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from components.config import CONFIG_KEY, PlatformConfig, parse_platform_config  # noqa: E402
+from components.config import CONFIG_KEY, ConfigError, PlatformConfig, parse_platform_config  # noqa: E402
 from mlopsctl.harness import Recording, run_program  # noqa: E402
 from mlopsctl.preview import PreviewResult, preview_stack  # noqa: E402
 
@@ -46,6 +46,20 @@ def stack_config(stack: str, **section_overrides: Any) -> PlatformConfig:
         else:
             raw[key] = value
     return parse_platform_config(raw, "us-east-1", f"stacks/Pulumi.{stack}.yaml")
+
+
+def assert_one_line_config_error(raw: dict[str, Any], key_path: str, words: str, stack: str = "dev") -> ConfigError:
+    """Parsing ``raw`` fails with one line: "<stack file>: <key path>: <message containing words>"."""
+    source = f"stacks/Pulumi.{stack}.yaml"
+    with pytest.raises(ConfigError) as caught:
+        parse_platform_config(raw, "us-east-1", source)
+    error = caught.value
+    expected_key = f"{CONFIG_KEY}.{key_path}"
+    assert "\n" not in str(error)
+    assert error.key_path == expected_key, str(error)
+    assert str(error).startswith(f"{source}: {expected_key}: "), str(error)
+    assert words in error.message, str(error)
+    return error
 
 
 def run_component(

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from components import facts
 from components.config import CONFIG_KEY, ENVIRONMENT_DEFAULTS, ConfigError, parse_platform_config
-from tests.conftest import STACKS, stack_raw_config
+from tests.conftest import STACKS, assert_one_line_config_error, stack_raw_config
 
 SOURCE = "stacks/Pulumi.dev.yaml"
 
@@ -90,14 +90,7 @@ BAD_CONFIGS = [
 @pytest.mark.parametrize("case", BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
 def test_bad_config_fails_with_one_clear_line(case):
     _, stack, path, value, key_path, words = case
-    raw = _mutate(path, value, base=stack)
-    source = f"stacks/Pulumi.{stack}.yaml"
-    with pytest.raises(ConfigError) as caught:
-        parse_platform_config(raw, "us-east-1", source)
-    message = str(caught.value)
-    assert "\n" not in message
-    assert message.startswith(f"{source}: {CONFIG_KEY}{'.' + key_path if key_path else ''}"), message
-    assert words in message, message
+    assert_one_line_config_error(_mutate(path, value, base=stack), key_path, words, stack=stack)
 
 
 def test_unknown_region_names_the_region_key():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.config import CONFIG_KEY, ConfigError, parse_platform_config
+from components.config import ConfigError, parse_platform_config
 from components.eks import pins
-from tests.conftest import stack_raw_config
+from tests.conftest import assert_one_line_config_error, stack_raw_config
 
 
 def _with(stack: str, **eks_changes):
@@ -49,13 +49,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_eks_config_names_the_key(case):
     _, stack, raw, key_path, words = case
-    source = f"stacks/Pulumi.{stack}.yaml"
-    with pytest.raises(ConfigError) as caught:
-        parse_platform_config(raw, "us-east-1", source)
-    message = str(caught.value)
-    assert "\n" not in message
-    assert message.startswith(f"{source}: {CONFIG_KEY}.{key_path}:"), message
-    assert words in message, message
+    assert_one_line_config_error(raw, key_path, words, stack=stack)
 
 
 def test_supported_version_without_pins_is_rejected():

@@ -9,12 +9,12 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.config import CONFIG_KEY, ConfigError, NetworkConfig, parse_platform_config
+from components.config import CONFIG_KEY, NetworkConfig
 from components.network import Network, NetworkArgs
 from components.network.vpc import AvailabilityZoneShortage, choose_zones
 from mlopsctl import harness
 from mlopsctl.harness import ACCOUNT_ID, UNKNOWN, ProgramError, Recording
-from tests.conftest import STACKS, run_component, stack_config, stack_preview, stack_raw_config
+from tests.conftest import STACKS, assert_one_line_config_error, run_component, stack_config, stack_preview, stack_raw_config
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -493,8 +493,4 @@ def test_first_preview_with_unknown_ids_registers_the_same_network():
 def test_bad_network_config_is_one_line_naming_the_key(network, key, words):
     raw = stack_raw_config("dev")
     raw["network"] = {**raw["network"], **network}
-    with pytest.raises(ConfigError) as caught:
-        parse_platform_config(raw, "us-east-1", "stacks/Pulumi.dev.yaml")
-    assert caught.value.key_path == f"{CONFIG_KEY}.{key}"
-    assert words in caught.value.message
-    assert "\n" not in str(caught.value)
+    assert_one_line_config_error(raw, key, words)

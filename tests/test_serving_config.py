@@ -10,10 +10,10 @@ import pulumi
 import pytest
 
 from components import facts
-from components.config import CONFIG_KEY, ConfigError, parse_platform_config
+from components.config import ConfigError, parse_platform_config
 from components.program import main
 from mlopsctl.harness import ProgramError
-from tests.conftest import run_component, stack_raw_config
+from tests.conftest import assert_one_line_config_error, run_component, stack_raw_config
 
 
 def _parse(stack: str, raw: dict):
@@ -72,13 +72,7 @@ BAD = [
 @pytest.mark.parametrize("case", BAD, ids=[c[0] for c in BAD])
 def test_bad_serving_config_fails_with_one_clear_line(case):
     _, stack, changes, key_path, words = case
-    source = f"stacks/Pulumi.{stack}.yaml"
-    with pytest.raises(ConfigError) as caught:
-        _parse(stack, _endpoint(stack, **changes))
-    message = str(caught.value)
-    assert "\n" not in message
-    assert message.startswith(f"{source}: {CONFIG_KEY}.{key_path}: "), message
-    assert words in message, message
+    assert_one_line_config_error(_endpoint(stack, **changes), key_path, words, stack=stack)
 
 
 def test_drift_monitoring_in_prod_needs_a_baseline_for_every_captured_endpoint():
