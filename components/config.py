@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from components import facts
+from policies.awsfacts import clock, eks_versions
 
 PROJECT = "mlops-platform"
 CONFIG_KEY = f"{PROJECT}:platform"
@@ -48,21 +49,22 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         "network": {"azCount": 2, "natGateways": "single"},
         "storage": {"protect": False, "kmsDeletionWindowDays": 7, "replication": {"enabled": False}},
-        "eks": {"deletionProtection": False, "logRetentionDays": 30},
+        "eks": {"deletionProtection": False, "logRetentionDays": 30, "upgradePolicy": "STANDARD"},
         "serving": {"dataCaptureByDefault": False, "driftMonitoring": {"enabled": False}},
     },
     # staging: production-shaped, cheaper where availability is not at stake.
     "staging": {
         "network": {"azCount": 2, "natGateways": "single"},
         "storage": {"protect": True, "kmsDeletionWindowDays": 30, "replication": {"enabled": False}},
-        "eks": {"deletionProtection": False, "logRetentionDays": 90},
+        "eks": {"deletionProtection": False, "logRetentionDays": 90, "upgradePolicy": "STANDARD"},
         "serving": {"dataCaptureByDefault": True, "driftMonitoring": {"enabled": False}},
     },
     # prod: highly available, data retained, nothing deletable by accident.
     "prod": {
         "network": {"azCount": 3, "natGateways": "perAz"},
         "storage": {"protect": True, "kmsDeletionWindowDays": 30, "replication": {"enabled": True}},
-        "eks": {"deletionProtection": True, "logRetentionDays": 365},
+        # EXTENDED: EKS never upgrades prod behind Pulumi's back; the extended rate is priced.
+        "eks": {"deletionProtection": True, "logRetentionDays": 365, "upgradePolicy": "EXTENDED"},
         "serving": {"dataCaptureByDefault": True, "driftMonitoring": {"enabled": True}},
     },
 }
@@ -258,7 +260,14 @@ class GpuQuotaConfig(Model):
 
 
 class EksConfig(Model):
-    version: str = Field("1.34", description="Kubernetes minor version; must be in EKS standard or extended support (components/data/aws_facts.json).")
+    version: str = Field("1.35", description="Kubernetes minor version; must be in EKS standard or extended support (policies/awsfacts/eks_versions.json) and pinned (components/data/eks_addons.json).")
+    upgrade_policy: Literal["STANDARD", "EXTENDED"] = Field(
+        "EXTENDED",
+        description=(
+            "upgradePolicy.supportType of the cluster. STANDARD: EKS force-upgrades the control plane when standard support ends "
+            "(outside Pulumi; the preview warns 60 days ahead). EXTENDED: the cluster keeps its version at the extended-support rate."
+        ),
+    )
     endpoint_public_access: bool = Field(False, description="Expose the API server publicly (never in prod).")
     public_access_cidrs: list[Cidr] = Field(default_factory=list, description="CIDRs allowed to reach a public endpoint.")
     allow_public_endpoint_from_anywhere: bool = Field(False, description="Deliberately insecure: permit 0.0.0.0/0 on a non-prod public endpoint.")
@@ -277,9 +286,9 @@ class EksConfig(Model):
     @field_validator("version")
     @classmethod
     def _supported(cls, version: str) -> str:
-        supported = facts.supported_eks_versions()
+        supported = eks_versions.supported()
         if version not in supported:
-            raise ValueError(f"Kubernetes {version!r} is not supported by EKS today; supported: {', '.join(supported)}")
+            raise ValueError(f"Kubernetes {version!r} is not in EKS standard or extended support on {clock.today()}; supported: {', '.join(supported)}")
         # --- eks: every supported version also needs pinned addon and chart versions.
         from components.eks import pins
 
@@ -803,6 +812,10 @@ def parse_platform_config(raw: Any, region: Any, source: str) -> PlatformConfig:
         raise ConfigError(source, REGION_KEY, "required key is missing (set the AWS region, e.g. us-east-1)")
     if "region" in raw:
         raise ConfigError(source, f"{CONFIG_KEY}.region", f"set the region with {REGION_KEY}, not inside the platform object")
+    try:
+        clock.today()
+    except clock.ClockError as exc:
+        raise ConfigError("environment", clock.TODAY_ENV, str(exc)) from None
     environment = raw.get("environment")
     defaults = ENVIRONMENT_DEFAULTS.get(environment, {}) if isinstance(environment, str) else {}
     merged = _deep_merge(defaults, raw)

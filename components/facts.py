@@ -2,13 +2,13 @@
 
 Two sources, never hand-copied lists:
 - botocore's bundled service models: instance-type enums, AMI types, name limits, regions;
-- ``data/aws_facts.json``: what botocore lacks (GPU families, EKS version lifecycle,
-  serverless memory steps), each with its source and as-of date.
+- ``data/aws_facts.json``: what botocore lacks (GPU families, serverless memory steps), each
+  with its source and as-of date. The EKS version lifecycle is shared with the policy pack:
+  ``policies/awsfacts/eks_versions.json``, read through ``policies.awsfacts.eks_versions``.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import gzip
 import hashlib
 import importlib.util
@@ -150,25 +150,6 @@ def is_gpu_sagemaker_type(instance_type: str) -> bool:
 
 def gpu_accelerator(instance_type: str) -> str | None:
     return facts()["gpuAcceleratorByFamily"].get(instance_family(instance_type))
-
-
-def eks_versions() -> dict[str, dict]:
-    return facts()["eksKubernetesVersions"]["versions"]
-
-
-def supported_eks_versions(today: _dt.date | None = None) -> list[str]:
-    """Versions still in standard or extended support on ``today``."""
-    today = today or _dt.date.today()
-    return [
-        version
-        for version, dates in eks_versions().items()
-        if _dt.date.fromisoformat(dates["endOfExtendedSupport"]) > today
-    ]
-
-
-def in_extended_support(version: str, today: _dt.date | None = None) -> bool:
-    today = today or _dt.date.today()
-    return _dt.date.fromisoformat(eks_versions()[version]["endOfStandardSupport"]) <= today
 
 
 def serverless_memory_sizes() -> list[int]:

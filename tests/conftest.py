@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,14 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from policies.awsfacts.clock import TODAY_ENV  # noqa: E402
+
+# Every date-dependent decision (EKS support, extended-support pricing, the pack's warnings) reads
+# the one clock; the suite pins it so that it passes on any machine date. Set before any policy
+# pack process starts, so the packs inherit it like a real engine's plugins do.
+TEST_TODAY = "2026-12-03"
+os.environ[TODAY_ENV] = TEST_TODAY
 
 from components.config import CONFIG_KEY, ConfigError, PlatformConfig, parse_platform_config  # noqa: E402
 from mlopsctl.harness import Recording, run_program  # noqa: E402

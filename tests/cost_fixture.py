@@ -20,7 +20,7 @@ class FixtureOptions:
     system_types: tuple[str, ...] = ("m6i.large", "m6i.xlarge")
     gpu_types: tuple[str, ...] = ("g5.xlarge", "g5.2xlarge")
     serving_instance_type: str = "ml.m5.large"
-    eks_version: str = "1.34"
+    eks_version: str = "1.35"
 
 
 class CostFixture(pulumi.ComponentResource):

@@ -146,7 +146,7 @@ def test_gpu_families_in_data_file_exist_in_botocore():
 def test_data_file_records_source_and_date():
     data = facts.facts()
     assert data["asOf"]
-    for section in ("gpuInstanceFamilies", "gpuAcceleratorByFamily", "eksKubernetesVersions", "sagemakerServerlessMemorySizesMB"):
+    for section in ("gpuInstanceFamilies", "gpuAcceleratorByFamily", "sagemakerServerlessMemorySizesMB"):
         assert data[section]["source"], section
 
 
@@ -158,10 +158,12 @@ def test_serverless_memory_steps_fit_botocore_bounds():
 def test_supported_versions_follow_the_lifecycle_dates():
     import datetime as dt
 
-    assert "1.31" in facts.supported_eks_versions(dt.date(2026, 11, 1))
-    assert "1.31" not in facts.supported_eks_versions(dt.date(2026, 12, 1))
-    assert facts.in_extended_support("1.32", dt.date(2026, 11, 22))
-    assert not facts.in_extended_support("1.35", dt.date(2026, 11, 22))
+    from policies.awsfacts import eks_versions
+
+    assert "1.31" in eks_versions.supported(dt.date(2026, 11, 1))
+    assert "1.31" not in eks_versions.supported(dt.date(2026, 12, 1))
+    assert eks_versions.phase("1.32", dt.date(2026, 11, 22)) == eks_versions.EXTENDED
+    assert eks_versions.phase("1.35", dt.date(2026, 11, 22)) == eks_versions.STANDARD
 
 
 def test_facts_read_the_same_models_botocore_loads():

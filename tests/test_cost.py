@@ -13,7 +13,7 @@ from policies.pricing import SCENARIOS, StackResource, budget_verdict, component
 from tests.conftest import STACKS, run_component, stack_preview
 from tests.cost_fixture import FixtureOptions, build
 
-PRICED_ON = dt.date(2026, 11, 22)  # Kubernetes 1.34 is in standard support until 2026-12-02
+PRICED_ON = dt.date(2026, 11, 22)  # Kubernetes 1.35 (the fixture) is in standard support until 2027-03-27
 H = 730
 
 # Hand-computed from the fixture (tests/cost_fixture.py) and policies/pricing/prices.json:
@@ -168,10 +168,10 @@ def test_unmatched_autoscaling_target_makes_the_ceiling_unknown():
 def test_eks_extended_support_rate_after_standard_support_ends():
     recording = run_component(build())
     standard = _items(price_recording(recording, on_date=PRICED_ON), "aws:eks/cluster:Cluster")[0]
-    extended = _items(price_recording(recording, on_date=dt.date(2026, 12, 2)), "aws:eks/cluster:Cluster")[0]
+    extended = _items(price_recording(recording, on_date=dt.date(2027, 3, 27)), "aws:eks/cluster:Cluster")[0]
     assert standard.monthly("expected") == pytest.approx(73.0)
     assert extended.monthly("expected") == pytest.approx(438.0)  # $0.60/h
-    assert "EXTENDED support until 2027-12-02" in extended.item
+    assert "EXTENDED support until 2028-03-27" in extended.item
     old = run_component(build(FixtureOptions(eks_version="1.31")))
     in_extended = _items(price_recording(old, on_date=PRICED_ON), "aws:eks/cluster:Cluster")[0]
     assert in_extended.unit_prices["expected"] == 0.60

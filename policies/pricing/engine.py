@@ -25,6 +25,11 @@ from typing import Any
 
 from .table import Price, PriceTable, default_table
 
+try:  # imported as ``policies.pricing`` by the repository's code
+    from ..awsfacts import clock, eks_versions
+except ImportError:  # imported as the pack's top-level ``pricing`` (policies/ is on sys.path there)
+    from awsfacts import clock, eks_versions  # type: ignore[no-redef]
+
 SCENARIOS = ("idle", "expected", "ceiling")
 
 # Wire-format sentinels of values unknown at preview time (pulumi/sdk proto; pulumi_policy.proxy).
@@ -395,16 +400,17 @@ class _Pricer:
         if version is None:
             key, label = "eks.controlPlane.standard", "EKS control plane (version unset: EKS creates its newest, standard-support version)"
         else:
-            window = self.table.eks_support_window(str(version))
-            if window is None:
-                self.unknown(r, f"EKS control plane {version}", f"no support dates for Kubernetes {version} in the price table")
+            lifecycle = eks_versions.lookup(str(version))
+            if lifecycle is None:
+                self.unknown(r, f"EKS control plane {version}", f"no support dates for Kubernetes {version} in {eks_versions.VERSIONS_FILE.name}")
                 return
-            end_standard, end_extended = window
-            if self.on_date < end_standard:
+            end_standard, end_extended = lifecycle.end_of_standard_support, lifecycle.end_of_extended_support
+            phase = lifecycle.phase(self.on_date)
+            if phase in (eks_versions.UNRELEASED, eks_versions.STANDARD):
                 key, label = "eks.controlPlane.standard", f"EKS control plane, Kubernetes {version} (standard support until {end_standard})"
             elif support_type == "STANDARD":
                 key, label = "eks.controlPlane.standard", f"EKS control plane, Kubernetes {version} (past standard support; upgradePolicy STANDARD auto-upgrades)"
-            elif self.on_date < end_extended:
+            elif phase == eks_versions.EXTENDED:
                 key, label = "eks.controlPlane.extended", f"EKS control plane, Kubernetes {version} (EXTENDED support until {end_extended})"
             else:
                 self.unknown(r, f"EKS control plane {version}", f"Kubernetes {version} is past the end of extended support ({end_extended}); EKS upgrades it")
@@ -687,9 +693,9 @@ def price_resources(
     table: PriceTable | None = None,
     on_date: _dt.date | None = None,
 ) -> CostReport:
-    """Price every resource. ``on_date`` (default: today, UTC) decides EKS standard vs extended support."""
+    """Price every resource. ``on_date`` (default: the platform clock) decides EKS standard vs extended support."""
     table = table or default_table()
-    on_date = on_date or _dt.datetime.now(_dt.UTC).date()
+    on_date = on_date or clock.today()
     pricer = _Pricer(list(resources), table, on_date)
     pricer.run()
     pricer.finish()

@@ -6,7 +6,6 @@ policies`` uploads only that folder) and ``mlopsctl`` imports the same code from
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -38,7 +37,6 @@ class PriceTable:
         self.currency: str = data.get("currency", "USD")
         self.hours_per_month: float = float(data.get("hoursPerMonth", 730))
         self.sources: dict[str, str] = dict(data.get("sources", {}))
-        self._eks_versions: dict[str, dict[str, str]] = dict(data.get("eksVersionSupport", {}).get("versions", {}))
 
     @classmethod
     def from_file(cls, path: Path | str = PRICES_FILE) -> PriceTable:
@@ -52,13 +50,6 @@ class PriceTable:
         if row is None:
             return None
         return Price(key=key, region=region, usd=float(row["usd"]), per=row["per"], source=row["source"], as_of=row.get("asOf", self.as_of))
-
-    def eks_support_window(self, version: str) -> tuple[_dt.date, _dt.date] | None:
-        """(end of standard support, end of extended support) of a Kubernetes minor version."""
-        dates = self._eks_versions.get(version)
-        if dates is None:
-            return None
-        return _dt.date.fromisoformat(dates["endOfStandardSupport"]), _dt.date.fromisoformat(dates["endOfExtendedSupport"])
 
     def rows(self) -> list[Price]:
         """Every row, for documentation."""

@@ -1,0 +1,6 @@
+"""Facts shared by the Pulumi program, ``mlopsctl`` and the policy pack; standard library only.
+
+The pack runs as its own process from this folder (``pulumi preview --policy-pack policies``) and
+imports this package as ``awsfacts``; the repository imports it as ``policies.awsfacts``. Both
+read the same files here, so a fact has one home.
+"""
