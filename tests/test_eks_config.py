@@ -34,8 +34,8 @@ CASES = [
     ),
     ("world-open-endpoint-without-flag", "staging", _with("staging", publicAccessCidrs=["0.0.0.0/0"]), "eks.publicAccessCidrs", "0.0.0.0/0"),
     ("public-endpoint-without-cidrs", "dev", _with("dev", publicAccessCidrs=[]), "eks.publicAccessCidrs", "needs publicAccessCidrs"),
-    ("unsupported-version", "dev", _with("dev", version="1.29"), "eks.version", "not supported by EKS today"),
-    ("unknown-version", "dev", _with("dev", version="2.0"), "eks.version", "not supported by EKS today"),
+    ("unsupported-version", "dev", _with("dev", version="1.29"), "eks.version", "not in EKS standard or extended support on 2026-12-03"),
+    ("unknown-version", "dev", _with("dev", version="2.0"), "eks.version", "not in EKS standard or extended support on 2026-12-03"),
     ("mixed-gpu-models", "dev", _gpu("dev", instanceTypes=["g5.xlarge", "g6.xlarge"]), "eks.gpuNodeGroups[0].instanceTypes", "same GPU model"),
     ("cpu-ami-on-gpu-group", "dev", _gpu("dev", amiType="AL2023_x86_64_STANDARD"), "eks.gpuNodeGroups[0].amiType", "AL2023_x86_64_NVIDIA"),
     ("hop-limit-3", "dev", _gpu("dev", imdsHopLimit=3), "eks.gpuNodeGroups[0].imdsHopLimit", "1 or 2"),
@@ -53,22 +53,34 @@ def test_bad_eks_config_names_the_key(case):
 
 
 def test_supported_version_without_pins_is_rejected():
-    # 1.35 is within EKS support (aws_facts.json) but has no pinned addon/chart versions yet.
-    from components import facts
+    # 1.33 is within EKS (extended) support on the pinned test date but has no pinned addon/chart versions.
+    from policies.awsfacts import eks_versions
 
-    assert "1.35" in facts.supported_eks_versions() and "1.35" not in pins.pinned_versions()
+    assert "1.33" in eks_versions.supported() and "1.33" not in pins.pinned_versions()
     with pytest.raises(ConfigError) as caught:
-        parse_platform_config(_with("dev", version="1.35"), "us-east-1", "stacks/Pulumi.dev.yaml")
-    assert "eks.version: no pinned addon/chart versions for Kubernetes '1.35' in eks_addons.json; pinned: 1.34" in str(caught.value)
+        parse_platform_config(_with("dev", version="1.33"), "us-east-1", "stacks/Pulumi.dev.yaml")
+    assert f"eks.version: no pinned addon/chart versions for Kubernetes '1.33' in eks_addons.json; pinned: {', '.join(pins.pinned_versions())}" in str(caught.value)
+
+
+def test_pinned_minors_are_supported_and_consecutive():
+    # 1.34 -> 1.35 -> 1.36: a stack can move up one minor at a time without leaving the pins.
+    from policies.awsfacts import eks_versions
+
+    assert pins.pinned_versions() == ["1.34", "1.35", "1.36"]
+    assert set(pins.pinned_versions()) <= set(eks_versions.supported())
 
 
 def test_every_pinned_version_has_every_pin():
     data = pins._data()
-    assert data["asOf"] and data["source"]
+    assert data["asOf"] and data["sources"]
     for version in pins.pinned_versions():
         assert set(data["kubernetes"][version]["addons"]) == {"vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
         assert pins.addon_version(version, "kube-proxy").startswith(f"v{version}.")
         assert pins.cluster_autoscaler(version).image_tag.startswith(f"v{version}.")
+        assert pins.nvidia_device_plugin(version).version
+        entry = data["kubernetes"][version]
+        for pin in (entry["clusterAutoscaler"], entry["nvidiaDevicePlugin"]):
+            assert pin["sources"] and set(pin["sources"]) <= set(data["sources"]), version
 
 
 def test_bottlerocket_nvidia_is_accepted():

@@ -36,7 +36,7 @@ def test_every_kubernetes_resource_uses_the_cluster_provider_and_waits_for_the_d
 def test_nvidia_device_plugin_release_is_pinned_tolerates_the_gpu_taint_and_targets_helm_labelled_nodes():
     _, rec = eks.stack("dev")
     release = rec.one(RELEASE, "nvidia-device-plugin")
-    pin = pins.nvidia_device_plugin()
+    pin = pins.nvidia_device_plugin("1.35")
     inputs = release.inputs
     assert (inputs["chart"], inputs["version"], inputs["repositoryOpts"]["repo"]) == ("nvidia-device-plugin", pin.version, "https://nvidia.github.io/k8s-device-plugin")
     assert inputs["namespace"] == "kube-system"

@@ -85,7 +85,7 @@ CASES = [
     ("artifactStore.publicAccessBlock", Seed(public_access_block={"BlockPublicAcls": True, "IgnorePublicAcls": True,
                                                                    "BlockPublicPolicy": True, "RestrictPublicBuckets": False}),
      "public access block off: RestrictPublicBuckets", None),
-    ("cluster.version", Seed(cluster_version="1.33"), "Kubernetes 1.33, config says 1.34", None),
+    ("cluster.version", Seed(cluster_version="1.33"), "Kubernetes 1.33, config says 1.35", None),
     ("cluster.logging", Seed(log_types=("api", "audit")), "control-plane log types off: authenticator", None),
     ("cluster.secretsEncryption", Seed(secrets_encryption=False), "not envelope-encrypted", None),
     ("nodegroup.amiType", Seed(gpu_ami_type="BOTTLEROCKET_x86_64_NVIDIA"), "AMI type BOTTLEROCKET_x86_64_NVIDIA, config says AL2023_x86_64_NVIDIA", "g5"),

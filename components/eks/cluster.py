@@ -109,6 +109,7 @@ def control_plane(
         f"{name}-cluster",
         name=cluster_name,
         version=config.version,
+        upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=config.upgrade_policy),
         role_arn=role.arn,
         access_config=aws.eks.ClusterAccessConfigArgs(
             authentication_mode="API",

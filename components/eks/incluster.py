@@ -172,7 +172,7 @@ def in_cluster(
             opts=in_ns,
         )
 
-    plugin = pins.nvidia_device_plugin()
+    plugin = pins.nvidia_device_plugin(config.version)
     device_plugin = k8s.helm.v3.Release(
         f"{name}-nvidia-device-plugin",
         name="nvidia-device-plugin",

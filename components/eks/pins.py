@@ -37,6 +37,7 @@ def cluster_autoscaler(kubernetes_version: str) -> HelmPin:
     return HelmPin(chart=chart["chart"], repository=chart["repository"], version=pin["chartVersion"], image_tag=pin["imageTag"])
 
 
-def nvidia_device_plugin() -> HelmPin:
+def nvidia_device_plugin(kubernetes_version: str) -> HelmPin:
     chart = _data()["charts"]["nvidiaDevicePlugin"]
-    return HelmPin(chart=chart["chart"], repository=chart["repository"], version=chart["version"])
+    pin = _data()["kubernetes"][kubernetes_version]["nvidiaDevicePlugin"]
+    return HelmPin(chart=chart["chart"], repository=chart["repository"], version=pin["chartVersion"])
