@@ -4,8 +4,13 @@ Policies live in modules by concern; this file only assembles them. Per-environm
 and settings: policies/config/<env>.json (`--policy-pack-config`).
 """
 
+import signal
 import sys
 from pathlib import Path
+
+# A process started in the background of a non-interactive shell (a CI step with `&`) inherits an
+# ignored SIGINT; the engine and mlopsctl stop the pack with SIGINT, so take the default back.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Pulumi runs this file directly; make the sibling modules importable without the repository.
 sys.path.insert(0, str(Path(__file__).resolve().parent))

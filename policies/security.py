@@ -6,10 +6,10 @@ is public; a key without ``enableKeyRotation`` does not rotate), so absence is a
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from typing import Any
 
+from awsfacts import clock, eks_versions
 from packlib import (
     BUCKET_ACL_TYPES,
     BUCKET_LOGGING_TYPES,
@@ -39,7 +39,6 @@ from packlib import (
     dependents,
     each,
     eks_gpu_ami_types,
-    facts,
     has_instance_storage,
     is_gpu_ec2_type,
     is_set,
@@ -56,6 +55,7 @@ from packlib import (
     statement_values,
     statements,
 )
+from pulumi_policy import EnforcementLevel
 
 # ---------------------------------------------------------------------------------------------
 # S3 (cross-resource: pulumi-aws v7 splits a bucket's settings into separate resources, whose
@@ -373,19 +373,63 @@ def _check_eks_public_endpoint(args, report, cfg) -> None:
         report(f"the public API server endpoint is open to {', '.join(c for c in cidrs if c in WORLD_CIDRS)}{source}; list specific publicAccessCidrs.")
 
 
-def supported_eks_versions(today: _dt.date | None = None) -> list[str]:
-    today = today or _dt.date.today()
-    versions = facts()["eksKubernetesVersions"]["versions"]
-    return [v for v, dates in versions.items() if _dt.date.fromisoformat(dates["released"]) <= today <= _dt.date.fromisoformat(dates["endOfExtendedSupport"])]
-
-
 def _check_eks_supported_version(args, report, cfg) -> None:
     version = lookup(args.props, "version")
     if version is MISSING:
         return  # EKS picks the current default version
-    supported = supported_eks_versions()
+    supported = eks_versions.supported()
     if version not in supported:
-        report(f"Kubernetes {version} is not in EKS standard or extended support today; supported: {', '.join(supported)}.")
+        report(f"Kubernetes {version} is not in EKS standard or extended support on {clock.today()}; supported: {', '.join(supported)}.")
+
+
+STANDARD_SUPPORT_WARNING_DAYS = 60
+
+
+def _check_eks_forced_upgrade(args, report, cfg) -> None:
+    """Under ``upgradePolicy.supportType: STANDARD`` EKS upgrades the control plane itself when
+    standard support ends, outside Pulumi: node groups, addons and pins are left behind."""
+    version = lookup(args.props, "version")
+    support_type = lookup(args.props, "upgradePolicy", "supportType")
+    if version is MISSING or support_type != "STANDARD":
+        return
+    lifecycle = eks_versions.lookup(str(version))
+    if lifecycle is None:
+        return  # eks-supported-version reports it
+    forced = lifecycle.end_of_standard_support
+    days_left = (forced - clock.today()).days
+    warning_days = int(cfg("warningDays"))
+    if days_left > warning_days:
+        return
+    when = f"in {days_left} days, on {forced}" if days_left > 0 else f"since {forced}"
+    report(
+        f"Kubernetes {version} leaves EKS standard support {when}; with upgradePolicy STANDARD, EKS upgrades the control plane "
+        f"itself then, outside Pulumi. Upgrade `version` one minor (control plane, then addons, then node groups) before {forced}, "
+        "or choose EXTENDED support (billed at the extended rate)."
+    )
+
+
+def _check_node_group_not_newer_than_cluster(args, report, cfg) -> None:
+    clusters = {c.urn: c for c in of_types(args.resources, (EKS_CLUSTER,))}
+
+    def check(node_group) -> None:
+        version = lookup(node_group.props, "version")
+        if version is MISSING:
+            return  # unset: EKS uses the cluster's version
+        for dep in node_group.property_dependencies.get("clusterName") or []:
+            cluster = clusters.get(dep.urn)
+            if cluster is None:
+                continue
+            cluster_version = lookup(cluster.props, "version")
+            if cluster_version is MISSING:
+                continue
+            if eks_versions.minor_key(str(version)) > eks_versions.minor_key(str(cluster_version)):
+                report(
+                    f"{resource_label(node_group)} runs Kubernetes {version}, newer than its cluster's {cluster_version}; "
+                    "a node group may lag the control plane, never lead it.",
+                    node_group.urn,
+                )
+
+    each(of_types(args.resources, (EKS_NODE_GROUP,)), check)
 
 
 def _check_node_imdsv2(args, report, cfg) -> None:
@@ -664,8 +708,22 @@ POLICIES = [
         "eks-supported-version",
         "EKS clusters run a Kubernetes version in EKS standard or extended support.",
         types=(EKS_CLUSTER,), category="security", severity=Severity.MEDIUM, check=_check_eks_supported_version,
-        remediation="Upgrade `version` one minor at a time to a supported release (policies/data/aws_facts.json lists the lifecycle).",
+        remediation="Upgrade `version` one minor at a time to a supported release (policies/awsfacts/eks_versions.json lists the lifecycle).",
         frameworks=[checkov("CKV_AWS_339", "Ensure EKS clusters run on a supported Kubernetes version")],
+    ),
+    resource_policy(
+        "eks-standard-support-ending",
+        "Under upgradePolicy STANDARD, warn before EKS force-upgrades the control plane at the end of standard support.",
+        types=(EKS_CLUSTER,), category="reliability", severity=Severity.MEDIUM, check=_check_eks_forced_upgrade,
+        level=EnforcementLevel.ADVISORY,
+        config={"warningDays": {"type": "integer", "minimum": 0, "default": STANDARD_SUPPORT_WARNING_DAYS, "description": "Warn from this many days before the end of standard support."}},
+        remediation="Bump eks.version by one minor (its pins must exist in components/data/eks_addons.json) before the date, or set eks.upgradePolicy to EXTENDED.",
+    ),
+    stack_policy(
+        "eks-node-group-version",
+        "No EKS node group runs a newer Kubernetes minor than its cluster.",
+        category="reliability", severity=Severity.HIGH, check=_check_node_group_not_newer_than_cluster,
+        remediation="Upgrade the control plane first, then addons, then node groups; leave a node group's version unset or equal to the cluster's.",
     ),
     resource_policy(
         "eks-node-imdsv2",

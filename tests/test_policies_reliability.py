@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pytest
 
-from tests.policy_support import evaluate, fired
+from mlopsctl.policycheck import PolicyPackProcess, config_path
+from policies.awsfacts import clock
+from tests.conftest import run_component
+from tests.policy_support import evaluate, fired, tagged_provider
 
 
 def data_stores(opts: pulumi.ResourceOptions, protect: bool) -> None:
@@ -79,3 +83,60 @@ def test_prod_needs_a_nat_gateway_per_az(policy_pack):
 def test_single_nat_is_fine_where_the_policy_is_disabled(policy_pack):
     assert evaluate(policy_pack, lambda o: network(o, azs=2, nat_per_az=False), env="staging").by_policy("reliability-nat-per-az") == []
     assert [v.level for v in evaluate(policy_pack, lambda o: network(o, azs=2, nat_per_az=False), env="dev").by_policy("reliability-nat-per-az")] == ["advisory"]
+
+
+# --- EKS versions: the forced upgrade under STANDARD, and node groups that lead their cluster ---
+
+
+def eks(opts, *, version: str = "1.35", support_type: str | None = "STANDARD", node_version: str | None = None) -> None:
+    cluster = aws.eks.Cluster(
+        "cluster",
+        role_arn="arn:aws:iam::123456789012:role/eks",
+        version=version,
+        upgrade_policy={"support_type": support_type} if support_type else None,
+        vpc_config={"subnet_ids": ["subnet-a", "subnet-b"], "endpoint_public_access": False},
+        opts=opts,
+    )
+    aws.eks.NodeGroup(
+        "gpu",
+        cluster_name=cluster.name,
+        node_role_arn="arn:aws:iam::123456789012:role/nodes",
+        subnet_ids=["subnet-a"],
+        version=node_version if node_version is not None else cluster.version,
+        scaling_config={"min_size": 0, "desired_size": 0, "max_size": 2},
+        opts=opts,
+    )
+
+
+FORCED = "eks-standard-support-ending"
+
+
+def test_standard_support_past_its_end_warns_naming_the_date(policy_pack):
+    # The suite's clock is 2026-12-03; 1.34 left standard support on 2026-12-02.
+    [warning] = evaluate(policy_pack, lambda o: eks(o, version="1.34")).by_policy(FORCED)
+    assert warning.level == "advisory"
+    assert "Kubernetes 1.34 leaves EKS standard support since 2026-12-02" in warning.message and "outside Pulumi" in warning.message
+    assert evaluate(policy_pack, lambda o: eks(o, version="1.34", support_type="EXTENDED")).by_policy(FORCED) == []
+    assert evaluate(policy_pack, lambda o: eks(o, version="1.35")).by_policy(FORCED) == []  # 114 days ahead
+
+
+@pytest.mark.parametrize(("today", "fires"), [("2027-01-25", False), ("2027-01-26", True)])
+def test_warning_starts_sixty_days_before_the_forced_upgrade(monkeypatch, today, fires):
+    monkeypatch.setenv(clock.TODAY_ENV, today)
+    with PolicyPackProcess() as pack:  # a pack that inherits the moved clock, as from the Pulumi CLI
+        pack.configure(config_path("staging"))
+        report = pack.analyze(run_component(lambda: eks(pulumi.ResourceOptions(provider=tagged_provider())), stack="staging"))
+    messages = [v.message for v in report.by_policy(FORCED)]
+    if fires:
+        [message] = messages
+        assert "Kubernetes 1.35 leaves EKS standard support in 60 days, on 2027-03-27; with upgradePolicy STANDARD" in message
+    else:
+        assert messages == []
+
+
+def test_node_group_newer_than_its_cluster_fires(policy_pack):
+    [violation] = evaluate(policy_pack, lambda o: eks(o, node_version="1.36"), unknowns=True).by_policy("eks-node-group-version")
+    assert violation.level == "mandatory" and violation.urn.endswith("::gpu")
+    assert "runs Kubernetes 1.36, newer than its cluster's 1.35" in violation.message
+    assert evaluate(policy_pack, lambda o: eks(o, node_version="1.34")).by_policy("eks-node-group-version") == []  # lagging is allowed
+    assert evaluate(policy_pack, eks).by_policy("eks-node-group-version") == []  # follows the cluster
