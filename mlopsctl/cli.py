@@ -68,7 +68,9 @@ def _diff(args: argparse.Namespace) -> int:
         print(render_markdown(result), end="")
     else:
         print(render_text(result), end="")
-    return EXIT_VIOLATION if result.head_mandatory_violations() else EXIT_OK
+    for problem in result.blocking_problems():
+        print(f"error: {problem}", file=sys.stderr)
+    return EXIT_VIOLATION if result.head_mandatory_violations() or result.blocking_problems() else EXIT_OK
 
 
 def _preview(args: argparse.Namespace) -> int:

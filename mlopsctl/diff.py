@@ -41,6 +41,7 @@ import yaml
 
 from mlopsctl.harness import SECRET_SIG, SIG_KEY, UNKNOWN
 from mlopsctl.stackfile import ROOT, SECRET_PLACEHOLDER, available_stacks
+from mlopsctl.upgrades import VersionChange, version_changes
 
 GITHUB_COMMENT_LIMIT = 65_536
 REPLACE_TABLE_PATH = Path(__file__).resolve().parent / "data" / "replace_on_change.json"
@@ -248,6 +249,7 @@ class StackDiff:
     policy: dict[str, Any]
     secret_config: dict[str, list[str]]
     table_as_of: str
+    kubernetes_upgrades: list[VersionChange] = field(default_factory=list)
 
     def of(self, op: str) -> list[Change]:
         return [c for c in self.changes if c.op == op]
@@ -258,6 +260,10 @@ class StackDiff:
 
     def head_mandatory_violations(self) -> list[dict]:
         return [v for v in (self.head.preview.get("policy") or {}).get("violations", []) if v.get("level") == "mandatory"]
+
+    def blocking_problems(self) -> list[str]:
+        """What this diff refuses (exit 1) because only a comparison of both sides can see it."""
+        return [u.problem for u in self.kubernetes_upgrades if u.problem]
 
     def summary(self) -> dict[str, int]:
         return {"create": len(self.of("create")), "update": len(self.of("update")), "mayReplace": len(self.may_replace),
@@ -273,6 +279,8 @@ class StackDiff:
             "cost": self.cost,
             "policy": self.policy,
             "secretConfig": self.secret_config,
+            "kubernetesUpgrades": [u.to_json() for u in self.kubernetes_upgrades],
+            "blocked": self.blocking_problems(),
             "notes": [GAP_NOTE],
         }
 
@@ -462,6 +470,7 @@ def compare(stack: str, base: Side, head: Side, table: dict[str, Any] | None = N
         policy=policy_delta(base.preview.get("policy") or {}, head.preview.get("policy") or {}),
         secret_config=secret_config_changes(base.stack_text, head.stack_text),
         table_as_of=table.get("asOf", "?"),
+        kubernetes_upgrades=version_changes(old_by_urn, new_by_urn),
     )
 
 
@@ -635,6 +644,8 @@ def render_text(diff: StackDiff) -> str:
     secret_text = _secret_config_text(diff.secret_config)
     if secret_text:
         out.append(secret_text)
+    for upgrade in diff.kubernetes_upgrades:
+        out.append(("BLOCKED: " if upgrade.problem else "Upgrade: ") + upgrade.explanation())
     out += ["", *cost_lines(diff.cost), *policy_lines(diff.policy), "", "Note: " + GAP_NOTE.replace("`", "")]
     return "\n".join(out) + "\n"
 
@@ -706,6 +717,11 @@ def render_markdown(diff: StackDiff, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         f"**{s['delete']}** to delete · {s['unchanged']} unchanged",
         "",
     ]
+    for upgrade in diff.kubernetes_upgrades:
+        if upgrade.problem:
+            header += [f"> [!CAUTION]\n> **Blocked:** {_md_cell(upgrade.problem)}", ""]
+        else:
+            header += [f"> [!NOTE]\n> **Kubernetes upgrade:** {_md_cell(upgrade.explanation())}", ""]
     protected_deletes = [c for c in diff.of("delete") if c.protect]
     if protected_deletes:
         header += [f"> [!WARNING]\n> {len(protected_deletes)} protected resource(s) would be deleted; `pulumi up` will refuse until `protect` is lifted.", ""]

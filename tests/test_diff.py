@@ -389,3 +389,48 @@ def test_a_provider_change_may_replace_and_unchanged_resources_are_counted():
     assert change.label == "update (may replace)" and change.replace_reasons == ["provider"]
     assert [o.path for o in change.options] == ["provider"]
     assert diff.summary() == {"create": 0, "update": 1, "mayReplace": 1, "delete": 0, "unchanged": 1}
+
+
+# --- Kubernetes version changes: seen only where both sides are visible ----------------------
+
+
+def _cluster_side(version: str, label: str) -> Side:
+    cluster = {"urn": "urn:pulumi:prod::mlops-platform::aws:eks/cluster:Cluster::eks-cluster", "type": "aws:eks/cluster:Cluster",
+               "name": "eks-cluster", "inputs": {"version": version, "upgradePolicy": {"supportType": "EXTENDED"}}}
+    preview = {"stack": "prod", "resources": [cluster], "policy": {"evaluated": True, "violations": []},
+               "cost": {"evaluated": True, "monthly": {"idle": 0, "expected": 0, "ceiling": 0}}}
+    return Side(label, preview, None)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("1.34", "1.35", None),
+        ("1.34", "1.36", "skips 1 minor(s); EKS upgrades one minor at a time"),
+        ("1.36", "1.35", "is a downgrade, which EKS cannot do"),
+    ],
+)
+def test_kubernetes_version_changes_are_explained_or_blocked(old, new, problem):
+    diff = compare("prod", _cluster_side(old, "base"), _cluster_side(new, "head"), table={})
+    [upgrade] = diff.kubernetes_upgrades
+    assert (upgrade.old, upgrade.new) == (old, new)
+    if problem is None:
+        assert diff.blocking_problems() == []
+        assert "control plane first" in upgrade.explanation() and "then the managed addons" in upgrade.explanation()
+        assert f"Upgrade: Kubernetes {old} -> {new}" in render_text(diff)
+        assert "**Kubernetes upgrade:**" in render_markdown(diff)
+    else:
+        [blocked] = diff.blocking_problems()
+        assert problem in blocked
+        assert f"BLOCKED: Kubernetes {old} -> {new}" in render_text(diff)
+        assert "**Blocked:**" in render_markdown(diff)
+    assert diff.to_json()["blocked"] == diff.blocking_problems()
+
+
+def test_a_blocked_upgrade_exits_1_with_one_line(monkeypatch, capsys):
+    from mlopsctl import cli
+    from mlopsctl import diff as diff_module
+
+    monkeypatch.setattr(diff_module, "run_diff", lambda stack, base: compare(stack, _cluster_side("1.34", "base"), _cluster_side("1.36", "head"), table={}))
+    assert cli.main(["diff", "--stack", "prod", "--base", "HEAD"]) == 1
+    assert capsys.readouterr().err.startswith("error: Kubernetes 1.34 -> 1.36 on 'eks-cluster' skips 1 minor(s)")
