@@ -19,8 +19,10 @@ from components import facts
 from components.config import PlatformConfig, parse_platform_config
 from components.serving import Serving, ServingArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
+from mlopsctl.cipolicies import Names, boundary_policy
 from mlopsctl.harness import ACCOUNT_ID, UNKNOWN
 from tests.conftest import run_component, stack_config, stack_preview, stack_raw_config
+from tests.iam_eval import kms_is_allowed
 
 KMS = f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
 SUBNETS = ["subnet-0aaa1111", "subnet-0bbb2222"]
@@ -405,6 +407,52 @@ def test_drift_monitoring_role_is_least_privilege():
     metrics = next(s for s in statements if "cloudwatch:PutMetricData" in s["Action"])
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "aws/sagemaker/Endpoints/data-metrics"}}
     assert not any("models/" in r for r in _resources(statements, "s3:GetObject"))
+
+
+def test_drift_monitoring_describes_its_volume_key_unconditionally_and_creates_grants_only_for_aws_resources():
+    rec = recording("prod")
+    statements = _statements(rec, rec.one(ROLE, "drift-monitor"))
+    assert [s for s in statements if {"kms:DescribeKey", "kms:CreateGrant"} & set(s["Action"])] == [
+        # DescribeKey requests never carry kms:GrantIsForAWSResource: it cannot share that condition.
+        {"Sid": "DescribeVolumeKey", "Effect": "Allow", "Action": ["kms:DescribeKey"], "Resource": [KMS]},
+        {
+            "Sid": "GrantVolumeKeyToAwsResources",
+            "Effect": "Allow",
+            "Action": ["kms:CreateGrant"],
+            "Resource": [KMS],
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    ]
+
+
+def test_drift_monitoring_role_under_the_key_policy_and_boundary_may_describe_the_key_and_grant_it_to_aws_resources():
+    """The prod stack's documents through the IAM evaluator: role policies, permissions boundary
+    (the one bootstrap creates) and the artifacts key's policy."""
+    rec = stack_preview("prod").recording
+    [role] = [r for r in rec.of_type(ROLE) if r.name == "mlops-prod-drift-monitor"]
+    names = Names("mlops", "345678901234", "us-east-1")
+    assert role.inputs["permissionsBoundary"] == names.policy_arn(names.boundary_policy)
+    boundary = boundary_policy(names, "arn:aws:kms:us-east-1:345678901234:key/pulumi-secrets")
+    documents = [json.loads(p.inputs["policy"]) for p in rec.of_type(ROLE_POLICY) if p.inputs["role"] == role.id]
+    keys = {k.name: (json.loads(k.inputs["policy"]), f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/{k.id}") for k in rec.of_type("aws:kms/key:Key")}
+    key_policy, volume_key = keys["mlops-platform-keys-artifacts"]
+    assert rec.one("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition").inputs["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == volume_key
+
+    def can(action, key="mlops-platform-keys-artifacts", **context):
+        policy, arn = keys[key]
+        return kms_is_allowed(
+            policy, documents, boundary, principal=_role_arn(role), account_root=f"arn:aws:iam::{ACCOUNT_ID}:root", action=action, key_arn=arn, context=context
+        )
+
+    assert key_policy["Statement"][0]["Principal"] == {"AWS": [f"arn:aws:iam::{ACCOUNT_ID}:root"]}  # IAM policies decide
+    # A DescribeKey request carries no kms:GrantIsForAWSResource.
+    assert can("kms:DescribeKey")
+    assert can("kms:CreateGrant", **{"kms:GrantIsForAWSResource": "true"})
+    assert not can("kms:CreateGrant")
+    assert not can("kms:CreateGrant", **{"kms:GrantIsForAWSResource": "false"})
+    # Only that key.
+    assert not can("kms:DescribeKey", key="mlops-platform-keys-logs")
+    assert not can("kms:CreateGrant", key="mlops-platform-keys-ebs", **{"kms:GrantIsForAWSResource": "true"})
 
 
 def test_no_drift_monitoring_outside_prod_by_default():
