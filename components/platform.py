@@ -108,6 +108,7 @@ class MlopsPlatform(pulumi.ComponentResource):
                 kms_key_arn=self.keys.artifacts.arn,
                 region=config.region,
                 account_id=self.account_id,
+                name_prefix=config.name_prefix,
                 permissions_boundary_arn=config.iam.permissions_boundary_arn,
                 subnet_ids=self.network.private_subnet_ids,
                 vpc_id=self.network.vpc_id,

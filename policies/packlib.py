@@ -53,7 +53,6 @@ BUCKET_LOGGING_TYPES = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLogg
 BUCKET_ACL_TYPES = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
 BUCKET_PAB_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
 BUCKET_POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
-BUCKET_REPLICATION_TYPES = ("aws:s3/bucketReplicationConfig:BucketReplicationConfig",)
 KMS_KEY_TYPES = ("aws:kms/key:Key",)
 KMS_REPLICA_KEY_TYPES = ("aws:kms/replicaKey:ReplicaKey",)
 IAM_ROLE = "aws:iam/role:Role"

@@ -15,7 +15,6 @@ from packlib import (
     BUCKET_LOGGING_TYPES,
     BUCKET_PAB_TYPES,
     BUCKET_POLICY_TYPES,
-    BUCKET_REPLICATION_TYPES,
     BUCKET_SSE_TYPES,
     BUCKET_TYPES,
     BUCKET_VERSIONING_TYPES,
@@ -183,17 +182,11 @@ def _check_s3_tls_only(args, report, cfg) -> None:
     each(of_types(args.resources, BUCKET_TYPES), check)
 
 
-def replication_destinations(resources: list) -> set[str]:
-    """URNs of buckets that are the destination of a BucketReplicationConfig rule."""
-    return {b.urn for b in of_types(resources, BUCKET_TYPES) if dependents(b, resources, BUCKET_REPLICATION_TYPES, key="rules")}
-
-
 def _check_s3_access_logging(args, report, cfg) -> None:
     log_targets = access_log_targets(args.resources)
     exempt = cfg("exemptNamePatterns") or []
-    replicas = replication_destinations(args.resources) if cfg("exemptReplicationDestinations") else set()
     for bucket in of_types(args.resources, BUCKET_TYPES):
-        if bucket.urn in log_targets or bucket.urn in replicas or matches_any(bucket.name, exempt):
+        if bucket.urn in log_targets or matches_any(bucket.name, exempt):
             continue
         if dependents(bucket, args.resources, BUCKET_LOGGING_TYPES) or is_set(bucket.props, "logging"):
             continue
@@ -572,7 +565,6 @@ def _check_log_kms(args, report, cfg) -> None:
 
 S3_LOGGING_CONFIG = {
     "exemptNamePatterns": {"type": "array", "items": {"type": "string"}, "default": [], "description": "Regexes of resource names exempt from access logging."},
-    "exemptReplicationDestinations": {"type": "boolean", "default": False, "description": "Skip buckets that only receive S3 replication (a cross-region replica would need its own log bucket in its region)."},
 }
 
 POLICIES = [
@@ -621,7 +613,7 @@ POLICIES = [
     ),
     stack_policy(
         "s3-access-logging",
-        "Every S3 bucket (other than the access-log bucket itself) has server access logging.",
+        "Every S3 bucket (other than access-log targets) has server access logging.",
         category="security", severity=Severity.MEDIUM, check=_check_s3_access_logging, config=S3_LOGGING_CONFIG,
         remediation="Add aws.s3.BucketLogging(bucket=bucket.id, target_bucket=<log bucket>.id, target_prefix='<bucket>/').",
         frameworks=[checkov("CKV_AWS_18", "Ensure the S3 bucket has access logging enabled")],

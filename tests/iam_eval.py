@@ -6,7 +6,10 @@ boundary allows it. Action patterns match case-insensitively, resource patterns 
 ``*`` and ``?`` as wildcards. Condition operators: StringEquals, StringNotEquals, StringLike, Bool,
 NumericLessThan; for a negated operator a missing context key matches, as in IAM. Any other
 element or operator raises, so a policy using something this evaluator does not understand can
-never pass silently.
+never pass silently. A request's context holds only the keys that request carries: a condition on
+a key the action never sends (``kms:GrantIsForAWSResource`` on ``kms:DescribeKey``) never holds.
+
+:func:`kms_is_allowed` adds the key policy, for principals of the key's own account.
 """
 
 from __future__ import annotations
@@ -80,3 +83,41 @@ def is_allowed(identity_policies: list[dict], boundary: dict | None, action: str
     if "deny" in decisions or boundary_decision == "deny":
         return False
     return "allow" in decisions and boundary_decision == "allow"
+
+
+def _aws_principals(statement: dict) -> set[str]:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return {"*"}
+    return set(_as_list((principal or {}).get("AWS", [])))
+
+
+def _for_principal(key_policy: dict, principal: str) -> dict:
+    return {**key_policy, "Statement": [s for s in _as_list(key_policy["Statement"]) if principal in _aws_principals(s) or "*" in _aws_principals(s)]}
+
+
+def kms_is_allowed(
+    key_policy: dict,
+    identity_policies: list[dict],
+    boundary: dict | None,
+    *,
+    principal: str,
+    account_root: str,
+    action: str,
+    key_arn: str,
+    context: dict[str, str] | None = None,
+) -> bool:
+    """Whether ``principal`` (a role of the key's account) may call ``action`` on the key.
+
+    KMS's rule: an explicit Deny in the key policy or the identity policies wins; otherwise the key
+    policy must allow the principal itself, or allow the account root (which lets IAM policies
+    decide) while the identity policies, within the boundary, allow the call.
+    """
+    context = context or {}
+    direct = _evaluate(_for_principal(key_policy, principal), action, key_arn, context)
+    via_root = _evaluate(_for_principal(key_policy, account_root), action, key_arn, context)
+    if "deny" in (direct, via_root) or any(_evaluate(d, action, key_arn, context) == "deny" for d in identity_policies):
+        return False
+    if direct == "allow":
+        return True
+    return via_root == "allow" and is_allowed(identity_policies, boundary, action, key_arn, context)

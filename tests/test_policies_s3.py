@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pulumi
@@ -9,6 +10,7 @@ import pulumi_aws as aws
 import pytest
 
 from components.iam.policy import Statement, policy_document
+from tests.conftest import stack_preview
 from tests.policy_support import evaluate, fired
 
 S3_POLICIES = ("s3-public-access-block", "s3-sse-kms-cmk", "s3-access-log-target-sse-s3", "s3-versioning", "s3-tls-only", "s3-access-logging", "s3-no-public-acl-or-policy")
@@ -26,7 +28,7 @@ def tls_only(bucket: aws.s3.Bucket) -> pulumi.Output[str]:
 
 def secure_buckets(opts: pulumi.ResourceOptions, *, skip: frozenset[str] = frozenset(), bucket_cls=aws.s3.Bucket,
                    sse_cls=aws.s3.BucketServerSideEncryptionConfiguration, versioning_cls=aws.s3.BucketVersioning,
-                   logging_cls=aws.s3.BucketLogging, log_sse: str = "AES256", pab_flags: dict | None = None) -> None:
+                   logging_cls=aws.s3.BucketLogging, log_sse: str = "AES256", pab_flags: dict | None = None) -> dict[str, aws.s3.Bucket]:
     """An artifact bucket and its access-log bucket, secured the way the storage component does it."""
     key = aws.kms.Key("key", enable_key_rotation=True, opts=opts)
     logs = bucket_cls("logs", opts=opts)
@@ -48,6 +50,7 @@ def secure_buckets(opts: pulumi.ResourceOptions, *, skip: frozenset[str] = froze
         sse_cls("data-sse", bucket=data.id, rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": True}], opts=opts)
     if "logging" not in skip:
         logging_cls("data-logging", bucket=data.id, target_bucket=logs.id, target_prefix="data/", opts=opts)
+    return {"logs": logs, "data": data}
 
 
 @pytest.mark.parametrize("unknowns", [False, True], ids=["known", "first-preview"])
@@ -138,18 +141,60 @@ def test_bucket_policy_unknown_in_preview_is_reported_not_passed(policy_pack):
     assert "can't be known during preview" in tls[0].message
 
 
-def test_replication_destination_is_exempt_from_access_logging_only_where_configured(policy_pack):
-    """prod.json exempts the cross-region replica: S3 server access logs need a log bucket in its region."""
+def replicated(opts: pulumi.ResourceOptions, *, replica_logs: bool) -> None:
+    """The secure buckets, with ``data`` replicated to a bucket in another region; that replica
+    logs to its own SSE-S3 log bucket in its region when ``replica_logs``."""
+    data = secure_buckets(opts)["data"]
+    replica = aws.s3.Bucket("replica", region="us-west-2", opts=opts)
+    role = aws.iam.Role("replication", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}), opts=opts)
+    aws.s3.BucketReplicationConfig("replication", bucket=data.id, role=role.arn, rules=[{"id": "all", "status": "Enabled", "filter": {}, "delete_marker_replication": {"status": "Disabled"}, "destination": {"bucket": replica.arn}}], opts=opts)
+    if replica_logs:
+        logs = aws.s3.Bucket("replica-logs", region="us-west-2", opts=opts)
+        aws.s3.BucketServerSideEncryptionConfiguration("replica-logs-sse", bucket=logs.id, region="us-west-2", rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=opts)
+        aws.s3.BucketLogging("replica-logging", bucket=replica.id, target_bucket=logs.id, target_prefix="artifacts/", region="us-west-2", opts=opts)
 
-    def program(opts):
-        secure_buckets(opts)
-        replica = aws.s3.Bucket("replica", region="us-west-2", opts=opts)
-        role = aws.iam.Role("replication", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}), opts=opts)
-        source = aws.s3.Bucket("source", opts=opts)
-        aws.s3.BucketReplicationConfig("replication", bucket=source.id, role=role.arn, rules=[{"id": "all", "status": "Enabled", "filter": {}, "delete_marker_replication": {"status": "Enabled"}, "destination": {"bucket": replica.arn}}], opts=opts)
 
-    def unlogged(env):
-        return {v.urn.rsplit("::", 1)[-1] for v in evaluate(policy_pack, program, env=env, unknowns=True).by_policy("s3-access-logging")}
+@pytest.mark.parametrize("unknowns", [False, True], ids=["known", "first-preview"])
+@pytest.mark.parametrize(("env", "level"), [("dev", "advisory"), ("staging", "mandatory"), ("prod", "mandatory")])
+def test_replication_destination_without_access_logging_fires_in_every_environment(policy_pack, env, level, unknowns):
+    """No exemption for cross-region replicas (prod used to have one): they log in their own region."""
+    report = evaluate(policy_pack, lambda opts: replicated(opts, replica_logs=False), env=env, unknowns=unknowns)
+    violations = report.by_policy("s3-access-logging")
+    assert [v.urn.rsplit("::", 1)[-1] for v in violations] == ["replica"]
+    assert [v.level for v in violations] == [level]
+    assert "has no server access logging" in violations[0].message
 
-    assert unlogged("prod") == {"source"}
-    assert unlogged("staging") == {"source", "replica"}
+
+@pytest.mark.parametrize("unknowns", [False, True], ids=["known", "first-preview"])
+def test_replication_destination_with_its_own_regional_log_bucket_passes(policy_pack, unknowns):
+    report = evaluate(policy_pack, lambda opts: replicated(opts, replica_logs=True), unknowns=unknowns)
+    assert report.by_policy("s3-access-logging") == []
+    # The replica's log bucket is recognised as a log target: SSE-S3 is right for it, not a finding.
+    assert report.by_policy("s3-access-log-target-sse-s3") == []
+    assert "replica-logs" not in {v.urn.rsplit("::", 1)[-1] for v in report.by_policy("s3-sse-kms-cmk")}
+
+
+def test_the_replication_destination_exemption_is_gone_from_the_pack(policy_pack):
+    from mlopsctl.policycheck import PolicyPackError, config_path, load_config_file, reconcile_config
+
+    info = policy_pack("prod").info
+    assert reconcile_config(info, load_config_file(config_path("prod")))["s3-access-logging"] == ("mandatory", {"exemptNamePatterns": []})
+    with pytest.raises(PolicyPackError, match="s3-access-logging.exemptReplicationDestinations: Additional properties are not allowed"):
+        reconcile_config(info, {"s3-access-logging": {"exemptReplicationDestinations": True}})
+
+
+@pytest.mark.parametrize("unknowns", [False, True], ids=["known", "first-preview"])
+def test_prod_passes_access_logging_because_the_replica_logs_and_fires_without_its_logging(policy_pack, unknowns):
+    """The real prod stack: every bucket logs (or is a log target), with no exemption configured;
+    take the replica's BucketLogging away and the pack blocks it."""
+    recording = stack_preview("prod", unknowns=unknowns).recording
+    assert policy_pack("prod").analyze(recording).by_policy("s3-access-logging") == []
+
+    replica = next(r for r in recording.of_type("aws:s3/bucket:Bucket") if r.name == "mlops-platform-artifacts-replica")
+    logging = [r for r in recording.of_type("aws:s3/bucketLogging:BucketLogging") if r.propertyDependencies.get("bucket") == [replica.urn]]
+    assert [r.name for r in logging] == ["mlops-platform-artifacts-replica-logging"]
+    without = dataclasses.replace(recording, resources=[r for r in recording.resources if r.urn != logging[0].urn])
+    violations = policy_pack("prod").analyze(without).by_policy("s3-access-logging")
+    # The replica is blocked; its log bucket, now receiving nothing, is no longer a log target.
+    orphan = replica.urn.replace("::mlops-platform-artifacts-replica", "::mlops-platform-artifacts-replica-access-logs")
+    assert sorted((v.urn, v.level) for v in violations) == [(replica.urn, "mandatory"), (orphan, "mandatory")]

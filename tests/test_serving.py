@@ -19,8 +19,10 @@ from components import facts
 from components.config import PlatformConfig, parse_platform_config
 from components.serving import Serving, ServingArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
+from mlopsctl.cipolicies import Names, boundary_policy
 from mlopsctl.harness import ACCOUNT_ID, UNKNOWN
 from tests.conftest import run_component, stack_config, stack_preview, stack_raw_config
+from tests.iam_eval import is_allowed, kms_is_allowed
 
 KMS = f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
 SUBNETS = ["subnet-0aaa1111", "subnet-0bbb2222"]
@@ -52,6 +54,7 @@ def run_serving(config: PlatformConfig, *, unknowns: bool = False):
                 kms_key_arn=KMS,
                 region=config.region,
                 account_id=ACCOUNT_ID,
+                name_prefix=config.name_prefix,
                 permissions_boundary_arn=BOUNDARY,
                 subnet_ids=SUBNETS,
                 vpc_id=VPC_ID,
@@ -139,6 +142,52 @@ def test_ecr_image_model_pulls_only_from_its_repository():
     statements = _statements(rec, rec.one(ROLE, "execution"))
     assert _resources(statements, "ecr:BatchGetImage") == [f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/teams/churn"]
     assert _resources(statements, "ecr:GetAuthorizationToken") == ["*"]  # the action names no resource
+
+
+def _pull_statements(rec):
+    statements = _statements(rec, rec.one(ROLE, "execution"))
+    return [s for s in statements if s["Action"] == ["ecr:GetAuthorizationToken"] or "ecr:BatchGetImage" in s["Action"]]
+
+
+def test_model_package_models_pull_only_from_the_repositories_under_the_name_prefix():
+    """A model package names its image and no data source reads it at program time, so the pull
+    scope is this account's ``repository/<namePrefix>/*`` (from config), never ``repository/*``."""
+    rec = run_serving(stack_config("staging", namePrefix="acme"))
+    assert {m.inputs["primaryContainer"]["modelPackageName"].rsplit("/", 1)[-1] for m in rec.of_type(MODEL)} == {"7", "8"}
+    assert _pull_statements(rec) == [
+        # GetAuthorizationToken supports no resource-level permissions.
+        {"Sid": "EcrLogin", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": ["*"]},
+        {
+            "Sid": "PullModelImages",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Resource": [f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/acme/*"],
+        },
+    ]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_whole_stack_model_package_endpoints_pull_under_the_stack_name_prefix(stack):
+    rec = stack_preview(stack).recording
+    [role] = [r for r in rec.of_type(ROLE) if r.name == f"mlops-{stack}-churn-execution-role"]
+    assert _resources(_statements(rec, role), "ecr:BatchGetImage") == [f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/mlops/*"]
+
+
+def test_model_package_pull_scope_under_the_iam_evaluator():
+    rec = run_serving(stack_config("staging", namePrefix="acme"))
+    role = rec.one(ROLE, "execution")
+    documents = [json.loads(p.inputs["policy"]) for p in rec.of_type(ROLE_POLICY) if p.inputs["role"] == role.id]
+    registry = f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository"
+    for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"):
+        assert is_allowed(documents, None, action, f"{registry}/acme/model"), action
+        assert is_allowed(documents, None, action, f"{registry}/acme/churn/v8"), action
+        assert not is_allowed(documents, None, action, f"{registry}/other/model"), action
+        assert not is_allowed(documents, None, action, f"{registry}/acme"), action  # not under the prefix
+        assert not is_allowed(documents, None, action, f"{registry}/acme-other/model"), action
+        assert not is_allowed(documents, None, action, "arn:aws:ecr:us-east-1:999999999999:repository/acme/model"), action
+        assert not is_allowed(documents, None, action, f"arn:aws:ecr:eu-west-1:{ACCOUNT_ID}:repository/acme/model"), action
+    assert is_allowed(documents, None, "ecr:GetAuthorizationToken", "*")
+    assert not is_allowed(documents, None, "ecr:PutImage", f"{registry}/acme/model")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,8 +353,8 @@ def test_execution_role_reads_models_writes_its_capture_prefix_and_nothing_wider
     assert [s["Condition"]["StringLike"]["s3:prefix"] for s in listing] == [["models/*"]]
     assert "s3:DeleteObject" not in {a for s in statements for a in s["Action"]}
     assert set(_resources(statements, "kms:Decrypt")) == {KMS}
-    # ECR: the account's own repositories (model packages), never other accounts'.
-    assert _resources(statements, "ecr:BatchGetImage") == [f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/*"]
+    # ECR: the platform's own repositories (model packages), never the whole registry.
+    assert _resources(statements, "ecr:BatchGetImage") == [f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/mlops/*"]
     # Logs: only under /aws/sagemaker/ (the shared SageMaker role builder in components/iam).
     assert _resources(statements, "logs:PutLogEvents") == [f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/sagemaker/*:log-stream:*"]
     for statement in statements:
@@ -405,6 +454,52 @@ def test_drift_monitoring_role_is_least_privilege():
     metrics = next(s for s in statements if "cloudwatch:PutMetricData" in s["Action"])
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "aws/sagemaker/Endpoints/data-metrics"}}
     assert not any("models/" in r for r in _resources(statements, "s3:GetObject"))
+
+
+def test_drift_monitoring_describes_its_volume_key_unconditionally_and_creates_grants_only_for_aws_resources():
+    rec = recording("prod")
+    statements = _statements(rec, rec.one(ROLE, "drift-monitor"))
+    assert [s for s in statements if {"kms:DescribeKey", "kms:CreateGrant"} & set(s["Action"])] == [
+        # DescribeKey requests never carry kms:GrantIsForAWSResource: it cannot share that condition.
+        {"Sid": "DescribeVolumeKey", "Effect": "Allow", "Action": ["kms:DescribeKey"], "Resource": [KMS]},
+        {
+            "Sid": "GrantVolumeKeyToAwsResources",
+            "Effect": "Allow",
+            "Action": ["kms:CreateGrant"],
+            "Resource": [KMS],
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    ]
+
+
+def test_drift_monitoring_role_under_the_key_policy_and_boundary_may_describe_the_key_and_grant_it_to_aws_resources():
+    """The prod stack's documents through the IAM evaluator: role policies, permissions boundary
+    (the one bootstrap creates) and the artifacts key's policy."""
+    rec = stack_preview("prod").recording
+    [role] = [r for r in rec.of_type(ROLE) if r.name == "mlops-prod-drift-monitor"]
+    names = Names("mlops", "345678901234", "us-east-1")
+    assert role.inputs["permissionsBoundary"] == names.policy_arn(names.boundary_policy)
+    boundary = boundary_policy(names, "arn:aws:kms:us-east-1:345678901234:key/pulumi-secrets")
+    documents = [json.loads(p.inputs["policy"]) for p in rec.of_type(ROLE_POLICY) if p.inputs["role"] == role.id]
+    keys = {k.name: (json.loads(k.inputs["policy"]), f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/{k.id}") for k in rec.of_type("aws:kms/key:Key")}
+    key_policy, volume_key = keys["mlops-platform-keys-artifacts"]
+    assert rec.one("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition").inputs["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == volume_key
+
+    def can(action, key="mlops-platform-keys-artifacts", **context):
+        policy, arn = keys[key]
+        return kms_is_allowed(
+            policy, documents, boundary, principal=_role_arn(role), account_root=f"arn:aws:iam::{ACCOUNT_ID}:root", action=action, key_arn=arn, context=context
+        )
+
+    assert key_policy["Statement"][0]["Principal"] == {"AWS": [f"arn:aws:iam::{ACCOUNT_ID}:root"]}  # IAM policies decide
+    # A DescribeKey request carries no kms:GrantIsForAWSResource.
+    assert can("kms:DescribeKey")
+    assert can("kms:CreateGrant", **{"kms:GrantIsForAWSResource": "true"})
+    assert not can("kms:CreateGrant")
+    assert not can("kms:CreateGrant", **{"kms:GrantIsForAWSResource": "false"})
+    # Only that key.
+    assert not can("kms:DescribeKey", key="mlops-platform-keys-logs")
+    assert not can("kms:CreateGrant", key="mlops-platform-keys-ebs", **{"kms:GrantIsForAWSResource": "true"})
 
 
 def test_no_drift_monitoring_outside_prod_by_default():

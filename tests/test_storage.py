@@ -62,8 +62,15 @@ def dev():
     )
 
 
+def exactly(rec, type_token, name):
+    """The one resource of ``type_token`` named exactly ``name`` (``Recording.one`` matches
+    substrings, and ``replica`` is a substring of the replica's log bucket's name)."""
+    [match] = [r for r in rec.of_type(type_token) if r.name == name]
+    return match
+
+
 def bucket_named(rec, stem):
-    return rec.one(BUCKET, f"store-{stem}")
+    return exactly(rec, BUCKET, f"store-{stem}")
 
 
 def attached(rec, type_token, bucket):
@@ -142,9 +149,13 @@ def test_artifact_bucket_uses_sse_kms_with_the_platform_artifacts_key_and_a_buck
     assert key.urn in sse.propertyDependencies["rules"]
 
 
-@pytest.mark.parametrize("stem", ["bucket", "access-logs"])
-def test_every_bucket_blocks_public_access_disables_acls_and_versions(dev, stem):
-    rec, _ = dev
+@pytest.mark.parametrize(
+    ("stack", "stem"),
+    [("dev", "bucket"), ("dev", "access-logs"), ("prod", "bucket"), ("prod", "access-logs"), ("prod", "replica"), ("prod", "replica-access-logs")],
+)
+def test_every_bucket_blocks_public_access_disables_acls_and_versions(request, stack, stem):
+    rec = request.getfixturevalue("prod") if stack == "prod" else request.getfixturevalue("dev")[0]
+    assert len(rec.of_type(BUCKET)) == (4 if stack == "prod" else 2)
     bucket = bucket_named(rec, stem)
     pab = attached(rec, PAB, bucket)
     assert {k: pab.inputs[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")} == dict.fromkeys(
@@ -246,6 +257,60 @@ def test_access_log_bucket_expires_logs_per_config(dev):
     assert {r["id"] for r in rules[1:]} == {"abort-incomplete-multipart-uploads", "expire-noncurrent-versions"}
 
 
+def test_replica_access_logs_go_to_a_hardened_sse_s3_log_bucket_in_the_replica_region(prod):
+    replica, logs = bucket_named(prod, "replica"), bucket_named(prod, "replica-access-logs")
+    # Its own bucket in the replica region: a log target must be in its source bucket's region.
+    assert logs.inputs["region"] == "us-west-2"
+    assert logs.inputs["bucketPrefix"] == "mlops-prod-replica-logs-"
+    assert logs.inputs["tags"] == {"mlops:role": "access-logs"}
+    assert (logs.protect, logs.retainOnDelete) == (True, True)
+    assert logs.inputs["forceDestroy"] is False
+    logging = attached(prod, LOGGING, replica)
+    assert logging.inputs == {
+        "bucket": replica.id,
+        "targetBucket": logs.id,
+        "targetPrefix": "artifacts/",
+        "targetObjectKeyFormat": {"partitionedPrefix": {"partitionDateSource": "EventTime"}},
+        "region": "us-west-2",
+    }
+    assert logging.propertyDependencies["targetBucket"] == [logs.urn]
+    # logging.s3.amazonaws.com sends no encryption headers: SSE-S3, never SSE-KMS.
+    assert attached(prod, SSE, logs).inputs["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+    policy = attached(prod, POLICY, logs)
+    assert doc(policy)["Statement"] == [
+        {
+            "Sid": "AllowS3ServerAccessLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": ["logging.s3.amazonaws.com"]},
+            "Action": ["s3:PutObject"],
+            "Resource": [f"arn:aws:s3:::{logs.id}/artifacts/*"],
+            # Only the replica bucket of this account may deliver here.
+            "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{replica.id}"}, "StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
+        },
+        *tls_denies(logs.id),
+    ]
+    assert policy.urn in logging.dependencies
+    rules = attached(prod, LIFECYCLE, logs).inputs["rules"]
+    assert rules[0] == {"id": "expire-access-logs", "status": "Enabled", "filter": {}, "expiration": {"days": 365}}
+    assert {r["id"] for r in rules[1:]} == {"abort-incomplete-multipart-uploads", "expire-noncurrent-versions"}
+    for token in (SSE, PAB, OWNERSHIP, VERSIONING, POLICY, LIFECYCLE):
+        assert attached(prod, token, logs).inputs["region"] == "us-west-2", token
+    # The primary's log bucket stays in the primary region and admits only the artifact bucket.
+    primary_logs = bucket_named(prod, "access-logs")
+    assert "region" not in primary_logs.inputs and "region" not in attached(prod, LOGGING, bucket_named(prod, "bucket")).inputs
+    assert doc(attached(prod, POLICY, primary_logs))["Statement"][0]["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:s3:::{bucket_named(prod, 'bucket').id}"}
+
+
+def test_bucket_name_prefixes_fit_s3s_37_characters_with_the_longest_name_prefix_and_environment():
+    """``bucket_prefix`` may be at most 37 characters; the replica's log bucket has the longest stem."""
+    config = stack_config("staging", namePrefix="abcdefghijkl", storage={"replication": {"enabled": True, "region": "us-west-2"}})
+    rec, _ = build_store(config)
+    prefixes = sorted((b.inputs["bucketPrefix"] for b in rec.of_type(BUCKET)), key=len)
+    assert len(prefixes) == 4
+    assert prefixes[-1] == "abcdefghijkl-staging-replica-logs-"
+    assert all(len(p) <= 37 for p in prefixes), prefixes
+
+
 # ---------------------------------------------------------------------------------------------
 # Data safety and replication per environment (the real stack files)
 
@@ -254,7 +319,8 @@ def test_access_log_bucket_expires_logs_per_config(dev):
 def test_buckets_and_keys_are_protected_and_retained_per_environment(stack, protected, force_destroy):
     rec = stack_preview(stack).recording
     buckets = rec.of_type(BUCKET)
-    assert len(buckets) == (3 if stack == "prod" else 2)
+    # artifacts and access logs; prod adds the replica and the replica's own access-log bucket.
+    assert len(buckets) == (4 if stack == "prod" else 2)
     for resource in buckets + rec.of_type(KEY):
         assert (resource.protect, resource.retainOnDelete) == (protected, protected), resource.name
     for bucket in buckets:
@@ -268,7 +334,7 @@ def test_replication_is_on_only_where_the_stack_enables_it(stack, replicated):
     outputs = rec.stack_outputs["artifactStore"]
     if replicated:
         assert outputs["replicaRegion"] == "us-west-2"
-        assert outputs["replicaBucketName"] == rec.one(BUCKET, "replica").id
+        assert outputs["replicaBucketName"] == exactly(rec, BUCKET, "mlops-platform-artifacts-replica").id
     else:
         assert outputs["replicaRegion"] is None and outputs["replicaBucketName"] is None
 
@@ -362,7 +428,7 @@ def test_store_outputs_follow_the_contract(each_stack):
     assert outputs["bucketName"] == bucket.id
     assert outputs["bucketArn"] == f"arn:aws:s3:::{bucket.id}"
     assert outputs["kmsKeyArn"] == rec.stack_outputs["kmsKeys"]["artifacts"]
-    assert outputs["logBucketName"] == rec.one(BUCKET, "access-logs").id
+    assert outputs["logBucketName"] == exactly(rec, BUCKET, "mlops-platform-artifacts-access-logs").id
     assert outputs["prefixes"] == {"models": "models/", "datasets": "datasets/", "dataCapture": "data-capture/", "pipelines": "pipelines/"}
     assert sorted(outputs["prefixes"].values()) == sorted(ARTIFACT_PREFIXES)
 

@@ -24,6 +24,13 @@ ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr
 SAGEMAKER_LOG_GROUP_PREFIX = "/aws/sagemaker/"
 
 
+def platform_repositories_arn(*, partition: pulumi.Input[str], region: str, account_id: pulumi.Input[str], name_prefix: str) -> pulumi.Output[str]:
+    """``arn:<partition>:ecr:<region>:<account>:repository/<name_prefix>/*``: the platform's own
+    ECR repositories, the pull scope of models whose image is only known to AWS (a model package
+    names its image; no data source can read it at program time)."""
+    return pulumi.Output.concat("arn:", partition, ":ecr:", region, ":", account_id, ":repository/", name_prefix, "/*")
+
+
 def sagemaker_runtime_statements(
     *,
     account_id: pulumi.Input[str],

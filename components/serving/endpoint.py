@@ -25,7 +25,7 @@ from components import facts
 from components.config import DATA_CAPTURE_PREFIX, MODELS_PREFIX, EndpointSettings, InstanceVariantConfig, ModelSourceConfig
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy
-from components.iam.sagemaker import sagemaker_execution_role
+from components.iam.sagemaker import platform_repositories_arn, sagemaker_execution_role
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 INVOCATIONS_PER_INSTANCE = "SageMakerVariantInvocationsPerInstance"
@@ -111,6 +111,8 @@ class SageMakerEndpointArgs:
     model_package_group_name: the registry group of this endpoint's model family (required).
     region: AWS region, for the invoke URL, log and ECR ARNs (required).
     account_id: this account, for the trust policy's aws:SourceAccount and ARNs (required).
+    name_prefix: the platform's ``namePrefix``; a model package's image is pulled only from this
+        account's repositories under ``<name_prefix>/`` (required).
     partition: AWS partition (default ``aws``).
     permissions_boundary_arn: boundary of the execution role (default None).
     subnet_ids: private subnets for ``vpc: true`` endpoints (default None; required then).
@@ -124,6 +126,7 @@ class SageMakerEndpointArgs:
     model_package_group_name: pulumi.Input[str]
     region: str
     account_id: pulumi.Input[str]
+    name_prefix: str
     partition: str = "aws"
     permissions_boundary_arn: str | None = None
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
@@ -150,8 +153,9 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         images = {variant: self._image(variant, source) for variant, source in sources.items()}
         repositories = [image["repositoryArn"] for image in images.values() if image is not None]
         if any(image is None for image in images.values()):
-            # A model package's images live in this account's registry.
-            repositories.append(pulumi.Output.concat("arn:", args.partition, ":ecr:", args.region, ":", args.account_id, ":repository/*"))
+            # A model package names its image, and no data source can read it at program time:
+            # pull from this account's repositories under <namePrefix>/ only, never all of them.
+            repositories.append(platform_repositories_arn(partition=args.partition, region=args.region, account_id=args.account_id, name_prefix=args.name_prefix))
         self.security_group = self._security_group() if settings.vpc else None
         self.execution = ExecutionRole(
             f"{name}-execution",

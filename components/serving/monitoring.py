@@ -112,10 +112,13 @@ class DriftMonitoring(pulumi.ComponentResource):
                     resources=["*"],
                     conditions={"StringEquals": {"cloudwatch:namespace": DATA_METRICS_NAMESPACE}},
                 ),
-                # The job's volume is encrypted with the platform key through a grant SageMaker creates.
+                # The job's volume is encrypted with the platform key through a grant SageMaker
+                # creates. Only grant operations carry kms:GrantIsForAWSResource, so DescribeKey
+                # needs its own statement: under that condition it would never be allowed.
+                Statement(sid="DescribeVolumeKey", actions=["kms:DescribeKey"], resources=[args.kms_key_arn]),
                 Statement(
-                    sid="VolumeKey",
-                    actions=["kms:CreateGrant", "kms:DescribeKey"],
+                    sid="GrantVolumeKeyToAwsResources",
+                    actions=["kms:CreateGrant"],
                     resources=[args.kms_key_arn],
                     conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
                 ),

@@ -24,6 +24,8 @@ class ServingArgs:
     kms_key_arn: the platform's artifact KMS key (required).
     region: AWS region (required).
     account_id: this account's id (required).
+    name_prefix: the platform's ``namePrefix``; model packages pull images from this account's
+        ECR repositories under ``<name_prefix>/`` only (required).
     partition: AWS partition (default ``aws``).
     permissions_boundary_arn: boundary of every role created here (default None).
     subnet_ids: private subnet ids for ``vpc: true`` endpoints (default None).
@@ -37,6 +39,7 @@ class ServingArgs:
     kms_key_arn: pulumi.Input[str]
     region: str
     account_id: pulumi.Input[str]
+    name_prefix: str
     partition: str = "aws"
     permissions_boundary_arn: str | None = None
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
@@ -67,6 +70,7 @@ class Serving(pulumi.ComponentResource):
                     model_package_group_name=self.registry.groups[endpoint.model_package_group].model_package_group_name,
                     region=args.region,
                     account_id=args.account_id,
+                    name_prefix=args.name_prefix,
                     partition=args.partition,
                     permissions_boundary_arn=args.permissions_boundary_arn,
                     subnet_ids=args.subnet_ids if endpoint.vpc else None,

@@ -3,16 +3,17 @@
 One versioned bucket encrypted with the platform's ``artifacts`` KMS key (SSE-KMS, bucket key on),
 ACLs off, all public access blocked, TLS 1.2+ only, uploads that ask for another key refused, a
 lifecycle that cleans up without touching current data, server access logs in a separate
-hardened bucket, and optional cross-region replication to a bucket under a replica-region key.
+hardened bucket, and optional cross-region replication to a bucket under a replica-region key,
+whose access logs go to a second hardened log bucket in the replica region.
 
 Workloads get access through grants in the AWS CDK style, scoped to one prefix of the layout::
 
     store.grant_read(sagemaker_role, prefix="models/")
     store.grant_write(sagemaker_role, prefix="data-capture/")
 
-The access-log bucket is the one deliberate exception to SSE-KMS: S3 log delivery
+The access-log buckets are the one deliberate exception to SSE-KMS: S3 log delivery
 (``logging.s3.amazonaws.com``) sends no encryption headers and cannot write to an SSE-KMS bucket,
-so that bucket uses SSE-S3 and carries the tag :data:`ACCESS_LOG_TAG` so policies can recognise it.
+so they use SSE-S3 and carry the tag :data:`ACCESS_LOG_TAG` so policies can recognise them.
 """
 
 from __future__ import annotations
@@ -123,10 +124,11 @@ def _kms_upload_statements(bucket_arn: pulumi.Input[str], key_arn: pulumi.Input[
 class ArtifactStore(pulumi.ComponentResource):
     """S3 artifact store (see module docstring).
 
-    Attributes: ``bucket``, ``log_bucket``, ``replica_bucket`` (``aws.s3.Bucket`` or None),
-    ``replica_key`` (``aws.kms.Key`` or None), ``replication_role`` (``aws.iam.Role`` or None),
-    ``bucket_name``, ``bucket_arn``, ``kms_key_arn``, ``log_bucket_name``, ``replica_region``,
-    ``prefixes`` (output key -> prefix) and ``outputs`` (the ``artifactStore`` stack output).
+    Attributes: ``bucket``, ``log_bucket``, ``replica_bucket`` and ``replica_log_bucket``
+    (``aws.s3.Bucket`` or None), ``replica_key`` (``aws.kms.Key`` or None), ``replication_role``
+    (``aws.iam.Role`` or None), ``bucket_name``, ``bucket_arn``, ``kms_key_arn``,
+    ``log_bucket_name``, ``replica_region``, ``prefixes`` (output key -> prefix) and ``outputs``
+    (the ``artifactStore`` stack output).
     """
 
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None):
@@ -137,42 +139,9 @@ class ArtifactStore(pulumi.ComponentResource):
         self.config = config
         self.region = config.region
         self.kms_key_arn = pulumi.Output.from_input(args.kms_key_arn)
-        data_opts = pulumi.ResourceOptions(parent=self, protect=storage.protect, retain_on_delete=storage.protect)
-
-        # --- access-log bucket: SSE-S3, because log delivery sends no encryption headers --------
-        self._data_opts = data_opts
-        self.log_bucket = self._new_bucket(f"{name}-access-logs", "access-logs", ACCESS_LOG_TAG)
-        self._harden(f"{name}-access-logs", self.log_bucket)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-access-logs-encryption",
-            bucket=self.log_bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        # Buckets and keys: protected and retained per config.
+        self._data_opts = pulumi.ResourceOptions(parent=self, protect=storage.protect, retain_on_delete=storage.protect)
         self.bucket = self._new_bucket(f"{name}-bucket", "artifacts", ARTIFACTS_TAG)
-        log_delivery = Statement(
-            sid="AllowS3ServerAccessLogDelivery",
-            principals={"Service": ["logging.s3.amazonaws.com"]},
-            actions=["s3:PutObject"],
-            resources=[pulumi.Output.concat(self.log_bucket.arn, "/", ACCESS_LOG_PREFIX, "*")],
-            # Only this account's artifact bucket may deliver here (no confused deputy).
-            conditions={"ArnLike": {"aws:SourceArn": self.bucket.arn}, "StringEquals": {"aws:SourceAccount": args.account_id}},
-        )
-        log_policy = aws.s3.BucketPolicy(
-            f"{name}-access-logs-policy",
-            bucket=self.log_bucket.id,
-            policy=policy_document([log_delivery, *_tls_statements(self.log_bucket.arn)], kind="resource"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-access-logs-lifecycle",
-            bucket=self.log_bucket.id,
-            rules=[
-                {"id": "expire-access-logs", "status": "Enabled", "filter": {}, "expiration": {"days": storage.access_log_expiration_days}},
-                *self._cleanup_rules(),
-            ],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
 
         # --- artifact bucket ---------------------------------------------------------------------
         self.versioning = self._harden(f"{name}", self.bucket)
@@ -201,18 +170,13 @@ class ArtifactStore(pulumi.ComponentResource):
             rules=[*self._cleanup_rules(), *self._transition_rules()],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
         )
-        aws.s3.BucketLogging(
-            f"{name}-logging",
-            bucket=self.bucket.id,
-            target_bucket=self.log_bucket.id,
-            target_prefix=ACCESS_LOG_PREFIX,
-            target_object_key_format={"partitioned_prefix": {"partition_date_source": "EventTime"}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
-        )
+        # --- access-log bucket: SSE-S3, because log delivery sends no encryption headers --------
+        self.log_bucket = self._access_logs(name, self.bucket, bucket_stem="access-logs", account_id=args.account_id)
 
         # --- optional cross-region replica --------------------------------------------------------
         self.replica_bucket: aws.s3.Bucket | None = None
         self.replica_key: aws.kms.Key | None = None
+        self.replica_log_bucket: aws.s3.Bucket | None = None
         self.replication_role: aws.iam.Role | None = None
         self.replica_region: str | None = storage.replication.region if storage.replication.enabled else None
         if self.replica_region is not None:
@@ -278,6 +242,66 @@ class ArtifactStore(pulumi.ComponentResource):
             opts=child,
         )
 
+    def _access_logs(
+        self, source_stem: str, source: aws.s3.Bucket, *, bucket_stem: str, account_id: pulumi.Input[str], region: str | None = None
+    ) -> aws.s3.Bucket:
+        """A hardened access-log bucket for ``source``, and ``source``'s server access logging into it.
+
+        The log bucket (``<source_stem>-access-logs``, physical name stem ``bucket_stem``, tag
+        :data:`ACCESS_LOG_TAG`) is protected like every data bucket, versioned, private, ACLs off
+        and SSE-S3: log delivery (``logging.s3.amazonaws.com``) sends no encryption headers and
+        cannot write to an SSE-KMS bucket. Its policy admits log delivery for ``source`` of this
+        account only (no confused deputy), plus the TLS denies; logs expire after
+        ``storage.accessLogExpirationDays``. A log target must be in its source's region, so both
+        live in ``region`` (None: the provider's).
+        """
+        stem = f"{source_stem}-access-logs"
+        child = pulumi.ResourceOptions(parent=self)
+        logs = self._new_bucket(stem, bucket_stem, ACCESS_LOG_TAG, region=region)
+        self._harden(stem, logs, region=region)
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{stem}-encryption",
+            bucket=logs.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            region=region,
+            opts=child,
+        )
+        log_delivery = Statement(
+            sid="AllowS3ServerAccessLogDelivery",
+            principals={"Service": ["logging.s3.amazonaws.com"]},
+            actions=["s3:PutObject"],
+            resources=[pulumi.Output.concat(logs.arn, "/", ACCESS_LOG_PREFIX, "*")],
+            conditions={"ArnLike": {"aws:SourceArn": source.arn}, "StringEquals": {"aws:SourceAccount": account_id}},
+        )
+        log_policy = aws.s3.BucketPolicy(
+            f"{stem}-policy",
+            bucket=logs.id,
+            policy=policy_document([log_delivery, *_tls_statements(logs.arn)], kind="resource"),
+            region=region,
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{stem}-lifecycle",
+            bucket=logs.id,
+            rules=[
+                {"id": "expire-access-logs", "status": "Enabled", "filter": {}, "expiration": {"days": self.config.storage.access_log_expiration_days}},
+                *self._cleanup_rules(),
+            ],
+            region=region,
+            opts=child,
+        )
+        # The delivery permission exists before logging is switched on.
+        aws.s3.BucketLogging(
+            f"{source_stem}-logging",
+            bucket=source.id,
+            target_bucket=logs.id,
+            target_prefix=ACCESS_LOG_PREFIX,
+            target_object_key_format={"partitioned_prefix": {"partition_date_source": "EventTime"}},
+            region=region,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
+        )
+        return logs
+
     def _cleanup_rules(self) -> list[dict]:
         storage = self.config.storage
         return [
@@ -310,8 +334,8 @@ class ArtifactStore(pulumi.ComponentResource):
         ]
 
     def _replicate(self, name: str, args: ArtifactStoreArgs, region: str) -> None:
-        """Replica bucket and key in ``region`` (pulumi-aws v7 per-resource ``region``), plus the
-        replication role and rule."""
+        """Replica bucket, its key and its access-log bucket in ``region`` (pulumi-aws v7
+        per-resource ``region``), plus the replication role and rule."""
         config = self.config
         storage = config.storage
         self.replica_key = customer_managed_key(
@@ -353,6 +377,9 @@ class ArtifactStore(pulumi.ComponentResource):
             rules=self._cleanup_rules(),
             region=region,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[replica_versioning]),
+        )
+        self.replica_log_bucket = self._access_logs(
+            f"{name}-replica", self.replica_bucket, bucket_stem="replica-logs", account_id=args.account_id, region=region
         )
 
         self.replication_role = service_role(
