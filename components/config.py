@@ -268,7 +268,7 @@ class EksConfig(Model):
             "(outside Pulumi; the preview warns 60 days ahead). EXTENDED: the cluster keeps its version at the extended-support rate."
         ),
     )
-    endpoint_public_access: bool = Field(False, description="Expose the API server publicly (never in prod).")
+    endpoint_public_access: bool = Field(False, description="Expose the API server publicly, allowlisted by publicAccessCidrs (dev only; never in staging or prod).")
     public_access_cidrs: list[Cidr] = Field(default_factory=list, description="CIDRs allowed to reach a public endpoint.")
     allow_public_endpoint_from_anywhere: bool = Field(False, description="Deliberately insecure: permit 0.0.0.0/0 on a non-prod public endpoint.")
     admin_role_arns: list[RoleArn] = Field(default_factory=list, description="IAM roles given cluster-admin access entries.")
@@ -314,6 +314,13 @@ class EksConfig(Model):
             raise ValueError("@publicAccessCidrs: set but endpointPublicAccess is false; remove one")
         if "0.0.0.0/0" in self.public_access_cidrs and not self.allow_public_endpoint_from_anywhere:
             raise ValueError("@publicAccessCidrs: contains 0.0.0.0/0; list specific CIDRs (or set allowPublicEndpointFromAnywhere outside prod)")
+        return self
+
+    @model_validator(mode="after")
+    def _someone_can_reach_it(self):
+        # Access entries come from config only, so with creator admin off an empty list locks everyone out.
+        if not self.cluster_creator_admin and not self.admin_role_arns and not self.deploy_role_arn:
+            raise ValueError("@deployRoleArn: required (or adminRoleArns): access entries come from config only, so nobody could reach the cluster")
         return self
 
 
@@ -696,6 +703,13 @@ class PlatformConfig(Model):
     cost_center: str = Field(min_length=1, max_length=256, description="The `cost-center` tag.")
     project: str = Field(PROJECT, description="The `project` tag and name prefix.")
     name_prefix: str = Field("mlops", pattern=r"^[a-z][a-z0-9-]{1,11}$", description="Short prefix of physical names (2-12 chars).")
+    account_id: str = Field(
+        pattern=r"^\d{12}$",
+        description=(
+            "The AWS account of this environment (one account per environment). The provider's allowedAccountIds: "
+            "a deploy with credentials of any other account fails before it changes anything."
+        ),
+    )
     assume_role_arn: RoleArn | None = Field(None, description="Role the AWS provider assumes (per-environment accounts).")
     extra_tags: dict[TagKey, str] = Field(default_factory=dict, description="More tags on every taggable resource.")
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="VPC layout.")
@@ -712,10 +726,23 @@ class PlatformConfig(Model):
         return region
 
     @model_validator(mode="after")
+    def _one_account(self):
+        arns = {
+            "@iam.permissionsBoundaryArn": self.iam.permissions_boundary_arn,
+            "@eks.deployRoleArn": self.eks.deploy_role_arn,
+            "@assumeRoleArn": self.assume_role_arn,
+            **{f"@eks.adminRoleArns.{i}": arn for i, arn in enumerate(self.eks.admin_role_arns)},
+        }
+        for key, arn in arns.items():
+            if arn and arn.split(":")[4] != self.account_id:
+                raise ValueError(f"{key}: {arn} is in account {arn.split(':')[4]}, not this environment's accountId {self.account_id}")
+        return self
+
+    @model_validator(mode="after")
     def _cross_section(self):
+        if self.environment in ("staging", "prod") and self.eks.endpoint_public_access:
+            raise ValueError(f"@eks.endpointPublicAccess: must be false in {self.environment} (CI reaches the private endpoint from its runner in the VPC)")
         if self.environment == "prod":
-            if self.eks.endpoint_public_access:
-                raise ValueError("@eks.endpointPublicAccess: must be false in prod (reach the private endpoint through the VPC)")
             if self.storage.force_destroy:
                 raise ValueError("@storage.forceDestroy: not allowed in prod")
         self.serving.check_environment(self.environment, self.name_prefix, self.region)

@@ -8,8 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import PlatformConfig
-from components.eks.access import deployer_role_arn
 from components.eks.eks_cluster import EksCluster, EksClusterArgs
+from components.incluster import contract
 from components.keys import PlatformKeys, PlatformKeysArgs
 from components.network import Network, NetworkArgs
 from components.serving import Serving, ServingArgs
@@ -39,9 +39,6 @@ class MlopsPlatform(pulumi.ComponentResource):
             "environment": config.environment,
             "region": config.region,
         }
-        # The role running `pulumi up` gets its own EKS access entry. A blocking lookup, so it runs
-        # before anything is registered.
-        self.deployer_role_arn = deployer_role_arn(pulumi.InvokeOptions(parent=self, provider=self.aws_provider))
         # The network tags subnets for this cluster name, so both must use the same one.
         cluster_name = config.resource_name()
 
@@ -78,6 +75,7 @@ class MlopsPlatform(pulumi.ComponentResource):
             f"{name}-eks",
             EksClusterArgs(
                 config=config.eks,
+                environment=config.environment,
                 cluster_name=cluster_name,
                 region=config.region,
                 subnet_ids=self.network.private_subnet_ids,
@@ -86,7 +84,6 @@ class MlopsPlatform(pulumi.ComponentResource):
                 secrets_kms_key_arn=self.keys.eks_secrets.arn,
                 ebs_kms_key_arn=self.keys.ebs.arn,
                 logs_kms_key_arn=self.keys.logs.arn,
-                deployer_role_arn=self.deployer_role_arn,
                 account_id=self.account_id,
                 partition=self.partition,
                 permissions_boundary_arn=config.iam.permissions_boundary_arn,
@@ -98,6 +95,7 @@ class MlopsPlatform(pulumi.ComponentResource):
         )
         self.outputs["cluster"] = self.eks.outputs
         self.outputs["kubeconfig"] = self.eks.kubeconfig
+        self.outputs[contract.OUTPUT_NAME] = self.eks.in_cluster
 
         self.serving = Serving(
             f"{name}-serving",
@@ -126,6 +124,8 @@ def aws_provider(name: str, config: PlatformConfig, parent: pulumi.Resource | No
     return aws.Provider(
         name,
         region=config.region,
+        # The stack's own account only: credentials of any other account fail before any change.
+        allowed_account_ids=[config.account_id],
         assume_roles=assume_roles,
         default_tags=aws.ProviderDefaultTagsArgs(tags=config.default_tags),
         opts=pulumi.ResourceOptions(parent=parent),

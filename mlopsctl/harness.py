@@ -74,6 +74,8 @@ class Recording:
     resources: list[RecordedResource]
     stack_outputs: dict[str, Any]
     invokes: list[str]
+    # ReadResource requests (StackReferences): read, never registered, so not in ``resources``.
+    reads: list[dict[str, Any]] = field(default_factory=list)
 
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -132,6 +134,10 @@ class MockContext:
     account_id: str = ACCOUNT_ID
     partition: str = "aws"
     availability_zone_count: int = 3
+    # The STS session running the program (getCallerIdentity); the program must not depend on it.
+    caller_arn: str = DEPLOYER_SESSION_ARN
+    # StackReference name -> (outputs, secret output names), as the engine reads them from state.
+    stack_references: dict[str, tuple[dict[str, Any], list[str]]] = field(default_factory=dict)
 
     def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
         return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account_id if account else ''}:{resource}"
@@ -211,6 +217,14 @@ def _mocks_class():
 
         def new_resource(self, args: pulumi.runtime.MockResourceArgs):
             inputs = dict(args.inputs)
+            if args.typ == STACK_REFERENCE:
+                # Read from the referenced stack's state, which exists before this stack's preview:
+                # known even when this stack's own resources are not (unknowns=True).
+                name = inputs.get("name") or args.resource_id
+                if name not in self.ctx.stack_references:
+                    raise MockRuntimeError(f"no offline outputs for stack reference {name!r}; pass stack_references to run_program")
+                outputs, secret_names = self.ctx.stack_references[name]
+                return name, {"name": name, "outputs": outputs, "secretOutputNames": list(secret_names)}
             if self.unknowns:
                 return "", inputs
             if args.typ.startswith("pulumi:providers:"):
@@ -231,11 +245,12 @@ def _mocks_class():
     return PlatformMocks
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 InvokeHandler = Callable[[MockContext, dict], dict]
 INVOKES: dict[str, InvokeHandler] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda ctx, a: {
         "accountId": ctx.account_id,
-        "arn": DEPLOYER_SESSION_ARN,
+        "arn": ctx.caller_arn,
         "userId": "AROAEXAMPLEDEPLOYER:pulumi-session",
         "id": ctx.account_id,
     },
@@ -279,6 +294,7 @@ def _recording_monitor_class():
         def __init__(self, mocks):
             super().__init__(mocks)
             self.recorded: list[RecordedResource] = []
+            self.reads: list[dict[str, Any]] = []
             self.stack_outputs: dict[str, Any] = {}
             self.stack_urn: str | None = None
 
@@ -301,14 +317,22 @@ def _recording_monitor_class():
                     replaceOnChanges=list(request.replaceOnChanges),
                     additionalSecretOutputs=list(request.additionalSecretOutputs),
                     provider=request.provider or None,
-                    dependencies=list(request.dependencies),
-                    propertyDependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                    # Sets to the engine; the SDK sends them in the order outputs resolved, which varies
+                    # between runs. Sorted, so two previews of one commit compare byte for byte.
+                    dependencies=sorted(request.dependencies),
+                    propertyDependencies={k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items())},
                     inputs=json_format.MessageToDict(request.object),
                     id=response.id,
                     aliases=[str(a) for a in request.aliasURNs],
                     customTimeouts={k: v for k, v in json_format.MessageToDict(request.customTimeouts).items() if v},
                 )
             )
+            return response
+
+        def ReadResource(self, request):
+            response = super().ReadResource(request)
+            self.reads.append({"urn": response.urn, "type": request.type, "name": request.name, "id": request.id,
+                               "parent": request.parent or None})
             return response
 
         def RegisterResourceOutputs(self, request):
@@ -328,25 +352,27 @@ def run_program(
     secret_keys: list[str] | None = None,
     unknowns: bool = False,
     availability_zone_count: int = 3,
+    account_id: str = ACCOUNT_ID,
+    caller_arn: str = DEPLOYER_SESSION_ARN,
+    stack_references: dict[str, tuple[dict[str, Any], list[str]]] | None = None,
 ) -> Recording:
     """Run ``program`` once under the mock runtime, isolated from any earlier run in this process.
 
     ``config`` maps namespaced keys to strings exactly as the CLI passes them (structured values
     JSON-encoded). Exceptions raised by the program propagate after the runtime has drained.
     """
-    return contextvars.Context().run(
-        _run_isolated, program, stack, project, config, secret_keys or [], unknowns, availability_zone_count
-    )
+    region = json.loads(config["aws:region"]) if config.get("aws:region", "").startswith('"') else config.get("aws:region", "us-east-1")
+    ctx = MockContext(region=region, availability_zone_count=availability_zone_count, account_id=account_id, caller_arn=caller_arn,
+                      stack_references=dict(stack_references or {}))
+    return contextvars.Context().run(_run_isolated, program, stack, project, config, secret_keys or [], unknowns, ctx)
 
 
-def _run_isolated(program, stack, project, config, secret_keys, unknowns, availability_zone_count) -> Recording:
+def _run_isolated(program, stack, project, config, secret_keys, unknowns, ctx: MockContext) -> Recording:
     import pulumi
     from pulumi.runtime import settings
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
 
-    region = json.loads(config["aws:region"]) if config.get("aws:region", "").startswith('"') else config.get("aws:region", "us-east-1")
-    ctx = MockContext(region=region, availability_zone_count=availability_zone_count)
     mocks = _mocks_class()(ctx, unknowns)
     monitor = _recording_monitor_class()(mocks)
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
@@ -369,6 +395,7 @@ def _run_isolated(program, stack, project, config, secret_keys, unknowns, availa
         resources=list(monitor.recorded),
         stack_outputs=monitor.stack_outputs,
         invokes=list(mocks.invokes),
+        reads=list(monitor.reads),
     )
     if failure is not None:
         raise ProgramError(failure, recording) from failure

@@ -7,18 +7,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.config import CONFIG_KEY, REGION_KEY, PlatformConfig, parse_platform_config
-from mlopsctl.harness import Recording, run_program
-from mlopsctl.stackfile import STACKS_DIR, StackFile, load_stack_file
+from components.config import CONFIG_KEY, PROJECT, REGION_KEY, PlatformConfig, parse_platform_config
+from components.incluster.config import PROJECT as INCLUSTER_PROJECT
+from mlopsctl.harness import ACCOUNT_ID, SECRET_SIG, SIG_KEY, STACK_REFERENCE, Recording, run_program, unwrap_secrets
+from mlopsctl.stackfile import INCLUSTER_STACKS_DIR, SECRET_PLACEHOLDER, STACKS_DIR, StackFile, load_stack_file
 
 NOT_EVALUATED = "not yet evaluated"
+
+
+@dataclass
+class LayerPreview:
+    """One Pulumi project's part of a stack's preview: layer 1 (AWS) or layer 2 (in-cluster)."""
+
+    project: str
+    stack_file: StackFile
+    recording: Recording
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "stackFile": self.stack_file.display_path,
+            "resources": len(self.recording.resources),
+            "stackReferences": [r["name"] for r in self.recording.reads if r["type"] == STACK_REFERENCE],
+            "outputs": self.recording.stack_outputs,
+        }
 
 
 @dataclass
 class PreviewResult:
     stack_file: StackFile
     config: PlatformConfig
-    recording: Recording
+    recording: Recording  # both layers' registrations (URNs name their project); layer 1's outputs
+    layers: list[LayerPreview] = field(default_factory=list)
     policy: dict[str, Any] = field(default_factory=lambda: {"evaluated": False, "note": NOT_EVALUATED, "violations": []})
     cost: dict[str, Any] = field(default_factory=lambda: {"evaluated": False, "note": NOT_EVALUATED})
 
@@ -34,9 +54,10 @@ class PreviewResult:
             "stack": self.stack,
             "stackFile": self.stack_file.display_path,
             "secrets": {
-                "placeholder": "[secret: not decrypted offline]",
-                "keys": self.stack_file.secret_paths,
+                "placeholder": SECRET_PLACEHOLDER,
+                "keys": [p for layer in self.layers for p in layer.stack_file.secret_paths],
             },
+            "layers": [layer.to_json() for layer in self.layers],
             "resources": [r.to_json() for r in self.recording.resources],
             "outputs": self.recording.stack_outputs,
             "policy": self.policy,
@@ -49,42 +70,90 @@ def load_config(stack_file: StackFile) -> PlatformConfig:
     return parse_platform_config(stack_file.config.get(CONFIG_KEY), stack_file.config.get(REGION_KEY), stack_file.display_path)
 
 
-def run_stack(stack_file: StackFile, *, unknowns: bool = False) -> Recording:
+def run_stack(stack_file: StackFile, *, unknowns: bool = False, account_id: str = ACCOUNT_ID) -> Recording:
+    """Layer 1 under the mocks, as the stack's own account (the provider allows no other)."""
     from components.program import main
 
     return run_program(
         main,
         stack=stack_file.stack,
-        project="mlops-platform",
+        project=PROJECT,
         config=stack_file.runtime_config(),
         secret_keys=stack_file.secret_keys(),
         unknowns=unknowns,
+        account_id=account_id,
     )
 
 
-def preview_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, unknowns: bool = False, policy: bool = False) -> PreviewResult:
-    """Run the stack's program; with ``policy``, also run the policy pack over gRPC (issue 6)."""
+def stack_reference_state(outputs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A stack's recorded (wire-format) outputs as a StackReference reads them: values and secret names."""
+    secret_names = [k for k, v in outputs.items() if isinstance(v, dict) and v.get(SIG_KEY) == SECRET_SIG]
+    return {k: unwrap_secrets(v) for k, v in outputs.items()}, secret_names
+
+
+def run_incluster(stack_file: StackFile, layer1_outputs: dict[str, Any], *, unknowns: bool = False, account_id: str = ACCOUNT_ID) -> Recording:
+    """Layer 2 under the mocks; its StackReference reads ``layer1_outputs`` (layer 1's recorded outputs)."""
+    from components.incluster.config import PLATFORM_STACK_KEY, parse_incluster_config
+    from components.incluster.program import build
+
+    config = parse_incluster_config(stack_file.config.get(PLATFORM_STACK_KEY), stack_file.stack, stack_file.display_path)
+    return run_program(
+        lambda: build(config),
+        stack=stack_file.stack,
+        project=INCLUSTER_PROJECT,
+        config=stack_file.runtime_config(),
+        secret_keys=stack_file.secret_keys(),
+        unknowns=unknowns,
+        account_id=account_id,
+        stack_references={config.platform_stack: stack_reference_state(layer1_outputs)},
+    )
+
+
+def preview_stack(
+    stack: str,
+    *,
+    stacks_dir: Path = STACKS_DIR,
+    incluster_stacks_dir: Path = INCLUSTER_STACKS_DIR,
+    unknowns: bool = False,
+    policy: bool = False,
+) -> PreviewResult:
+    """Both layers of ``stack``; with ``policy``, the policy pack over gRPC on each layer, as the engine would."""
     stack_file = load_stack_file(stack, stacks_dir)
     config = load_config(stack_file)
+    incluster_file = load_stack_file(stack, incluster_stacks_dir, project=INCLUSTER_PROJECT)
     pack = None
     if policy:
         from mlopsctl.policycheck import PolicyPackProcess
 
         pack = PolicyPackProcess().launch()  # starts while the program runs
     try:
-        recording = run_stack(stack_file, unknowns=unknowns)
-        result = PreviewResult(stack_file=stack_file, config=config, recording=recording)
-        # --- cost model (issue 8): priced by policies/pricing, the code the policy pack runs ---
+        platform = run_stack(stack_file, unknowns=unknowns, account_id=config.account_id)
+        # Layer 2 previews after layer 1 is deployed, so it reads known outputs even on a first preview.
+        deployed = run_stack(stack_file, account_id=config.account_id) if unknowns else platform
+        incluster = run_incluster(incluster_file, deployed.stack_outputs, unknowns=unknowns, account_id=config.account_id)
+        layers = [LayerPreview(PROJECT, stack_file, platform), LayerPreview(INCLUSTER_PROJECT, incluster_file, incluster)]
+        combined = Recording(
+            stack=stack,
+            project=PROJECT,
+            resources=[*platform.resources, *incluster.resources],
+            stack_outputs=platform.stack_outputs,
+            invokes=[*platform.invokes, *incluster.invokes],
+            reads=[*platform.reads, *incluster.reads],
+        )
+        result = PreviewResult(stack_file=stack_file, config=config, recording=combined, layers=layers)
         from mlopsctl.cost import cost_section
 
-        result.cost = cost_section(recording, config.environment, default_region=config.region)
-        # --- end cost model ---
+        result.cost = cost_section(combined, config.environment, default_region=config.region)
         if pack is not None:
             from mlopsctl.policycheck import config_path
 
             pack.configure(config_path(config.environment))
-            pack.configure_stack(stack_file.stack, recording.project, stack_file.runtime_config(), stack_file.secret_keys())
-            result.policy = pack.analyze(recording).to_json()
+            reports = []
+            for layer in layers:
+                pack.configure_stack(stack, layer.project, layer.stack_file.runtime_config(), layer.stack_file.secret_keys())
+                reports.append(pack.analyze(layer.recording).to_json())
+            result.policy = {**reports[0], "violations": [v for report in reports for v in report["violations"]],
+                             "remediations": [r for report in reports for r in report["remediations"]]}
         return result
     finally:
         if pack is not None:
@@ -118,14 +187,25 @@ def type_counts(recording: Recording) -> list[tuple[str, int]]:
     return sorted(Counter(r.type for r in recording.resources).items())
 
 
+def _layer_trees(result: PreviewResult) -> list[str]:
+    out: list[str] = []
+    for layer in result.layers:
+        refs = [r["name"] for r in layer.recording.reads if r["type"] == STACK_REFERENCE]
+        reads = f"; reads {', '.join(refs)}" if refs else ""
+        out += [f"[{layer.project}] {layer.stack_file.display_path}: {len(layer.recording.resources)} resources{reads}"]
+        out += ["  " + line for line in _tree_lines(layer.recording)] + [""]
+    return out
+
+
 def render_text(result: PreviewResult) -> str:
     rec = result.recording
     out = [f"Offline preview of stack '{result.stack}' ({result.stack_file.display_path}, region {result.config.region})", ""]
-    out += _tree_lines(rec)
-    out += ["", f"Resources: {len(rec.resources)} to create"]
+    out += _layer_trees(result)
+    out += [f"Resources: {len(rec.resources)} to create"]
     out += [f"  {count:4d}  {type_}" for type_, count in type_counts(rec)]
-    if result.stack_file.secret_paths:
-        out += ["", "Secrets not decrypted offline (placeholder used): " + ", ".join(result.stack_file.secret_paths)]
+    secrets = result.to_json()["secrets"]["keys"]
+    if secrets:
+        out += ["", "Secrets not decrypted offline (placeholder used): " + ", ".join(secrets)]
     out += ["", _policy_text(result.policy), _cost_text(result.cost)]
     return "\n".join(out) + "\n"
 
@@ -159,7 +239,7 @@ def render_markdown(result: PreviewResult) -> str:
     out += [f"| `{type_}` | {count} |" for type_, count in type_counts(rec)]
     if result.stack_file.secret_paths:
         out += ["", "Secrets not decrypted offline: " + ", ".join(f"`{p}`" for p in result.stack_file.secret_paths)]
-    out += ["", "<details><summary>Resource tree</summary>", "", "```", *_tree_lines(rec), "```", "", "</details>", ""]
+    out += ["", "<details><summary>Resource tree</summary>", "", "```", *_layer_trees(result), "```", "", "</details>", ""]
     out += ["#### Policy", ""]
     policy = result.policy
     if not policy.get("evaluated"):

@@ -19,6 +19,7 @@ from components.config import PROJECT
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = ROOT / "stacks"
+INCLUSTER_STACKS_DIR = ROOT / "incluster" / "stacks"
 SECRET_PLACEHOLDER = "[secret: not decrypted offline]"
 
 
@@ -35,10 +36,7 @@ class StackFile:
 
     @property
     def display_path(self) -> str:
-        try:
-            return str(self.path.relative_to(ROOT))
-        except ValueError:
-            return str(self.path)
+        return _display(self.path)
 
     def runtime_config(self) -> dict[str, str]:
         """Config as the CLI hands it to the language host: every value a string."""
@@ -63,15 +61,23 @@ def _replace_secrets(value: Any, path: str, found: list[str]) -> Any:
     return value
 
 
-def load_stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> StackFile:
+def load_stack_file(stack: str, stacks_dir: Path = STACKS_DIR, *, project: str = PROJECT) -> StackFile:
+    """``project`` owns the file's keys without a namespace (the root project or layer 2's)."""
     path = stacks_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         known = ", ".join(available_stacks(stacks_dir)) or "none"
-        raise StackFileError(f"stacks/Pulumi.{stack}.yaml: no such stack {stack!r}; available stacks: {known}")
-    return parse_stack_text(stack, path, path.read_text())
+        raise StackFileError(f"{_display(path)}: no such stack {stack!r} in {_display(stacks_dir)}; available stacks: {known}")
+    return parse_stack_text(stack, path, path.read_text(), project=project)
 
 
-def parse_stack_text(stack: str, path: Path, text: str) -> StackFile:
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def parse_stack_text(stack: str, path: Path, text: str, *, project: str = PROJECT) -> StackFile:
     try:
         document = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -86,6 +92,6 @@ def parse_stack_text(stack: str, path: Path, text: str) -> StackFile:
     config: dict[str, Any] = {}
     secrets: list[str] = []
     for key, value in raw_config.items():
-        namespaced = key if ":" in key else f"{PROJECT}:{key}"
+        namespaced = key if ":" in key else f"{project}:{key}"
         config[namespaced] = _replace_secrets(value, namespaced, secrets)
     return StackFile(stack=stack, path=path, config=config, secret_paths=secrets)

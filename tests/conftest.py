@@ -30,6 +30,8 @@ from mlopsctl.harness import Recording, run_program  # noqa: E402
 from mlopsctl.preview import PreviewResult, preview_stack  # noqa: E402
 
 STACKS = ("dev", "staging", "prod")
+# One AWS account per environment (accountId in each stack file); previews run as that account.
+STACK_ACCOUNTS = {"dev": "123456789012", "staging": "210987654321", "prod": "345678901234"}
 _stack_cache: dict[tuple[str, bool], PreviewResult] = {}
 
 

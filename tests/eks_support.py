@@ -9,7 +9,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import PlatformConfig
-from components.eks.access import deployer_role_arn
 from components.eks.eks_cluster import EksCluster, EksClusterArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
 from mlopsctl.harness import Recording
@@ -47,13 +46,12 @@ def build(config: PlatformConfig, *, artifact_store_factory=None, unknowns: bool
     def program():
         provider = aws.Provider("aws", region=config.region)
         opts = pulumi.ResourceOptions(providers={"aws": provider})
-        # As the platform does: the deployer's role from its session, before anything else.
-        deployer = deployer_role_arn(pulumi.InvokeOptions(provider=provider))
         store = artifact_store_factory(opts) if artifact_store_factory else None
         component = EksCluster(
             "eks",
             EksClusterArgs(
                 config=config.eks,
+                environment=config.environment,
                 cluster_name=cluster_name(config),
                 region=config.region,
                 subnet_ids=SUBNETS,
@@ -61,7 +59,6 @@ def build(config: PlatformConfig, *, artifact_store_factory=None, unknowns: bool
                 secrets_kms_key_arn=SECRETS_KEY,
                 ebs_kms_key_arn=EBS_KEY,
                 logs_kms_key_arn=LOGS_KEY,
-                deployer_role_arn=deployer,
                 account_id=ACCOUNT,
                 private_api_cidrs=[VPC_CIDR],
                 assume_role_arn=config.assume_role_arn,
@@ -73,6 +70,7 @@ def build(config: PlatformConfig, *, artifact_store_factory=None, unknowns: bool
         handles["component"] = component
         pulumi.export("cluster", component.outputs)
         pulumi.export("kubeconfig", component.kubeconfig)
+        pulumi.export("inCluster", component.in_cluster)
 
     return run_component(program, unknowns=unknowns), handles
 
@@ -90,3 +88,32 @@ def stack(stack_name: str) -> tuple[PlatformConfig, Recording]:
 def policy(resource) -> dict:
     document = resource.inputs.get("policy") or resource.inputs.get("assumeRolePolicy")
     return json.loads(document)
+
+
+_incluster_cache: dict[str, Recording] = {}
+
+
+def incluster_of(layer1: Recording, stack_name: str, *, unknowns: bool = False) -> Recording:
+    """Layer 2, reading ``layer1``'s exported outputs through its StackReference."""
+    from components.incluster.config import PROJECT, InClusterConfig
+    from components.incluster.program import build as build_incluster
+    from mlopsctl.harness import run_program
+    from mlopsctl.preview import stack_reference_state
+
+    reference = f"organization/mlops-platform/{stack_name}"
+    return run_program(
+        lambda: build_incluster(InClusterConfig(platform_stack=reference)),
+        stack=stack_name,
+        project=PROJECT,
+        config={},
+        unknowns=unknowns,
+        stack_references={reference: stack_reference_state(layer1.stack_outputs)},
+    )
+
+
+def incluster(stack_name: str, *, unknowns: bool = False) -> Recording:
+    """Layer 2 of the real stack's eks config (cached per test session)."""
+    key = f"{stack_name}:{unknowns}"
+    if key not in _incluster_cache:
+        _incluster_cache[key] = incluster_of(stack(stack_name)[1], stack_name, unknowns=unknowns)
+    return _incluster_cache[key]

@@ -44,7 +44,7 @@ def test_unknown_stack_is_one_line_and_exit_2():
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.strip().count("\n") == 0
-    assert "no such stack 'qa'; available stacks: dev, prod, staging" in result.stderr
+    assert "no such stack 'qa' in stacks; available stacks: dev, prod, staging" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -32,7 +32,8 @@ def test_environments_differ_the_way_a_team_would_choose():
 
 
 def test_environment_defaults_apply_when_stack_is_silent():
-    raw = {"environment": "prod", "owner": "o", "costCenter": "c", "storage": {"replication": {"region": "us-west-2"}}}
+    raw = {"environment": "prod", "accountId": "345678901234", "owner": "o", "costCenter": "c", "storage": {"replication": {"region": "us-west-2"}},
+           "eks": {"deployRoleArn": "arn:aws:iam::345678901234:role/deploy"}}
     config = parse_platform_config(raw, "us-east-1", "x.yaml")
     assert config.network.nat_gateways == ENVIRONMENT_DEFAULTS["prod"]["network"]["natGateways"] == "perAz"
     assert config.storage.protect is True

@@ -352,18 +352,24 @@ def test_markdown_is_truncated_to_the_github_limit_longest_section_first():
 
 def test_a_stack_new_in_the_change_is_all_creates(tmp_path):
     _copy_project(tmp_path)
+    added = [Path("stacks/Pulumi.staging.yaml"), Path("incluster/stacks/Pulumi.staging.yaml")]
+    kept = {path: (tmp_path / path).read_text() for path in added}
+    for path in added:
+        (tmp_path / path).unlink()
     _git(tmp_path, "init", "--quiet", "--initial-branch=main")
     for key, value in (("user.name", "diff test"), ("user.email", "diff@example.invalid"), ("commit.gpgsign", "false")):
         _git(tmp_path, "config", key, value)
     _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "--quiet", "-m", "base")
-    shutil.copy(tmp_path / STACK_FILE, tmp_path / "stacks" / "Pulumi.sandbox.yaml")  # uncommitted: the working tree counts
-    result = mlopsctl(tmp_path, "diff", "--stack", "sandbox", "--base", "HEAD", "--format", "json")
+    _git(tmp_path, "commit", "--quiet", "-m", "base without staging")
+    for path, text in kept.items():  # uncommitted: the working tree counts
+        (tmp_path / path).write_text(text)
+    result = mlopsctl(tmp_path, "diff", "--stack", "staging", "--base", "HEAD", "--format", "json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["base"]["stackExists"] is False
     assert document["changes"] and {c["op"] for c in document["changes"]} == {"create"}
     assert document["summary"]["create"] == len(document["changes"]) and document["summary"]["unchanged"] == 0
+    assert {c["urn"].split("::")[1] for c in document["changes"]} == {"mlops-platform", "mlops-platform-incluster"}
 
 
 def test_added_blocks_and_json_strings_are_masked_leaf_by_leaf():

@@ -8,9 +8,10 @@ import pytest
 
 from components.eks import access, pins
 from components.eks.cluster import CONTROL_PLANE_LOG_TYPES
-from mlopsctl.harness import DEPLOYER_ROLE_ARN, DEPLOYER_SESSION_ARN, SECRET_SIG, SIG_KEY, UNKNOWN, unwrap_secrets
+from components.program import main
+from mlopsctl.harness import DEPLOYER_SESSION_ARN, SECRET_SIG, SIG_KEY, UNKNOWN, run_program, unwrap_secrets
 from tests import eks_support as eks
-from tests.conftest import STACKS, stack_config, stack_preview
+from tests.conftest import STACK_ACCOUNTS, STACKS, assert_one_line_config_error, stack_config, stack_preview, stack_raw_config
 
 CLUSTER = "aws:eks/cluster:Cluster"
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -91,12 +92,12 @@ def test_api_security_group_opens_only_https_from_the_given_ranges():
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_access_entries_cover_admins_deploy_role_and_the_deployer_role_not_its_session(stack):
+def test_access_entries_are_the_configured_admins_and_deploy_role_only(stack):
     config, rec = eks.stack(stack)
     entries = rec.of_type("aws:eks/accessEntry:AccessEntry")
     principals = [e.inputs["principalArn"] for e in entries]
-    expected = {*config.eks.admin_role_arns, DEPLOYER_ROLE_ARN} | ({config.eks.deploy_role_arn} if config.eks.deploy_role_arn else set())
-    assert sorted(principals) == sorted(expected)
+    expected = [*config.eks.admin_role_arns, config.eks.deploy_role_arn]
+    assert sorted(principals) == sorted(expected) and len(expected) == 2
     assert DEPLOYER_SESSION_ARN not in principals and not any(":assumed-role/" in p for p in principals)
     assert all(e.inputs["type"] == "STANDARD" for e in entries)
     associations = rec.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
@@ -104,24 +105,47 @@ def test_access_entries_cover_admins_deploy_role_and_the_deployer_role_not_its_s
     for association in associations:
         assert association.inputs["policyArn"] == ADMIN_POLICY
         assert association.inputs["accessScope"] == {"type": "cluster"}
-    # The deployer's role came from the session context of the caller identity.
-    assert rec.invokes.index("aws:iam/getSessionContext:getSessionContext") > rec.invokes.index("aws:index/getCallerIdentity:getCallerIdentity")
+    # Nothing asks who is running the program any more.
+    assert "aws:iam/getSessionContext:getSessionContext" not in rec.invokes
 
 
-def test_deployer_that_is_also_the_deploy_role_gets_one_entry():
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_same_stack_under_two_caller_identities_registers_identical_resources(stack):
+    """A PR preview (read-only role), a laptop and CI plan exactly the same access entries."""
+    from mlopsctl.stackfile import load_stack_file
+
+    stack_file = load_stack_file(stack)
+    account = STACK_ACCOUNTS[stack]
+    recordings = [
+        run_program(main, stack=stack, project="mlops-platform", config=stack_file.runtime_config(), account_id=account, caller_arn=caller)
+        for caller in (f"arn:aws:sts::{account}:assumed-role/mlops-deploy-{stack}/ci", f"arn:aws:sts::{account}:assumed-role/mlops-preview-{stack}/pr-7")
+    ]
+    first, second = ([r.to_json() for r in rec.resources] for rec in recordings)
+    assert sorted(first, key=lambda r: r["urn"]) == sorted(second, key=lambda r: r["urn"])
+
+
+def test_a_deploy_role_that_is_also_an_admin_gets_one_entry():
     base = stack_config("staging")
-    config = stack_config("staging", eks={**base.eks.model_dump(by_alias=True, exclude_none=True), "deployRoleArn": DEPLOYER_ROLE_ARN})
+    deploy = base.eks.deploy_role_arn
+    config = stack_config("staging", eks={**base.eks.model_dump(by_alias=True, exclude_none=True), "adminRoleArns": [deploy]})
     rec, handles = eks.build(config)
     principals = [e.inputs["principalArn"] for e in rec.of_type("aws:eks/accessEntry:AccessEntry")]
-    assert principals.count(DEPLOYER_ROLE_ARN) == 1
-    assert handles["component"].access.principals[DEPLOYER_ROLE_ARN] == "deploy"
+    assert principals == [deploy]
+    assert handles["component"].access.principals[deploy] == "admin"
 
 
 def test_admin_principals_dedupes_in_a_stable_order():
     admin = "arn:aws:iam::111111111111:role/admin"
     deploy = "arn:aws:iam::111111111111:role/deploy"
-    assert access.admin_principals([admin, admin], deploy, deploy) == {admin: "admin", deploy: "deploy"}
-    assert list(access.admin_principals([admin], None, deploy)) == [admin, deploy]
+    assert access.admin_principals([admin, admin, deploy], deploy) == {admin: "admin", deploy: "admin"}
+    assert list(access.admin_principals([admin], deploy)) == [admin, deploy]
+    assert access.admin_principals([], None) == {}
+
+
+def test_nobody_with_access_is_refused_at_config_time():
+    raw = stack_raw_config("dev")
+    raw["eks"] = {k: v for k, v in raw["eks"].items() if k not in ("adminRoleArns", "deployRoleArn")}
+    assert_one_line_config_error(raw, "eks.deployRoleArn", "access entries come from config only")
 
 
 CROSS_ACCOUNT_DEPLOYER = "arn:aws:iam::345678901234:role/mlops-cross-account-deployer"
@@ -146,10 +170,7 @@ def test_kubeconfig_is_a_secret_that_runs_get_token_with_the_role_when_one_is_as
         assert "--role-arn" not in args
     cluster = document["clusters"][0]["cluster"]
     assert cluster["server"].startswith("https://") and cluster["certificate-authority-data"]
-    provider = rec.one("pulumi:providers:kubernetes")
-    assert provider.inputs["kubeconfig"][SIG_KEY] == SECRET_SIG
-    assert json.loads(unwrap_secrets(provider.inputs["kubeconfig"])) == document
-    assert provider.inputs["enableServerSideApply"] == "true"
+    assert not rec.of_type("pulumi:providers:kubernetes")  # layer 2 builds its own provider
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -216,7 +237,7 @@ def test_whole_stack_wires_the_cluster_to_private_subnets_platform_keys_and_the_
     private = sorted(s.id for s in rec.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"].get("kubernetes.io/role/internal-elb") == "1")
     assert private and sorted(cluster.inputs["vpcConfig"]["subnetIds"]) == private
     keys = {k.name.rsplit("-", 1)[-1]: k for k in rec.of_type("aws:kms/key:Key")}
-    key_arn = {suffix: f"arn:aws:kms:us-east-1:{eks.ACCOUNT}:key/{key.id}" for suffix, key in keys.items()}
+    key_arn = {suffix: f"arn:aws:kms:us-east-1:{STACK_ACCOUNTS[stack]}:key/{key.id}" for suffix, key in keys.items()}
     assert cluster.inputs["encryptionConfig"]["provider"]["keyArn"] == key_arn["secrets"]
     assert rec.one("aws:cloudwatch/logGroup:LogGroup", "control-plane-logs").inputs["kmsKeyId"] == key_arn["logs"]
     for template in rec.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
@@ -224,6 +245,7 @@ def test_whole_stack_wires_the_cluster_to_private_subnets_platform_keys_and_the_
     outputs = rec.stack_outputs
     assert outputs["cluster"]["name"] == cluster.inputs["name"] == preview.config.resource_name()
     assert outputs["kubeconfig"][SIG_KEY] == SECRET_SIG
-    assert DEPLOYER_ROLE_ARN in {e.inputs["principalArn"] for e in rec.of_type("aws:eks/accessEntry:AccessEntry")}
+    assert preview.config.eks.deploy_role_arn in {e.inputs["principalArn"] for e in rec.of_type("aws:eks/accessEntry:AccessEntry")}
+    assert outputs["inCluster"]["cluster"]["name"] == cluster.inputs["name"] and outputs["inCluster"]["contract"] == 1
     # Subnets carry the discovery tag for exactly this cluster name.
     assert all(f"kubernetes.io/cluster/{cluster.inputs['name']}" in s.inputs["tags"] for s in rec.of_type("aws:ec2/subnet:Subnet"))

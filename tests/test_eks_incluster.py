@@ -1,11 +1,13 @@
-"""In-cluster resources: Helm releases, namespaces and quotas, and how every pod identity is bound."""
+"""In-cluster resources (layer 2): Helm releases, namespaces and quotas; and the Pod Identity roles
+layer 1 binds to their service accounts."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from components.eks import pins
-from mlopsctl.harness import DEPLOYER_ROLE_ARN
+from mlopsctl.harness import SECRET_SIG, SIG_KEY
 from tests import eks_support as eks
 from tests.conftest import STACKS
 
@@ -14,31 +16,33 @@ ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 
-def _deployer_association(rec):
-    [association] = [
-        a for a in rec.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation") if a.inputs["principalArn"] == DEPLOYER_ROLE_ARN
-    ]
-    return association
-
-
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_kubernetes_resource_uses_the_cluster_provider_and_waits_for_the_deployer_access(stack):
-    _, rec = eks.stack(stack)
-    provider = rec.one("pulumi:providers:kubernetes")
-    deployer = _deployer_association(rec)
-    kubernetes = [r for r in rec.resources if r.type.startswith("kubernetes:")]
-    assert len(kubernetes) >= 8
+def test_every_kubernetes_resource_is_layer_2s_and_uses_its_provider_built_from_layer_1(stack):
+    config, layer1 = eks.stack(stack)
+    layer2 = eks.incluster(stack)
+    assert not [r for r in layer1.resources if r.type.startswith("kubernetes:") or r.type == "pulumi:providers:kubernetes"]
+    provider = layer2.one("pulumi:providers:kubernetes")
+    kubernetes = [r for r in layer2.resources if r.type.startswith("kubernetes:")]
+    assert len(kubernetes) == 10
     for resource in kubernetes:
         assert resource.provider and resource.provider.rsplit("::", 1)[0] == provider.urn, resource.name
-        assert deployer.urn in resource.dependencies, resource.name
+    # The kubeconfig is a secret, aimed at layer 1's cluster endpoint, authenticating with get-token.
+    kubeconfig = provider.inputs["kubeconfig"]
+    assert kubeconfig[SIG_KEY] == SECRET_SIG
+    document = json.loads(kubeconfig["value"])
+    cluster = layer1.one("aws:eks/cluster:Cluster")
+    assert document["clusters"][0]["name"] == eks.cluster_name(config)
+    assert document["clusters"][0]["cluster"]["server"].endswith(".eks.amazonaws.com")
+    assert document["users"][0]["user"]["exec"]["args"][:4] == ["--region", config.region, "eks", "get-token"]
+    assert cluster.inputs["name"] == eks.cluster_name(config)
+    [read] = layer2.reads
+    assert (read["type"], read["name"], read["id"]) == ("pulumi:pulumi:StackReference", *[f"organization/mlops-platform/{stack}"] * 2)
 
 
 def test_nvidia_device_plugin_release_is_pinned_tolerates_the_gpu_taint_and_targets_helm_labelled_nodes():
-    _, rec = eks.stack("dev")
-    release = rec.one(RELEASE, "nvidia-device-plugin")
-    pin = pins.nvidia_device_plugin("1.35")
+    release = eks.incluster("dev").one(RELEASE, "nvidia-device-plugin")
     inputs = release.inputs
-    assert (inputs["chart"], inputs["version"], inputs["repositoryOpts"]["repo"]) == ("nvidia-device-plugin", pin.version, "https://nvidia.github.io/k8s-device-plugin")
+    assert (inputs["chart"], inputs["version"], inputs["repositoryOpts"]["repo"]) == ("nvidia-device-plugin", "0.20.0", "https://nvidia.github.io/k8s-device-plugin")
     assert inputs["namespace"] == "kube-system"
     assert inputs["values"]["tolerations"] == [GPU_TOLERATION]
     [term] = inputs["values"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
@@ -48,10 +52,10 @@ def test_nvidia_device_plugin_release_is_pinned_tolerates_the_gpu_taint_and_targ
 @pytest.mark.parametrize("stack", STACKS)
 def test_cluster_autoscaler_release_matches_the_cluster_and_discovers_its_groups(stack):
     config, rec = eks.stack(stack)
-    release = rec.one(RELEASE, "cluster-autoscaler")
+    release = eks.incluster(stack).one(RELEASE, "cluster-autoscaler")
     inputs, values = release.inputs, release.inputs["values"]
-    pin = pins.cluster_autoscaler(config.eks.version)
-    assert (inputs["chart"], inputs["version"], inputs["repositoryOpts"]["repo"]) == ("cluster-autoscaler", pin.version, "https://kubernetes.github.io/autoscaler")
+    assert (inputs["chart"], inputs["version"], inputs["repositoryOpts"]["repo"]) == ("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler")
+    assert values["image"]["tag"] == "v1.35.2"
     assert inputs["namespace"] == "kube-system"
     # Same Kubernetes minor as the cluster.
     assert values["image"]["tag"].lstrip("v").split(".")[:2] == config.eks.version.split(".")
@@ -63,11 +67,10 @@ def test_cluster_autoscaler_release_matches_the_cluster_and_discovers_its_groups
     # The discovery tag the chart looks for by default is the one the ASG tags carry.
     tag_keys = {t.inputs["tag"]["key"] for t in rec.of_type("aws:autoscaling/tag:Tag")}
     assert f"k8s.io/cluster-autoscaler/{eks.cluster_name(config)}" in tag_keys and "k8s.io/cluster-autoscaler/enabled" in tag_keys
-    # It starts only once nodes, its policy and its Pod Identity binding exist.
-    system = rec.one("aws:eks/nodeGroup:NodeGroup", "eks-system")
+    # Its nodes, policy and Pod Identity binding are layer 1's, deployed before layer 2 starts.
     binding = rec.one(ASSOCIATION, "cluster-autoscaler")
-    assert {system.urn, binding.urn, rec.one("aws:iam/rolePolicy:RolePolicy", "eks-cluster-autoscaler").urn} <= set(release.dependencies)
     assert (binding.inputs["namespace"], binding.inputs["serviceAccount"]) == ("kube-system", "cluster-autoscaler")
+    assert binding.inputs["roleArn"].endswith("/" + rec.one("aws:iam/role:Role", "eks-cluster-autoscaler").id)
 
 
 def test_cluster_autoscaler_policy_is_least_privilege():
@@ -100,7 +103,8 @@ def test_cluster_autoscaler_policy_is_least_privilege():
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_ml_namespaces_have_gpu_quotas_from_config_and_default_limits(stack):
-    config, rec = eks.stack(stack)
+    config, _ = eks.stack(stack)
+    rec = eks.incluster(stack)
     namespaces = {n.inputs["metadata"]["name"] for n in rec.of_type("kubernetes:core/v1:Namespace")}
     assert namespaces == {"ml-training", "ml-serving"}
     quotas = {q.inputs["metadata"]["namespace"]: q.inputs["spec"]["hard"] for q in rec.of_type("kubernetes:core/v1:ResourceQuota")}
@@ -151,12 +155,12 @@ def test_workload_service_accounts_are_bound_by_pod_identity_to_roles_with_store
                 if resource.startswith("arn:aws:s3"):
                     assert resource.split(":::", 1)[1].split("/")[0] == bucket.id
     assert reachable == {"read": set(reads), "write": set(writes)}
-    accounts = [s for s in rec.of_type("kubernetes:core/v1:ServiceAccount") if s.inputs["metadata"]["namespace"] == namespace]
+    accounts = [s for s in eks.incluster("staging").of_type("kubernetes:core/v1:ServiceAccount") if s.inputs["metadata"]["namespace"] == namespace]
     assert [s.inputs["metadata"]["name"] for s in accounts] == [service_account]
 
 
 def test_without_an_artifact_store_no_workload_roles_are_made():
     config, _ = eks.stack("dev")
     rec, _ = eks.build(config)
-    assert not rec.of_type("kubernetes:core/v1:ServiceAccount")
     assert {a.inputs["serviceAccount"] for a in rec.of_type(ASSOCIATION)} == {"cluster-autoscaler"}
+    assert not [r for r in rec.of_type("aws:iam/role:Role") if "ml-" in r.name]

@@ -130,7 +130,7 @@ def test_bottlerocket_group_gets_a_small_os_volume_and_a_sized_data_volume(bottl
 
 
 def test_device_plugin_runs_only_where_the_ami_lacks_it(bottlerocket):
-    release = bottlerocket.one("kubernetes:helm.sh/v3:Release", "nvidia-device-plugin")
+    release = eks.incluster_of(bottlerocket, "dev").one("kubernetes:helm.sh/v3:Release", "nvidia-device-plugin")
     [term] = release.inputs["values"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
 
     def selected(labels: dict) -> bool:

@@ -17,7 +17,7 @@ from components.iam.policy import (
     supports_resource_level_permissions,
 )
 from mlopsctl.harness import ACCOUNT_ID
-from tests.conftest import run_component, stack_config
+from tests.conftest import STACK_ACCOUNTS, run_component, stack_config
 
 BOUNDARY = f"arn:aws:iam::{ACCOUNT_ID}:policy/mlops-boundary"
 
@@ -230,11 +230,12 @@ def test_without_a_boundary_roles_carry_none():
 def test_prod_replication_role_also_carries_the_boundary():
     from components.program import build
 
-    config = stack_config("prod", iam={"permissionsBoundaryArn": BOUNDARY})
+    boundary = f"arn:aws:iam::{STACK_ACCOUNTS['prod']}:policy/mlops-boundary"
+    config = stack_config("prod", iam={"permissionsBoundaryArn": boundary})
     rec = run_component(lambda: build(config), stack="prod")
     roles = rec.of_type("aws:iam/role:Role")
     assert "mlops-platform-artifacts-replication-role" in {r.name for r in roles}
-    assert all(r.inputs["permissionsBoundary"] == BOUNDARY for r in roles)
+    assert all(r.inputs["permissionsBoundary"] == boundary for r in roles)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,7 +263,7 @@ def test_every_generated_policy_is_free_of_action_wildcards(each_stack):
                 if whole_services:
                     # Only the standard key-administration statement of a key policy.
                     assert resource.type == "aws:kms/key:Key" and whole_services == ["kms:*"], resource.name
-                    assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{ACCOUNT_ID}:root"]}
+                    assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{STACK_ACCOUNTS[each_stack.stack]}:root"]}
             if resource.type == "aws:iam/rolePolicy:RolePolicy" and statement["Resource"] == ["*"]:
                 assert not any(supports_resource_level_permissions(a) for a in actions), (resource.name, actions)
 

@@ -11,7 +11,7 @@ import pytest
 from components.iam.policy import PolicyError, Statement, policy_document
 from components.keys import KEY_PURPOSES, PlatformKeys, PlatformKeysArgs
 from mlopsctl.harness import ACCOUNT_ID
-from tests.conftest import run_component, stack_config, stack_preview
+from tests.conftest import STACK_ACCOUNTS, run_component, stack_config, stack_preview
 
 ROOT = f"arn:aws:iam::{ACCOUNT_ID}:root"
 ADMIN = {"Sid": "EnableIamPolicies", "Effect": "Allow", "Principal": {"AWS": [ROOT]}, "Action": ["kms:*"], "Resource": ["*"]}
@@ -98,7 +98,7 @@ def test_keys_are_protected_and_retained_per_environment(stack, protected, windo
         assert key.inputs["deletionWindowInDays"] == window
     outputs = rec.stack_outputs["kmsKeys"]
     assert sorted(outputs) == ["artifacts", "ebs", "eksSecrets", "logs"]
-    assert all(arn.startswith(f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/") for arn in outputs.values())
+    assert all(arn.startswith(f"arn:aws:kms:us-east-1:{STACK_ACCOUNTS[stack]}:key/") for arn in outputs.values())
 
 
 def test_key_policies_refuse_service_wildcards_for_anyone_but_the_account_root():

@@ -14,7 +14,15 @@ from components.network import Network, NetworkArgs
 from components.network.vpc import AvailabilityZoneShortage, choose_zones
 from mlopsctl import harness
 from mlopsctl.harness import ACCOUNT_ID, UNKNOWN, ProgramError, Recording
-from tests.conftest import STACKS, assert_one_line_config_error, run_component, stack_config, stack_preview, stack_raw_config
+from tests.conftest import (
+    STACK_ACCOUNTS,
+    STACKS,
+    assert_one_line_config_error,
+    run_component,
+    stack_config,
+    stack_preview,
+    stack_raw_config,
+)
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -264,8 +272,9 @@ def test_flow_logs_go_to_a_retained_log_group_through_the_delivery_role(stack):
     assert flow_log.inputs["vpcId"] == rec.one(VPC).id
     assert flow_log.inputs["trafficType"] == "ALL"
     assert flow_log.inputs["logDestinationType"] == "cloud-watch-logs"
-    assert flow_log.inputs["logDestination"] == f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/vpc-flow-logs/mlops-{stack}"
-    assert flow_log.inputs["iamRoleArn"].startswith(f"arn:aws:iam::{ACCOUNT_ID}:role/")
+    account = STACK_ACCOUNTS[stack]
+    assert flow_log.inputs["logDestination"] == f"arn:aws:logs:us-east-1:{account}:log-group:/aws/vpc-flow-logs/mlops-{stack}"
+    assert flow_log.inputs["iamRoleArn"].startswith(f"arn:aws:iam::{account}:role/")
     assert flow_log.propertyDependencies["iamRoleArn"] == [role.urn]
     assert flow_log.propertyDependencies["logDestination"] == [group.urn]
     # Delivery must not start before the role may write.
@@ -280,15 +289,17 @@ def test_flow_log_role_trusts_only_this_accounts_flow_logs():
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"Service": ["vpc-flow-logs.amazonaws.com"]}
     assert statement["Action"] == ["sts:AssumeRole"]
+    account = STACK_ACCOUNTS["prod"]
     assert statement["Condition"] == {
-        "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
-        "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:us-east-1:{ACCOUNT_ID}:vpc-flow-log/*"},
+        "StringEquals": {"aws:SourceAccount": account},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:us-east-1:{account}:vpc-flow-log/*"},
     }
 
 
 def test_flow_log_role_may_write_only_to_its_log_group():
     rec = stack_preview("prod").recording
-    group_arn = f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/vpc-flow-logs/mlops-prod"
+    account = STACK_ACCOUNTS["prod"]
+    group_arn = f"arn:aws:logs:us-east-1:{account}:log-group:/aws/vpc-flow-logs/mlops-prod"
     statements = policy(rec.one(ROLE_POLICY, "flow-logs"), "policy")["Statement"]
     granted = {action: statement["Resource"] for statement in statements for action in statement["Action"]}
     assert all(statement["Effect"] == "Allow" for statement in statements)
@@ -297,7 +308,7 @@ def test_flow_log_role_may_write_only_to_its_log_group():
         "logs:CreateLogStream": [group_arn, f"{group_arn}:*"],
         "logs:PutLogEvents": [group_arn, f"{group_arn}:*"],
         "logs:DescribeLogStreams": [group_arn, f"{group_arn}:*"],
-        "logs:DescribeLogGroups": [f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:*"],
+        "logs:DescribeLogGroups": [f"arn:aws:logs:us-east-1:{account}:log-group:*"],
     }
     assert "Condition" not in json.dumps(statements) and '"*"' not in json.dumps(statements)
 

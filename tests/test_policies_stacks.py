@@ -43,7 +43,8 @@ def _insecure_program():
 @pytest.mark.parametrize("fmt", ["json", "text", "markdown"])
 def test_mandatory_violation_makes_preview_exit_1_and_is_shown_as_a_table(monkeypatch, capsys, fmt):
     """The CLI path end to end, with the program swapped for one that registers an insecure bucket."""
-    monkeypatch.setattr(preview, "run_stack", lambda stack_file, unknowns=False: run_component(_insecure_program, stack=stack_file.stack))
+    monkeypatch.setattr(preview, "run_stack", lambda stack_file, unknowns=False, **_: run_component(_insecure_program, stack=stack_file.stack))
+    monkeypatch.setattr(preview, "run_incluster", lambda stack_file, outputs, **_: run_component(lambda: None, stack=stack_file.stack))
     assert cli.main(["preview", "--stack", "prod", "--format", fmt]) == 1
     out = capsys.readouterr().out
     if fmt == "json":

@@ -21,7 +21,7 @@ from components.serving import Serving, ServingArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
 from mlopsctl.cipolicies import Names, boundary_policy
 from mlopsctl.harness import ACCOUNT_ID, UNKNOWN
-from tests.conftest import run_component, stack_config, stack_preview, stack_raw_config
+from tests.conftest import STACK_ACCOUNTS, run_component, stack_config, stack_preview, stack_raw_config
 from tests.iam_eval import is_allowed, kms_is_allowed
 
 KMS = f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
@@ -76,8 +76,8 @@ def _bucket(rec) -> str:
     return rec.one("aws:s3/bucket:Bucket", "store-bucket").id
 
 
-def _role_arn(role) -> str:
-    return f"arn:aws:iam::{ACCOUNT_ID}:role/{role.id}"
+def _role_arn(role, account: str = ACCOUNT_ID) -> str:
+    return f"arn:aws:iam::{account}:role/{role.id}"
 
 
 def _with_endpoint(stack: str, **changes):
@@ -170,7 +170,7 @@ def test_model_package_models_pull_only_from_the_repositories_under_the_name_pre
 def test_whole_stack_model_package_endpoints_pull_under_the_stack_name_prefix(stack):
     rec = stack_preview(stack).recording
     [role] = [r for r in rec.of_type(ROLE) if r.name == f"mlops-{stack}-churn-execution-role"]
-    assert _resources(_statements(rec, role), "ecr:BatchGetImage") == [f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/mlops/*"]
+    assert _resources(_statements(rec, role), "ecr:BatchGetImage") == [f"arn:aws:ecr:us-east-1:{STACK_ACCOUNTS[stack]}:repository/mlops/*"]
 
 
 def test_model_package_pull_scope_under_the_iam_evaluator():
@@ -476,22 +476,23 @@ def test_drift_monitoring_role_under_the_key_policy_and_boundary_may_describe_th
     """The prod stack's documents through the IAM evaluator: role policies, permissions boundary
     (the one bootstrap creates) and the artifacts key's policy."""
     rec = stack_preview("prod").recording
+    account = STACK_ACCOUNTS["prod"]
     [role] = [r for r in rec.of_type(ROLE) if r.name == "mlops-prod-drift-monitor"]
     names = Names("mlops", "345678901234", "us-east-1")
     assert role.inputs["permissionsBoundary"] == names.policy_arn(names.boundary_policy)
     boundary = boundary_policy(names, "arn:aws:kms:us-east-1:345678901234:key/pulumi-secrets")
     documents = [json.loads(p.inputs["policy"]) for p in rec.of_type(ROLE_POLICY) if p.inputs["role"] == role.id]
-    keys = {k.name: (json.loads(k.inputs["policy"]), f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/{k.id}") for k in rec.of_type("aws:kms/key:Key")}
+    keys = {k.name: (json.loads(k.inputs["policy"]), f"arn:aws:kms:us-east-1:{account}:key/{k.id}") for k in rec.of_type("aws:kms/key:Key")}
     key_policy, volume_key = keys["mlops-platform-keys-artifacts"]
     assert rec.one("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition").inputs["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == volume_key
 
     def can(action, key="mlops-platform-keys-artifacts", **context):
         policy, arn = keys[key]
         return kms_is_allowed(
-            policy, documents, boundary, principal=_role_arn(role), account_root=f"arn:aws:iam::{ACCOUNT_ID}:root", action=action, key_arn=arn, context=context
+            policy, documents, boundary, principal=_role_arn(role, account), account_root=f"arn:aws:iam::{account}:root", action=action, key_arn=arn, context=context
         )
 
-    assert key_policy["Statement"][0]["Principal"] == {"AWS": [f"arn:aws:iam::{ACCOUNT_ID}:root"]}  # IAM policies decide
+    assert key_policy["Statement"][0]["Principal"] == {"AWS": [f"arn:aws:iam::{account}:root"]}  # IAM policies decide
     # A DescribeKey request carries no kms:GrantIsForAWSResource.
     assert can("kms:DescribeKey")
     assert can("kms:CreateGrant", **{"kms:GrantIsForAWSResource": "true"})
@@ -589,7 +590,7 @@ def test_stack_exports_the_endpoints_contract(stack):
     assert endpoints == {
         "churn": {
             "name": name,
-            "arn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT_ID}:endpoint/{name}",
+            "arn": f"arn:aws:sagemaker:us-east-1:{STACK_ACCOUNTS[stack]}:endpoint/{name}",
             "invokeUrl": f"https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/{name}/invocations",
             "variantNames": variants,
             "modelPackageGroup": "churn",

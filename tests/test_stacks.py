@@ -67,7 +67,7 @@ def test_stack_files_disable_default_providers(stack):
 def test_assume_role_is_passed_to_the_provider_only_where_configured():
     from components.program import build
 
-    role = "arn:aws:iam::345678901234:role/mlops-cross-account-deployer"
+    role = "arn:aws:iam::210987654321:role/mlops-cross-account-deployer"  # a role in staging's own account
     config = stack_config("staging", assumeRoleArn=role)
     assumed = run_component(lambda: build(config), stack="staging").one("pulumi:providers:aws")
     assert json.loads(assumed.inputs["assumeRoles"]) == [{"roleArn": role, "sessionName": "pulumi-staging"}]
@@ -84,7 +84,8 @@ def test_bad_config_registers_nothing_and_fails_without_traceback():
     from components.program import main
 
     with pytest.raises(ProgramError) as caught:
-        run_component(main, stack="dev", config={"mlops-platform:platform": {"environment": "dev", "owner": "x"}})
+        run_component(main, stack="dev", config={"mlops-platform:platform": {"environment": "dev", "accountId": "123456789012", "owner": "x",
+                                                                             "eks": {"deployRoleArn": "arn:aws:iam::123456789012:role/d"}}})
     assert isinstance(caught.value.cause, pulumi.RunError)
     assert str(caught.value.cause) == "stacks/Pulumi.dev.yaml: mlops-platform:platform.costCenter: required key is missing"
     assert caught.value.recording.resources == []

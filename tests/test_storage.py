@@ -559,5 +559,6 @@ def test_a_grant_outside_the_layout_fails_before_anything_is_attached():
     ],
 )
 def test_bad_storage_config_names_the_key(storage, key_path, message):
-    raw = {"environment": "dev", "owner": "o", "costCenter": "c", "storage": storage}
+    raw = {"environment": "dev", "accountId": "123456789012", "owner": "o", "costCenter": "c", "storage": storage,
+           "eks": {"deployRoleArn": "arn:aws:iam::123456789012:role/deploy"}}
     assert_one_line_config_error(raw, key_path, message)

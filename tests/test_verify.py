@@ -363,7 +363,7 @@ def test_absent_sections_are_skipped_with_a_note(aws, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize(("args", "stdin", "message"), [
-    (["verify", "--stack", "qa"], "{}", "error: stacks/Pulumi.qa.yaml: no such stack 'qa'; available stacks: dev, prod, staging"),
+    (["verify", "--stack", "qa"], "{}", "error: stacks/Pulumi.qa.yaml: no such stack 'qa' in stacks; available stacks: dev, prod, staging"),
     (["verify", "--stack", "dev"], "{not json", "error: outputs (stdin): not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2"),
     (["verify", "--stack", "dev"], "[1, 2]", "error: outputs (stdin): must be a JSON object (pulumi stack output --json), got list"),
     (["verify", "--stack", "dev"], '{"artifactStore": {"kmsKeyArn": "k"}}', "error: outputs: artifactStore.bucketName: missing or not a str"),

@@ -9,8 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import EksConfig
-from components.eks import access, addons, incluster, kubeconfig, nodegroups
+from components.eks import access, addons, kubeconfig, nodegroups, workloads
 from components.eks.cluster import control_plane
+from components.incluster import contract
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class EksClusterArgs:
     """Inputs of :class:`EksCluster`.
 
     config: the validated ``eks`` section (required).
+    environment: dev, staging or prod (required; layer 2 checks it reads its own environment).
     cluster_name: physical cluster name, e.g. ``mlops-dev-eks`` (required; known at plan time
         because tag keys and IAM conditions embed it).
     region: the AWS region of the stack's provider (required; Cluster Autoscaler and
@@ -29,9 +31,6 @@ class EksClusterArgs:
         let the AWSServiceRoleForAutoScaling service-linked role use it, or GPU nodes fail to launch.
     logs_kms_key_arn: KMS key of the control-plane log group (required; its key policy must allow
         ``logs.<region>.amazonaws.com``).
-    deployer_role_arn: the IAM role (not STS session) running ``pulumi up``, from
-        :func:`components.eks.access.deployer_role_arn` (required; gets a cluster-admin access entry,
-        and every in-cluster resource waits for it).
     account_id: the AWS account of the provider (required).
     partition: the AWS partition (default ``"aws"``).
     private_api_cidrs: in-VPC ranges allowed to reach the private API endpoint on 443 (default none).
@@ -41,10 +40,12 @@ class EksClusterArgs:
     tags: required tags, also written onto EC2 instances and volumes via launch templates,
         where provider default tags never reach (default none).
     artifact_store: object with ``grant_read/grant_write(role, prefix=...)``; when given, the
-        ml-training and ml-serving service accounts get roles with prefix grants (default none).
+        ml-training and ml-serving service accounts get Pod Identity roles with prefix grants
+        (default none). The service accounts themselves are layer 2's (components/incluster).
     """
 
     config: EksConfig
+    environment: str
     cluster_name: str
     region: str
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
@@ -52,18 +53,21 @@ class EksClusterArgs:
     secrets_kms_key_arn: pulumi.Input[str]
     ebs_kms_key_arn: pulumi.Input[str]
     logs_kms_key_arn: pulumi.Input[str]
-    deployer_role_arn: str
     account_id: pulumi.Input[str]
     partition: pulumi.Input[str] = "aws"
     private_api_cidrs: Sequence[str] = ()
     permissions_boundary_arn: str | None = None
     assume_role_arn: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
-    artifact_store: incluster.ArtifactGrants | None = None
+    artifact_store: workloads.ArtifactGrants | None = None
 
 
 class EksCluster(pulumi.ComponentResource):
-    """Control plane, access entries, pinned addons, system + GPU node groups and in-cluster setup."""
+    """Control plane, access entries, pinned addons, system + GPU node groups and workload identities.
+
+    Everything here talks only to AWS APIs (layer 1); the in-cluster objects are layer 2's, which
+    reads this component's ``in_cluster`` facts through a StackReference.
+    """
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:eks:EksCluster", name, None, opts)
@@ -95,7 +99,6 @@ class EksCluster(pulumi.ComponentResource):
             cluster=cluster,
             admin_role_arns=config.admin_role_arns,
             deploy_role_arn=config.deploy_role_arn,
-            deployer_arn=args.deployer_role_arn,
             partition=partition,
             tags=tags,
             opts=child,
@@ -134,24 +137,29 @@ class EksCluster(pulumi.ComponentResource):
             if spec.is_gpu:
                 self.asg_tags[spec.key] = nodegroups.scale_from_zero_tags(name, spec, group, cluster_name=args.cluster_name, opts=child)
         system_nodes = self.node_groups["system"]
-        after_compute = [addon(a, pulumi.ResourceOptions(parent=self, depends_on=[system_nodes])) for a in addons.AFTER_COMPUTE]
+        self.addons = [*before_compute, *(addon(a, pulumi.ResourceOptions(parent=self, depends_on=[system_nodes])) for a in addons.AFTER_COMPUTE)]
 
         self.kubeconfig = kubeconfig.kubeconfig(cluster, cluster_name=args.cluster_name, region=args.region, assume_role_arn=args.assume_role_arn)
-        self.kubernetes_provider = kubeconfig.kubernetes_provider(f"{name}-k8s", self.kubeconfig, child)
-        self.in_cluster = incluster.in_cluster(
+        self.identities = workloads.workload_identities(
             name,
             cluster=cluster,
             cluster_name=args.cluster_name,
-            config=config,
             region=args.region,
             account_id=account_id,
             partition=partition,
-            provider=self.kubernetes_provider,
-            deployer_access=self.access.deployer_association,
-            system_nodes=[system_nodes, *after_compute],
             artifact_store=args.artifact_store,
             permissions_boundary_arn=args.permissions_boundary_arn,
             opts=child,
+        )
+        # Layer 2 starts only after this layer's `pulumi up` finished, so system nodes, addons and
+        # Pod Identity associations exist before the Helm releases that need them.
+        self.in_cluster = contract.layer1_output(
+            environment=args.environment,
+            region=args.region,
+            cluster=cluster,
+            kubernetes_version=config.version,
+            assume_role_arn=args.assume_role_arn,
+            gpu_quota={workloads.TRAINING_NAMESPACE: config.gpu_quota.training, workloads.SERVING_NAMESPACE: config.gpu_quota.serving},
         )
 
         self.outputs: dict[str, pulumi.Input] = {
@@ -162,4 +170,4 @@ class EksCluster(pulumi.ComponentResource):
             "oidcProviderArn": None,
             "nodeGroups": {key: group.node_group_name for key, group in self.node_groups.items()},
         }
-        self.register_outputs({"cluster": self.outputs, "kubeconfig": self.kubeconfig})
+        self.register_outputs({"cluster": self.outputs, "kubeconfig": self.kubeconfig, "inCluster": self.in_cluster})

@@ -1,4 +1,4 @@
-"""Kubeconfig (a secret output) and the pulumi-kubernetes provider built from it.
+"""Kubeconfig (a secret output of layer 1; layer 2 builds its provider from the same renderer).
 
 Authentication uses ``aws eks get-token`` at the time of use, so the kubeconfig holds no token
 and works for whoever runs ``pulumi up`` with the same role (``--role-arn`` when the stack's AWS
@@ -11,7 +11,6 @@ import json
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 
 def get_token_args(*, cluster_name: str, region: str, assume_role_arn: str | None) -> list[str]:
@@ -54,12 +53,3 @@ def kubeconfig(cluster: aws.eks.Cluster, *, cluster_name: str, region: str, assu
         lambda values: render_kubeconfig(cluster_name=cluster_name, endpoint=values[0], ca_data=values[1], token_args=token_args)
     )
     return pulumi.Output.secret(document)
-
-
-def kubernetes_provider(name: str, config: pulumi.Input[str], opts: pulumi.ResourceOptions) -> k8s.Provider:
-    return k8s.Provider(
-        name,
-        kubeconfig=config,
-        enable_server_side_apply=True,
-        opts=opts,
-    )

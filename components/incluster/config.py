@@ -1,0 +1,42 @@
+"""Layer 2's own stack config (incluster/stacks/Pulumi.<env>.yaml): which layer-1 stack it reads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from components.config import PROJECT as PLATFORM_PROJECT
+from components.config import ConfigError
+
+PROJECT = "mlops-platform-incluster"
+PLATFORM_STACK_KEY = f"{PROJECT}:platformStack"
+_STACK_REFERENCE = re.compile(r"^(?P<org>[A-Za-z0-9_.-]+)/(?P<project>[A-Za-z0-9_.-]+)/(?P<stack>[A-Za-z0-9_.-]+)$")
+
+
+@dataclass(frozen=True)
+class InClusterConfig:
+    platform_stack: str  # <org>/mlops-platform/<same stack name>
+
+
+def parse_incluster_config(platform_stack: object, stack: str, source: str) -> InClusterConfig:
+    if platform_stack is None:
+        raise ConfigError(source, PLATFORM_STACK_KEY, f"required key is missing (e.g. organization/{PLATFORM_PROJECT}/{stack})")
+    match = _STACK_REFERENCE.match(platform_stack) if isinstance(platform_stack, str) else None
+    if match is None:
+        raise ConfigError(source, PLATFORM_STACK_KEY, f"{platform_stack!r} is not <org>/<project>/<stack>")
+    if match["project"] != PLATFORM_PROJECT or match["stack"] != stack:
+        raise ConfigError(
+            source, PLATFORM_STACK_KEY, f"{platform_stack!r} must name layer 1 of the same environment: <org>/{PLATFORM_PROJECT}/{stack}"
+        )
+    return InClusterConfig(platform_stack=platform_stack)
+
+
+def stack_file_for(stack: str) -> str:
+    return f"incluster/stacks/Pulumi.{stack}.yaml"
+
+
+def load_from_pulumi_config() -> InClusterConfig:
+    import pulumi
+
+    stack = pulumi.get_stack()
+    return parse_incluster_config(pulumi.Config(PROJECT).get("platformStack"), stack, stack_file_for(stack))
