@@ -31,6 +31,11 @@ ABORT_MULTIPART_DAYS = 7
 PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
 
 OK, CREATED, DRIFT, FIXED = "ok", "created", "drift", "fixed"
+# Outstanding steps only a human can take (no --fix): a GitHub connection waiting for its console
+# authorisation, or one in ERROR.
+PENDING, FAILED = "pending", "failed"
+
+CONNECTION_PROVIDER = "GitHub"
 
 # Layer 2: the in-cluster Kubernetes resources, a second Pulumi project in the same state backend.
 INCLUSTER_PROJECT = f"{PROJECT}-incluster"
@@ -61,6 +66,8 @@ class BootstrapReport:
     findings: list[Finding] = field(default_factory=list)
     key_arn: str | None = None
     error: str | None = None
+    # With --github-connection: {"name", "arn", "status"} of the connection, once found or created.
+    connection: dict[str, str] | None = None
 
     @property
     def changed(self) -> bool:
@@ -117,6 +124,33 @@ class BootstrapReport:
             variable("repository", f"PULUMI_BACKEND_URL_{suffix}", n.login_url()),
         ]
 
+    def connection_steps(self) -> list[str]:
+        """What to do about the GitHub connection, by its status (the same lines in text and JSON)."""
+        c = self.connection
+        if c is None:
+            return []
+        env, repository = self.environment, self.github_repo or "the repository"
+        then = (f"ciRunner.connectionArn: {c['arn']} and ciRunner.webhook: true in stacks/Pulumi.{env}.yaml "
+                f"let layer 1 create the runner webhook.")
+        if c["status"] == "AVAILABLE":
+            return [then[0].upper() + then[1:]]
+        if c["status"] == "PENDING":
+            return [f"Authorise it once in the AWS console ({self.names.connections_console_url}): Developer Tools console > Settings > "
+                    f"Connections > {c['name']} > \"Update pending connection\" > install or choose the GitHub App for {repository}.",
+                    f"After that, {then}"]
+        return [f"AWS retries a connection in {c['status']} by itself, and nothing can use it until it is AVAILABLE. In the Developer Tools "
+                f"console ({self.names.connections_console_url}) > Settings > Connections > {c['name']}, check that the GitHub App "
+                f"installation it uses still exists and can access {repository}; if it stays in {c['status']}, delete the connection "
+                f"there and re-run bootstrap with --github-connection, which creates a new one (with a new ARN).",
+                f"Once it is AVAILABLE, {then}"]
+
+    def connection_json(self) -> dict[str, Any] | None:
+        c = self.connection
+        if c is None:
+            return None
+        return {**c, "ok": c["status"] == "AVAILABLE", "consoleUrl": self.names.connections_console_url, "steps": self.connection_steps(),
+                "stackSettings": {"ciRunner.connectionArn": c["arn"], "ciRunner.webhook": True}}
+
     def to_json(self) -> dict[str, Any]:
         n = self.names
         return {
@@ -137,6 +171,7 @@ class BootstrapReport:
             "nextSteps": self.next_steps(),
             "stackSettings": self.stack_settings(),
             "githubVariables": self.github_variables(),
+            "githubConnection": self.connection_json(),
             "findings": [f.to_json() for f in self.findings],
         }
 
@@ -164,15 +199,24 @@ class _Step:
             self.finding.unfixed.append(description)
         self.finding.status = DRIFT if self.finding.unfixed else FIXED
 
+    def to_do(self, description: str, status: str) -> None:
+        """A step only a human can take: outstanding (exit 1) until done; a new resource stays ``created``."""
+        self.finding.differences.append(description)
+        self.finding.unfixed.append(description)
+        if self.finding.status != CREATED:
+            self.finding.status = status
+
 
 def _tags_kv(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in tags.items()]
 
 
 class Bootstrapper:
-    def __init__(self, clients: AwsClients, name: str, environment: str, github_repo: str | None = None, fix: bool = False):
+    def __init__(self, clients: AwsClients, name: str, environment: str, github_repo: str | None = None, fix: bool = False,
+                 github_connection: bool = False):
         self.clients = clients
         self.fix = fix
+        self.github_connection = github_connection
         # Every argument is checked before the first AWS call.
         self.environment = cp.validate_environment(environment)
         cp.validate_name(name, clients.region)
@@ -196,6 +240,9 @@ class Bootstrapper:
                 self.ensure_ci_policies(self.report.key_arn)
                 step = "CI roles"
                 self.ensure_ci_roles()
+            if self.github_connection:
+                step = "GitHub connection"
+                self.ensure_github_connection()
         except AWS_ERRORS as exc:
             self.report.error = f"stopped at {step}: {describe_aws_error(exc)}"
         return self.report
@@ -497,6 +544,50 @@ class Bootstrapper:
             step.differs(f"extra inline policy: {inline}", None)
 
 
+    # -----------------------------------------------------------------------------------------
+    # CodeConnections: the GitHub connection of the runner project (moto has no codeconnections)
+
+    def _list_connections(self, codeconnections) -> list[dict]:
+        # No boto3 paginator for ListConnections: follow NextToken by hand.
+        connections, token = [], None
+        while True:
+            page = codeconnections.list_connections(**({"NextToken": token} if token else {}))
+            connections += page.get("Connections", [])
+            token = page.get("NextToken")
+            if not token:
+                return connections
+
+    def ensure_github_connection(self) -> None:
+        """Find ``<name>-github`` by name, or create it. A new connection is PENDING until a human authorises it."""
+        codeconnections = self.clients.client("codeconnections")
+        name = self.names.connection_name
+        matches = [c for c in self._list_connections(codeconnections) if c.get("ConnectionName") == name]
+        if not matches:
+            arn = codeconnections.create_connection(ProviderType=CONNECTION_PROVIDER, ConnectionName=name, Tags=_tags_kv(self.tags))["ConnectionArn"]
+            step = _Step(self.report, arn, "codeconnections", self.fix)
+            step.created(f"{name}, {CONNECTION_PROVIDER}, PENDING")
+            self.report.connection = {"name": name, "arn": arn, "status": "PENDING"}
+            step.to_do("connection is PENDING: authorise it once in the console (GitHub connection, below)", PENDING)
+            return
+        if len(matches) > 1:
+            step = _Step(self.report, name, "codeconnections", self.fix)
+            step.differs(f"{len(matches)} connections are named {name} ({', '.join(c['ConnectionArn'] for c in matches)}); "
+                         f"delete all but one in the console", None)
+            return
+        connection = codeconnections.get_connection(ConnectionArn=matches[0]["ConnectionArn"])["Connection"]
+        arn, status, provider = connection["ConnectionArn"], connection.get("ConnectionStatus", "unknown"), connection.get("ProviderType")
+        step = _Step(self.report, arn, "codeconnections", self.fix)
+        step.finding.note = f"{name}, {provider}, {status}"
+        if provider != CONNECTION_PROVIDER:
+            step.differs(f"connection {name} is a {provider} connection, want {CONNECTION_PROVIDER}; delete or rename it in the console", None)
+            return
+        self.report.connection = {"name": name, "arn": arn, "status": status}
+        if status == "PENDING":
+            step.to_do("connection is PENDING: authorise it once in the console (GitHub connection, below)", PENDING)
+        elif status != "AVAILABLE":
+            step.to_do(f"connection is {status}: see GitHub connection, below", FAILED)
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -514,22 +605,23 @@ def render_text(report: BootstrapReport, fix: bool) -> str:
     n, env = report.names, report.environment
     out = [f"Bootstrap '{n.name}' for environment {env} in account {n.account}, region {n.region}", ""]
     for f in report.findings:
-        label = {OK: "ok     ", CREATED: "created", FIXED: "fixed  ", DRIFT: "DRIFT  "}[f.status]
+        label = {OK: "ok     ", CREATED: "created", FIXED: "fixed  ", DRIFT: "DRIFT  ", PENDING: "PENDING", FAILED: "FAILED "}[f.status]
         out.append(f"  {label} {f.kind:18} {f.resource}" + (f"  ({f.note})" if f.note else ""))
         for difference in f.differences:
-            mark = "differs" if difference in f.unfixed else "fixed"
+            mark = "fixed" if difference not in f.unfixed else "differs" if f.status == DRIFT else "failed" if f.status == FAILED else "to do"
             out.append(f"            - {mark}: {difference}")
     out.append("")
     if report.error:
         out.append(f"ERROR: {report.error}")
         return "\n".join(out) + "\n"
-    if report.outstanding:
+    differences = sum(len(f.unfixed) for f in report.outstanding if f.status == DRIFT)
+    if differences:
         hint = "" if fix else " Re-run with --fix to correct the fixable ones."
-        out.append(f"{sum(len(f.unfixed) for f in report.outstanding)} difference(s) remain.{hint}")
-    elif not report.changed:
-        out.append("No changes: everything already matches.")
-    else:
-        out.append("Done.")
+        out.append(f"{differences} difference(s) remain.{hint}")
+    if report.connection and report.connection["status"] != "AVAILABLE":
+        out.append(f"The GitHub connection {report.connection['name']} is {report.connection['status']}: see GitHub connection, below.")
+    if not report.outstanding:
+        out.append("Done." if report.changed else "No changes: everything already matches.")
     others = " and ".join(e for e in cp.ENVIRONMENTS if e != env)
     out += ["", f"Next steps for the {env} stacks (their state bucket is in this account, {env}'s own; {others} bootstrap their own accounts):"]
     out += [f"  {line}" for line in report.next_steps()]
@@ -542,4 +634,7 @@ def render_text(report: BootstrapReport, fix: bool) -> str:
         for v in variables:
             scope = f"environment {v['environment']}" if v["scope"] == "environment" else "repository"
             out.append(f"  {scope:19} {v['name']:28} {v['value']}" + (f"  ({v['note']})" if v["note"] else ""))
+    if report.connection:
+        c = report.connection
+        out += ["", f"GitHub connection {c['name']} ({c['arn']}): {c['status']}"] + [f"  {line}" for line in report.connection_steps()]
     return "\n".join(out) + "\n"

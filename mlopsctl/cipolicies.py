@@ -118,7 +118,7 @@ def derived_names(name: str) -> list[tuple[str, str, str, str]]:
             # The runner's service role may carry the project's name plus Pulumi's auto-name suffix.
             (f"runner service role of {env}", "iam", "roleNameType", runner_project_name(name, env) + _AUTO_NAME_SUFFIX),
         ]
-    names.append(("GitHub connection", "codeconnections", "ConnectionName", f"{name}-github"))
+    names.append(("GitHub connection", "codeconnections", "ConnectionName", f"{name}-github"))  # Names.connection_name
     return names
 
 
@@ -216,6 +216,15 @@ class Names:
     @property
     def ci_policy_arns(self) -> list[str]:
         return [self.policy_arn(p) for p in (self.boundary_policy, self.deploy_policy, self.preview_policy)]
+
+    # The GitHub connection (CodeConnections) the runner project's source and webhook use
+    @property
+    def connection_name(self) -> str:
+        return f"{self.name}-github"
+
+    @property
+    def connections_console_url(self) -> str:
+        return f"https://console.aws.amazon.com/codesuite/settings/connections?region={self.region}"
 
     # What the user runs next
     def login_url(self) -> str:
