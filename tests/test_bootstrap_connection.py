@@ -142,6 +142,16 @@ def test_a_connection_of_another_provider_under_the_name_is_reported_not_replace
                                   "(not fixed automatically)"]
 
 
+def test_several_connections_with_the_name_are_reported_none_chosen(codeconnections, capsys):
+    second = ARN.replace("0b7e1f6c", "7a7a7a7a")
+    codeconnections.add_response("list_connections", {"Connections": [connection("AVAILABLE"), connection("PENDING", arn=second)]}, {})
+    code, report, _ = cli(capsys, "--format", "json")
+    [finding] = [f for f in report["findings"] if f["kind"] == "codeconnections"]
+    assert (code, finding["resource"], finding["status"], report["githubConnection"]) == (1, NAME, "drift", None)
+    assert finding["unfixed"] == [f"2 connections are named mlops-github ({ARN}, {second}); delete all but one in the console "
+                                  "(not fixed automatically)"]
+
+
 def test_codeconnections_api_error_stops_with_one_line(codeconnections, capsys):
     codeconnections.add_response("list_connections", {"Connections": []}, {})
     codeconnections.add_client_error("create_connection", service_error_code="AccessDeniedException", http_status_code=400,
