@@ -543,7 +543,6 @@ class Bootstrapper:
         for inline in iam.list_role_policies(RoleName=role_name).get("PolicyNames", []):
             step.differs(f"extra inline policy: {inline}", None)
 
-
     # -----------------------------------------------------------------------------------------
     # CodeConnections: the GitHub connection of the runner project (moto has no codeconnections)
 
