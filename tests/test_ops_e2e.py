@@ -80,18 +80,21 @@ def mlopsctl(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
 def test_bootstrap_then_verify_through_the_cli(moto_server, monkeypatch, tmp_path):
     for key, value in CREDENTIALS.items():
         monkeypatch.setenv(key, value)
-    bootstrap = ["bootstrap", "--region", REGION, "--name", "mlops", "--github-repo", "acme/ml-platform", "--endpoint-url", moto_server]
+    bootstrap = ["bootstrap", "--environment", "prod", "--region", REGION, "--name", "mlops", "--github-repo", "acme/ml-platform",
+                 "--endpoint-url", moto_server]
 
     first = mlopsctl(*bootstrap)
     assert (first.returncode, first.stderr) == (0, ""), first.stdout + first.stderr
     bucket = "mlops-pulumi-state-123456789012-us-east-1"
     assert f"  pulumi login 's3://{bucket}?region=us-east-1&awssdk=v2'\n" in first.stdout
     assert "  pulumi stack init organization/mlops-platform/prod --secrets-provider 'awskms://alias/mlops-pulumi-secrets?region=us-east-1'\n" in first.stdout
-    assert "  prod       AWS_ROLE_ARN         arn:aws:iam::123456789012:role/mlops-deploy-prod\n" in first.stdout
+    assert "  environment prod    AWS_ROLE_ARN                 arn:aws:iam::123456789012:role/mlops-deploy-prod\n" in first.stdout
+    assert "  repository          AWS_PREVIEW_ROLE_ARN_PROD    arn:aws:iam::123456789012:role/mlops-preview-prod\n" in first.stdout
+    assert "mlops-deploy-dev" not in first.stdout and "mlops-preview-staging" not in first.stdout
 
     second = mlopsctl(*bootstrap, "--format", "json")
     report = json.loads(second.stdout)
-    assert (second.returncode, report["changed"], report["ok"]) == (0, False, True)
+    assert (second.returncode, report["changed"], report["ok"], report["environment"]) == (0, False, True, "prod")
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
 
