@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.ci import GitHubRunner, GitHubRunnerArgs
 from components.config import PlatformConfig
 from components.eks.eks_cluster import EksCluster, EksClusterArgs
 from components.incluster import contract
@@ -96,6 +97,26 @@ class MlopsPlatform(pulumi.ComponentResource):
         self.outputs["cluster"] = self.eks.outputs
         self.outputs["kubeconfig"] = self.eks.kubeconfig
         self.outputs[contract.OUTPUT_NAME] = self.eks.in_cluster
+
+        self.ci_runner = GitHubRunner(
+            f"{name}-ci-runner",
+            GitHubRunnerArgs(
+                config=config.ci_runner,
+                name_stem=config.resource_name(),
+                region=config.region,
+                account_id=self.account_id,
+                partition=self.partition,
+                vpc_id=self.network.vpc_id,
+                subnet_ids=self.network.private_subnet_ids,
+                api_security_group_id=self.eks.api_security_group.id,
+                logs_kms_key_arn=self.keys.logs.arn,
+                encryption_key_arn=self.keys.artifacts.arn,
+                permissions_boundary_arn=config.iam.permissions_boundary_arn,
+                tags=config.default_tags,
+            ),
+            opts=child,
+        )
+        self.outputs["ciRunner"] = self.ci_runner.outputs
 
         self.serving = Serving(
             f"{name}-serving",

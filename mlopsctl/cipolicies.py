@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components import facts
-from components.config import PROJECT, Environment
+from components.config import GITHUB_REPO_PATTERN, PROJECT, Environment
 
 ENVIRONMENTS: tuple[str, ...] = typing.get_args(Environment)
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -39,7 +39,6 @@ GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
 BOOTSTRAP_TAGS = {"managed-by": "mlopsctl-bootstrap"}
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
-GITHUB_REPO_PATTERN = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/([A-Za-z0-9._-]{1,100})$")
 
 # IAM mutations that would let a CI role widen its own power if it could apply them to itself.
 ROLE_MUTATIONS = (

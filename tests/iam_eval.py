@@ -3,8 +3,8 @@
 It implements the parts of IAM's evaluation logic that bootstrap's policies use: explicit Deny
 wins; otherwise an action is allowed only if the identity policies allow it AND the permissions
 boundary allows it. Action patterns match case-insensitively, resource patterns case-sensitively,
-``*`` and ``?`` as wildcards. Condition operators: StringEquals, StringNotEquals, StringLike, Bool,
-NumericLessThan; for a negated operator a missing context key matches, as in IAM. Any other
+``*`` and ``?`` as wildcards. Condition operators: StringEquals, StringNotEquals, StringLike, ArnEquals,
+ArnLike, Bool, NumericLessThan; for a negated operator a missing context key matches, as in IAM. Any other
 element or operator raises, so a policy using something this evaluator does not understand can
 never pass silently. A request's context holds only the keys that request carries: a condition on
 a key the action never sends (``kms:GrantIsForAWSResource`` on ``kms:DescribeKey``) never holds.
@@ -44,6 +44,10 @@ def _condition_holds(conditions: dict, context: dict[str, str]) -> bool:
             elif operator == "StringNotEquals":
                 ok = actual is None or actual not in expected
             elif operator == "StringLike":
+                ok = actual is not None and _matches(expected, actual, ignore_case=False)
+            elif operator == "ArnEquals":
+                ok = actual is not None and actual in expected
+            elif operator == "ArnLike":
                 ok = actual is not None and _matches(expected, actual, ignore_case=False)
             elif operator == "Bool":
                 ok = actual is not None and str(actual).lower() == expected[0].lower()

@@ -93,6 +93,7 @@ class EksCluster(pulumi.ComponentResource):
         )
         cluster = plane.cluster
         self.cluster = cluster
+        self.api_security_group = plane.api_security_group
 
         self.access = access.cluster_access(
             name,

@@ -74,6 +74,7 @@ USAGE_ONLY: dict[str, str] = {
     "aws:sagemaker/endpoint:Endpoint": "SageMaker data processed and data-capture storage (instances are priced on the endpoint configuration)",
     "aws:sagemaker/monitoringSchedule:MonitoringSchedule": "Model Monitor processing-job instance time per scheduled run (depends on the captured data)",
     "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": "Model Monitor processing-job instance time per scheduled run (depends on the captured data)",
+    "aws:codebuild/project:Project": "CodeBuild build minutes of the CI runner (one build per deploy job; nothing while idle)",
 }
 
 # Resource types that carry no charge of their own (their cost, if any, is priced elsewhere).
@@ -87,6 +88,7 @@ FREE_TYPES = frozenset(
         "aws:ec2/route:Route",
         "aws:ec2/internetGateway:InternetGateway",
         "aws:ec2/securityGroup:SecurityGroup",
+        "aws:codebuild/webhook:Webhook",
         "aws:ec2/securityGroupRule:SecurityGroupRule",
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
         "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl",
