@@ -30,7 +30,8 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 # Warnings, never blockers: a model's network mode is a trade-off; a forced upgrade is a date to plan for.
 ADVISORY_BY_DESIGN = ("sagemaker-model-network", "eks-standard-support-ending")
 # Critical security: public data, admin IAM, unencrypted secrets (mandatory even in dev).
-CRITICAL = {"s3-public-access-block", "s3-no-public-acl-or-policy", "iam-no-star-action", "iam-no-admin-attachments", "iam-no-wildcard-trust", "eks-secrets-encryption"}
+CRITICAL = {"s3-public-access-block", "s3-no-public-acl-or-policy", "iam-no-star-action", "iam-no-admin-attachments", "iam-no-wildcard-trust", "eks-secrets-encryption",
+            "codebuild-runner-webhook-maintainers-only"}
 
 
 @pytest.fixture(scope="module")

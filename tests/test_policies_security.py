@@ -210,3 +210,51 @@ def test_models_served_only_serverless_are_exempt_from_vpc_or_isolation(policy_p
     assert evaluate(policy_pack, lambda o: program(o, True), unknowns=True).by_policy("sagemaker-model-network") == []
     [violation] = evaluate(policy_pack, lambda o: program(o, False), unknowns=True).by_policy("sagemaker-model-network")
     assert violation.urn.endswith("::m") and violation.level == "advisory"
+
+
+# --- CodeBuild: the CI runner ----------------------------------------------------------------
+
+
+def runner(opts, *, actor_filter: bool = True, approval: str | None = "FORK_PULL_REQUESTS", privileged: bool = False, vpc: bool = True, key: bool = True):
+    project = aws.codebuild.Project(
+        "runner",
+        service_role="arn:aws:iam::123456789012:role/runner",
+        source={"type": "GITHUB", "location": "https://github.com/o/r.git"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={"type": "LINUX_CONTAINER", "compute_type": "BUILD_GENERAL1_SMALL", "image": "aws/codebuild/standard:7.0", "privileged_mode": privileged},
+        vpc_config={"vpc_id": "vpc-1", "subnets": ["subnet-a"], "security_group_ids": ["sg-1"]} if vpc else None,
+        encryption_key="arn:aws:kms:us-east-1:123456789012:key/k" if key else None,
+        opts=opts,
+    )
+    filters = [{"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"}]
+    if actor_filter:
+        filters.append({"type": "ACTOR_ACCOUNT_ID", "pattern": "^(1234567)$"})
+    aws.codebuild.Webhook(
+        "runner",
+        project_name=project.name,
+        filter_groups=[{"filters": filters}],
+        pull_request_build_policy={"requires_comment_approval": approval, "approver_roles": ["GITHUB_ADMIN"]} if approval else None,
+        opts=opts,
+    )
+
+
+WEBHOOK_POLICY = "codebuild-runner-webhook-maintainers-only"
+
+
+def test_runner_webhook_open_to_any_actor_or_without_approval_fires_everywhere(policy_pack):
+    for env in ("dev", "prod"):
+        report = evaluate(policy_pack, lambda o: runner(o, actor_filter=False, approval="DISABLED"), env=env)
+        messages = fired(report, WEBHOOK_POLICY)
+        assert any("builds WORKFLOW_JOB_QUEUED events from anyone" in m for m in messages)
+        assert any("requiresCommentApproval is DISABLED" in m for m in messages)
+        assert {v.level for v in report.by_policy(WEBHOOK_POLICY)} == {"mandatory"}
+    assert any("is unset" in m for m in fired(evaluate(policy_pack, lambda o: runner(o, approval=None)), WEBHOOK_POLICY))
+    assert fired(evaluate(policy_pack, runner), WEBHOOK_POLICY) == []
+
+
+def test_codebuild_project_privileged_outside_the_vpc_or_without_a_cmk_fires(policy_pack):
+    messages = fired(evaluate(policy_pack, lambda o: runner(o, privileged=True, vpc=False, key=False)), "codebuild-project-hardened")
+    assert len(messages) == 3
+    assert any("privilegedMode is true" in m for m in messages) and any("no vpcConfig" in m for m in messages)
+    assert any("encryptionKey is unset" in m for m in messages)
+    assert fired(evaluate(policy_pack, runner, unknowns=True), "codebuild-project-hardened") == []
