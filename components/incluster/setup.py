@@ -106,30 +106,29 @@ class InClusterSetup(pulumi.ComponentResource):
                 opts=in_ns,
             )
 
-        plugin = facts.apply(lambda f: pins.nvidia_device_plugin(f.kubernetes_version))
-        self.device_plugin = k8s.helm.v3.Release(
-            f"{name}-nvidia-device-plugin",
-            name="nvidia-device-plugin",
-            namespace=SYSTEM_NAMESPACE,
-            chart=plugin.apply(lambda p: p.chart),
-            version=plugin.apply(lambda p: p.version),
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=plugin.apply(lambda p: p.repository)),
-            values=device_plugin_values(),
-            opts=k8s_opts,
-        )
+        def pinned_release(release: str, pin: pulumi.Output[pins.HelmPin], values: pulumi.Input[dict]) -> k8s.helm.v3.Release:
+            return k8s.helm.v3.Release(
+                f"{name}-{release}",
+                name=release,
+                namespace=SYSTEM_NAMESPACE,
+                chart=pin.apply(lambda p: p.chart),
+                version=pin.apply(lambda p: p.version),
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=pin.apply(lambda p: p.repository)),
+                values=values,
+                opts=k8s_opts,
+            )
 
+        # The Kubernetes minor, and with it the chart pins, comes from layer 1.
+        self.device_plugin = pinned_release(
+            "nvidia-device-plugin", facts.apply(lambda f: pins.nvidia_device_plugin(f.kubernetes_version)), device_plugin_values()
+        )
         autoscaler = facts.apply(lambda f: pins.cluster_autoscaler(f.kubernetes_version))
-        self.autoscaler = k8s.helm.v3.Release(
-            f"{name}-cluster-autoscaler",
-            name="cluster-autoscaler",
-            namespace=SYSTEM_NAMESPACE,
-            chart=autoscaler.apply(lambda p: p.chart),
-            version=autoscaler.apply(lambda p: p.version),
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=autoscaler.apply(lambda p: p.repository)),
-            values=pulumi.Output.all(facts, autoscaler).apply(
+        self.autoscaler = pinned_release(
+            "cluster-autoscaler",
+            autoscaler,
+            pulumi.Output.all(facts, autoscaler).apply(
                 lambda pair: autoscaler_values(cluster_name=pair[0].cluster_name, region=pair[0].region, image_tag=pair[1].image_tag or "")
             ),
-            opts=k8s_opts,
         )
 
         self.service_accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
