@@ -212,7 +212,7 @@ class NetworkConfig(Model):
 
 class NodeGroupConfig(Scaling):
     instance_types: list[Ec2InstanceType] = Field(min_length=1, description="EC2 instance types, checked against botocore.")
-    capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="ON_DEMAND or SPOT.")
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="ON_DEMAND, or SPOT (cheaper, but EC2 may reclaim a node at two minutes' notice).")
     disk_size_gib: int = Field(50, ge=20, le=16384, description="Encrypted gp3 root volume size.")
     imds_hop_limit: Literal[1, 2] = Field(1, description="IMDSv2 hop limit; 2 only when a pod truly needs instance metadata.")
     max_unavailable: int = Field(1, ge=1, le=100, description="Nodes replaced at once during a node group update.")
@@ -328,7 +328,7 @@ class EksConfig(Model):
 
 
 class StorageTransition(Model):
-    prefix: str = Field(description="One of the artifact prefixes.")
+    prefix: str = Field(description=f"One of the artifact prefixes: {', '.join(ARTIFACT_PREFIXES)}.")
     days: int = Field(ge=0, description="Age in days before the move.")
     storage_class: Literal["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"] = Field(
         description="Target storage class."
@@ -356,14 +356,14 @@ class ReplicationConfig(Model):
 
 
 class StorageConfig(Model):
-    protect: bool = Field(False, description="protect=True and retainOnDelete=True on buckets and keys.")
+    protect: bool = Field(False, description="Pulumi protect and retainOnDelete on buckets and keys: `pulumi destroy` refuses, and removing them from the program leaves them in AWS.")
     force_destroy: bool = Field(False, description="Allow `pulumi destroy` to empty buckets (dev teardown only; never with protect).")
     kms_deletion_window_days: int = Field(30, ge=7, le=30, description="KMS key deletion window.")
     noncurrent_version_expiration_days: int = Field(90, ge=1, description="Expire noncurrent object versions after this many days.")
     abort_incomplete_multipart_days: int = Field(7, ge=1, description="Abort incomplete multipart uploads after this many days.")
     transitions: list[StorageTransition] = Field(
         default_factory=lambda: [StorageTransition(prefix="data-capture/", days=30, storage_class="STANDARD_IA")],
-        description="Storage-class transitions by prefix.",
+        description="Storage-class transitions by prefix, one lifecycle rule each (current objects never expire).",
     )
     access_log_expiration_days: int = Field(365, ge=1, description="Expiry of the access-log bucket's objects.")
     replication: ReplicationConfig = Field(default_factory=ReplicationConfig, description="Cross-region replication.")
@@ -755,11 +755,11 @@ class ServingConfig(Model):
 
 
 class PlatformConfig(Model):
-    environment: Environment = Field(description="dev, staging or prod.")
+    environment: Environment = Field(description="The environment this stack deploys; selects the per-environment defaults (ENVIRONMENT_DEFAULTS) and the checks that differ by environment.")
     region: str = Field(description="From aws:region; must be a region botocore knows.")
     owner: str = Field(min_length=1, max_length=256, description="Owning team; the `owner` tag.")
     cost_center: str = Field(min_length=1, max_length=256, description="The `cost-center` tag.")
-    project: str = Field(PROJECT, description="The `project` tag and name prefix.")
+    project: str = Field(PROJECT, description="The `project` tag, and the logical name of the root MlopsPlatform component.")
     name_prefix: str = Field("mlops", pattern=r"^[a-z][a-z0-9-]{1,11}$", description="Short prefix of physical names (2-12 chars).")
     account_id: str = Field(
         pattern=r"^\d{12}$",

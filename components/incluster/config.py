@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from components.config import PROJECT as PLATFORM_PROJECT
 from components.config import ConfigError
@@ -15,7 +15,14 @@ _STACK_REFERENCE = re.compile(r"^(?P<org>[A-Za-z0-9_.-]+)/(?P<project>[A-Za-z0-9
 
 @dataclass(frozen=True)
 class InClusterConfig:
-    platform_stack: str  # <org>/mlops-platform/<same stack name>
+    platform_stack: str = field(
+        metadata={
+            "description": (
+                "The layer-1 stack whose inCluster output this stack reads through a StackReference: "
+                "<org>/mlops-platform/<this stack's own name>, so each environment's layer 2 reads its own layer 1."
+            )
+        }
+    )
 
 
 def parse_incluster_config(platform_stack: object, stack: str, source: str) -> InClusterConfig:
