@@ -2,6 +2,11 @@
 
 The floor is a bare Python process loading the same pulumi / pulumi_aws / pulumi_kubernetes
 resource classes the stack's program registers. The gap between the two is this project's overhead.
+"untuned" is the default preview with ``MLOPS_NO_GC_TUNING=1`` (Python's collector settings and
+interpreter shutdown, as before mlopsctl/gctuning.py).
+
+Runs are interleaved (floor, program, full, untuned, floor, ...) so that a change in the machine's
+load hits every variant alike; ratios are medians of the per-round ratios (paired).
 
     .venv/bin/python bench/preview.py [--repeat N] [--stacks dev,staging,prod]
 
@@ -22,10 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measure(argv: list[str]) -> tuple[float, float]:
+def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one child process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, rusage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) not in (0, 1):
@@ -64,27 +69,44 @@ def floor_code(stack: str) -> str:
     return "\n".join(lines)
 
 
+def paired(runs: dict[str, list[tuple[float, float]]], a: str, b: str) -> float:
+    """Median over rounds of a's wall time over b's in the same round."""
+    return statistics.median(x[0] / y[0] for x, y in zip(runs[a], runs[b], strict=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--stacks", default="dev,staging,prod")
     args = parser.parse_args()
-    print(f"{'stack':8} {'floor s':>8} {'program s':>10} {'overhead':>9} {'full s':>7} {'floor MiB':>10} {'program MiB':>12} {'full MiB':>9}")
+    untuned_env = {**os.environ, "MLOPS_NO_GC_TUNING": "1"}
+    print(f"{'stack':8} {'floor s':>8} {'program s':>10} {'prog/floor':>10} {'full s':>7} {'untuned s':>10} {'full/untuned':>12}"
+          f" {'MiB floor/program/full/untuned':>31}")
     for stack in args.stacks.split(","):
         code = floor_code(stack)
         preview = [sys.executable, "-m", "mlopsctl", "preview", "--stack", stack, "--format", "json"]
-        floors = [measure([sys.executable, "-c", code]) for _ in range(args.repeat)]
-        programs = [measure([*preview, "--no-policy"]) for _ in range(args.repeat)]
-        fulls = [measure(preview) for _ in range(args.repeat)]
-        f_wall, p_wall, a_wall = (statistics.median(w for w, _ in runs) for runs in (floors, programs, fulls))
-        f_rss, p_rss, a_rss = (max(r for _, r in runs) for runs in (floors, programs, fulls))
-        overhead = (p_wall - f_wall) / f_wall * 100
-        print(f"{stack:8} {f_wall:8.2f} {p_wall:10.2f} {overhead:8.0f}% {a_wall:7.2f} {f_rss:10.0f} {p_rss:12.0f} {a_rss:9.0f}")
+        variants = {
+            "floor": ([sys.executable, "-c", code], None),
+            "program": ([*preview, "--no-policy"], None),
+            "full": (preview, None),
+            "untuned": (preview, untuned_env),
+        }
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+        for _ in range(args.repeat):  # interleaved: A B C D A B C D ...
+            for name, (argv, env) in variants.items():
+                runs[name].append(measure(argv, env))
+        wall = {name: statistics.median(w for w, _ in r) for name, r in runs.items()}
+        rss = {name: max(m for _, m in r) for name, r in runs.items()}
+
+        mib = "/".join(f"{rss[n]:.0f}" for n in variants)
+        print(f"{stack:8} {wall['floor']:8.2f} {wall['program']:10.2f} {paired(runs, 'program', 'floor'):9.2f}x {wall['full']:7.2f}"
+              f" {wall['untuned']:10.2f} {paired(runs, 'full', 'untuned'):11.2f}x {mib:>31}")
     print(
-        f"\n(median of {args.repeat} runs; peak RSS is the max)\n"
+        f"\n(median of {args.repeat} interleaved runs; ratios: median of per-round ratios; peak RSS is the max)\n"
         "floor:   a bare interpreter loading the resource classes the stack registers\n"
         "program: the offline preview without the policy pack (the program under the mock runtime + pricing)\n"
-        "full:    the default preview: program, policy pack over gRPC, pricing"
+        "full:    the default preview: program, policy pack over gRPC, pricing\n"
+        "untuned: full with MLOPS_NO_GC_TUNING=1 (Python's collector defaults and shutdown)"
     )
 
 

@@ -1,5 +1,7 @@
-import sys
+from mlopsctl import gctuning
 
-from mlopsctl.cli import main
+gctuning.start()  # before the command's imports; MLOPS_NO_GC_TUNING=1 keeps Python's defaults
 
-sys.exit(main())
+from mlopsctl.cli import main  # noqa: E402
+
+gctuning.exit(main())

@@ -373,6 +373,9 @@ def _run_isolated(program, stack, project, config, secret_keys, unknowns, ctx: M
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
 
+    from mlopsctl import gctuning
+
+    gctuning.checkpoint()  # a one-shot command: freeze what is loaded (no-op in tests)
     mocks = _mocks_class()(ctx, unknowns)
     monitor = _recording_monitor_class()(mocks)
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))

@@ -70,12 +70,18 @@ def load_config(stack_file: StackFile) -> PlatformConfig:
     return parse_platform_config(stack_file.config.get(CONFIG_KEY), stack_file.config.get(REGION_KEY), stack_file.display_path)
 
 
-def run_stack(stack_file: StackFile, *, unknowns: bool = False, account_id: str = ACCOUNT_ID) -> Recording:
-    """Layer 1 under the mocks, as the stack's own account (the provider allows no other)."""
-    from components.program import main
+def run_stack(stack_file: StackFile, *, unknowns: bool = False, account_id: str = ACCOUNT_ID,
+              config: PlatformConfig | None = None) -> Recording:
+    """Layer 1 under the mocks, as the stack's own account (the provider allows no other).
+
+    With ``config`` (``load_config(stack_file)``, already validated) the program builds from it
+    instead of parsing the stack's config once more through the runtime, as ``pulumi up``'s
+    ``main`` does; the registrations are the same.
+    """
+    from components.program import build, main
 
     return run_program(
-        main,
+        main if config is None else lambda: build(config),
         stack=stack_file.stack,
         project=PROJECT,
         config=stack_file.runtime_config(),
@@ -127,9 +133,9 @@ def preview_stack(
 
         pack = PolicyPackProcess().launch()  # starts while the program runs
     try:
-        platform = run_stack(stack_file, unknowns=unknowns, account_id=config.account_id)
+        platform = run_stack(stack_file, unknowns=unknowns, account_id=config.account_id, config=config)
         # Layer 2 previews after layer 1 is deployed, so it reads known outputs even on a first preview.
-        deployed = run_stack(stack_file, account_id=config.account_id) if unknowns else platform
+        deployed = run_stack(stack_file, account_id=config.account_id, config=config) if unknowns else platform
         incluster = run_incluster(incluster_file, deployed.stack_outputs, unknowns=unknowns, account_id=config.account_id)
         layers = [LayerPreview(PROJECT, stack_file, platform), LayerPreview(INCLUSTER_PROJECT, incluster_file, incluster)]
         combined = Recording(

@@ -17,7 +17,7 @@ def mlopsctl(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_preview_json_follows_the_contract():
-    result = mlopsctl("preview", "--stack", "dev", "--format", "json")
+    result = mlopsctl("preview", "--stack", "dev", "--format", "json", "--no-policy")  # the pack: test_policies_stacks.py
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["stack"] == "dev"
@@ -29,7 +29,7 @@ def test_preview_json_follows_the_contract():
 
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
 def test_preview_text_and_markdown(fmt):
-    result = mlopsctl("preview", "--stack", "staging", "--format", fmt)
+    result = mlopsctl("preview", "--stack", "staging", "--format", fmt, "--no-policy")
     assert result.returncode == 0, result.stderr
     assert "pulumi:providers:aws" in result.stdout
     if fmt == "markdown":
@@ -64,7 +64,7 @@ def test_secure_values_become_marked_placeholders(tmp_path):
         "    costCenter: cc-ml-dev", "    costCenter:\n      secure: v1:AAAABBBBCCCC"
     )
     (tmp_path / "Pulumi.dev.yaml").write_text(text)
-    result = mlopsctl("preview", "--stack", "dev", "--stacks-dir", str(tmp_path), "--format", "json")
+    result = mlopsctl("preview", "--stack", "dev", "--stacks-dir", str(tmp_path), "--format", "json", "--no-policy")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["secrets"]["keys"] == ["mlops-platform:platform.costCenter"]

@@ -128,12 +128,26 @@ def mlopsctl(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def json_diff(fixture_repo) -> dict:
-    result = mlopsctl(fixture_repo, "diff", "--stack", "dev", "--base", "HEAD~1", "--format", "json")
-    # The fixture's bare buckets break mandatory policies (public data), so the head exits 1.
-    assert result.returncode == 1, result.stderr
-    assert _git(fixture_repo, "worktree", "list").count("\n") == 1, "the temporary base worktree was left behind"
-    return json.loads(result.stdout)
+def cli_diffs(fixture_repo, tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, dict]]:
+    """One CLI diff per rendered format, each also writing its JSON document (``--json-out``).
+
+    ``--format json`` prints the very document ``--json-out`` writes (test_json_out_is_what_format_json_prints),
+    so the JSON tests read the markdown run's file instead of running the diff a third time.
+    """
+    runs = {}
+    for fmt in ("markdown", "text"):
+        json_out = tmp_path_factory.mktemp(f"diff-{fmt}") / "diff.json"
+        result = mlopsctl(fixture_repo, "diff", "--stack", "dev", "--base", "HEAD~1", "--format", fmt, "--json-out", str(json_out))
+        # The fixture's bare buckets break mandatory policies (public data), so the head exits 1.
+        assert result.returncode == 1, result.stderr
+        assert _git(fixture_repo, "worktree", "list").count("\n") == 1, "the temporary base worktree was left behind"
+        runs[fmt] = (result, json.loads(json_out.read_text()))
+    return runs
+
+
+@pytest.fixture(scope="module")
+def json_diff(cli_diffs) -> dict:
+    return cli_diffs["markdown"][1]
 
 
 def _change(document: dict, name: str) -> dict:
@@ -197,12 +211,10 @@ def _assert_no_plaintext(output: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
-def test_secrets_never_show_in_text_or_markdown(fixture_repo, fmt, tmp_path, json_diff):
-    json_out = tmp_path / "diff.json"
-    result = mlopsctl(fixture_repo, "diff", "--stack", "dev", "--base", "HEAD~1", "--format", fmt, "--json-out", str(json_out))
-    assert result.returncode == 1, result.stderr
+def test_secrets_never_show_in_text_or_markdown(cli_diffs, fmt, json_diff):
+    result, document = cli_diffs[fmt]
     _assert_no_plaintext(result.stdout + result.stderr)
-    assert json.loads(json_out.read_text())["changes"] == json_diff["changes"]  # --json-out: the same document
+    assert document["changes"] == json_diff["changes"]  # --json-out: the same document whatever the format
     if fmt == "markdown":
         assert result.stdout.startswith(marker("dev"))
         assert "update (may replace)" in result.stdout and "<code>fixture-fresh</code>" in result.stdout
@@ -440,3 +452,20 @@ def test_a_blocked_upgrade_exits_1_with_one_line(monkeypatch, capsys):
     monkeypatch.setattr(diff_module, "run_diff", lambda stack, base: compare(stack, _cluster_side("1.34", "base"), _cluster_side("1.36", "head"), table={}))
     assert cli.main(["diff", "--stack", "prod", "--base", "HEAD"]) == 1
     assert capsys.readouterr().err.startswith("error: Kubernetes 1.34 -> 1.36 on 'eks-cluster' skips 1 minor(s)")
+
+
+def test_json_out_is_what_format_json_prints(monkeypatch, capsys, tmp_path):
+    """The CLI in-process on a hand-built diff: --format json prints exactly the document --json-out writes."""
+    from mlopsctl import cli
+    from mlopsctl import diff as diff_module
+
+    head = _preview([_resource("a", bucket="a-v2"), _resource("b")], violations=[_violation("bucket-versioning", "b")])
+    diff = compare("dev", Side("main (abc1234)", _preview([_resource("a", bucket="a-v1")], violations=[]), None),
+                   Side("working tree", head, None))
+    monkeypatch.setattr(diff_module, "run_diff", lambda stack, base: diff)
+    for fmt in ("json", "text", "markdown"):
+        json_out = tmp_path / f"{fmt}.json"
+        assert cli.main(["diff", "--stack", "dev", "--base", "HEAD~1", "--format", fmt, "--json-out", str(json_out)]) == 1
+        out = capsys.readouterr().out
+        assert json.loads(json_out.read_text()) == diff.to_json()
+        assert out == {"json": json_out.read_text(), "text": render_text(diff), "markdown": render_markdown(diff)}[fmt]
