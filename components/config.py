@@ -441,7 +441,7 @@ class IamConfig(Model):
 # ---------------------------------------------------------------------------------------------
 # Serving (SageMaker). Limits come from botocore's sagemaker model (components/facts.py);
 # facts botocore lacks (serverless memory steps, local-storage families, Model Monitor image
-# accounts) from components/data/aws_facts.json.
+# accounts) from policies/awsfacts/aws_facts.json.
 
 
 def _sagemaker_name(shape: str):
@@ -751,7 +751,7 @@ class ServingConfig(Model):
                 if endpoint.instance.min_count < 2:
                     raise ValueError(f"@serving.endpoints.{index}.instance.minCount: prod needs at least 2 instances (spread over AZs), got {endpoint.instance.min_count}")
         if self.monitored_endpoints() and facts.model_monitor_image_uri(region) is None:
-            raise ValueError(f"@serving.driftMonitoring.enabled: no Model Monitor analyzer image is listed for {region} in components/data/aws_facts.json")
+            raise ValueError(f"@serving.driftMonitoring.enabled: no Model Monitor analyzer image is listed for {region} in policies/awsfacts/aws_facts.json")
 
 
 class PlatformConfig(Model):

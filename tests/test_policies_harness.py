@@ -167,14 +167,13 @@ def test_pack_is_self_contained():
     repository_import = re.compile(r"^\s*(from|import)\s+(components|mlopsctl|tests)\b", re.M)
     for path in (ROOT / "policies").rglob("*.py"):
         assert not repository_import.search(path.read_text()), path
-    # The pack's facts are a copy (Pulumi ships only policies/): every fact both files carry must agree.
-    pack_facts = json.loads((ROOT / "policies" / "data" / "aws_facts.json").read_text())
-    program_facts = json.loads((ROOT / "components" / "data" / "aws_facts.json").read_text())
-    shared = (set(pack_facts) & set(program_facts)) - {"_about", "asOf"}
-    assert {"gpuInstanceFamilies"} <= shared
-    for key in shared:
-        assert pack_facts[key] == program_facts[key], f"policies/data/aws_facts.json:{key} differs from components/data/aws_facts.json"
-    assert {"gpuInstanceFamilies", "sagemakerInstanceStorageFamilies"} <= set(pack_facts)
+    # One facts file, inside the pack's folder; the program reads the same file.
+    from components import facts
+
+    assert not (ROOT / "components" / "data" / "aws_facts.json").exists()
+    assert not (ROOT / "policies" / "data" / "aws_facts.json").exists()
+    assert facts.FACTS_FILE == ROOT / "policies" / "awsfacts" / "aws_facts.json"
+    assert {"gpuInstanceFamilies", "sagemakerInstanceStorageFamilies"} <= set(json.loads(facts.FACTS_FILE.read_text()))
     requirements = (ROOT / "policies" / "requirements.txt").read_text().split()
     assert {r.split("==")[0] for r in requirements} == {"pulumi", "pulumi-policy", "botocore"}
     assert all("==" in r for r in requirements)

@@ -4,3 +4,7 @@ The pack runs as its own process from this folder (``pulumi preview --policy-pac
 imports this package as ``awsfacts``; the repository imports it as ``policies.awsfacts``. Both
 read the same files here, so a fact has one home.
 """
+
+# The project's name: Pulumi.yaml's ``name``, the pack's name, tag values and label prefixes, and
+# the on-disk cache folder. Here because the pack cannot import ``components``.
+PROJECT = "mlops-platform"
