@@ -202,3 +202,21 @@ def test_every_policy_has_tests_that_name_it(info):
     sources = "".join(p.read_text() for p in (ROOT / "tests").glob("test_policies_*.py"))
     missing = [p.name for p in info.policies if f'"{p.name}"' not in sources]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"monthly-budget": "advisory"},  # a bare string is a level (cost.py once read it as mandatory)
+        {"monthly-budget": {"monthlyBudgetUsd": 900}},
+        {"all": "advisory", "monthly-budget": {"monthlyBudgetUsd": 900}},
+        {"all": {"enforcementLevel": "disabled"}, "monthly-budget": {"enforcementLevel": "mandatory", "monthlyBudgetUsd": 5}},
+    ],
+)
+def test_cost_reads_the_budget_config_as_the_engine_does(info, tmp_path, config):
+    from mlopsctl.cost import budget_config
+
+    (tmp_path / "prod.json").write_text(json.dumps(config))
+    level, props = reconcile_config(info, config)["monthly-budget"]
+    budget = props.get("monthlyBudgetUsd")
+    assert budget_config("prod", tmp_path) == (None if budget is None else float(budget), level)
