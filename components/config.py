@@ -30,9 +30,13 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from components import facts
-from policies.awsfacts import clock, eks_versions
+from policies.awsfacts import PROJECT, clock, eks_versions
 
-PROJECT = "mlops-platform"
+# The taint every GPU node group carries so only GPU workloads land there (EKS API spelling; the
+# node groups set it, the in-cluster tolerations and ``mlopsctl verify`` read it).
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "true"
+GPU_TAINT_EFFECT = "NO_SCHEDULE"  # EKS API spelling; Kubernetes calls it NoSchedule
 CONFIG_KEY = f"{PROJECT}:platform"
 REGION_KEY = "aws:region"
 

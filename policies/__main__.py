@@ -20,6 +20,7 @@ import cost  # noqa: E402
 import reliability  # noqa: E402
 import security  # noqa: E402
 import tagging  # noqa: E402
+from awsfacts import PROJECT  # noqa: E402
 from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
 
 POLICIES = [
@@ -31,7 +32,7 @@ POLICIES = [
 ]
 
 PolicyPack(
-    name="mlops-platform",
+    name=PROJECT,
     description="Security, cost, tagging and reliability guardrails for the mlops-platform AWS stacks.",
     enforcement_level=EnforcementLevel.ADVISORY,
     policies=POLICIES,
