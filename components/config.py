@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 import re
+import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -29,13 +30,50 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from components import facts
-from policies.awsfacts import clock, eks_versions
+from policies.awsfacts import PROJECT, clock, eks_versions
 
-PROJECT = "mlops-platform"
+# The taint every GPU node group carries so only GPU workloads land there (EKS API spelling; the
+# node groups set it, the in-cluster tolerations and ``mlopsctl verify`` read it).
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "true"
+GPU_TAINT_EFFECT = "NO_SCHEDULE"  # EKS API spelling; Kubernetes calls it NoSchedule
 CONFIG_KEY = f"{PROJECT}:platform"
 REGION_KEY = "aws:region"
 
 Environment = Literal["dev", "staging", "prod"]
+
+
+# namePrefix is also bootstrap's --name: the deploy role's S3, KMS-alias, IAM and CodeBuild
+# permissions are scoped to <name>-*, so both must accept exactly the same names. The bound is the
+# tightest AWS name built from the prefix, for the longest environment name, because a prefix the
+# stack cannot use must not get an account bootstrapped for it:
+# - S3 buckets <prefix>-<env>-<stem>- plus Terraform's 26-character unique suffix fit S3's 63 (an
+#   S3 rule botocore's BucketName shape does not carry); the longest stem, replica-logs, makes
+#   this the tightest (15);
+# - bootstrap's state bucket <name>-pulumi-state-<account>-<longest region> (63): 22;
+# - the CodeConnections connection <name>-github (ConnectionName, 32): 25;
+# - the runner's IAM role, <prefix>-<env>-gha-runner plus Pulumi's 8-character suffix (64): 37.
+# EKS cluster names (<prefix>-<env>, 100), KMS aliases (256), CodeBuild projects (150) are looser.
+# bootstrap's validate_name still checks each name it builds against botocore.
+S3_BUCKET_NAME_MAX = 63
+LONGEST_BUCKET_STEM = "replica-logs"  # stems of components/storage: artifacts, access-logs, replica, replica-logs
+
+
+def _name_prefix_max() -> int:
+    env = max(typing.get_args(Environment), key=len)
+    region = max(facts.known_regions(), key=len)
+    return min(
+        S3_BUCKET_NAME_MAX - facts.PREFIXED_UNIQUE_SUFFIX_LENGTH - len(f"-{env}-{LONGEST_BUCKET_STEM}-"),
+        S3_BUCKET_NAME_MAX - len(f"-pulumi-state-{'0' * 12}-{region}"),
+        int(facts.shape_limits("codeconnections", "ConnectionName")["max"]) - len("-github"),
+        int(facts.shape_limits("iam", "roleNameType")["max"]) - facts.PULUMI_RANDOM_SUFFIX_LENGTH - len(f"-{env}-gha-runner"),
+    )
+
+
+NAME_PREFIX_MIN = 2
+NAME_PREFIX_MAX = _name_prefix_max()
+NAME_PREFIX_PATTERN = rf"^[a-z][a-z0-9-]{{{NAME_PREFIX_MIN - 1},{NAME_PREFIX_MAX - 1}}}$"
+NAME_PREFIX_RULE = f"{NAME_PREFIX_MIN}-{NAME_PREFIX_MAX} chars of lowercase letters, digits and '-', starting with a letter"
 
 # The artifact store's prefix layout. Grants and data capture are scoped to these.
 ARTIFACT_PREFIXES: tuple[str, ...] = ("models/", "datasets/", "data-capture/", "pipelines/")
@@ -441,7 +479,7 @@ class IamConfig(Model):
 # ---------------------------------------------------------------------------------------------
 # Serving (SageMaker). Limits come from botocore's sagemaker model (components/facts.py);
 # facts botocore lacks (serverless memory steps, local-storage families, Model Monitor image
-# accounts) from components/data/aws_facts.json.
+# accounts) from policies/awsfacts/aws_facts.json.
 
 
 def _sagemaker_name(shape: str):
@@ -751,7 +789,7 @@ class ServingConfig(Model):
                 if endpoint.instance.min_count < 2:
                     raise ValueError(f"@serving.endpoints.{index}.instance.minCount: prod needs at least 2 instances (spread over AZs), got {endpoint.instance.min_count}")
         if self.monitored_endpoints() and facts.model_monitor_image_uri(region) is None:
-            raise ValueError(f"@serving.driftMonitoring.enabled: no Model Monitor analyzer image is listed for {region} in components/data/aws_facts.json")
+            raise ValueError(f"@serving.driftMonitoring.enabled: no Model Monitor analyzer image is listed for {region} in policies/awsfacts/aws_facts.json")
 
 
 class PlatformConfig(Model):
@@ -760,7 +798,7 @@ class PlatformConfig(Model):
     owner: str = Field(min_length=1, max_length=256, description="Owning team; the `owner` tag.")
     cost_center: str = Field(min_length=1, max_length=256, description="The `cost-center` tag.")
     project: str = Field(PROJECT, description="The `project` tag, and the logical name of the root MlopsPlatform component.")
-    name_prefix: str = Field("mlops", pattern=r"^[a-z][a-z0-9-]{1,11}$", description="Short prefix of physical names (2-12 chars).")
+    name_prefix: str = Field("mlops", pattern=NAME_PREFIX_PATTERN, description=f"Short prefix of physical names ({NAME_PREFIX_RULE}); bootstrap's --name.")
     account_id: str = Field(
         pattern=r"^\d{12}$",
         description=(

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components import facts
-from components.config import GITHUB_REPO_PATTERN, PROJECT, Environment
+from components.config import GITHUB_REPO_PATTERN, NAME_PREFIX_PATTERN, NAME_PREFIX_RULE, PROJECT, Environment
 
 ENVIRONMENTS: tuple[str, ...] = typing.get_args(Environment)
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -38,7 +38,7 @@ GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
 BOOTSTRAP_TAGS = {"managed-by": "mlopsctl-bootstrap"}
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
+NAME_PATTERN = re.compile(NAME_PREFIX_PATTERN)  # the stacks' namePrefix rule (components/config.py)
 
 # IAM mutations that would let a CI role widen its own power if it could apply them to itself.
 ROLE_MUTATIONS = (
@@ -128,7 +128,7 @@ def validate_name(name: str, region: str) -> None:
     ``ProjectName``, CodeConnections ``ConnectionName``), read from the installed files.
     """
     if not NAME_PATTERN.match(name or ""):
-        raise BootstrapInputError(f"--name: {name!r} must be 2-20 chars of lowercase letters, digits and '-', starting with a letter")
+        raise BootstrapInputError(f"--name: {name!r} must be {NAME_PREFIX_RULE}")
     bucket = f"{name}-pulumi-state-{'0' * 12}-{region}"
     if len(bucket) > 63:
         raise BootstrapInputError(f"--name: {name!r} makes the state bucket name {len(bucket)} characters long; S3 allows 63")

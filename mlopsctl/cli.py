@@ -112,7 +112,7 @@ def _add_operations_commands(commands) -> None:
     bootstrap.add_argument("--environment", required=True, metavar="dev|staging|prod",
                            help="The environment this account is for (one AWS account per environment).")
     bootstrap.add_argument("--region", required=True, help="AWS region of the state bucket and secrets key.")
-    bootstrap.add_argument("--name", required=True, help="Name prefix (2-20 chars, e.g. mlops); use the stacks' namePrefix.")
+    bootstrap.add_argument("--name", required=True, help="Name prefix (e.g. mlops): the stacks' namePrefix, same rule.")
     bootstrap.add_argument("--github-repo", metavar="ORG/REPO",
                            help="Also create GitHub OIDC trust and this environment's deploy and preview roles for this repository.")
     bootstrap.add_argument("--github-connection", action="store_true",

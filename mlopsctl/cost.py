@@ -9,12 +9,20 @@ renders the result.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from pathlib import Path
 from typing import Any
 
 from mlopsctl.harness import RecordedResource, Recording
-from policies.pricing import BUDGET_KEY, BUDGET_POLICY, SCENARIOS, CostReport, StackResource, cost_json, price_resources
+from policies.pricing import (
+    BUDGET_DEFAULT_LEVEL,
+    BUDGET_KEY,
+    BUDGET_POLICY,
+    SCENARIOS,
+    CostReport,
+    StackResource,
+    cost_json,
+    price_resources,
+)
 
 POLICY_CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
 
@@ -49,16 +57,18 @@ def budget_config(environment: str, config_dir: Path | None = None) -> tuple[flo
     """(``monthlyBudgetUsd``, enforcement level) of the ``monthly-budget`` policy in ``policies/config/<stack>.json``.
 
     The same file is passed to ``pulumi preview --policy-pack-config``, so the offline verdict and
-    the pack's agree. The level defaults to the policy's own default, mandatory.
+    the pack's agree. It is read by ``mlopsctl.policycheck``'s parser, so an entry means what it
+    means to the engine (a bare string is a level, ``"all"`` sets every level). The level defaults
+    to the policy's own default, mandatory.
     """
+    from mlopsctl.policycheck import configured_policy, load_config_file
+
     path = (config_dir or POLICY_CONFIG_DIR) / f"{environment}.json"
     if not path.is_file():
-        return None, "mandatory"
-    policy = json.loads(path.read_text()).get(BUDGET_POLICY)
-    if not isinstance(policy, dict):
-        return None, "mandatory"
-    budget = policy.get(BUDGET_KEY)
-    return (None if budget is None else float(budget)), str(policy.get("enforcementLevel", "mandatory"))
+        return None, BUDGET_DEFAULT_LEVEL
+    level, props = configured_policy(load_config_file(path), BUDGET_POLICY, BUDGET_DEFAULT_LEVEL)
+    budget = props.get(BUDGET_KEY)
+    return (None if budget is None else float(budget)), level
 
 
 def monthly_budget(environment: str, config_dir: Path | None = None) -> float | None:

@@ -40,13 +40,13 @@ from typing import Any
 import yaml
 
 from mlopsctl.harness import SECRET_SIG, SIG_KEY, UNKNOWN
-from mlopsctl.stackfile import ROOT, SECRET_PLACEHOLDER, available_stacks
+from mlopsctl.preview import NOT_EVALUATED
+from mlopsctl.stackfile import ROOT, SECRET_PLACEHOLDER, available_stacks, map_secure
 from mlopsctl.upgrades import VersionChange, version_changes
 
 GITHUB_COMMENT_LIMIT = 65_536
 REPLACE_TABLE_PATH = Path(__file__).resolve().parent / "data" / "replace_on_change.json"
 MASK = "[secret]"
-NOT_EVALUATED = "not evaluated"
 # Input names that hold credentials even when the program forgot to mark them secret.
 _SENSITIVE_KEY = re.compile(r"password|secret|token|private_?key|access_?key|credential", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][\w$]*$")
@@ -537,19 +537,7 @@ def _secure_values(text: str | None) -> dict[str, str]:
     except yaml.YAMLError:
         return {}
     found: dict[str, str] = {}
-
-    def walk(value: Any, path: str) -> None:
-        if isinstance(value, dict):
-            if set(value) == {"secure"}:
-                found[path] = str(value["secure"])
-                return
-            for k, v in value.items():
-                walk(v, f"{path}.{k}" if path else str(k))
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                walk(v, f"{path}[{i}]")
-
-    walk((document or {}).get("config") or {}, "")
+    map_secure((document or {}).get("config") or {}, "", lambda path, ciphertext: found.__setitem__(path, str(ciphertext)))
     return found
 
 

@@ -151,21 +151,42 @@ def reconcile_config(info: Any, given: Mapping[str, Mapping[str, Any]]) -> dict[
         result[policy.name] = (_level_name(policy.enforcementLevel), defaults)
     initial = {k: json_format.MessageToDict(v) for k, v in info.initialConfig.items()}
     for layer in (initial, normalize_config(given)):
-        all_level = (layer.get("all") or {}).get("enforcementLevel")
-        if all_level:
-            result = {k: (all_level, props) for k, (_, props) in result.items()}
-        for name, entry in layer.items():
-            if name == "all":
-                continue
-            if name not in result:
-                raise PolicyPackError(f"policy config names {name!r}, which the pack does not have")
-            level, props = result[name]
-            props = {**props, **{k: v for k, v in entry.items() if k != "enforcementLevel"}}
-            result[name] = (entry.get("enforcementLevel") or level, props)
+        result = _apply_layer(result, layer)
     for name, (level, props) in result.items():
         _level_to_proto(level)
         _validate_properties(name, schemas.get(name) or {}, props)
     return result
+
+
+def _apply_layer(result: dict[str, tuple[str, dict[str, Any]]], layer: Mapping[str, Mapping[str, Any]], *, strict: bool = True) -> dict[str, tuple[str, dict[str, Any]]]:
+    """One config layer over {policy: (level, properties)}: "all" sets every level, then each entry
+    overrides its policy's level and merges its properties (the engine's order)."""
+    all_level = (layer.get("all") or {}).get("enforcementLevel")
+    if all_level:
+        result = {k: (all_level, props) for k, (_, props) in result.items()}
+    for name, entry in layer.items():
+        if name == "all":
+            continue
+        if name not in result:
+            if strict:
+                raise PolicyPackError(f"policy config names {name!r}, which the pack does not have")
+            continue
+        level, props = result[name]
+        props = {**props, **{k: v for k, v in entry.items() if k != "enforcementLevel"}}
+        result[name] = (entry.get("enforcementLevel") or level, props)
+    return result
+
+
+def configured_policy(given: Mapping[str, Any], name: str, default_level: str, defaults: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """One policy's (enforcement level, properties) under a config file, by :func:`reconcile_config`'s
+    rules, for callers that know the policy's defaults without starting the pack (``mlopsctl cost``).
+
+    A bare string entry (``"monthly-budget": "advisory"``) is a level, as the engine reads it.
+    """
+    result = _apply_layer({name: (default_level, dict(defaults or {}))}, normalize_config(given), strict=False)
+    level, props = result[name]
+    _level_to_proto(level)
+    return level, props
 
 
 def _validate_properties(name: str, schema: dict[str, Any], props: dict[str, Any]) -> None:

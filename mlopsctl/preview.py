@@ -12,7 +12,7 @@ from components.incluster.config import PROJECT as INCLUSTER_PROJECT
 from mlopsctl.harness import ACCOUNT_ID, SECRET_SIG, SIG_KEY, STACK_REFERENCE, Recording, run_program, unwrap_secrets
 from mlopsctl.stackfile import INCLUSTER_STACKS_DIR, SECRET_PLACEHOLDER, STACKS_DIR, StackFile, load_stack_file
 
-NOT_EVALUATED = "not yet evaluated"
+NOT_EVALUATED = "not evaluated"  # diff.py's notes too: "not evaluated (<why>)"
 
 
 @dataclass

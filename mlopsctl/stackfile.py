@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,15 +51,27 @@ def available_stacks(stacks_dir: Path = STACKS_DIR) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
 
 
-def _replace_secrets(value: Any, path: str, found: list[str]) -> Any:
+def map_secure(value: Any, path: str, on_secure: Callable[[str, Any], Any]) -> Any:
+    """``value`` with each ``{secure: <ciphertext>}`` replaced by ``on_secure(key path, ciphertext)``.
+
+    The one walker of ``secure:`` values (preview hides them, diff compares them); key paths are
+    ``a.b[0].c`` from ``path``.
+    """
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            found.append(path)
-            return SECRET_PLACEHOLDER
-        return {k: _replace_secrets(v, f"{path}.{k}", found) for k, v in value.items()}
+            return on_secure(path, value["secure"])
+        return {k: map_secure(v, f"{path}.{k}" if path else str(k), on_secure) for k, v in value.items()}
     if isinstance(value, list):
-        return [_replace_secrets(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+        return [map_secure(v, f"{path}[{i}]", on_secure) for i, v in enumerate(value)]
     return value
+
+
+def _replace_secrets(value: Any, path: str, found: list[str]) -> Any:
+    def hide(secret_path: str, _ciphertext: Any) -> str:
+        found.append(secret_path)
+        return SECRET_PLACEHOLDER
+
+    return map_secure(value, path, hide)
 
 
 def load_stack_file(stack: str, stacks_dir: Path = STACKS_DIR, *, project: str = PROJECT) -> StackFile:

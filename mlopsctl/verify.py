@@ -14,18 +14,17 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from components import facts
-from components.config import PlatformConfig
+from components.config import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, PlatformConfig
 from mlopsctl.awsclients import AWS_ERRORS, AwsClients, default_encryption_rule, describe_aws_error, error_code
+from policies.awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION as SCALABLE_DIMENSION
 
 PASS, FAIL, ERROR, SKIP = "pass", "fail", "error", "skip"
 
 # Control-plane log types the platform enables at least (issue 4: "api, audit, authenticator at least").
 REQUIRED_CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
-# The taint every GPU node group carries so only GPU workloads land there (EKS API spelling).
-GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
+GPU_TAINT = {"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE, "effect": GPU_TAINT_EFFECT}
 # Data capture is on by default outside dev (issue 5); a stack's endpoint config can override it.
 # Prod endpoints keep at least two instances (issue 5) when config states no bounds.
-SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 
 class OutputsError(ValueError):

@@ -26,6 +26,7 @@ import cost  # noqa: E402
 import reliability  # noqa: E402
 import security  # noqa: E402
 import tagging  # noqa: E402
+from awsfacts import PROJECT  # noqa: E402
 from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
 
 POLICIES = [
@@ -41,7 +42,7 @@ gc.enable()
 
 # Serves until SIGINT (KeyboardInterrupt stops the gRPC server), then returns.
 PolicyPack(
-    name="mlops-platform",
+    name=PROJECT,
     description="Security, cost, tagging and reliability guardrails for the mlops-platform AWS stacks.",
     enforcement_level=EnforcementLevel.ADVISORY,
     policies=POLICIES,

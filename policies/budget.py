@@ -9,7 +9,7 @@ Pricing is ``policies/pricing``, the same code ``mlopsctl cost`` runs offline.
 
 from __future__ import annotations
 
-from pricing import BUDGET_KEY, BUDGET_POLICY, SCENARIOS, StackResource, budget_verdict, plain, price_resources
+from pricing import BUDGET_DEFAULT_LEVEL, BUDGET_KEY, BUDGET_POLICY, SCENARIOS, StackResource, budget_verdict, plain, price_resources
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, Severity, StackValidationArgs, StackValidationPolicy
 
 
@@ -62,7 +62,7 @@ monthly_budget = StackValidationPolicy(
     name=BUDGET_POLICY,
     description="The stack's priced monthly ceiling (every maximum size, on-demand list prices) stays within the environment's budget.",
     validate=_validate,
-    enforcement_level=EnforcementLevel.MANDATORY,
+    enforcement_level=EnforcementLevel(BUDGET_DEFAULT_LEVEL),
     display_name="Monthly budget",
     severity=Severity.MEDIUM,
     tags=["cost"],

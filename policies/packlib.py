@@ -1,8 +1,8 @@
 """Shared helpers of the mlops-platform policy pack.
 
 The pack runs as its own process (Pulumi ships only this folder), so nothing here imports the
-repository's ``components`` package. Facts come from ``data/`` in this folder or from botocore's
-bundled service models.
+repository's ``components`` package. Facts come from ``awsfacts/`` in this folder (the data file
+and the one botocore-model reader the program shares) or from ``data/``.
 
 Reading inputs: ``props`` are wire-format (camelCase) inputs wrapped in pulumi_policy's
 unknown-checking proxy. Reading an unknown value raises ``UnknownValueError``; left to propagate,
@@ -13,8 +13,6 @@ to know that a value will exist (e.g. a KMS key ARN of a key created in the same
 
 from __future__ import annotations
 
-import gzip
-import importlib.util
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,6 +34,13 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, _DictProxy, _is_unknown, _ListProxy
 from pulumi_policy.secret import Secret, _DictSecretsProxy, _ListSecretsProxy
+
+try:  # imported as ``policies.packlib`` by the repository's code
+    from .awsfacts import botocore_models
+    from .awsfacts.instances import facts, has_instance_storage, instance_family, is_gpu_ec2_type, is_gpu_sagemaker_type  # noqa: F401
+except ImportError:  # imported as the pack's top-level ``packlib`` (policies/ is on sys.path there)
+    from awsfacts import botocore_models  # type: ignore[no-redef]
+    from awsfacts.instances import facts, has_instance_storage, instance_family, is_gpu_ec2_type, is_gpu_sagemaker_type  # type: ignore[no-redef]  # noqa: F401
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MISSING = object()
@@ -179,49 +184,9 @@ def json_input(props: Mapping, key: str) -> Any:
 
 
 @cache
-def facts() -> dict:
-    return json.loads((DATA_DIR / "aws_facts.json").read_text())
-
-
-@cache
-def _botocore_model(service: str) -> dict:
-    # botocore's bundled model files, read directly (importing botocore's client stack costs more
-    # than the lookup and the pack process starts on every preview).
-    spec = importlib.util.find_spec("botocore")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("botocore is not installed; it is pinned in policies/requirements.txt")
-    service_dir = Path(next(iter(spec.submodule_search_locations))) / "data" / service
-    latest = max(p for p in service_dir.iterdir() if (p / "service-2.json.gz").exists() or (p / "service-2.json").exists())
-    path = latest / "service-2.json.gz"
-    if path.exists():
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            return json.load(handle)
-    return json.loads((latest / "service-2.json").read_text())
-
-
-@cache
 def eks_gpu_ami_types() -> frozenset[str]:
     """EKS AMI types that ship NVIDIA drivers, from botocore's EKS model (AMITypes enum)."""
-    ami_types = _botocore_model("eks")["shapes"]["AMITypes"]["enum"]
-    return frozenset(t for t in ami_types if "NVIDIA" in t or t.endswith("_GPU"))
-
-
-def instance_family(instance_type: str) -> str:
-    """``g5`` from ``g5.2xlarge``; ``ml.g5`` from ``ml.g5.2xlarge``."""
-    return instance_type.rsplit(".", 1)[0]
-
-
-def is_gpu_ec2_type(instance_type: str) -> bool:
-    return instance_family(instance_type) in set(facts()["gpuInstanceFamilies"]["ec2"])
-
-
-def is_gpu_sagemaker_type(instance_type: str) -> bool:
-    return instance_family(instance_type) in set(facts()["gpuInstanceFamilies"]["sagemaker"])
-
-
-def has_instance_storage(instance_type: str) -> bool:
-    """SageMaker ML instances whose volumes are local NVMe, encrypted by the instance's hardware."""
-    return instance_family(instance_type) in set(facts()["sagemakerInstanceStorageFamilies"]["values"])
+    return frozenset(t for t in botocore_models.enum("eks", "AMITypes") if "NVIDIA" in t or t.endswith("_GPU"))
 
 
 # ---------------------------------------------------------------------------------------------

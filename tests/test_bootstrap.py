@@ -571,16 +571,20 @@ def test_changed_managed_policy_gets_a_new_default_version_with_fix(aws, capsys)
 
 def test_policies_fit_iam_managed_policy_size(aws):
     key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
-    longest = cp.Names("a" * 20, ACCOUNT, "ap-southeast-2")
+    from components.config import NAME_PREFIX_MAX
+
+    longest = cp.Names("a" * NAME_PREFIX_MAX, ACCOUNT, "ap-southeast-2")
     for build in (cp.boundary_policy, cp.deploy_policy, cp.preview_policy):
         # IAM counts managed policy size without whitespace; its quota is 6,144 characters (IAM quotas page).
         assert len(json.dumps(build(longest, key), separators=(",", ":"))) < 6144
 
 
 def test_longest_name_fits_every_name_built_from_it():
-    # --name allows 20 characters (stacks' namePrefix only 12); every physical name built from it must
+    # --name takes the stacks' namePrefix rule; every physical name built from the longest must
     # still pass botocore's shapes: IAM roleNameType (64), CodeBuild ProjectName (2-150), CodeConnections ConnectionName (32).
-    longest = "a" * 20
+    from components.config import NAME_PREFIX_MAX
+
+    longest = "a" * NAME_PREFIX_MAX
     cp.validate_name(longest, "ap-southeast-2")
     built = cp.derived_names(longest)
     assert {(service, shape) for _, service, shape, _ in built} == {
@@ -645,7 +649,7 @@ def test_permission_error_stops_with_one_line_not_a_crash(aws, capsys):
      "error: --environment: 'Prod' must be one of dev, staging, prod (one AWS account per environment)"),
     (["bootstrap", "--environment", ENV, "--region", "mars-1", "--name", "mlops"], "error: --region: 'mars-1' is not an AWS region known to botocore"),
     (["bootstrap", "--environment", ENV, "--region", REGION, "--name", "ML_Ops"],
-     "error: --name: 'ML_Ops' must be 2-20 chars of lowercase letters, digits and '-', starting with a letter"),
+     "error: --name: 'ML_Ops' must be 2-15 chars of lowercase letters, digits and '-', starting with a letter"),
     (["bootstrap", "--environment", ENV, "--region", REGION, "--name", "mlops", "--github-repo", "acme"],
      "error: --github-repo: 'acme' is not <org>/<repo> (GitHub owner and repository names)"),
 ])
@@ -670,8 +674,8 @@ def no_credentials(monkeypatch, tmp_path):
 
 
 def test_bad_name_is_rejected_before_any_aws_call(no_credentials, capsys):
-    assert main(["bootstrap", "--environment", ENV, "--region", REGION, "--name", "x" * 21]) == 2
-    assert capsys.readouterr().err.startswith("error: --name: 'xxxxxxxxxxxxxxxxxxxxx' must be 2-20 chars")
+    assert main(["bootstrap", "--environment", ENV, "--region", REGION, "--name", "x" * 16]) == 2
+    assert capsys.readouterr().err.startswith("error: --name: 'xxxxxxxxxxxxxxxx' must be 2-15 chars")
 
 
 def test_bad_environment_is_rejected_before_any_aws_call(no_credentials, capsys):

@@ -287,3 +287,10 @@ def test_pricing_needs_only_the_standard_library():
     done = subprocess.run([sys.executable, "-S", "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == default_table().as_of
+
+
+def test_a_bare_string_budget_level_is_that_level(tmp_path):
+    (tmp_path / "prod.json").write_text(json.dumps({"monthly-budget": "advisory"}))
+    assert budget_config("prod", tmp_path) == (None, "advisory")
+    (tmp_path / "prod.json").write_text(json.dumps({"all": "advisory", "monthly-budget": {"monthlyBudgetUsd": 10}}))
+    assert budget_config("prod", tmp_path) == (10.0, "advisory")

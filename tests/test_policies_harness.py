@@ -167,14 +167,13 @@ def test_pack_is_self_contained():
     repository_import = re.compile(r"^\s*(from|import)\s+(components|mlopsctl|tests)\b", re.M)
     for path in (ROOT / "policies").rglob("*.py"):
         assert not repository_import.search(path.read_text()), path
-    # The pack's facts are a copy (Pulumi ships only policies/): every fact both files carry must agree.
-    pack_facts = json.loads((ROOT / "policies" / "data" / "aws_facts.json").read_text())
-    program_facts = json.loads((ROOT / "components" / "data" / "aws_facts.json").read_text())
-    shared = (set(pack_facts) & set(program_facts)) - {"_about", "asOf"}
-    assert {"gpuInstanceFamilies"} <= shared
-    for key in shared:
-        assert pack_facts[key] == program_facts[key], f"policies/data/aws_facts.json:{key} differs from components/data/aws_facts.json"
-    assert {"gpuInstanceFamilies", "sagemakerInstanceStorageFamilies"} <= set(pack_facts)
+    # One facts file, inside the pack's folder; the program reads the same file.
+    from components import facts
+
+    assert not (ROOT / "components" / "data" / "aws_facts.json").exists()
+    assert not (ROOT / "policies" / "data" / "aws_facts.json").exists()
+    assert facts.FACTS_FILE == ROOT / "policies" / "awsfacts" / "aws_facts.json"
+    assert {"gpuInstanceFamilies", "sagemakerInstanceStorageFamilies"} <= set(json.loads(facts.FACTS_FILE.read_text()))
     requirements = (ROOT / "policies" / "requirements.txt").read_text().split()
     assert {r.split("==")[0] for r in requirements} == {"pulumi", "pulumi-policy", "botocore"}
     assert all("==" in r for r in requirements)
@@ -203,3 +202,21 @@ def test_every_policy_has_tests_that_name_it(info):
     sources = "".join(p.read_text() for p in (ROOT / "tests").glob("test_policies_*.py"))
     missing = [p.name for p in info.policies if f'"{p.name}"' not in sources]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"monthly-budget": "advisory"},  # a bare string is a level (cost.py once read it as mandatory)
+        {"monthly-budget": {"monthlyBudgetUsd": 900}},
+        {"all": "advisory", "monthly-budget": {"monthlyBudgetUsd": 900}},
+        {"all": {"enforcementLevel": "disabled"}, "monthly-budget": {"enforcementLevel": "mandatory", "monthlyBudgetUsd": 5}},
+    ],
+)
+def test_cost_reads_the_budget_config_as_the_engine_does(info, tmp_path, config):
+    from mlopsctl.cost import budget_config
+
+    (tmp_path / "prod.json").write_text(json.dumps(config))
+    level, props = reconcile_config(info, config)["monthly-budget"]
+    budget = props.get("monthlyBudgetUsd")
+    assert budget_config("prod", tmp_path) == (None if budget is None else float(budget), level)

@@ -12,10 +12,18 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.config import GpuNodeGroupConfig, NodeGroupConfig, SystemNodeGroupConfig
+from components.config import (  # noqa: F401 - the GPU taint is re-exported for components.incluster
+    GPU_TAINT_EFFECT,
+    GPU_TAINT_KEY,
+    GPU_TAINT_VALUE,
+    PROJECT,
+    GpuNodeGroupConfig,
+    NodeGroupConfig,
+    SystemNodeGroupConfig,
+)
 from components.iam.policy import Statement, policy_document
 
-LABEL_PREFIX = "mlops-platform"
+LABEL_PREFIX = PROJECT
 NODE_ROLE_LABEL = f"{LABEL_PREFIX}/node-role"
 GPU_GROUP_LABEL = f"{LABEL_PREFIX}/gpu-group"
 ACCELERATOR_LABEL = f"{LABEL_PREFIX}/accelerator"
@@ -27,9 +35,6 @@ DEVICE_PLUGIN_LABEL = f"{LABEL_PREFIX}/nvidia-device-plugin"
 CA_GPU_LABEL = "k8s.amazonaws.com/accelerator"
 AMIS_WITH_DEVICE_PLUGIN = frozenset({"BOTTLEROCKET_x86_64_NVIDIA"})
 
-GPU_TAINT_KEY = "nvidia.com/gpu"
-GPU_TAINT_VALUE = "true"
-GPU_TAINT_EFFECT = "NO_SCHEDULE"  # EKS API spelling; Kubernetes calls it NoSchedule
 KUBERNETES_TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 
 # The Python SDK only camelCases top-level names in ignore_changes; nested paths go as written.

@@ -26,8 +26,8 @@ from components.config import DATA_CAPTURE_PREFIX, MODELS_PREFIX, EndpointSettin
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy
 from components.iam.sagemaker import platform_repositories_arn, sagemaker_execution_role
+from policies.awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION as SCALABLE_DIMENSION
 
-SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 INVOCATIONS_PER_INSTANCE = "SageMakerVariantInvocationsPerInstance"
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)")

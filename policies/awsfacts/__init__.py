@@ -4,3 +4,11 @@ The pack runs as its own process from this folder (``pulumi preview --policy-pac
 imports this package as ``awsfacts``; the repository imports it as ``policies.awsfacts``. Both
 read the same files here, so a fact has one home.
 """
+
+# The project's name: Pulumi.yaml's ``name``, the pack's name, tag values and label prefixes, and
+# the on-disk cache folder. Here because the pack cannot import ``components``.
+PROJECT = "mlops-platform"
+
+# Application Auto Scaling's dimension of a SageMaker variant's instance count: the program scales
+# on it, the cost model joins targets by it, ``mlopsctl verify`` reads it back.
+SAGEMAKER_VARIANT_SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"

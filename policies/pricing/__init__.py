@@ -24,6 +24,7 @@ from .table import PRICES_FILE, Price, PriceTable, default_table
 
 BUDGET_POLICY = "monthly-budget"
 BUDGET_KEY = "monthlyBudgetUsd"
+BUDGET_DEFAULT_LEVEL = "mandatory"  # the policy's own level; mlopsctl cost reads configs against it
 
 
 def budget_verdict(report: CostReport, monthly_budget_usd: float | None) -> dict[str, Any] | None:
@@ -79,6 +80,7 @@ def cost_json(report: CostReport, monthly_budget_usd: float | None = None) -> di
 
 __all__ = [
     "BUDGET_KEY",
+    "BUDGET_DEFAULT_LEVEL",
     "BUDGET_POLICY",
     "PRICES_FILE",
     "SCENARIOS",

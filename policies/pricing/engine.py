@@ -26,9 +26,9 @@ from typing import Any
 from .table import Price, PriceTable, default_table
 
 try:  # imported as ``policies.pricing`` by the repository's code
-    from ..awsfacts import clock, eks_versions
+    from ..awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION, clock, eks_versions
 except ImportError:  # imported as the pack's top-level ``pricing`` (policies/ is on sys.path there)
-    from awsfacts import clock, eks_versions  # type: ignore[no-redef]
+    from awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION, clock, eks_versions  # type: ignore[no-redef]
 
 SCENARIOS = ("idle", "expected", "ceiling")
 
@@ -575,7 +575,7 @@ class _Pricer:
         for target in self.resources:
             if target.type != SCALING_TARGET or target.inputs.get("serviceNamespace") != "sagemaker":
                 continue
-            if target.inputs.get("scalableDimension") != "sagemaker:variant:DesiredInstanceCount":
+            if target.inputs.get("scalableDimension") != SAGEMAKER_VARIANT_SCALABLE_DIMENSION:
                 continue
             resource_id = target.inputs.get("resourceId")
             endpoint_name = variant = None
