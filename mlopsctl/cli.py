@@ -78,7 +78,7 @@ def _preview(args: argparse.Namespace) -> int:
 
     result = preview_stack(args.stack, stacks_dir=args.stacks_dir, unknowns=args.unknowns, policy=not args.no_policy)
     if args.format == "json":
-        print(json.dumps(result.to_json(), indent=2, sort_keys=False))
+        print(json.dumps(result.to_json(), indent=2, sort_keys=True))
     elif args.format == "markdown":
         print(render_markdown(result), end="")
     else:

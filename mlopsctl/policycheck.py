@@ -279,7 +279,8 @@ class PolicyReport:
         return {
             "evaluated": True,
             "pack": {"name": self.pack, "version": self.version, "policies": self.policies, "config": self.config},
-            "violations": [v.to_json() for v in self.violations],
+            # Resources are analyzed in parallel; a fixed order keeps two runs byte for byte equal.
+            "violations": [v.to_json() for v in sorted(self.violations, key=lambda v: (v.urn or "", v.policy, v.message))],
             "remediations": self.remediations,
             "note": "The analyzer protocol carries no retainOnDelete; see each resource's retainOnDelete in `resources`.",
         }

@@ -58,7 +58,8 @@ class PreviewResult:
                 "keys": [p for layer in self.layers for p in layer.stack_file.secret_paths],
             },
             "layers": [layer.to_json() for layer in self.layers],
-            "resources": [r.to_json() for r in self.recording.resources],
+            # Registration order follows output resolution, which varies between runs; URN order does not.
+            "resources": [r.to_json() for r in sorted(self.recording.resources, key=lambda r: r.urn)],
             "outputs": self.recording.stack_outputs,
             "policy": self.policy,
             "cost": self.cost,
@@ -158,7 +159,8 @@ def preview_stack(
             for layer in layers:
                 pack.configure_stack(stack, layer.project, layer.stack_file.runtime_config(), layer.stack_file.secret_keys())
                 reports.append(pack.analyze(layer.recording).to_json())
-            result.policy = {**reports[0], "violations": [v for report in reports for v in report["violations"]],
+            violations = sorted((v for report in reports for v in report["violations"]), key=lambda v: (v.get("urn") or "", v["policy"], v["message"]))
+            result.policy = {**reports[0], "violations": violations,
                              "remediations": [r for report in reports for r in report["remediations"]]}
         return result
     finally:

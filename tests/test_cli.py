@@ -76,3 +76,13 @@ def test_bad_arguments_exit_2():
     result = mlopsctl("preview", "--stack", "dev", "--format", "yaml")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_two_previews_of_one_commit_are_byte_for_byte_equal():
+    """Registration order, dependency order and the pack's parallel analysis vary; the output does not."""
+    runs = [
+        subprocess.run([sys.executable, "-m", "mlopsctl", "preview", "--stack", "prod", "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        for _ in range(2)
+    ]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
+    assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout) > 100_000

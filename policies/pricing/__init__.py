@@ -6,6 +6,7 @@ preview`` both call :func:`price_resources` and :func:`cost_json` from here. Sta
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .engine import (
@@ -65,8 +66,9 @@ def cost_json(report: CostReport, monthly_budget_usd: float | None = None) -> di
         "currency": report.currency,
         "asOf": report.as_of,
         "monthly": {s: (None if (t := report.total(s)) is None else round(float(t), 2)) for s in SCENARIOS},
-        "unknownItems": [u.to_json() for u in report.unknown_items],
-        "lineItems": [item.to_json() for item in report.line_items],
+        # Pricing follows the order resources registered in, which varies; the output is in URN order.
+        "unknownItems": sorted((u.to_json() for u in report.unknown_items), key=lambda u: json.dumps(u, sort_keys=True)),
+        "lineItems": sorted((item.to_json() for item in report.line_items), key=lambda i: (i["urn"], i["item"])),
         "summary": report.summary() + (f"; budget: {verdict['message']}" if verdict else ""),
         "budget": verdict if verdict is not None else {BUDGET_KEY: None, "withinBudget": None, "message": "no monthly budget configured"},
         # Additive detail beyond the contract: the pricing date, partial sums and what is not priced.
@@ -74,7 +76,7 @@ def cost_json(report: CostReport, monthly_budget_usd: float | None = None) -> di
         "hoursPerMonth": report.hours_per_month,
         "pricedPart": {s: round(float(report.known_part(s)), 2) for s in SCENARIOS},
         "byComponent": {c: {s: (None if v is None else round(v, 2)) for s, v in sums.items()} for c, sums in report.by_component().items()},
-        "excluded": [e.to_json() for e in report.excluded],
+        "excluded": sorted((e.to_json() for e in report.excluded), key=lambda e: json.dumps(e, sort_keys=True)),
     }
 
 
