@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import pulumi
-
-from components.config import ConfigError, PlatformConfig, load_from_pulumi_config
+from components.config import PlatformConfig, load_from_pulumi_config
+from components.entry import export_all, run
 from components.platform import MlopsPlatform, MlopsPlatformArgs
 
 
 def build(config: PlatformConfig) -> MlopsPlatform:
     platform = MlopsPlatform(config.project, MlopsPlatformArgs(config=config))
-    for key, value in platform.outputs.items():
-        pulumi.export(key, value)
+    export_all(platform.outputs)
     return platform
 
 
 def main() -> None:
-    try:
-        config = load_from_pulumi_config()
-    except ConfigError as exc:
-        # RunError makes the CLI print the message alone, without a Python traceback.
-        raise pulumi.RunError(str(exc)) from None
-    build(config)
+    run(load_from_pulumi_config, build)

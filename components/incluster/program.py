@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.config import ConfigError
+from components.entry import export_all, run
 from components.incluster import contract
 from components.incluster.config import PROJECT, InClusterConfig, load_from_pulumi_config
 from components.incluster.setup import InClusterSetup, InClusterSetupArgs
@@ -16,15 +16,9 @@ def build(config: InClusterConfig) -> InClusterSetup:
     # get_output, not require_output: a missing output reaches parse(), which says what to do.
     facts = platform.get_output(contract.OUTPUT_NAME).apply(lambda value: contract.parse(value, reference=config.platform_stack, stack=stack))
     setup = InClusterSetup(PROJECT, InClusterSetupArgs(facts=facts))
-    for key, value in setup.outputs.items():
-        pulumi.export(key, value)
+    export_all(setup.outputs)
     return setup
 
 
 def main() -> None:
-    try:
-        config = load_from_pulumi_config()
-    except ConfigError as exc:
-        # RunError makes the CLI print the message alone, without a Python traceback.
-        raise pulumi.RunError(str(exc)) from None
-    build(config)
+    run(load_from_pulumi_config, build)
