@@ -204,7 +204,7 @@ def _validator_note(function: Callable) -> str:
         "_ec2_instance_type": "an EC2 instance type in botocore's ec2 `InstanceType` enum",
         "_sagemaker_instance_type": "an ML instance type in botocore's sagemaker `ProductionVariantInstanceType` enum",
         "_processing_instance_type": "an ML instance type in botocore's sagemaker `ProcessingInstanceType` enum",
-        "_serverless_memory": "MB, one of " + ", ".join(map(str, facts.serverless_memory_sizes())) + " (components/data/aws_facts.json)",
+        "_serverless_memory": "MB, one of " + ", ".join(map(str, facts.serverless_memory_sizes())) + " (policies/awsfacts/aws_facts.json)",
         "_ecr_image": "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` or `@sha256:<digest>`",
         "_model_package_version": "`arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>`",
         "_s3_object_uri": "`s3://<bucket>/<key>`",
