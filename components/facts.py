@@ -48,11 +48,6 @@ def eks_ami_types() -> frozenset[str]:
     return botocore_models.enum("eks", "AMITypes")
 
 
-@cache
-def eks_capacity_types() -> frozenset[str]:
-    return botocore_models.enum("eks", "CapacityTypes")
-
-
 SUPPORTED_PARTITION = "aws"  # China and GovCloud partitions are untested here, so not offered.
 
 

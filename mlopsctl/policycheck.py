@@ -520,16 +520,3 @@ def _violation(diagnostic: Any, urn: str | None) -> Violation:
 
 def config_path(environment: str) -> Path:
     return CONFIG_DIR / f"{environment}.json"
-
-
-def check_recording(recording: Recording, environment: str, *, pack: PolicyPackProcess | None = None) -> PolicyReport:
-    """One-shot: start a pack, configure it for ``environment`` and analyze ``recording``."""
-    own = pack is None
-    pack = pack or PolicyPackProcess()
-    try:
-        pack.configure(config_path(environment))
-        pack.configure_stack(recording.stack, recording.project)
-        return pack.analyze(recording)
-    finally:
-        if own:
-            pack.close()

@@ -86,7 +86,6 @@ CODEBUILD_WEBHOOK = "aws:codebuild/webhook:Webhook"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 SUBNET = "aws:ec2/subnet:Subnet"
-AWS_PROVIDER = "pulumi:providers:aws"
 
 
 # ---------------------------------------------------------------------------------------------
