@@ -8,9 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from components.config import ConfigError
+from mlopsctl.diff import DiffError
 from mlopsctl.policycheck import PolicyPackError
 from mlopsctl.stackfile import STACKS_DIR, StackFileError
 
@@ -52,22 +55,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _diff(args: argparse.Namespace) -> int:
-    from mlopsctl.diff import DiffError, render_markdown, render_text, run_diff
+def json_text(document: Any) -> str:
+    """The one JSON rendering of every command's ``--format json`` and ``--json-out``: sorted keys."""
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
-    try:
-        result = run_diff(args.stack, args.base)
-    except DiffError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+
+def emit(fmt: str, *, document: Callable[[], Any], markdown: Callable[[], str], text: Callable[[], str]) -> None:
+    """Print a result in the chosen format (json, markdown or text)."""
+    renderers = {"json": lambda: json_text(document()), "markdown": markdown, "text": text}
+    print(renderers[fmt](), end="")
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from mlopsctl.diff import render_markdown, render_text, run_diff
+
+    result = run_diff(args.stack, args.base)
     if args.json_out:
-        args.json_out.write_text(json.dumps(result.to_json(), indent=2) + "\n")
-    if args.format == "json":
-        print(json.dumps(result.to_json(), indent=2))
-    elif args.format == "markdown":
-        print(render_markdown(result), end="")
-    else:
-        print(render_text(result), end="")
+        args.json_out.write_text(json_text(result.to_json()))
+    emit(args.format, document=result.to_json, markdown=lambda: render_markdown(result), text=lambda: render_text(result))
     for problem in result.blocking_problems():
         print(f"error: {problem}", file=sys.stderr)
     return EXIT_VIOLATION if result.head_mandatory_violations() or result.blocking_problems() else EXIT_OK
@@ -77,12 +82,7 @@ def _preview(args: argparse.Namespace) -> int:
     from mlopsctl.preview import preview_stack, render_markdown, render_text
 
     result = preview_stack(args.stack, stacks_dir=args.stacks_dir, unknowns=args.unknowns, policy=not args.no_policy)
-    if args.format == "json":
-        print(json.dumps(result.to_json(), indent=2, sort_keys=True))
-    elif args.format == "markdown":
-        print(render_markdown(result), end="")
-    else:
-        print(render_text(result), end="")
+    emit(args.format, document=result.to_json, markdown=lambda: render_markdown(result), text=lambda: render_text(result))
     return EXIT_VIOLATION if result.mandatory_violations() else EXIT_OK
 
 
@@ -93,12 +93,8 @@ def _cost(args: argparse.Namespace) -> int:
 
     result = preview_stack(args.stack, stacks_dir=args.stacks_dir)
     cost = result.cost
-    if args.format == "json":
-        print(json.dumps({"stack": result.stack, "cost": cost}, indent=2))
-    elif args.format == "markdown":
-        print(render_markdown(cost, result.stack), end="")
-    else:
-        print(render_text(cost, result.stack), end="")
+    emit(args.format, document=lambda: {"stack": result.stack, "cost": cost},
+         markdown=lambda: render_markdown(cost, result.stack), text=lambda: render_text(cost, result.stack))
     return EXIT_VIOLATION if blocks(cost, budget_config(result.config.environment)[1]) else EXIT_OK
 
 
@@ -182,6 +178,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, StackFileError, PolicyPackError) as exc:
+    except (ConfigError, StackFileError, PolicyPackError, DiffError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import io
 import json
 import math
 import os
@@ -157,17 +156,18 @@ def run_diff(stack: str, base_ref: str) -> StackDiff:
 
 
 def _preview_here(stack: str) -> dict[str, Any]:
-    """The working tree's preview, in this process, through the same CLI entry point as the base's."""
-    from mlopsctl.cli import main
+    """The working tree's preview, in this process; the same document the base's CLI prints."""
+    from components.config import ConfigError
+    from mlopsctl.policycheck import PolicyPackError
+    from mlopsctl.preview import preview_stack
+    from mlopsctl.stackfile import StackFileError
 
-    buffer, errors = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(errors):
-        code = main(["preview", "--stack", stack, "--format", "json"])
-    if code in (0, 1):
-        return json.loads(buffer.getvalue())
-    lines = [line for line in errors.getvalue().splitlines() if line.strip()]
-    reason = lines[-1].removeprefix("error: ") if lines else f"exit code {code}"
-    raise DiffError(f"working tree: preview failed: {reason}")
+    try:
+        result = preview_stack(stack, policy=True)
+    except (ConfigError, StackFileError, PolicyPackError) as exc:
+        raise DiffError(f"working tree: preview failed: {exc}") from None
+    # Through JSON, so both sides compare as the same plain types.
+    return json.loads(json.dumps(result.to_json()))
 
 
 @contextlib.contextmanager
