@@ -25,8 +25,7 @@ from typing import Any
 from google.protobuf import json_format
 
 ACCOUNT_ID = "123456789012"
-# The identity that runs `pulumi up`; a session of this role.
-DEPLOYER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/mlops-deployer"
+# The identity that runs `pulumi up`: a session of a role (the program must not depend on it).
 DEPLOYER_SESSION_ARN = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/mlops-deployer/pulumi-session"
 
 # Wire-format sentinels (pulumi/sdk/proto): an unknown value, and the signature key of secrets
@@ -273,14 +272,6 @@ INVOKES: dict[str, InvokeHandler] = {
         "groupNames": [ctx.region] * ctx.availability_zone_count,
         "id": ctx.region,
         "state": a.get("state", "available"),
-    },
-    "aws:iam/getSessionContext:getSessionContext": lambda ctx, a: {
-        "arn": a["arn"],
-        "issuerArn": DEPLOYER_ROLE_ARN if ":assumed-role/" in a["arn"] else a["arn"],
-        "issuerId": "AROAEXAMPLEDEPLOYER",
-        "issuerName": "mlops-deployer",
-        "sessionName": "pulumi-session",
-        "id": a["arn"],
     },
 }
 

@@ -81,15 +81,13 @@ def run_stack(stack_file: StackFile, *, unknowns: bool = False, account_id: str 
     """
     from components.program import build, main
 
-    return run_program(
-        main if config is None else lambda: build(config),
-        stack=stack_file.stack,
-        project=PROJECT,
-        config=stack_file.runtime_config(),
-        secret_keys=stack_file.secret_keys(),
-        unknowns=unknowns,
-        account_id=account_id,
-    )
+    return _run_layer(main if config is None else lambda: build(config), stack_file, PROJECT, unknowns=unknowns, account_id=account_id)
+
+
+def _run_layer(program, stack_file: StackFile, project: str, **options: Any) -> Recording:
+    """One layer's program under the mocks, with its stack file's config and secret keys."""
+    return run_program(program, stack=stack_file.stack, project=project, config=stack_file.runtime_config(),
+                       secret_keys=stack_file.secret_keys(), **options)
 
 
 def stack_reference_state(outputs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -104,14 +102,8 @@ def run_incluster(stack_file: StackFile, layer1_outputs: dict[str, Any], *, unkn
     from components.incluster.program import build
 
     config = parse_incluster_config(stack_file.config.get(PLATFORM_STACK_KEY), stack_file.stack, stack_file.display_path)
-    return run_program(
-        lambda: build(config),
-        stack=stack_file.stack,
-        project=INCLUSTER_PROJECT,
-        config=stack_file.runtime_config(),
-        secret_keys=stack_file.secret_keys(),
-        unknowns=unknowns,
-        account_id=account_id,
+    return _run_layer(
+        lambda: build(config), stack_file, INCLUSTER_PROJECT, unknowns=unknowns, account_id=account_id,
         stack_references={config.platform_stack: stack_reference_state(layer1_outputs)},
     )
 

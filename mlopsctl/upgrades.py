@@ -62,9 +62,8 @@ def version_changes(old_by_urn: dict[str, dict], new_by_urn: dict[str, dict]) ->
         before, after = (old.get("inputs") or {}).get("version"), (new.get("inputs") or {}).get("version")
         if isinstance(before, str) and isinstance(after, str) and before != after:
             try:
-                change = VersionChange(urn, new.get("name", urn), before, after)
-                change.step  # noqa: B018 - validates both version strings
+                minor_key(before), minor_key(after)
             except ValueError:
                 continue  # not a numeric minor (cannot be a real EKS version): config validation refuses it
-            found.append(change)
+            found.append(VersionChange(urn, new.get("name", urn), before, after))
     return found
