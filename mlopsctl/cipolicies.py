@@ -38,7 +38,7 @@ GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
 BOOTSTRAP_TAGS = {"managed-by": "mlopsctl-bootstrap"}
 
-NAME_PATTERN = re.compile(NAME_PREFIX_PATTERN)  # the stacks' namePrefix rule (components/config.py)
+NAME_PATTERN = re.compile(NAME_PREFIX_PATTERN)  # the stacks' namePrefix rule (components/config/base.py)
 
 # IAM mutations that would let a CI role widen its own power if it could apply them to itself.
 ROLE_MUTATIONS = (

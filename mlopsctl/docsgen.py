@@ -7,7 +7,7 @@ block differs from what the code renders now. A block sits between
 Cost figures are priced on the price table's own as-of date, not on the day the generator runs,
 so they change only when prices or stacks do (the preview itself prices on the platform clock).
 The configuration reference (docs/configuration.md) is read from the pydantic models of
-components/config.py and needs no preview: ``python -m mlopsctl.docsgen config-reference``
+components/config/ and needs no preview: ``python -m mlopsctl.docsgen config-reference``
 rewrites only that block.
 """
 

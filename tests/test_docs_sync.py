@@ -98,4 +98,4 @@ def test_every_environment_default_is_a_documented_key():
 
 def test_every_config_key_has_a_description():
     missing = [k.path for k in docsgen.config_keys() if not k.description.strip()]
-    assert not missing, f"add a description= to these fields in components/config.py: {missing}"
+    assert not missing, f"add a description= to these fields in components/config/: {missing}"

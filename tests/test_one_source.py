@@ -19,9 +19,9 @@ SCANNED = ("components", "mlopsctl", "policies")
 # fact -> (pattern of a definition or literal copy, the one file allowed to hold it)
 HOMES: dict[str, tuple[re.Pattern[str], str]] = {
     "project name": (re.compile(r"""["']mlops-platform["']"""), "policies/awsfacts/__init__.py"),
-    "namePrefix / --name rule": (re.compile(r"\[a-z\]\[a-z0-9-\]\{"), "components/config.py"),
+    "namePrefix / --name rule": (re.compile(r"\[a-z\]\[a-z0-9-\]\{"), "components/config/base.py"),
     "SageMaker scalable dimension": (re.compile(r"sagemaker:variant:DesiredInstanceCount"), "policies/awsfacts/__init__.py"),
-    "GPU taint key": (re.compile(r"""(?:=|:)\s*["']nvidia\.com/gpu["']"""), "components/config.py"),
+    "GPU taint key": (re.compile(r"""(?:=|:)\s*["']nvidia\.com/gpu["']"""), "components/config/eks.py"),
     "secret placeholder": (re.compile(r"\[secret: not decrypted offline\]"), "mlopsctl/stackfile.py"),
     "not-evaluated note": (re.compile(r"""NOT_EVALUATED\s*=|["']not (?:yet )?evaluated["']"""), "mlopsctl/preview.py"),
     "secure: walker": (re.compile(r"""==\s*\{["']secure["']\}"""), "mlopsctl/stackfile.py"),

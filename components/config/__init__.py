@@ -1,0 +1,143 @@
+"""Typed, validated platform configuration.
+
+A stack file carries one structured object, ``mlops-platform:platform``, next to ``aws:region``.
+It is parsed once into a frozen :class:`PlatformConfig` before any resource is registered;
+components receive these objects and never read ``pulumi.Config`` themselves.
+
+Defaults live in one place: field defaults in each section's module for what is the same in every
+environment, and :data:`ENVIRONMENT_DEFAULTS` (``environments``) for what a real team sets
+differently in dev, staging and prod. Stack files override either. Every field's ``description``
+documents it next to its default.
+
+One module per section of the stack file (``network``, ``eks``, ``storage``, ``ci_runner``,
+``iam``, ``serving``), the root model in ``platform``, what they share in ``base``, and the way
+from a stack file to a model or a one-line :class:`ConfigError` in ``parsing``. Import from
+``components.config``; the modules are its layout, not its interface.
+"""
+
+from components.config.base import (
+    LOG_RETENTION_DAYS,
+    LONGEST_BUCKET_STEM,
+    NAME_PREFIX_MAX,
+    NAME_PREFIX_MIN,
+    NAME_PREFIX_PATTERN,
+    NAME_PREFIX_RULE,
+    S3_BUCKET_NAME_MAX,
+    Cidr,
+    Ec2InstanceType,
+    LogRetentionDays,
+    Model,
+    PolicyArn,
+    RoleArn,
+    Scaling,
+    TagKey,
+)
+from components.config.ci_runner import GITHUB_REPO_PATTERN, CiRunnerConfig
+from components.config.eks import (
+    GPU_TAINT_EFFECT,
+    GPU_TAINT_KEY,
+    GPU_TAINT_VALUE,
+    EksConfig,
+    GpuNodeGroupConfig,
+    GpuQuotaConfig,
+    NodeGroupConfig,
+    SystemNodeGroupConfig,
+)
+from components.config.environments import ENVIRONMENT_DEFAULTS, Environment
+from components.config.iam import IamConfig
+from components.config.network import NetworkConfig
+from components.config.parsing import CONFIG_KEY, REGION_KEY, ConfigError, load_from_pulumi_config, parse_platform_config, stack_file_for
+from components.config.platform import PlatformConfig
+from components.config.serving import (
+    CANARY_STEP_PERCENT,
+    LINEAR_STEP_PERCENT,
+    AlarmSettings,
+    ChallengerVariantConfig,
+    DataCaptureSettings,
+    DeploymentSettings,
+    DriftBaseline,
+    DriftMonitoringConfig,
+    EndpointSettings,
+    InstanceServingConfig,
+    InstanceVariantConfig,
+    ModelSourceConfig,
+    PrebuiltImageConfig,
+    PrebuiltRepository,
+    S3ObjectUri,
+    SageMakerInstanceType,
+    ServerlessServingConfig,
+    ServingConfig,
+)
+from components.config.storage import (
+    ARTIFACT_PREFIXES,
+    DATA_CAPTURE_PREFIX,
+    MODELS_PREFIX,
+    ReplicationConfig,
+    StorageConfig,
+    StorageTransition,
+)
+from policies.awsfacts import PROJECT
+
+__all__ = [
+    "ARTIFACT_PREFIXES",
+    "CANARY_STEP_PERCENT",
+    "CONFIG_KEY",
+    "DATA_CAPTURE_PREFIX",
+    "ENVIRONMENT_DEFAULTS",
+    "GITHUB_REPO_PATTERN",
+    "GPU_TAINT_EFFECT",
+    "GPU_TAINT_KEY",
+    "GPU_TAINT_VALUE",
+    "LINEAR_STEP_PERCENT",
+    "LOG_RETENTION_DAYS",
+    "LONGEST_BUCKET_STEM",
+    "MODELS_PREFIX",
+    "NAME_PREFIX_MAX",
+    "NAME_PREFIX_MIN",
+    "NAME_PREFIX_PATTERN",
+    "NAME_PREFIX_RULE",
+    "PROJECT",
+    "REGION_KEY",
+    "S3_BUCKET_NAME_MAX",
+    "AlarmSettings",
+    "ChallengerVariantConfig",
+    "Cidr",
+    "CiRunnerConfig",
+    "ConfigError",
+    "DataCaptureSettings",
+    "DeploymentSettings",
+    "DriftBaseline",
+    "DriftMonitoringConfig",
+    "Ec2InstanceType",
+    "EksConfig",
+    "EndpointSettings",
+    "Environment",
+    "GpuNodeGroupConfig",
+    "GpuQuotaConfig",
+    "IamConfig",
+    "InstanceServingConfig",
+    "InstanceVariantConfig",
+    "LogRetentionDays",
+    "Model",
+    "ModelSourceConfig",
+    "NetworkConfig",
+    "NodeGroupConfig",
+    "PlatformConfig",
+    "PolicyArn",
+    "PrebuiltImageConfig",
+    "PrebuiltRepository",
+    "ReplicationConfig",
+    "RoleArn",
+    "S3ObjectUri",
+    "SageMakerInstanceType",
+    "Scaling",
+    "ServerlessServingConfig",
+    "ServingConfig",
+    "StorageConfig",
+    "StorageTransition",
+    "SystemNodeGroupConfig",
+    "TagKey",
+    "load_from_pulumi_config",
+    "parse_platform_config",
+    "stack_file_for",
+]

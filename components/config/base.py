@@ -1,0 +1,121 @@
+"""What every config section shares: the model base, field types checked against AWS, the name rule."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import typing
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from components import facts
+from components.config.environments import Environment
+
+# namePrefix is also bootstrap's --name: the deploy role's S3, KMS-alias, IAM and CodeBuild
+# permissions are scoped to <name>-*, so both must accept exactly the same names. The bound is the
+# tightest AWS name built from the prefix, for the longest environment name, because a prefix the
+# stack cannot use must not get an account bootstrapped for it:
+# - S3 buckets <prefix>-<env>-<stem>- plus Terraform's 26-character unique suffix fit S3's 63 (an
+#   S3 rule botocore's BucketName shape does not carry); the longest stem, replica-logs, makes
+#   this the tightest (15);
+# - bootstrap's state bucket <name>-pulumi-state-<account>-<longest region> (63): 22;
+# - the CodeConnections connection <name>-github (ConnectionName, 32): 25;
+# - the runner's IAM role, <prefix>-<env>-gha-runner plus Pulumi's 8-character suffix (64): 37.
+# EKS cluster names (<prefix>-<env>, 100), KMS aliases (256), CodeBuild projects (150) are looser.
+# bootstrap's validate_name still checks each name it builds against botocore.
+S3_BUCKET_NAME_MAX = 63
+LONGEST_BUCKET_STEM = "replica-logs"  # stems of components/storage: artifacts, access-logs, replica, replica-logs
+
+
+def _name_prefix_max() -> int:
+    env = max(typing.get_args(Environment), key=len)
+    region = max(facts.known_regions(), key=len)
+    return min(
+        S3_BUCKET_NAME_MAX - facts.PREFIXED_UNIQUE_SUFFIX_LENGTH - len(f"-{env}-{LONGEST_BUCKET_STEM}-"),
+        S3_BUCKET_NAME_MAX - len(f"-pulumi-state-{'0' * 12}-{region}"),
+        int(facts.shape_limits("codeconnections", "ConnectionName")["max"]) - len("-github"),
+        int(facts.shape_limits("iam", "roleNameType")["max"]) - facts.PULUMI_RANDOM_SUFFIX_LENGTH - len(f"-{env}-gha-runner"),
+    )
+
+
+def lowercase_name_pattern(min_length: int, max_length: int) -> str:
+    """Regex of a name of lowercase letters, digits and '-' that starts with a letter."""
+    return rf"^[a-z][a-z0-9-]{{{min_length - 1},{max_length - 1}}}$"
+
+
+NAME_PREFIX_MIN = 2
+NAME_PREFIX_MAX = _name_prefix_max()
+NAME_PREFIX_PATTERN = lowercase_name_pattern(NAME_PREFIX_MIN, NAME_PREFIX_MAX)
+NAME_PREFIX_RULE = f"{NAME_PREFIX_MIN}-{NAME_PREFIX_MAX} chars of lowercase letters, digits and '-', starting with a letter"
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy). Zero ("never
+# expire") is deliberately absent: every log group here has a retention.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+def _ec2_instance_type(value: str) -> str:
+    if value not in facts.ec2_instance_types():
+        raise ValueError(f"unknown EC2 instance type {value!r} (not in botocore's ec2 InstanceType enum)")
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid CIDR block ({exc})") from None
+    if network.version != 4:
+        raise ValueError(f"{value!r} is not an IPv4 CIDR block")
+    return str(network)
+
+
+_ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_POLICY_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}$")
+
+
+def _role_arn(value: str) -> str:
+    if not _ROLE_ARN.match(value):
+        raise ValueError(f"{value!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
+    return value
+
+
+def _policy_arn(value: str) -> str:
+    if not _POLICY_ARN.match(value):
+        raise ValueError(f"{value!r} is not an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)")
+    return value
+
+
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    return value
+
+
+Ec2InstanceType = Annotated[str, AfterValidator(_ec2_instance_type)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+RoleArn = Annotated[str, AfterValidator(_role_arn)]
+PolicyArn = Annotated[str, AfterValidator(_policy_arn)]
+LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+\-@]+$")]
+
+
+class Model(BaseModel):
+    """Base for every config section: camelCase keys, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class Scaling(Model):
+    min_size: int = Field(ge=0, description="Fewest nodes/instances.")
+    desired_size: int = Field(ge=0, description="Nodes/instances at creation; autoscalers own it afterwards.")
+    max_size: int = Field(ge=1, description="Most nodes/instances.")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"@minSize: need minSize <= desiredSize <= maxSize, got {self.min_size} <= {self.desired_size} <= {self.max_size}"
+            )
+        return self
