@@ -165,7 +165,7 @@ class ServerlessServingConfig(Model):
     )
 
 
-class DataCaptureSettings(Model):
+class DataCaptureConfig(Model):
     enabled: bool | None = Field(None, description="Capture requests/responses to data-capture/<endpoint>/; unset follows serving.dataCaptureByDefault (instance endpoints only).")
     sampling_percentage: Annotated[int, AfterValidator(_within_shape("SamplingPercentage", "samplingPercentage"))] = Field(
         20, description="Percentage of requests captured."
@@ -183,7 +183,7 @@ CANARY_STEP_PERCENT = (1, 50)
 LINEAR_STEP_PERCENT = (10, 50)
 
 
-class DeploymentSettings(Model):
+class DeploymentConfig(Model):
     strategy: Literal["canary", "linear"] = Field("canary", description="Blue/green traffic shifting: canary (one step, then the rest) or linear (equal steps).")
     size_percent: int = Field(10, description="Canary size (1-50%) or linear step (10-50%) of the new fleet's capacity.")
     wait_seconds: Annotated[int, AfterValidator(_within_shape("WaitIntervalInSeconds", "waitSeconds"))] = Field(
@@ -208,14 +208,14 @@ class DeploymentSettings(Model):
         return self
 
 
-class AlarmSettings(Model):
+class AlarmConfig(Model):
     server_errors_threshold: int = Field(5, ge=1, description="Invocation5XXErrors per minute (Sum) that trips the alarm and rolls a deployment back.")
     model_latency_threshold_ms: int = Field(1000, ge=1, description="ModelLatency (milliseconds) that trips the alarm.")
     latency_statistic: Literal["Average", "p90", "p95", "p99"] = Field("p99", description="Statistic of the latency alarm.")
     evaluation_periods: int = Field(3, ge=1, le=60, description="Consecutive one-minute periods over threshold before the alarm fires.")
 
 
-class EndpointSettings(Model):
+class EndpointConfig(Model):
     name: Annotated[str, AfterValidator(_sagemaker_name("EndpointName"))] = Field(
         description="Short endpoint name; the physical name is <namePrefix>-<environment>-<name> (checked against SageMaker's limits)."
     )
@@ -227,9 +227,9 @@ class EndpointSettings(Model):
     serverless: ServerlessServingConfig | None = Field(None, description="Serverless variant (exclusive with instance): no cost when idle.")
     vpc: bool = Field(False, description="Run the model in the platform's private subnets with a dedicated security group.")
     network_isolation: bool = Field(False, description="No outbound network from the model container.")
-    data_capture: DataCaptureSettings = Field(default_factory=DataCaptureSettings, description="Request/response capture.")
-    deployment: DeploymentSettings = Field(default_factory=DeploymentSettings, description="Blue/green rollout of new endpoint configs.")
-    alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Rollback alarm thresholds.")
+    data_capture: DataCaptureConfig = Field(default_factory=DataCaptureConfig, description="Request/response capture.")
+    deployment: DeploymentConfig = Field(default_factory=DeploymentConfig, description="Blue/green rollout of new endpoint configs.")
+    alarms: AlarmConfig = Field(default_factory=AlarmConfig, description="Rollback alarm thresholds.")
     _capture_default: bool = PrivateAttr(False)
 
     @model_validator(mode="after")
@@ -259,7 +259,7 @@ class EndpointSettings(Model):
         return ["primary", "challenger"] if self.instance and self.instance.challenger else ["primary"]
 
 
-class DriftBaseline(Model):
+class DriftBaselineConfig(Model):
     statistics_uri: S3ObjectUri = Field(description="statistics.json from a Model Monitor baselining job.")
     constraints_uri: S3ObjectUri = Field(description="constraints.json from the same baselining job.")
 
@@ -269,14 +269,14 @@ class DriftMonitoringConfig(Model):
     schedule_expression: str = Field("cron(0 * ? * * *)", min_length=1, max_length=256, description="Monitoring schedule (hourly by default).")
     instance_type: Annotated[str, AfterValidator(_processing_instance_type)] = Field("ml.m5.large", description="Processing instance of the monitoring job.")
     max_runtime_seconds: int = Field(1800, ge=60, le=3600, description="Monitoring job time limit (hourly schedules allow at most 3600).")
-    baselines: dict[str, DriftBaseline] = Field(default_factory=dict, description="Baseline per endpoint name (s3:// URIs).")
+    baselines: dict[str, DriftBaselineConfig] = Field(default_factory=dict, description="Baseline per endpoint name (s3:// URIs).")
 
 
 class ServingConfig(Model):
     """SageMaker serving: endpoints, their registry groups and drift monitoring (components/serving)."""
 
     data_capture_by_default: bool = Field(False, description="Default of endpoints[].dataCapture.enabled for instance endpoints.")
-    endpoints: list[EndpointSettings] = Field(default_factory=list, description="SageMaker endpoints.")
+    endpoints: list[EndpointConfig] = Field(default_factory=list, description="SageMaker endpoints.")
     drift_monitoring: DriftMonitoringConfig = Field(default_factory=DriftMonitoringConfig, description="Data-quality drift monitoring.")
 
     @model_validator(mode="after")
@@ -299,7 +299,7 @@ class ServingConfig(Model):
                 raise ValueError(f"@driftMonitoring.baselines: drift monitoring needs a baseline for every endpoint with data capture; missing: {', '.join(missing)}")
         return self
 
-    def monitored_endpoints(self) -> list[EndpointSettings]:
+    def monitored_endpoints(self) -> list[EndpointConfig]:
         if not self.drift_monitoring.enabled:
             return []
         return [e for e in self.endpoints if e.name in self.drift_monitoring.baselines]

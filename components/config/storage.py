@@ -15,7 +15,7 @@ DATA_CAPTURE_PREFIX = "data-capture/"
 ARTIFACT_PREFIXES: tuple[str, ...] = (MODELS_PREFIX, "datasets/", DATA_CAPTURE_PREFIX, "pipelines/")
 
 
-class StorageTransition(Model):
+class StorageTransitionConfig(Model):
     prefix: str = Field(description=f"One of the artifact prefixes: {', '.join(ARTIFACT_PREFIXES)}.")
     days: int = Field(ge=0, description="Age in days before the move.")
     storage_class: Literal["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"] = Field(
@@ -49,8 +49,8 @@ class StorageConfig(Model):
     kms_deletion_window_days: int = Field(30, ge=7, le=30, description="KMS key deletion window.")
     noncurrent_version_expiration_days: int = Field(90, ge=1, description="Expire noncurrent object versions after this many days.")
     abort_incomplete_multipart_days: int = Field(7, ge=1, description="Abort incomplete multipart uploads after this many days.")
-    transitions: list[StorageTransition] = Field(
-        default_factory=lambda: [StorageTransition(prefix=DATA_CAPTURE_PREFIX, days=30, storage_class="STANDARD_IA")],
+    transitions: list[StorageTransitionConfig] = Field(
+        default_factory=lambda: [StorageTransitionConfig(prefix=DATA_CAPTURE_PREFIX, days=30, storage_class="STANDARD_IA")],
         description="Storage-class transitions by prefix, one lifecycle rule each (current objects never expire).",
     )
     access_log_expiration_days: int = Field(365, ge=1, description="Expiry of the access-log bucket's objects.")

@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import facts
-from components.config import DATA_CAPTURE_PREFIX, MODELS_PREFIX, EndpointSettings, InstanceVariantConfig, ModelSourceConfig
+from components.config import DATA_CAPTURE_PREFIX, MODELS_PREFIX, EndpointConfig, InstanceVariantConfig, ModelSourceConfig
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy
 from components.iam.sagemaker import platform_repositories_arn, sagemaker_execution_role
@@ -47,7 +47,7 @@ def invoke_url(region: str, endpoint_name: str) -> str:
     return f"https://runtime.sagemaker.{region}.amazonaws.com/endpoints/{endpoint_name}/invocations"
 
 
-def data_capture_prefix(endpoint: EndpointSettings) -> str:
+def data_capture_prefix(endpoint: EndpointConfig) -> str:
     return f"{DATA_CAPTURE_PREFIX}{endpoint.name}/"
 
 
@@ -119,7 +119,7 @@ class SageMakerEndpointArgs:
     vpc_id: VPC of the model's dedicated security group (default None; required with vpc).
     """
 
-    settings: EndpointSettings
+    settings: EndpointConfig
     endpoint_name: str
     store: ArtifactAccess
     kms_key_arn: pulumi.Input[str]

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import facts
-from components.config import DriftMonitoringConfig, EndpointSettings
+from components.config import DriftMonitoringConfig, EndpointConfig
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy, service_role
 from components.serving.endpoint import ArtifactAccess, data_capture_prefix
@@ -37,7 +37,7 @@ def _as_resources(values: Sequence[Any]) -> list[pulumi.Resource]:
     return found
 
 
-def reports_prefix(endpoint: EndpointSettings) -> str:
+def reports_prefix(endpoint: EndpointConfig) -> str:
     return f"{REPORTS_PREFIX}{endpoint.name}/"
 
 
@@ -63,7 +63,7 @@ class DriftMonitoringArgs:
 
     settings: DriftMonitoringConfig
     name_stem: str
-    endpoints: Mapping[str, tuple[EndpointSettings, pulumi.Input[str]]]
+    endpoints: Mapping[str, tuple[EndpointConfig, pulumi.Input[str]]]
     store: ArtifactAccess
     kms_key_arn: pulumi.Input[str]
     region: str
