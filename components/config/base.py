@@ -101,6 +101,11 @@ LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
 TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+\-@]+$")]
 
 
+def repeated(values: list[str]) -> list[str]:
+    """The values that occur more than once, sorted: for "must be unique" errors."""
+    return sorted({v for v in values if values.count(v) > 1})
+
+
 class Model(BaseModel):
     """Base for every config section: camelCase keys, unknown keys rejected, immutable."""
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from components import facts
-from components.config.base import Cidr, Ec2InstanceType, LogRetentionDays, Model, RoleArn, Scaling, lowercase_name_pattern
+from components.config.base import Cidr, Ec2InstanceType, LogRetentionDays, Model, RoleArn, Scaling, lowercase_name_pattern, repeated
 from policies.awsfacts import clock, eks_versions
 
 # The taint every GPU node group carries so only GPU workloads land there (EKS API spelling; the
@@ -110,8 +110,7 @@ class EksConfig(Model):
     @field_validator("gpu_node_groups")
     @classmethod
     def _unique_names(cls, groups: list[GpuNodeGroupConfig]) -> list[GpuNodeGroupConfig]:
-        names = [g.name for g in groups]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        duplicates = repeated([g.name for g in groups])
         if duplicates:
             raise ValueError(f"GPU node group names must be unique; repeated: {duplicates}")
         return groups

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.config.base import Cidr, LogRetentionDays, Model
+from components.config.base import Cidr, LogRetentionDays, Model, repeated
 
 
 class NetworkConfig(Model):
@@ -24,9 +24,9 @@ class NetworkConfig(Model):
     @field_validator("interface_endpoints")
     @classmethod
     def _unique_endpoints(cls, services: list[str]) -> list[str]:
-        repeated = sorted({s for s in services if services.count(s) > 1})
-        if repeated:
-            raise ValueError(f"each interface endpoint may appear once; repeated: {repeated}")
+        duplicates = repeated(services)
+        if duplicates:
+            raise ValueError(f"each interface endpoint may appear once; repeated: {duplicates}")
         return services
 
     @model_validator(mode="after")

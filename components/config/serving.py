@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
 from components import facts
-from components.config.base import Model
+from components.config.base import Model, repeated
 from components.config.storage import MODELS_PREFIX
 
 
@@ -284,10 +284,9 @@ class ServingConfig(Model):
         for endpoint in self.endpoints:
             # Private attributes may be set on frozen models; the stated value stays as written.
             endpoint._capture_default = self.data_capture_by_default
-        names = [e.name for e in self.endpoints]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"@endpoints: endpoint names must be unique; repeated: {repeated}")
+        duplicates = repeated([e.name for e in self.endpoints])
+        if duplicates:
+            raise ValueError(f"@endpoints: endpoint names must be unique; repeated: {duplicates}")
         drift = self.drift_monitoring
         captured = [e.name for e in self.endpoints if e.captures_data]
         for name in drift.baselines:
