@@ -208,3 +208,30 @@ def test_name_prefix_is_one_rule_with_bootstrap_bounded_by_the_replica_log_bucke
     cipolicies.validate_name(longest, "ap-southeast-5")
     with pytest.raises(cipolicies.BootstrapInputError, match="2-15 chars"):
         cipolicies.validate_name(too_long, "us-east-1")
+
+
+def _section_models() -> dict[str, type]:
+    """name -> model class, for every config model defined in a module of components/config/."""
+    import importlib
+    import pkgutil
+
+    from components import config
+
+    found: dict[str, type] = {}
+    for module_info in pkgutil.iter_modules(config.__path__):
+        module = importlib.import_module(f"{config.__name__}.{module_info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, type) and issubclass(value, config.Model) and value.__module__ == module.__name__:
+                found[name] = value
+    return found
+
+
+def test_every_config_model_is_importable_from_the_package_and_named_config():
+    from components import config
+
+    models = _section_models()
+    assert {"PlatformConfig", "NetworkConfig", "EksConfig", "StorageConfig", "ServingConfig", "EndpointConfig"} <= set(models)
+    assert {name for name in models if getattr(config, name, None) is not models[name]} == set()
+    assert set(config.__all__) <= set(vars(config))
+    # Model and Scaling are the bases the sections build on, not sections of the stack file.
+    assert sorted(name for name in models if not name.endswith("Config")) == ["Model", "Scaling"]
