@@ -366,6 +366,29 @@ def stack_policy(
     )
 
 
+class PolicyList(list):
+    """A module's policies in the order they are declared, which is the order the pack lists them.
+
+    ``@POLICIES.resource(...)`` or ``@POLICIES.stack(...)`` above a check registers it with its
+    metadata (the arguments of :func:`resource_policy` / :func:`stack_policy`) and returns the
+    check unchanged.
+    """
+
+    def resource(self, name: str, description: str, **options: Any) -> Callable[[ResourceCheck], ResourceCheck]:
+        def register(check: ResourceCheck) -> ResourceCheck:
+            self.append(resource_policy(name, description, check=check, **options))
+            return check
+
+        return register
+
+    def stack(self, name: str, description: str, **options: Any) -> Callable[[StackCheck], StackCheck]:
+        def register(check: StackCheck) -> StackCheck:
+            self.append(stack_policy(name, description, check=check, **options))
+            return check
+
+        return register
+
+
 def resource_label(resource: Any) -> str:
     return f"{resource.resource_type.rsplit(':', 1)[-1]} '{resource.name}'"
 
