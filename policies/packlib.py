@@ -306,6 +306,7 @@ def config_value(args: Any, schema: Mapping[str, Mapping[str, Any]] | None, key:
 
 ResourceCheck = Callable[[ResourceValidationArgs, Callable[[str], None], Callable[[str], Any]], None]
 StackCheck = Callable[[StackValidationArgs, ReportViolation, Callable[[str], Any]], None]
+Remediation = Callable[[ResourceValidationArgs, Callable[[str], Any]], Mapping[str, Any] | None]
 
 
 def resource_policy(
@@ -316,11 +317,11 @@ def resource_policy(
     category: str,
     severity: Severity,
     remediation: str,
-    check: ResourceCheck,
+    check: ResourceCheck | None,
     frameworks: Sequence[Framework] = (),
     config: dict[str, dict[str, Any]] | None = None,
     level: EnforcementLevel | None = None,
-    remediate: Callable[[ResourceValidationArgs, Callable[[str], Any]], Mapping[str, Any] | None] | None = None,
+    remediate: Remediation | None = None,
 ) -> ResourceValidationPolicy:
     """A resource policy that runs ``check(args, report, cfg)`` on resources of ``types`` only."""
     type_set = frozenset(types)
@@ -385,6 +386,15 @@ class PolicyList(list):
         def register(check: StackCheck) -> StackCheck:
             self.append(stack_policy(name, description, check=check, **options))
             return check
+
+        return register
+
+    def remediate(self, name: str, description: str, **options: Any) -> Callable[[Remediation], Remediation]:
+        """A resource policy that only remediates: ``remediate(args, cfg)`` returns the new props or None."""
+
+        def register(remediate: Remediation) -> Remediation:
+            self.append(resource_policy(name, description, check=None, remediate=remediate, **options))
+            return remediate
 
         return register
 
