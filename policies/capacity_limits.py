@@ -8,6 +8,7 @@ separately, by the ``monthly-budget`` policy (``budget.py``).
 
 from __future__ import annotations
 
+from awsfacts.instances import instance_family, is_gpu_ec2_type, is_gpu_sagemaker_type
 from packlib import (
     EKS_NODE_GROUP,
     LAUNCH_TEMPLATE_TYPES,
@@ -16,9 +17,6 @@ from packlib import (
     PolicyList,
     Severity,
     as_list,
-    instance_family,
-    is_gpu_ec2_type,
-    is_gpu_sagemaker_type,
     lookup,
     number,
     of_types,

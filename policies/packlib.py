@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from awsfacts import botocore_models
 from pulumi_policy import (
     EnforcementLevel,
     PolicyComplianceFramework,
@@ -34,13 +35,6 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, _DictProxy, _is_unknown, _ListProxy
 from pulumi_policy.secret import Secret, _DictSecretsProxy, _ListSecretsProxy
-
-try:  # imported as ``policies.packlib`` by the repository's code
-    from .awsfacts import botocore_models
-    from .awsfacts.instances import facts, has_instance_storage, instance_family, is_gpu_ec2_type, is_gpu_sagemaker_type  # noqa: F401
-except ImportError:  # imported as the pack's top-level ``packlib`` (policies/ is on sys.path there)
-    from awsfacts import botocore_models  # type: ignore[no-redef]
-    from awsfacts.instances import facts, has_instance_storage, instance_family, is_gpu_ec2_type, is_gpu_sagemaker_type  # type: ignore[no-redef]  # noqa: F401
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MISSING = object()

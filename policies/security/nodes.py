@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from awsfacts import eks_versions
+from awsfacts.instances import is_gpu_ec2_type
 from packlib import (
     EKS_CLUSTER,
     EKS_NODE_GROUP,
@@ -14,7 +15,6 @@ from packlib import (
     checkov,
     each,
     eks_gpu_ami_types,
-    is_gpu_ec2_type,
     is_set,
     is_true,
     lookup,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from awsfacts.instances import has_instance_storage
 from packlib import (
     MISSING,
     SAGEMAKER_ENDPOINT_CONFIG,
@@ -12,7 +13,6 @@ from packlib import (
     as_list,
     checkov,
     each,
-    has_instance_storage,
     is_set,
     is_true,
     lookup,
