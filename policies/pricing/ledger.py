@@ -36,6 +36,13 @@ class Ledger:
     def missing_price(self, resource: StackResource, key: str) -> str:
         return f"no price for '{key}' in region {resource.effective_region or '(unknown region)'} in the price table"
 
+    def price_or_unknown(self, resource: StackResource, key: str, item: str, scenarios: tuple[str, ...] = SCENARIOS) -> Price | None:
+        """The price of ``key`` in the resource's region; when the table has none, ``item`` is recorded as unknown."""
+        price = self.price(resource, key)
+        if price is None:
+            self.unknown(resource, item, self.missing_price(resource, key), scenarios)
+        return price
+
     def flat(self, resource: StackResource, item: str, price: Price, quantity: float, *, hourly: bool, unit: str, note: str = "") -> None:
         self.line_items.append(
             LineItem(

@@ -58,9 +58,8 @@ def eks_cluster(ledger: Ledger, r: StackResource) -> None:
         else:
             ledger.unknown(r, f"EKS control plane {version}", f"Kubernetes {version} is past the end of extended support ({end_extended}); EKS upgrades it")
             return
-    price = ledger.price(r, key)
+    price = ledger.price_or_unknown(r, key, label)
     if price is None:
-        ledger.unknown(r, label, ledger.missing_price(r, key))
         return
     ledger.flat(r, label, price, 1, hourly=True, unit="cluster-hour")
 
@@ -119,9 +118,8 @@ def _launch_template_type(ledger: Ledger, r: StackResource) -> list[str] | None:
 
 
 def nat_gateway(ledger: Ledger, r: StackResource) -> None:
-    price = ledger.price(r, "ec2.natGateway.hour")
+    price = ledger.price_or_unknown(r, "ec2.natGateway.hour", "NAT gateway")
     if price is None:
-        ledger.unknown(r, "NAT gateway", ledger.missing_price(r, "ec2.natGateway.hour"))
         return
     per_gb = ledger.price(r, "ec2.natGateway.dataProcessed")
     ledger.flat(r, "NAT gateway", price, 1, hourly=True, unit="gateway-hour", note="its Elastic IP is priced on the Eip resource")
@@ -129,9 +127,8 @@ def nat_gateway(ledger: Ledger, r: StackResource) -> None:
 
 
 def eip(ledger: Ledger, r: StackResource) -> None:
-    price = ledger.price(r, "ec2.publicIpv4.hour")
+    price = ledger.price_or_unknown(r, "ec2.publicIpv4.hour", "public IPv4 address")
     if price is None:
-        ledger.unknown(r, "public IPv4 address", ledger.missing_price(r, "ec2.publicIpv4.hour"))
         return
     ledger.flat(r, "public IPv4 address (Elastic IP)", price, 1, hourly=True, unit="address-hour")
 
@@ -149,9 +146,8 @@ def vpc_endpoint(ledger: Ledger, r: StackResource) -> None:
     if not isinstance(subnets, list) or not subnets:
         ledger.unknown(r, label, "subnetIds unknown at preview time (interface endpoints bill per AZ)")
         return
-    price = ledger.price(r, "vpc.interfaceEndpoint.azHour")
+    price = ledger.price_or_unknown(r, "vpc.interfaceEndpoint.azHour", label)
     if price is None:
-        ledger.unknown(r, label, ledger.missing_price(r, "vpc.interfaceEndpoint.azHour"))
         return
     ledger.flat(r, label, price, len(subnets), hourly=True, unit="endpoint-AZ-hour", note="one endpoint network interface per subnet (AZ)")
     per_gb = ledger.price(r, "vpc.interfaceEndpoint.dataProcessed")
@@ -159,14 +155,11 @@ def vpc_endpoint(ledger: Ledger, r: StackResource) -> None:
 
 
 def kms_key(ledger: Ledger, r: StackResource) -> None:
-    price = ledger.price(r, "kms.key.month")
+    price = ledger.price_or_unknown(r, "kms.key.month", "KMS key")
     if price is None:
-        ledger.unknown(r, "KMS key", ledger.missing_price(r, "kms.key.month"))
         return
     rotation = r.inputs.get("enableKeyRotation") is True
-    rotated = ledger.price(r, "kms.rotatedKeyMaterial.month") if rotation else None
-    if rotation and rotated is None:
-        ledger.unknown(r, "KMS key rotation", ledger.missing_price(r, "kms.rotatedKeyMaterial.month"), scenarios=("ceiling",))
+    rotated = ledger.price_or_unknown(r, "kms.rotatedKeyMaterial.month", "KMS key rotation", scenarios=("ceiling",)) if rotation else None
     ceiling = price.usd + 2 * rotated.usd if rotated else (None if rotation else price.usd)
     label = "KMS multi-Region replica key" if r.type == KMS_REPLICA_KEY else "KMS customer managed key"
     ledger.line_items.append(
@@ -192,18 +185,16 @@ def metric_alarm(ledger: Ledger, r: StackResource) -> None:
         metrics += 2  # anomaly-detection alarms bill the metric plus the band's two bounds
     high_resolution = any(isinstance(p, (int, float)) and p < 60 for p in periods)
     key = "cloudwatch.alarm.highResolution.month" if high_resolution else "cloudwatch.alarm.standard.month"
-    price = ledger.price(r, key)
+    price = ledger.price_or_unknown(r, key, "CloudWatch alarm")
     if price is None:
-        ledger.unknown(r, "CloudWatch alarm", ledger.missing_price(r, key))
         return
     label = f"CloudWatch {'high-resolution' if high_resolution else 'standard'} alarm ({metrics} metric{'s' if metrics > 1 else ''})"
     ledger.flat(r, label, price, metrics, hourly=False, unit="alarm-metric-month")
 
 
 def composite_alarm(ledger: Ledger, r: StackResource) -> None:
-    price = ledger.price(r, "cloudwatch.alarm.composite.month")
+    price = ledger.price_or_unknown(r, "cloudwatch.alarm.composite.month", "CloudWatch composite alarm")
     if price is None:
-        ledger.unknown(r, "CloudWatch composite alarm", ledger.missing_price(r, "cloudwatch.alarm.composite.month"))
         return
     ledger.flat(r, "CloudWatch composite alarm", price, 1, hourly=False, unit="alarm-month")
 

@@ -107,10 +107,7 @@ class EndpointConfigPricing:
         if any(q is None for q in quantities.values()):
             self.ledger.unknown(r, label, "instance counts unknown at preview time")
             return
-        key = f"sagemaker.instance.{instance_type}"
-        price = self.ledger.price(r, key)
-        if price is None:
-            self.ledger.unknown(r, label, self.ledger.missing_price(r, key), scenarios=tuple(s for s in SCENARIOS if quantities[s]))
+        price = self.ledger.price_or_unknown(r, f"sagemaker.instance.{instance_type}", label, scenarios=tuple(s for s in SCENARIOS if quantities[s]))
         self.ledger.line_items.append(
             LineItem(
                 urn=r.urn, type=r.type, component=component_of(r.urn), item=label, unit="instance-hour", hours=self.ledger.table.hours_per_month,
@@ -131,10 +128,8 @@ class EndpointConfigPricing:
         if provisioned:
             self.ledger.unknown(r, label, f"provisioned concurrency ({provisioned}) is billed at a rate the price table does not carry")
             return
-        price = self.ledger.price(r, "sagemaker.serverless.gbSecond")
+        price = self.ledger.price_or_unknown(r, "sagemaker.serverless.gbSecond", label, scenarios=("ceiling",))
         busy_gb = concurrency * memory_mb / 1024
-        if price is None:
-            self.ledger.unknown(r, label, self.ledger.missing_price(r, "sagemaker.serverless.gbSecond"), scenarios=("ceiling",))
         gb_hour = price.usd * 3600 if price else None
         self.ledger.line_items.append(
             LineItem(
