@@ -17,6 +17,7 @@ from packlib import (
     PolicyList,
     Severity,
     as_list,
+    endpoint_variants,
     lookup,
     number,
     of_types,
@@ -49,8 +50,7 @@ def _check_gpu_families(args, report, cfg) -> None:
 
 
 def _variant_types(props) -> list[str]:
-    variants = as_list(lookup(props, "productionVariants")) + as_list(lookup(props, "shadowProductionVariants"))
-    return [t for t in (lookup(v, "instanceType") for v in variants) if isinstance(t, str)]
+    return [t for t in (lookup(v, "instanceType") for v in endpoint_variants(props)) if isinstance(t, str)]
 
 
 @POLICIES.resource(

@@ -172,6 +172,11 @@ def json_input(props: Mapping, key: str) -> Any:
     return raw(value)
 
 
+def endpoint_variants(props: Any) -> list:
+    """The production and shadow variants of a SageMaker endpoint configuration's inputs."""
+    return as_list(lookup(props, "productionVariants")) + as_list(lookup(props, "shadowProductionVariants"))
+
+
 # ---------------------------------------------------------------------------------------------
 # Facts
 

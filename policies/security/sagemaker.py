@@ -10,9 +10,9 @@ from packlib import (
     SAGEMAKER_NOTEBOOK,
     PolicyList,
     Severity,
-    as_list,
     checkov,
     each,
+    endpoint_variants,
     is_set,
     is_true,
     lookup,
@@ -21,10 +21,6 @@ from packlib import (
 )
 
 POLICIES = PolicyList()
-
-
-def variants(props) -> list:
-    return as_list(lookup(props, "productionVariants")) + as_list(lookup(props, "shadowProductionVariants"))
 
 
 def is_serverless_variant(variant) -> bool:
@@ -39,7 +35,7 @@ def is_serverless_variant(variant) -> bool:
     frameworks=[checkov("CKV_AWS_98", "Ensure all data stored in the Sagemaker Endpoint is securely encrypted at rest")],
 )
 def _check_sagemaker_endpoint_kms(args, report, cfg) -> None:
-    found = variants(args.props)
+    found = endpoint_variants(args.props)
     if found and all(is_serverless_variant(v) for v in found):
         return  # KmsKeyId encrypts the ML instance's storage volume; serverless has none
     types = [t for t in (lookup(v, "instanceType") for v in found) if isinstance(t, str)]
@@ -56,7 +52,7 @@ def _check_sagemaker_endpoint_kms(args, report, cfg) -> None:
     remediation="Set data_capture_config with enable_capture=True, a destination under the artifact store's data-capture/ prefix and kms_key_id.",
 )
 def _check_sagemaker_data_capture(args, report, cfg) -> None:
-    found = variants(args.props)
+    found = endpoint_variants(args.props)
     if found and all(is_serverless_variant(v) for v in found):
         return  # serverless endpoints do not support data capture
     if not is_true(lookup(args.props, "dataCaptureConfig", "enableCapture")):
@@ -79,7 +75,7 @@ def _check_sagemaker_model_network(args, report, cfg) -> None:
             return
         # Serverless endpoints support neither VPC config nor network isolation (AWS feature exclusions).
         hosting = [c for c in configs if any(d.urn == model.urn for d in c.property_dependencies.get("productionVariants") or [])]
-        if hosting and all(is_serverless_variant(v) for c in hosting for v in variants(c.props)):
+        if hosting and all(is_serverless_variant(v) for c in hosting for v in endpoint_variants(c.props)):
             return
         report(f"{resource_label(model)} runs with internet access: set vpcConfig (private subnets) or enableNetworkIsolation=true.", model.urn)
 
