@@ -12,17 +12,13 @@ import datetime as _dt
 from collections.abc import Callable, Iterable
 from functools import partial
 
+from .facts import clock
 from .inputs import StackResource
 from .ledger import Ledger
 from .report import CostReport
 from .rules import RULES
 from .sagemaker import ENDPOINT_CONFIG, EndpointConfigPricing
 from .table import PriceTable, default_table
-
-try:  # imported as ``policies.pricing`` by the repository's code
-    from ..awsfacts import clock
-except ImportError:  # imported as the pack's top-level ``pricing`` (policies/ is on sys.path there)
-    from awsfacts import clock  # type: ignore[no-redef]
 
 # Charges that depend on traffic or data volume: named, never priced, never zero.
 USAGE_ONLY: dict[str, str] = {

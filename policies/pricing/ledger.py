@@ -1,6 +1,6 @@
 """One pricing run: the stack's resources, the price table and date, and what the rules record.
 
-Every price rule (``rules.py``) writes through these helpers, so a missing price or an unknown
+Every price rule (``rules.py``, ``sagemaker.py``) writes through these helpers, so a missing price or an unknown
 input is always recorded the same way (an unknown item, never a silent zero).
 """
 

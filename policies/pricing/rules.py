@@ -10,14 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from .facts import eks_versions
 from .inputs import StackResource, as_int, component_of, is_unknown
 from .ledger import Ledger
 from .report import SCENARIOS, LineItem
-
-try:  # imported as ``policies.pricing`` by the repository's code
-    from ..awsfacts import eks_versions
-except ImportError:  # imported as the pack's top-level ``pricing`` (policies/ is on sys.path there)
-    from awsfacts import eks_versions  # type: ignore[no-redef]
 
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"

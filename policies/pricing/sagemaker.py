@@ -11,14 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .facts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION
 from .inputs import StackResource, as_int, component_of, is_unknown
 from .ledger import Ledger
 from .report import SCENARIOS, LineItem
-
-try:  # imported as ``policies.pricing`` by the repository's code
-    from ..awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION
-except ImportError:  # imported as the pack's top-level ``pricing`` (policies/ is on sys.path there)
-    from awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION  # type: ignore[no-redef]
 
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 SAGEMAKER_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
