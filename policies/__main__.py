@@ -22,7 +22,7 @@ gc.disable()
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import budget  # noqa: E402
-import cost  # noqa: E402
+import capacity_limits  # noqa: E402
 import reliability  # noqa: E402
 import security  # noqa: E402
 import tagging  # noqa: E402
@@ -31,7 +31,7 @@ from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
 
 POLICIES = [
     *security.POLICIES,
-    *cost.POLICIES,
+    *capacity_limits.POLICIES,
     *budget.POLICIES,
     *tagging.POLICIES,
     *reliability.POLICIES,

@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from awsfacts import botocore_models
 from pulumi_policy import (
     EnforcementLevel,
     PolicyComplianceFramework,
@@ -34,13 +35,6 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, _DictProxy, _is_unknown, _ListProxy
 from pulumi_policy.secret import Secret, _DictSecretsProxy, _ListSecretsProxy
-
-try:  # imported as ``policies.packlib`` by the repository's code
-    from .awsfacts import botocore_models
-    from .awsfacts.instances import facts, has_instance_storage, instance_family, is_gpu_ec2_type, is_gpu_sagemaker_type  # noqa: F401
-except ImportError:  # imported as the pack's top-level ``packlib`` (policies/ is on sys.path there)
-    from awsfacts import botocore_models  # type: ignore[no-redef]
-    from awsfacts.instances import facts, has_instance_storage, instance_family, is_gpu_ec2_type, is_gpu_sagemaker_type  # type: ignore[no-redef]  # noqa: F401
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MISSING = object()
@@ -178,6 +172,11 @@ def json_input(props: Mapping, key: str) -> Any:
     return raw(value)
 
 
+def endpoint_variants(props: Any) -> list:
+    """The production and shadow variants of a SageMaker endpoint configuration's inputs."""
+    return as_list(lookup(props, "productionVariants")) + as_list(lookup(props, "shadowProductionVariants"))
+
+
 # ---------------------------------------------------------------------------------------------
 # Facts
 
@@ -306,6 +305,7 @@ def config_value(args: Any, schema: Mapping[str, Mapping[str, Any]] | None, key:
 
 ResourceCheck = Callable[[ResourceValidationArgs, Callable[[str], None], Callable[[str], Any]], None]
 StackCheck = Callable[[StackValidationArgs, ReportViolation, Callable[[str], Any]], None]
+Remediation = Callable[[ResourceValidationArgs, Callable[[str], Any]], Mapping[str, Any] | None]
 
 
 def resource_policy(
@@ -316,11 +316,11 @@ def resource_policy(
     category: str,
     severity: Severity,
     remediation: str,
-    check: ResourceCheck,
+    check: ResourceCheck | None,
     frameworks: Sequence[Framework] = (),
     config: dict[str, dict[str, Any]] | None = None,
     level: EnforcementLevel | None = None,
-    remediate: Callable[[ResourceValidationArgs, Callable[[str], Any]], Mapping[str, Any] | None] | None = None,
+    remediate: Remediation | None = None,
 ) -> ResourceValidationPolicy:
     """A resource policy that runs ``check(args, report, cfg)`` on resources of ``types`` only."""
     type_set = frozenset(types)
@@ -364,6 +364,38 @@ def stack_policy(
         validate=validate,
         **_policy_kwargs(name, description, category, severity, remediation, frameworks, config, level),
     )
+
+
+class PolicyList(list):
+    """A module's policies in the order they are declared, which is the order the pack lists them.
+
+    ``@POLICIES.resource(...)`` or ``@POLICIES.stack(...)`` above a check registers it with its
+    metadata (the arguments of :func:`resource_policy` / :func:`stack_policy`) and returns the
+    check unchanged.
+    """
+
+    def resource(self, name: str, description: str, **options: Any) -> Callable[[ResourceCheck], ResourceCheck]:
+        def register(check: ResourceCheck) -> ResourceCheck:
+            self.append(resource_policy(name, description, check=check, **options))
+            return check
+
+        return register
+
+    def stack(self, name: str, description: str, **options: Any) -> Callable[[StackCheck], StackCheck]:
+        def register(check: StackCheck) -> StackCheck:
+            self.append(stack_policy(name, description, check=check, **options))
+            return check
+
+        return register
+
+    def remediate(self, name: str, description: str, **options: Any) -> Callable[[Remediation], Remediation]:
+        """A resource policy that only remediates: ``remediate(args, cfg)`` returns the new props or None."""
+
+        def register(remediate: Remediation) -> Remediation:
+            self.append(resource_policy(name, description, check=None, remediate=remediate, **options))
+            return remediate
+
+        return register
 
 
 def resource_label(resource: Any) -> str:

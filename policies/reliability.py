@@ -16,6 +16,7 @@ from packlib import (
     SAGEMAKER_ENDPOINT,
     SAGEMAKER_ENDPOINT_CONFIG,
     SUBNET,
+    PolicyList,
     Severity,
     as_list,
     is_set,
@@ -23,10 +24,17 @@ from packlib import (
     number,
     of_types,
     resource_label,
-    stack_policy,
 )
 
+POLICIES = PolicyList()
 
+
+@POLICIES.stack(
+    "reliability-protect-data-stores",
+    "S3 buckets and KMS keys are protected against deletion (protect=True).",
+    category="reliability", severity=Severity.HIGH,
+    remediation="Set storage.protect: true in the stack file (ArtifactStore passes protect=True and retain_on_delete=True to buckets and keys).",
+)
 def _check_protected_data_stores(args, report, cfg) -> None:
     for resource in of_types(args.resources, BUCKET_TYPES + KMS_KEY_TYPES + KMS_REPLICA_KEY_TYPES):
         if not resource.opts.protect:
@@ -43,6 +51,16 @@ def _endpoint_configs(endpoint, resources) -> list:
     return [c for c in of_types(resources, (SAGEMAKER_ENDPOINT_CONFIG,)) if lookup(c.props, "name") == name]
 
 
+@POLICIES.stack(
+    "reliability-endpoint-ha",
+    "SageMaker endpoints run enough instances and deploy blue/green with CloudWatch rollback alarms.",
+    category="reliability", severity=Severity.HIGH,
+    config={
+        "minInstanceCount": {"type": "integer", "minimum": 1, "default": 2, "description": "Minimum initialInstanceCount of instance-based variants."},
+        "requireBlueGreen": {"type": "boolean", "default": True, "description": "Require blue/green deployment with auto-rollback alarms."},
+    },
+    remediation="Give prod endpoint variants initial_instance_count >= 2 and deployment_config with blue_green_update_policy and auto_rollback_configuration alarms.",
+)
 def _check_endpoint_ha(args, report, cfg) -> None:
     minimum, require_blue_green = cfg("minInstanceCount"), cfg("requireBlueGreen")
     for endpoint in of_types(args.resources, (SAGEMAKER_ENDPOINT,)):
@@ -68,6 +86,12 @@ def _check_endpoint_ha(args, report, cfg) -> None:
             report(f"{resource_label(endpoint)} has no rollback alarms (deploymentConfig.autoRollbackConfiguration.alarms).", endpoint.urn)
 
 
+@POLICIES.stack(
+    "reliability-nat-per-az",
+    "Every AZ with private subnets has its own NAT gateway.",
+    category="reliability", severity=Severity.HIGH,
+    remediation="Set network.natGateways: perAz in the stack file.",
+)
 def _check_nat_per_az(args, report, cfg) -> None:
     nats = [n for n in of_types(args.resources, (NAT_GATEWAY,)) if lookup(n.props, "connectivityType") in (MISSING, "public")]
     nat_subnets = {s.urn for n in nats for s in n.property_dependencies.get("subnetId") or []}
@@ -95,29 +119,3 @@ def _is_public(subnet) -> bool:
     """Public subnets need no NAT: they auto-assign public IPs or are tagged for internet-facing ELBs."""
     tags = lookup(subnet.props, "tags")
     return lookup(subnet.props, "mapPublicIpOnLaunch") is True or (tags is not MISSING and "kubernetes.io/role/elb" in tags)
-
-
-POLICIES = [
-    stack_policy(
-        "reliability-protect-data-stores",
-        "S3 buckets and KMS keys are protected against deletion (protect=True).",
-        category="reliability", severity=Severity.HIGH, check=_check_protected_data_stores,
-        remediation="Set storage.protect: true in the stack file (ArtifactStore passes protect=True and retain_on_delete=True to buckets and keys).",
-    ),
-    stack_policy(
-        "reliability-endpoint-ha",
-        "SageMaker endpoints run enough instances and deploy blue/green with CloudWatch rollback alarms.",
-        category="reliability", severity=Severity.HIGH, check=_check_endpoint_ha,
-        config={
-            "minInstanceCount": {"type": "integer", "minimum": 1, "default": 2, "description": "Minimum initialInstanceCount of instance-based variants."},
-            "requireBlueGreen": {"type": "boolean", "default": True, "description": "Require blue/green deployment with auto-rollback alarms."},
-        },
-        remediation="Give prod endpoint variants initial_instance_count >= 2 and deployment_config with blue_green_update_policy and auto_rollback_configuration alarms.",
-    ),
-    stack_policy(
-        "reliability-nat-per-az",
-        "Every AZ with private subnets has its own NAT gateway.",
-        category="reliability", severity=Severity.HIGH, check=_check_nat_per_az,
-        remediation="Set network.natGateways: perAz in the stack file.",
-    ),
-]

@@ -16,14 +16,16 @@ from typing import Any
 from packlib import (
     DATA_DIR,
     MISSING,
+    PolicyList,
     Severity,
     contains_unknown,
     json_input,
     lookup,
     raw,
-    resource_policy,
 )
 from pulumi_policy.proxy import UnknownValueError
+
+POLICIES = PolicyList()
 
 
 @cache
@@ -51,6 +53,19 @@ def effective_tags(args) -> dict[str, Any]:
     return {**provider_default_tags(args), **own_tags(args.props)}
 
 
+_REQUIRED = {"type": "array", "items": {"type": "string"}, "default": ["environment", "owner", "cost-center", "managed-by", "project"], "description": "Tag keys every taggable resource must carry."}
+
+
+@POLICIES.resource(
+    "tagging-required-tags",
+    "Every taggable AWS resource carries the required tags (own tags or the provider's defaultTags).",
+    types=tuple(sorted(taggable_types())), category="tagging", severity=Severity.MEDIUM,
+    config={
+        "requiredTags": _REQUIRED,
+        "expectedValues": {"type": "object", "additionalProperties": {"type": "string"}, "default": {}, "description": "Tag values fixed in this environment, e.g. {\"environment\": \"prod\"}."},
+    },
+    remediation="Set the tags on the stack's aws.Provider default_tags (components/platform.py reads them from the stack config), or on the resource.",
+)
 def _check_required_tags(args, report, cfg) -> None:
     tags = effective_tags(args)
     missing = [key for key in cfg("requiredTags") if key not in tags or tags[key] in ("", None)]
@@ -61,6 +76,16 @@ def _check_required_tags(args, report, cfg) -> None:
             report(f"tag {key}={tags[key]!r}, expected {expected!r} in this environment.")
 
 
+@POLICIES.remediate(
+    "tagging-default-tags-remediation",
+    "Adds missing required tags whose value is fixed for the environment (remediation only).",
+    types=tuple(sorted(taggable_types())), category="tagging", severity=Severity.LOW,
+    config={
+        "requiredTags": _REQUIRED,
+        "defaults": {"type": "object", "additionalProperties": {"type": "string"}, "default": {"managed-by": "pulumi"}, "description": "Values added when a required tag is missing."},
+    },
+    remediation="Automatic: the missing tag is added to the resource's own tags.",
+)
 def _remediate_default_tags(args, cfg) -> dict[str, Any] | None:
     """Add missing required tags whose value is fixed per environment (e.g. managed-by: pulumi)."""
     # Remediate receives secret-preserving proxies that do not raise on unknowns: check explicitly.
@@ -78,31 +103,3 @@ def _remediate_default_tags(args, cfg) -> dict[str, Any] | None:
     props = dict(args.props["__target"])  # keeps Secret markers, which the SDK re-serializes
     props["tags"] = {**own, **additions}
     return props
-
-
-_REQUIRED = {"type": "array", "items": {"type": "string"}, "default": ["environment", "owner", "cost-center", "managed-by", "project"], "description": "Tag keys every taggable resource must carry."}
-
-
-POLICIES = [
-    resource_policy(
-        "tagging-required-tags",
-        "Every taggable AWS resource carries the required tags (own tags or the provider's defaultTags).",
-        types=tuple(sorted(taggable_types())), category="tagging", severity=Severity.MEDIUM, check=_check_required_tags,
-        config={
-            "requiredTags": _REQUIRED,
-            "expectedValues": {"type": "object", "additionalProperties": {"type": "string"}, "default": {}, "description": "Tag values fixed in this environment, e.g. {\"environment\": \"prod\"}."},
-        },
-        remediation="Set the tags on the stack's aws.Provider default_tags (components/platform.py reads them from the stack config), or on the resource.",
-    ),
-    resource_policy(
-        "tagging-default-tags-remediation",
-        "Adds missing required tags whose value is fixed for the environment (remediation only).",
-        types=tuple(sorted(taggable_types())), category="tagging", severity=Severity.LOW, check=None,
-        remediate=_remediate_default_tags,
-        config={
-            "requiredTags": _REQUIRED,
-            "defaults": {"type": "object", "additionalProperties": {"type": "string"}, "default": {"managed-by": "pulumi"}, "description": "Values added when a required tag is missing."},
-        },
-        remediation="Automatic: the missing tag is added to the resource's own tags.",
-    ),
-]

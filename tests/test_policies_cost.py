@@ -1,4 +1,4 @@
-"""Cost policies, configured per environment through PolicyConfigSchema (policies/config/<env>.json)."""
+"""Capacity limits (policies/capacity_limits.py, the cost-* policies), configured per environment through PolicyConfigSchema (policies/config/<env>.json)."""
 
 from __future__ import annotations
 

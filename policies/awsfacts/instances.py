@@ -1,8 +1,8 @@
 """AWS facts botocore lacks (``aws_facts.json``: GPU families, serverless memory steps, ...).
 
 Each section of the file records its source and the file its as-of date. The program and
-``mlopsctl`` read it through ``components.facts``, the pack through ``packlib``: one file here,
-because Pulumi ships only ``policies/`` with the pack.
+``mlopsctl`` read it through ``components.facts``, the pack's checks import this module: one file
+here, because Pulumi ships only ``policies/`` with the pack.
 """
 
 from __future__ import annotations

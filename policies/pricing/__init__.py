@@ -9,18 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .engine import (
-    SCENARIOS,
-    CostReport,
-    Exclusion,
-    LineItem,
-    StackResource,
-    UnknownItem,
-    component_of,
-    is_unknown,
-    plain,
-    price_resources,
-)
+from .engine import price_resources
+from .inputs import StackResource, component_of, is_unknown, plain
+from .report import SCENARIOS, CostReport, Exclusion, LineItem, UnknownItem
 from .table import PRICES_FILE, Price, PriceTable, default_table
 
 BUDGET_POLICY = "monthly-budget"

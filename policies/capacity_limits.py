@@ -1,29 +1,30 @@
-"""Cost guardrails, configured per environment (policies/config/<env>.json).
+"""Capacity limits: the cost guardrails on instances, configured per environment (policies/config/<env>.json).
 
 GPU node groups and SageMaker instances dominate this platform's bill (g5.xlarge ~ $1/h,
 ml.g5.xlarge ~ $1.4/h), so the checks bound which families may be used, how many GPU nodes can
-exist, which may stay warm, and how large dev endpoints may get.
+exist, which may stay warm, and how large dev endpoints may get. The priced total is bounded
+separately, by the ``monthly-budget`` policy (``budget.py``).
 """
 
 from __future__ import annotations
 
+from awsfacts.instances import instance_family, is_gpu_ec2_type, is_gpu_sagemaker_type
 from packlib import (
     EKS_NODE_GROUP,
     LAUNCH_TEMPLATE_TYPES,
     MISSING,
     SAGEMAKER_ENDPOINT_CONFIG,
+    PolicyList,
     Severity,
     as_list,
-    instance_family,
-    is_gpu_ec2_type,
-    is_gpu_sagemaker_type,
+    endpoint_variants,
     lookup,
     number,
     of_types,
     resource_label,
-    resource_policy,
-    stack_policy,
 )
+
+POLICIES = PolicyList()
 
 
 def _gpu_types(props) -> list[str]:
@@ -34,6 +35,13 @@ def _gpu_types(props) -> list[str]:
     return [t for t in types if is_gpu_ec2_type(t)]
 
 
+@POLICIES.resource(
+    "cost-allowed-gpu-families",
+    "EC2 GPU instance types come from the environment's allowed families.",
+    types=(EKS_NODE_GROUP,) + LAUNCH_TEMPLATE_TYPES, category="cost", severity=Severity.MEDIUM,
+    config={"allowedFamilies": {"type": "array", "items": {"type": "string"}, "default": ["g4dn", "g5", "g6", "g6e"], "description": "EC2 GPU families (prefix before the size)."}},
+    remediation="Pick an instance type from an allowed family, or extend allowedFamilies in policies/config/<env>.json after a cost review.",
+)
 def _check_gpu_families(args, report, cfg) -> None:
     allowed = set(cfg("allowedFamilies"))
     for instance_type in _gpu_types(args.props):
@@ -42,10 +50,16 @@ def _check_gpu_families(args, report, cfg) -> None:
 
 
 def _variant_types(props) -> list[str]:
-    variants = as_list(lookup(props, "productionVariants")) + as_list(lookup(props, "shadowProductionVariants"))
-    return [t for t in (lookup(v, "instanceType") for v in variants) if isinstance(t, str)]
+    return [t for t in (lookup(v, "instanceType") for v in endpoint_variants(props)) if isinstance(t, str)]
 
 
+@POLICIES.resource(
+    "cost-allowed-sagemaker-families",
+    "SageMaker endpoint instance types come from the environment's allowed families.",
+    types=(SAGEMAKER_ENDPOINT_CONFIG,), category="cost", severity=Severity.MEDIUM,
+    config={"allowedFamilies": {"type": "array", "items": {"type": "string"}, "default": ["ml.t2", "ml.m5", "ml.m6i", "ml.c5", "ml.c6i", "ml.g4dn", "ml.g5", "ml.g6"], "description": "SageMaker instance families (e.g. ml.g5)."}},
+    remediation="Pick an instance type from an allowed family, or extend allowedFamilies in policies/config/<env>.json after a cost review.",
+)
 def _check_sagemaker_families(args, report, cfg) -> None:
     allowed = set(cfg("allowedFamilies"))
     for instance_type in _variant_types(args.props):
@@ -62,6 +76,16 @@ def _scaling(group, key: str) -> float:
     return value if value is not None else 0.0
 
 
+@POLICIES.stack(
+    "cost-max-gpu-nodes",
+    "GPU node groups cannot scale beyond the per-group and whole-stack node limits.",
+    category="cost", severity=Severity.HIGH,
+    config={
+        "maxNodesPerGroup": {"type": "integer", "minimum": 0, "default": 4, "description": "Largest maxSize of one GPU node group."},
+        "maxNodesTotal": {"type": "integer", "minimum": 0, "default": 8, "description": "Sum of maxSize over all GPU node groups."},
+    },
+    remediation="Lower scalingConfig.maxSize (eks.gpuNodeGroups[].maxSize in the stack file) or raise the limit after a cost review.",
+)
 def _check_gpu_node_count(args, report, cfg) -> None:
     per_group, total_limit = cfg("maxNodesPerGroup"), cfg("maxNodesTotal")
     groups = _gpu_node_groups(args.resources)
@@ -75,6 +99,13 @@ def _check_gpu_node_count(args, report, cfg) -> None:
         report(f"GPU node groups may scale to {total:g} nodes in total ({', '.join(g.name for g in groups)}); the stack limit is {total_limit:g}.", None)
 
 
+@POLICIES.stack(
+    "cost-gpu-warm-nodes",
+    "GPU node groups keep nodes running (minSize > 0) only where the environment allows it.",
+    category="cost", severity=Severity.HIGH,
+    config={"maxWarmNodes": {"type": "integer", "minimum": 0, "default": 0, "description": "Sum of minSize over all GPU node groups."}},
+    remediation="Set minSize: 0 so the Cluster Autoscaler scales GPU nodes from zero, or allow warm nodes for this environment.",
+)
 def _check_gpu_warm_nodes(args, report, cfg) -> None:
     limit = cfg("maxWarmNodes")
     warm = [(g, _scaling(g, "minSize")) for g in _gpu_node_groups(args.resources)]
@@ -85,6 +116,17 @@ def _check_gpu_warm_nodes(args, report, cfg) -> None:
             report(f"{resource_label(group)} keeps {count:g} GPU node(s) running (minSize); this environment allows {limit:g} warm GPU node(s) in total.", group.urn)
 
 
+@POLICIES.resource(
+    "cost-endpoint-size",
+    "Endpoints are serverless or capped in instance count and size (dev).",
+    types=(SAGEMAKER_ENDPOINT_CONFIG,), category="cost", severity=Severity.MEDIUM,
+    config={
+        "maxInstanceCount": {"type": "integer", "minimum": 1, "default": 1},
+        "allowedSizes": {"type": "array", "items": {"type": "string"}, "default": ["medium", "large", "xlarge"]},
+        "allowGpu": {"type": "boolean", "default": False},
+    },
+    remediation="Use a serverless variant (serverless_config) in dev, or a single small CPU instance.",
+)
 def _check_endpoint_size(args, report, cfg) -> None:
     max_count, allowed_sizes, allow_gpu = cfg("maxInstanceCount"), set(cfg("allowedSizes")), cfg("allowGpu")
     for variant in as_list(lookup(args.props, "productionVariants")):
@@ -100,49 +142,3 @@ def _check_endpoint_size(args, report, cfg) -> None:
             report(f"{label} uses {instance_type}; allowed sizes here: {sorted(allowed_sizes)} (or use a serverless variant).")
         if not allow_gpu and is_gpu_sagemaker_type(instance_type):
             report(f"{label} uses the GPU instance {instance_type}; GPUs are not allowed for endpoints here (or use a serverless variant).")
-
-
-POLICIES = [
-    resource_policy(
-        "cost-allowed-gpu-families",
-        "EC2 GPU instance types come from the environment's allowed families.",
-        types=(EKS_NODE_GROUP,) + LAUNCH_TEMPLATE_TYPES, category="cost", severity=Severity.MEDIUM, check=_check_gpu_families,
-        config={"allowedFamilies": {"type": "array", "items": {"type": "string"}, "default": ["g4dn", "g5", "g6", "g6e"], "description": "EC2 GPU families (prefix before the size)."}},
-        remediation="Pick an instance type from an allowed family, or extend allowedFamilies in policies/config/<env>.json after a cost review.",
-    ),
-    resource_policy(
-        "cost-allowed-sagemaker-families",
-        "SageMaker endpoint instance types come from the environment's allowed families.",
-        types=(SAGEMAKER_ENDPOINT_CONFIG,), category="cost", severity=Severity.MEDIUM, check=_check_sagemaker_families,
-        config={"allowedFamilies": {"type": "array", "items": {"type": "string"}, "default": ["ml.t2", "ml.m5", "ml.m6i", "ml.c5", "ml.c6i", "ml.g4dn", "ml.g5", "ml.g6"], "description": "SageMaker instance families (e.g. ml.g5)."}},
-        remediation="Pick an instance type from an allowed family, or extend allowedFamilies in policies/config/<env>.json after a cost review.",
-    ),
-    stack_policy(
-        "cost-max-gpu-nodes",
-        "GPU node groups cannot scale beyond the per-group and whole-stack node limits.",
-        category="cost", severity=Severity.HIGH, check=_check_gpu_node_count,
-        config={
-            "maxNodesPerGroup": {"type": "integer", "minimum": 0, "default": 4, "description": "Largest maxSize of one GPU node group."},
-            "maxNodesTotal": {"type": "integer", "minimum": 0, "default": 8, "description": "Sum of maxSize over all GPU node groups."},
-        },
-        remediation="Lower scalingConfig.maxSize (eks.gpuNodeGroups[].maxSize in the stack file) or raise the limit after a cost review.",
-    ),
-    stack_policy(
-        "cost-gpu-warm-nodes",
-        "GPU node groups keep nodes running (minSize > 0) only where the environment allows it.",
-        category="cost", severity=Severity.HIGH, check=_check_gpu_warm_nodes,
-        config={"maxWarmNodes": {"type": "integer", "minimum": 0, "default": 0, "description": "Sum of minSize over all GPU node groups."}},
-        remediation="Set minSize: 0 so the Cluster Autoscaler scales GPU nodes from zero, or allow warm nodes for this environment.",
-    ),
-    resource_policy(
-        "cost-endpoint-size",
-        "Endpoints are serverless or capped in instance count and size (dev).",
-        types=(SAGEMAKER_ENDPOINT_CONFIG,), category="cost", severity=Severity.MEDIUM, check=_check_endpoint_size,
-        config={
-            "maxInstanceCount": {"type": "integer", "minimum": 1, "default": 1},
-            "allowedSizes": {"type": "array", "items": {"type": "string"}, "default": ["medium", "large", "xlarge"]},
-            "allowGpu": {"type": "boolean", "default": False},
-        },
-        remediation="Use a serverless variant (serverless_config) in dev, or a single small CPU instance.",
-    ),
-]

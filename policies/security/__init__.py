@@ -1,0 +1,21 @@
+"""Security policies, one module per service area.
+
+Insecure AWS defaults arrive as *absent* inputs (an EKS endpoint without ``endpointPublicAccess``
+is public; a key without ``enableKeyRotation`` does not rotate), so absence is a violation here.
+"""
+
+from __future__ import annotations
+
+from . import ci, ecr, eks, iam, kms, logs, nodes, s3, sagemaker
+
+POLICIES = [
+    *s3.POLICIES,
+    *kms.POLICIES,
+    *iam.POLICIES,
+    *eks.POLICIES,
+    *nodes.POLICIES,
+    *sagemaker.POLICIES,
+    *ecr.POLICIES,
+    *logs.POLICIES,
+    *ci.POLICIES,
+]

@@ -1,0 +1,159 @@
+"""IAM policies: no administrator grants, no write on Resource "*", no open or loose trust (GitHub OIDC included)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from packlib import (
+    IAM_ATTACHMENT_TYPES,
+    IAM_DOCUMENT_TYPES,
+    IAM_ROLE,
+    MISSING,
+    PolicyList,
+    Severity,
+    as_list,
+    checkov,
+    json_input,
+    lookup,
+    principals,
+    statement_values,
+    statements,
+)
+
+POLICIES = PolicyList()
+
+READ_ONLY_VERBS = ("Get", "List", "Describe", "Head", "BatchGet", "Search", "Lookup", "View", "Query", "Scan", "Select")
+
+
+def policy_documents(args) -> list[tuple[str, Any]]:
+    """(label, decoded document) of every permission document a resource carries."""
+    if args.resource_type == IAM_ROLE:
+        documents = []
+        for index, inline in enumerate(as_list(lookup(args.props, "inlinePolicies"))):
+            document = json_input(inline, "policy")
+            if document is not MISSING:
+                documents.append((f"inline policy {lookup(inline, 'name') if lookup(inline, 'name') is not MISSING else index}", document))
+        return documents
+    document = json_input(args.props, "policy")
+    return [("policy", document)] if document is not MISSING else []
+
+
+def _actions(statement: dict) -> list[str]:
+    return statement_values(statement, "Action")
+
+
+@POLICIES.resource(
+    "iam-no-star-action",
+    "No IAM policy allows every action (\"*\") or uses Allow with NotAction.",
+    types=IAM_DOCUMENT_TYPES + (IAM_ROLE,), category="security", severity=Severity.CRITICAL,
+    remediation="List the specific actions the workload needs (components/iam/policy.py Statement).",
+    frameworks=[checkov("CKV_AWS_63", "Ensure no IAM policies documents allow \"*\" as a statement's actions")],
+)
+def _check_iam_no_star_action(args, report, cfg) -> None:
+    for label, document in policy_documents(args):
+        for statement in statements(document):
+            if statement.get("Effect") != "Allow":
+                continue
+            if {"*", "*:*"} & set(_actions(statement)):
+                report(f"{label} allows Action \"*\" (full administrator); list the actions the workload needs.")
+            if statement.get("NotAction") is not None:
+                report(f"{label} combines Allow with NotAction, which grants everything not listed.")
+
+
+def _is_read_only(action: str) -> bool:
+    verb = action.split(":", 1)[-1]
+    return verb != "*" and verb.startswith(READ_ONLY_VERBS)
+
+
+@POLICIES.resource(
+    "iam-no-star-resource-write",
+    "No IAM policy allows write actions on Resource \"*\" without a condition.",
+    types=IAM_DOCUMENT_TYPES + (IAM_ROLE,), category="security", severity=Severity.HIGH,
+    config={"allowedActions": {"type": "array", "items": {"type": "string"}, "default": [
+        "cloudwatch:PutMetricData", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+        "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterfacePermission",
+        "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+    ], "description": "Actions that only accept Resource \"*\" (AWS service authorization reference)."}},
+    remediation="Scope the statement's Resource to ARNs, or add a condition (e.g. aws:ResourceTag) that restricts it.",
+    frameworks=[checkov("CKV_AWS_355", "Ensure no IAM policies documents allow \"*\" as a statement's resource for restrictable actions")],
+)
+def _check_iam_no_star_resource_write(args, report, cfg) -> None:
+    allowed = set(cfg("allowedActions") or [])
+    for label, document in policy_documents(args):
+        for statement in statements(document):
+            if statement.get("Effect") != "Allow" or "*" not in statement_values(statement, "Resource") or statement.get("Condition"):
+                continue
+            writes = sorted(a for a in _actions(statement) if not _is_read_only(a) and a not in allowed)
+            if writes:
+                report(f"{label} allows write actions {writes} on Resource \"*\"; scope them to ARNs (or add a condition).")
+
+
+def _policy_name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+@POLICIES.resource(
+    "iam-no-admin-attachments",
+    "No role, user or group gets an administrator-level AWS-managed policy.",
+    types=IAM_ATTACHMENT_TYPES + (IAM_ROLE,), category="security", severity=Severity.CRITICAL,
+    config={"deniedPolicyNames": {"type": "array", "items": {"type": "string"}, "default": ["AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "AmazonSageMakerFullAccess"], "description": "AWS-managed policy names that must never be attached."}},
+    remediation="Replace the managed policy with least-privilege grants (e.g. store.grant_read(role, prefix='models/')).",
+    frameworks=[checkov("CKV_AWS_274", "Disallow IAM roles, users, and groups from using the AWS AdministratorAccess policy")],
+)
+def _check_iam_no_admin_attachments(args, report, cfg) -> None:
+    denied = set(cfg("deniedPolicyNames") or [])
+    arns = []
+    if args.resource_type == IAM_ROLE:
+        arns = [a for a in as_list(lookup(args.props, "managedPolicyArns")) if isinstance(a, str)]
+    else:
+        arn = lookup(args.props, "policyArn")
+        if isinstance(arn, str):
+            arns = [arn]
+    for arn in arns:
+        if ":iam::aws:policy/" in arn and _policy_name(arn) in denied:
+            report(f"attaches the AWS-managed {_policy_name(arn)}; grant least-privilege permissions instead.")
+
+
+@POLICIES.resource(
+    "iam-no-wildcard-trust",
+    "No IAM role trust policy lets any principal assume the role.",
+    types=(IAM_ROLE,), category="security", severity=Severity.CRITICAL,
+    remediation="Name the service or account principals allowed to assume the role.",
+    frameworks=[checkov("CKV_AWS_60", "Ensure IAM role allows only specific services or principals to assume it")],
+)
+def _check_iam_no_wildcard_trust(args, report, cfg) -> None:
+    document = json_input(args.props, "assumeRolePolicy")
+    for statement in statements(document):
+        if statement.get("Effect") == "Allow" and "*" in principals(statement) and not statement.get("Condition"):
+            report("the trust policy lets any principal (\"*\") assume the role without a condition.")
+
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+# The owner and repository must be literal; the ref/environment part may use StringLike wildcards.
+REPO_SUBJECT = re.compile(r"^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:.+$")
+
+
+@POLICIES.resource(
+    "iam-github-oidc-repo",
+    "Roles trusted by GitHub Actions OIDC are restricted to one repository and the STS audience.",
+    types=(IAM_ROLE,), category="security", severity=Severity.HIGH,
+    remediation="Add StringEquals token.actions.githubusercontent.com:aud=sts.amazonaws.com and :sub=repo:<owner>/<repo>:environment:<env> (or :ref:refs/heads/main).",
+    frameworks=[checkov("CKV_AWS_358", "Ensure AWS GitHub Actions OIDC authorization policies only allow safe claims and claim order")],
+)
+def _check_iam_github_oidc(args, report, cfg) -> None:
+    document = json_input(args.props, "assumeRolePolicy")
+    for statement in statements(document):
+        federated = (statement.get("Principal") or {}).get("Federated") if isinstance(statement.get("Principal"), dict) else None
+        if statement.get("Effect") != "Allow" or not any(GITHUB_OIDC_HOST in f for f in as_list(federated) if isinstance(f, str)):
+            continue
+        condition = statement.get("Condition") or {}
+        subjects = [v for op in ("StringEquals", "StringLike") for v in as_list((condition.get(op) or {}).get(f"{GITHUB_OIDC_HOST}:sub"))]
+        audiences = [v for op in ("StringEquals", "StringLike") for v in as_list((condition.get(op) or {}).get(f"{GITHUB_OIDC_HOST}:aud"))]
+        if not subjects:
+            report(f"GitHub OIDC trust has no {GITHUB_OIDC_HOST}:sub condition: any repository on GitHub could assume the role.")
+        for subject in subjects:
+            if not isinstance(subject, str) or not REPO_SUBJECT.match(subject):
+                report(f"GitHub OIDC subject {subject!r} does not pin one repository (expected repo:<owner>/<repo>:<ref or environment>).")
+        if audiences != ["sts.amazonaws.com"]:
+            report(f"GitHub OIDC trust must require {GITHUB_OIDC_HOST}:aud = sts.amazonaws.com (found {audiences or 'none'}).")
