@@ -63,14 +63,24 @@ def addon_roles(
         opts=opts,
     )
     # Volumes are encrypted with the platform's EBS key; the driver needs to use it, and may
-    # create grants only for AWS resources (EBS attaching the volume).
+    # create grants only for AWS resources (EBS attaching the volume). The EKS user guide's
+    # policy ("Create the Amazon EBS CSI driver IAM role") writes kms:ReEncrypt* and
+    # kms:GenerateDataKey*: listed here as the operations they stand for that EBS performs.
     inline_policy(
         f"{name}-ebs-csi-kms",
         ebs_csi,
         [
             Statement(
                 sid="UseEbsKey",
-                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                actions=[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:GenerateDataKeyWithoutPlaintext",
+                    "kms:DescribeKey",
+                ],
                 resources=[ebs_kms_key_arn],
             ),
             Statement(
