@@ -9,7 +9,7 @@ import pulumi_aws as aws
 
 from components.ci import GitHubRunner, GitHubRunnerArgs
 from components.config import PlatformConfig
-from components.eks.eks_cluster import EksCluster, EksClusterArgs
+from components.eks.component import EksCluster, EksClusterArgs
 from components.incluster import contract
 from components.keys import PlatformKeys, PlatformKeysArgs
 from components.network import Network, NetworkArgs

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import PlatformConfig
-from components.eks.eks_cluster import EksCluster, EksClusterArgs
+from components.eks.component import EksCluster, EksClusterArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
 from mlopsctl.harness import Recording
 from tests.conftest import run_component, stack_config

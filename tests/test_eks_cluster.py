@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.eks import access, pins
-from components.eks.cluster import CONTROL_PLANE_LOG_TYPES
+from components.eks.control_plane import CONTROL_PLANE_LOG_TYPES
 from components.program import main
 from mlopsctl.harness import DEPLOYER_SESSION_ARN, SECRET_SIG, SIG_KEY, UNKNOWN, run_program, unwrap_secrets
 from tests import eks_support as eks

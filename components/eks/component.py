@@ -1,4 +1,7 @@
-"""EksCluster: the platform's Kubernetes cluster for training and batch work (docs/eks.md)."""
+"""EksCluster, the EKS component: the platform's Kubernetes cluster for training and batch work
+(docs/eks.md). It composes the control plane (``control_plane.py``), access entries, managed
+addons, node groups and the workloads' AWS identities.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import pulumi_aws as aws
 
 from components.config import EksConfig
 from components.eks import access, addons, kubeconfig, nodegroups, workloads
-from components.eks.cluster import control_plane
+from components.eks.control_plane import control_plane
 from components.incluster import contract
 
 
@@ -20,7 +23,7 @@ class EksClusterArgs:
 
     config: the validated ``eks`` section (required).
     environment: dev, staging or prod (required; layer 2 checks it reads its own environment).
-    cluster_name: physical cluster name, e.g. ``mlops-dev-eks`` (required; known at plan time
+    cluster_name: physical cluster name, e.g. ``mlops-dev`` (required; known at plan time
         because tag keys and IAM conditions embed it).
     region: the AWS region of the stack's provider (required; Cluster Autoscaler and
         ``aws eks get-token`` are told it explicitly).
