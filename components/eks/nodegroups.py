@@ -199,9 +199,10 @@ def node_group(
 def scale_from_zero_tags(name: str, spec: NodeGroupSpec, group: aws.eks.NodeGroup, *, cluster_name: str, opts: pulumi.ResourceOptions) -> list[aws.autoscaling.Tag]:
     """Tag the group's ASG so Cluster Autoscaler can build a node template while it has no nodes.
 
-    EKS does not copy node group labels or taints to the ASG (pulumi-eks #658). The discovery
-    tags EKS already sets are declared too, with the same values, so the guarantee does not rest
-    on an EKS default.
+    EKS does not copy node group labels or taints to the ASG, and managed node groups have no
+    input for ASG tags (https://github.com/pulumi/pulumi-eks/issues/658). The discovery tags EKS
+    already sets are declared too, with the same values, so the guarantee does not rest on an
+    EKS default.
     """
     asg_name = group.resources.apply(lambda resources: resources[0].autoscaling_groups[0].name)
     tags = {**spec.node_template_tags(), **autoscaler_discovery_tags(cluster_name)}

@@ -3,8 +3,9 @@ blue/green deployment config, rollback alarms and autoscaling.
 
 Why the names are what they are:
 - The endpoint config is replaced on every model change, so it is auto-named from a prefix and
-  replaced before the old one is deleted: the endpoint is repointed first (shared README,
-  terraform-provider-aws #40048).
+  replaced before the old one is deleted: the endpoint is repointed first. An endpoint whose old
+  config is deleted first fails its update
+  (https://github.com/hashicorp/terraform-provider-aws/issues/40048).
 - The endpoint has a deterministic name: its alarms need the name, and its rollback
   configuration needs the alarms, so an auto-named endpoint would be a dependency cycle.
 - Variant names are fixed (``primary``, ``challenger``): blue/green updates require the new
