@@ -9,10 +9,11 @@ import pulumi_aws as aws
 
 from components.ci import GitHubRunner, GitHubRunnerArgs
 from components.config import PlatformConfig
-from components.eks.eks_cluster import EksCluster, EksClusterArgs
+from components.eks.component import EksCluster, EksClusterArgs
 from components.incluster import contract
 from components.keys import PlatformKeys, PlatformKeysArgs
 from components.network import Network, NetworkArgs
+from components.scope import lookup_scope
 from components.serving import Serving, ServingArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
 
@@ -28,7 +29,12 @@ class MlopsPlatformArgs:
 
 
 class MlopsPlatform(pulumi.ComponentResource):
-    """Root component: an explicit, tagged AWS provider and every platform capability under it."""
+    """Root component: an explicit, tagged AWS provider and every platform capability under it.
+
+    Attributes: ``aws_provider``, ``scope`` (the :class:`AwsScope` every component gets), one
+    attribute per component (``keys``, ``store``, ``network``, ``eks``, ``ci_runner``,
+    ``serving``) and ``outputs`` (the stack outputs).
+    """
 
     def __init__(self, name: str, args: MlopsPlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:index:MlopsPlatform", name, None, opts)
@@ -40,34 +46,22 @@ class MlopsPlatform(pulumi.ComponentResource):
             "environment": config.environment,
             "region": config.region,
         }
+        self.scope = scope = lookup_scope(config, pulumi.InvokeOutputOptions(parent=self, provider=self.aws_provider))
         # The network tags subnets for this cluster name, so both must use the same one.
-        cluster_name = config.resource_name()
+        cluster_name = scope.name_stem
 
-        invoke = pulumi.InvokeOutputOptions(parent=self, provider=self.aws_provider)
-        self.account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        self.partition = aws.get_partition_output(opts=invoke).partition
         self.keys = PlatformKeys(
             f"{name}-keys",
-            PlatformKeysArgs(config=config, account_id=self.account_id, partition=self.partition),
+            PlatformKeysArgs(scope=scope, deletion_window_days=config.storage.kms_deletion_window_days, protect=config.storage.protect),
             opts=child,
         )
-        self.store = ArtifactStore(
-            f"{name}-artifacts",
-            ArtifactStoreArgs(config=config, kms_key_arn=self.keys.artifacts.arn, account_id=self.account_id, partition=self.partition),
-            opts=child,
-        )
+        self.store = ArtifactStore(f"{name}-artifacts", ArtifactStoreArgs(config=config.storage, scope=scope, key=self.keys.artifacts), opts=child)
         self.outputs["kmsKeys"] = self.keys.output_arns
         self.outputs["artifactStore"] = self.store.outputs
 
         self.network = Network(
             f"{name}-network",
-            NetworkArgs(
-                config=config.network,
-                name_stem=config.resource_name(),
-                cluster_name=cluster_name,
-                flow_log_kms_key_arn=self.keys.logs.arn,
-                permissions_boundary_arn=config.iam.permissions_boundary_arn,
-            ),
+            NetworkArgs(config=config.network, scope=scope, cluster_name=cluster_name, flow_log_kms_key_arn=self.keys.logs.arn),
             opts=child,
         )
         self.outputs["network"] = self.network.network
@@ -76,20 +70,16 @@ class MlopsPlatform(pulumi.ComponentResource):
             f"{name}-eks",
             EksClusterArgs(
                 config=config.eks,
+                scope=scope,
                 environment=config.environment,
                 cluster_name=cluster_name,
-                region=config.region,
                 subnet_ids=self.network.private_subnet_ids,
                 vpc_id=self.network.vpc_id,
                 private_api_cidrs=[self.network.vpc_cidr],
-                secrets_kms_key_arn=self.keys.eks_secrets.arn,
-                ebs_kms_key_arn=self.keys.ebs.arn,
+                secrets_key=self.keys.eks_secrets,
+                ebs_key=self.keys.ebs,
                 logs_kms_key_arn=self.keys.logs.arn,
-                account_id=self.account_id,
-                partition=self.partition,
-                permissions_boundary_arn=config.iam.permissions_boundary_arn,
                 assume_role_arn=config.assume_role_arn,
-                tags=config.default_tags,
                 artifact_store=self.store,
             ),
             opts=child,
@@ -102,17 +92,12 @@ class MlopsPlatform(pulumi.ComponentResource):
             f"{name}-ci-runner",
             GitHubRunnerArgs(
                 config=config.ci_runner,
-                name_stem=config.resource_name(),
-                region=config.region,
-                account_id=self.account_id,
-                partition=self.partition,
+                scope=scope,
                 vpc_id=self.network.vpc_id,
                 subnet_ids=self.network.private_subnet_ids,
                 api_security_group_id=self.eks.api_security_group.id,
                 logs_kms_key_arn=self.keys.logs.arn,
                 encryption_key_arn=self.keys.artifacts.arn,
-                permissions_boundary_arn=config.iam.permissions_boundary_arn,
-                tags=config.default_tags,
             ),
             opts=child,
         )
@@ -122,13 +107,10 @@ class MlopsPlatform(pulumi.ComponentResource):
             f"{name}-serving",
             ServingArgs(
                 config=config.serving,
-                name_stem=config.resource_name(),
+                scope=scope,
                 store=self.store,
-                kms_key_arn=self.keys.artifacts.arn,
-                region=config.region,
-                account_id=self.account_id,
+                key=self.keys.artifacts,
                 name_prefix=config.name_prefix,
-                permissions_boundary_arn=config.iam.permissions_boundary_arn,
                 subnet_ids=self.network.private_subnet_ids,
                 vpc_id=self.network.vpc_id,
                 retain_registry=config.storage.protect,

@@ -9,7 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import PlatformConfig
-from components.eks.eks_cluster import EksCluster, EksClusterArgs
+from components.eks.component import EksCluster, EksClusterArgs
+from components.keys import PlatformKey
+from components.scope import scope_for
 from components.storage import ArtifactStore, ArtifactStoreArgs
 from mlopsctl.harness import Recording
 from tests.conftest import run_component, stack_config
@@ -34,7 +36,7 @@ def artifact_store(config: PlatformConfig):
     """A real ArtifactStore next to the cluster (its grants are what the workload roles get)."""
 
     def factory(opts: pulumi.ResourceOptions) -> ArtifactStore:
-        return ArtifactStore("artifacts", ArtifactStoreArgs(config=config, kms_key_arn=ARTIFACTS_KEY, account_id=ACCOUNT), opts=opts)
+        return ArtifactStore("artifacts", ArtifactStoreArgs(config=config.storage, scope=scope_for(config, account_id=ACCOUNT), key=PlatformKey(ARTIFACTS_KEY)), opts=opts)
 
     return factory
 
@@ -51,18 +53,16 @@ def build(config: PlatformConfig, *, artifact_store_factory=None, unknowns: bool
             "eks",
             EksClusterArgs(
                 config=config.eks,
+                scope=scope_for(config, account_id=ACCOUNT),
                 environment=config.environment,
                 cluster_name=cluster_name(config),
-                region=config.region,
                 subnet_ids=SUBNETS,
                 vpc_id=VPC_ID,
-                secrets_kms_key_arn=SECRETS_KEY,
-                ebs_kms_key_arn=EBS_KEY,
+                secrets_key=PlatformKey(SECRETS_KEY),
+                ebs_key=PlatformKey(EBS_KEY),
                 logs_kms_key_arn=LOGS_KEY,
-                account_id=ACCOUNT,
                 private_api_cidrs=[VPC_CIDR],
                 assume_role_arn=config.assume_role_arn,
-                tags=config.default_tags,
                 artifact_store=store,
             ),
             opts=opts,

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.eks import access, pins
-from components.eks.cluster import CONTROL_PLANE_LOG_TYPES
+from components.eks.control_plane import CONTROL_PLANE_LOG_TYPES
 from components.program import main
 from mlopsctl.harness import DEPLOYER_SESSION_ARN, SECRET_SIG, SIG_KEY, UNKNOWN, run_program, unwrap_secrets
 from tests import eks_support as eks
@@ -217,8 +217,15 @@ def test_vpc_cni_and_ebs_csi_run_with_their_own_pod_identity_roles():
         assert attachment.inputs["policyArn"] == f"arn:aws:iam::aws:policy/{policy}"
     kms = eks.policy(rec.one("aws:iam/rolePolicy:RolePolicy", "ebs-csi-kms"))["Statement"]
     assert all(s["Resource"] == [eks.EBS_KEY] for s in kms)
-    grant = next(s for s in kms if "kms:CreateGrant" in s["Action"])
-    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert [(s["Sid"], s["Action"], s.get("Condition")) for s in kms] == [
+        # What the EKS user guide's kms:ReEncrypt* and kms:GenerateDataKey* stand for, by name.
+        (
+            "UseEbsKey",
+            sorted(["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]),
+            None,
+        ),
+        ("GrantEbsKeyToAwsResources", ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+    ]
 
 
 def test_first_preview_with_unknown_ids_still_builds():

@@ -1,16 +1,20 @@
-"""PlatformKeys under mocks: one key per purpose, rotation, deletion window, aliases, key policies."""
+"""PlatformKeys under mocks: one key per purpose, rotation, deletion window, aliases, key policies,
+and the grants (PlatformKey) through which every other component gets to use a key."""
 
 from __future__ import annotations
 
+import ast
 import json
 
 import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.iam.policy import PolicyError, Statement, policy_document
-from components.keys import KEY_PURPOSES, PlatformKeys, PlatformKeysArgs
+from components.iam.policy import PolicyError, Statement, expand_action, policy_document
+from components.keys import GRANT_ACTIONS, KEY_PURPOSES, KEY_USE_ACTIONS, KmsAction, PlatformKey, PlatformKeys, PlatformKeysArgs
+from components.scope import scope_for
 from mlopsctl.harness import ACCOUNT_ID
+from tests.conftest import ROOT as REPO
 from tests.conftest import STACK_ACCOUNTS, run_component, stack_config, stack_preview
 
 ROOT = f"arn:aws:iam::{ACCOUNT_ID}:root"
@@ -20,12 +24,16 @@ USE = sorted(
 )
 
 
+def platform_keys(config, provider: aws.Provider) -> PlatformKeys:
+    args = PlatformKeysArgs(scope=scope_for(config, account_id=ACCOUNT_ID), deletion_window_days=config.storage.kms_deletion_window_days, protect=config.storage.protect)
+    return PlatformKeys("keys", args, opts=pulumi.ResourceOptions(providers={"aws": provider}))
+
+
 def _build(stack: str):
     config = stack_config(stack)
 
     def program():
-        provider = aws.Provider("aws", region=config.region)
-        PlatformKeys("keys", PlatformKeysArgs(config=config, account_id=ACCOUNT_ID), opts=pulumi.ResourceOptions(providers={"aws": provider}))
+        platform_keys(config, aws.Provider("aws", region=config.region))
 
     return run_component(program)
 
@@ -117,18 +125,24 @@ def test_key_policies_refuse_service_wildcards_for_anyone_but_the_account_root()
 
 def test_key_grant_scopes_a_role_to_one_key_and_optionally_one_service():
     config = stack_config("dev")
+    seen = {}
 
     def program():
         provider = aws.Provider("aws", region=config.region)
-        keys = PlatformKeys("keys", PlatformKeysArgs(config=config, account_id=ACCOUNT_ID), opts=pulumi.ResourceOptions(providers={"aws": provider}))
+        keys = platform_keys(config, provider)
         role = aws.iam.Role("cluster", assume_role_policy="{}", opts=pulumi.ResourceOptions(provider=provider))
-        keys.grant(role, "eks_secrets", ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"], via_service="eks.us-east-1.amazonaws.com")
-        keys.grant(role, "logs", ["kms:DescribeKey"])
+        owner = pulumi.ComponentResource("test:index:Owner", "owner", opts=pulumi.ResourceOptions(providers={"aws": provider}))
+        actions = [KmsAction.ENCRYPT, KmsAction.DECRYPT, KmsAction.LIST_GRANTS, KmsAction.DESCRIBE_KEY]
+        keys.eks_secrets.grant("cluster-secrets", role, "UseEksSecretsKey", actions, via_service="eks.us-east-1.amazonaws.com", opts=pulumi.ResourceOptions(parent=owner))
+        keys.logs.grant("cluster-logs", role, "UseLogsKey", [KmsAction.DESCRIBE_KEY], opts=pulumi.ResourceOptions(parent=owner))
+        seen["owner"] = owner
 
     rec = run_component(program)
     key = rec.one("aws:kms/key:Key", "keys-eks-secrets")
-    grant = rec.one("aws:iam/rolePolicy:RolePolicy", "cluster-eks-secrets")
+    grant = rec.one("aws:iam/rolePolicy:RolePolicy", "cluster-secrets")
     assert grant.inputs["role"] == rec.one("aws:iam/role:Role", "cluster").id
+    # The policy sits with the component that owns the role, under the name the caller gave it.
+    assert grant.parent == rec.one("test:index:Owner").urn
     assert json.loads(grant.inputs["policy"])["Statement"] == [
         {
             "Sid": "UseEksSecretsKey",
@@ -142,15 +156,92 @@ def test_key_grant_scopes_a_role_to_one_key_and_optionally_one_service():
     assert "Condition" not in logs and logs["Sid"] == "UseLogsKey"
 
 
-@pytest.mark.parametrize(("purpose", "actions", "message"), [("secrets", ["kms:Decrypt"], "unknown key purpose"), ("ebs", ["s3:GetObject"], "kms: actions only"), ("ebs", [], "kms: actions only")])
-def test_key_grant_rejects_bad_requests(purpose, actions, message):
-    config = stack_config("dev")
+def test_key_statements_carry_service_encryption_context_and_grant_conditions_in_a_stable_order():
+    key = PlatformKey("arn:aws:kms:us-east-1:123456789012:key/k")
+    statement = key.allow("UseThroughS3", [KmsAction.DECRYPT], via_service="s3.us-east-1.amazonaws.com", encryption_context={"aws:s3:arn": ["arn:aws:s3:::b"]})
+    assert statement.to_dict() == {
+        "Sid": "UseThroughS3",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": ["arn:aws:kms:us-east-1:123456789012:key/k"],
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}, "StringLike": {"kms:EncryptionContext:aws:s3:arn": ["arn:aws:s3:::b"]}},
+    }
+    grants = key.allow("Attach", GRANT_ACTIONS, for_aws_resources=True).to_dict()
+    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert all(type(action) is str for action in grants["Action"])
 
-    def program():
-        provider = aws.Provider("aws", region=config.region)
-        keys = PlatformKeys("keys", PlatformKeysArgs(config=config, account_id=ACCOUNT_ID), opts=pulumi.ResourceOptions(providers={"aws": provider}))
-        keys.grant(aws.iam.Role("r", assume_role_policy="{}", opts=pulumi.ResourceOptions(provider=provider)), purpose, actions)
 
-    with pytest.raises(Exception) as caught:
-        run_component(program)
-    assert message in str(caught.value)
+@pytest.mark.parametrize(
+    ("actions", "kwargs", "message"),
+    [
+        (["kms:Decrypt"], {}, "lists KmsAction members"),
+        (["kms:ReEncrypt*"], {}, "lists KmsAction members"),
+        ([], {}, "lists KmsAction members"),
+        ([KmsAction.DESCRIBE_KEY], {"for_aws_resources": True}, "kms:DescribeKey never carries kms:GrantIsForAWSResource"),
+    ],
+)
+def test_key_statements_refuse_strings_wildcards_and_conditions_that_never_match(actions, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PlatformKey("arn:aws:kms:us-east-1:123456789012:key/k").allow("Bad", actions, **kwargs)
+
+
+def test_every_kms_action_is_one_exact_iam_action():
+    """No member can stand for more than one operation (what kms:ReEncrypt* did)."""
+    for action in KmsAction:
+        assert "*" not in action and "?" not in action
+        assert [f"kms:{d['name']}" for d in expand_action(action)] == [action.value]
+    assert set(KEY_USE_ACTIONS) | set(GRANT_ACTIONS) <= set(KmsAction)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every KMS permission goes through components/keys
+
+
+KMS_HOME = ("components/keys/",)
+# The policy checks name kms:* for the one allowed key-administration statement.
+KMS_RULES = ("components/iam/policy.py",)
+
+
+def kms_literals(source: str) -> list[str]:
+    """String constants in ``source`` that are KMS actions or condition keys (``kms:...``)."""
+    return [node.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("kms:")]
+
+
+def test_no_kms_action_or_condition_key_is_written_outside_the_keys_component():
+    sources = [p for d in ("components", "incluster") for p in (REPO / d).rglob("*.py")] + [REPO / "__main__.py"]
+    found = {}
+    for path in sources:
+        relative = str(path.relative_to(REPO))
+        if relative.startswith(KMS_HOME) or relative in KMS_RULES:
+            continue
+        literals = kms_literals(path.read_text(encoding="utf-8"))
+        if literals:
+            found[relative] = literals
+    assert found == {}, "ask the key for a statement (PlatformKey.allow / .grant) instead of writing kms: by hand"
+    assert kms_literals('Statement(actions=["kms:Decrypt"], resources=[arn])') == ["kms:Decrypt"]
+
+
+def _kms_statements(recording):
+    for resource in recording.resources:
+        for key in ("policy", "assumeRolePolicy"):
+            value = resource.inputs.get(key)
+            if isinstance(value, str) and value.startswith("{"):
+                for statement in json.loads(value)["Statement"]:
+                    if any(action.startswith("kms:") for action in statement["Action"]):
+                        yield resource, statement
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_key_statement_names_exact_actions_and_identity_policies_name_the_key(stack):
+    statements = list(_kms_statements(stack_preview(stack).recording))
+    assert len(statements) >= 10
+    for resource, statement in statements:
+        label = (resource.name, statement.get("Sid"))
+        if statement["Sid"] == "EnableIamPolicies":
+            assert resource.type == "aws:kms/key:Key" and statement["Action"] == ["kms:*"], label
+            continue
+        assert all("*" not in action and "?" not in action for action in statement["Action"]), label
+        assert set(statement["Action"]) <= {action.value for action in KmsAction}, label
+        if resource.type == "aws:iam/rolePolicy:RolePolicy":
+            # One key (the replica's lives in the replica region), never "*".
+            assert all(arn.startswith("arn:aws:kms:") and f":{STACK_ACCOUNTS[stack]}:key/" in arn for arn in statement["Resource"]), label

@@ -12,6 +12,7 @@ import pytest
 from components.config import CONFIG_KEY, NetworkConfig
 from components.network import Network, NetworkArgs
 from components.network.vpc import AvailabilityZoneShortage, choose_zones
+from components.scope import AwsScope
 from mlopsctl import harness
 from mlopsctl.harness import ACCOUNT_ID, UNKNOWN, ProgramError, Recording
 from tests.conftest import (
@@ -44,9 +45,13 @@ NETWORK_TYPES = {IGW, VPC, SUBNET, NAT, EIP, ROUTE, ROUTE_TABLE, ASSOCIATION, EN
 LOGS_KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
 
 
-def network_args(network: dict | None = None, **overrides) -> NetworkArgs:
+def network_scope(**overrides) -> AwsScope:
+    return AwsScope(**{"account_id": ACCOUNT_ID, "region": "us-east-1", "name_stem": "mlops-dev", "stack_file": "stacks/Pulumi.test.yaml", **overrides})
+
+
+def network_args(network: dict | None = None, *, scope: AwsScope | None = None, **overrides) -> NetworkArgs:
     config = stack_config("dev", network=network or {}).network
-    return NetworkArgs(**{"config": config, "name_stem": "mlops-dev", "cluster_name": "mlops-dev", **overrides})
+    return NetworkArgs(**{"config": config, "scope": scope or network_scope(), "cluster_name": "mlops-dev", **overrides})
 
 
 def run_network(args: NetworkArgs, *, availability_zone_count: int = 3, unknowns: bool = False) -> Recording:
@@ -244,8 +249,8 @@ def test_interface_endpoints_match_config_with_private_dns_in_private_subnets(st
     }
 
 
-def test_endpoint_service_names_follow_the_partition_and_region_of_the_provider():
-    args = network_args({"interfaceEndpoints": ["sagemaker.api"]})
+def test_endpoint_service_names_follow_the_partition_and_region_of_the_scope():
+    args = network_args({"interfaceEndpoints": ["sagemaker.api"]}, scope=network_scope(region="eu-west-1"))
 
     def program():
         provider = aws.Provider("aws", region="eu-west-1")
@@ -254,6 +259,11 @@ def test_endpoint_service_names_follow_the_partition_and_region_of_the_provider(
     rec = run_component(program, config={"aws:region": "eu-west-1"})
     assert sorted(e.inputs["serviceName"] for e in rec.of_type(ENDPOINT)) == ["com.amazonaws.eu-west-1.s3", "com.amazonaws.eu-west-1.sagemaker.api"]
     assert [s.inputs["availabilityZone"] for s in subnets(rec, "private")] == ["eu-west-1a", "eu-west-1b"]
+    china = run_network(network_args(scope=network_scope(region="cn-north-1", partition="aws-cn", reverse_dns_prefix="cn.com.amazonaws")))
+    assert [e.inputs["serviceName"] for e in china.of_type(ENDPOINT)] == ["cn.com.amazonaws.cn-north-1.s3"]
+    assert policy(china.one(ROLE), "assumeRolePolicy")["Statement"][0]["Condition"]["ArnLike"] == {
+        "aws:SourceArn": f"arn:aws-cn:ec2:cn-north-1:{ACCOUNT_ID}:vpc-flow-log/*"
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,7 +325,7 @@ def test_flow_log_role_may_write_only_to_its_log_group():
 
 def test_flow_log_group_uses_the_given_logs_key_and_role_the_boundary():
     boundary = f"arn:aws:iam::{ACCOUNT_ID}:policy/platform-boundary"
-    rec = run_network(network_args(flow_log_kms_key_arn=LOGS_KEY_ARN, permissions_boundary_arn=boundary))
+    rec = run_network(network_args(flow_log_kms_key_arn=LOGS_KEY_ARN, scope=network_scope(permissions_boundary_arn=boundary)))
     assert rec.one(LOG_GROUP).inputs["kmsKeyId"] == LOGS_KEY_ARN
     assert rec.one(ROLE).inputs["permissionsBoundary"] == boundary
     assert rec.of_type("aws:kms/key:Key") == [], "the network takes a key; it never creates one"
@@ -381,7 +391,8 @@ def test_whole_prod_stack_in_a_two_az_region_fails_before_any_network_resource()
 
 
 def test_the_az_check_reads_the_zones_through_the_platform_provider(monkeypatch):
-    """Default providers are disabled, so the data source must go through the explicit provider."""
+    """Default providers are disabled, so the data source must go through the explicit provider.
+    The zones are the network's only lookup: account, partition and region come from the scope."""
     invokes: list[tuple[str, str]] = []
     make_monitor = harness._recording_monitor_class
 
@@ -398,15 +409,15 @@ def test_the_az_check_reads_the_zones_through_the_platform_provider(monkeypatch)
     monkeypatch.setattr(harness, "_recording_monitor_class", recording_invokes)
     rec = run_network(network_args())
     provider = rec.one("pulumi:providers:aws")
-    assert {tok for tok, _ in invokes} >= {"aws:index/getAvailabilityZones:getAvailabilityZones", "aws:index/getRegion:getRegion"}
+    assert [tok for tok, _ in invokes] == ["aws:index/getAvailabilityZones:getAvailabilityZones"]
     assert all(ref == f"{provider.urn}::{provider.id}" for _, ref in invokes), invokes
     assert "aws:index/getAvailabilityZones:getAvailabilityZones" in rec.invokes
 
 
 def test_choose_zones_explains_regions_with_too_few_zones():
-    assert choose_zones(["us-east-1b", "us-east-1a", "us-east-1c"], 2, "us-east-1", "dev") == ["us-east-1a", "us-east-1b"]
-    with pytest.raises(AvailabilityZoneShortage, match=r"offers only 1 available \(xx-1a\); choose a region with at least 2$"):
-        choose_zones(["xx-1a"], 2, "xx-1", "dev")
+    assert choose_zones(["us-east-1b", "us-east-1a", "us-east-1c"], 2, "us-east-1", "stacks/Pulumi.dev.yaml") == ["us-east-1a", "us-east-1b"]
+    with pytest.raises(AvailabilityZoneShortage, match=r"^stacks/Pulumi\.dev\.yaml: .* offers only 1 available \(xx-1a\); choose a region with at least 2$"):
+        choose_zones(["xx-1a"], 2, "xx-1", "stacks/Pulumi.dev.yaml")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,7 +467,7 @@ def test_component_attributes_for_other_components():
     def program():
         provider = aws.Provider("aws", region="us-east-1")
         network = Network("net", network_args({"interfaceEndpoints": ["ecr.api"]}), opts=pulumi.ResourceOptions(providers={"aws": provider}))
-        bare = Network("bare", NetworkArgs(config=NetworkConfig(), name_stem="mlops-x"), opts=pulumi.ResourceOptions(providers={"aws": provider}))
+        bare = Network("bare", NetworkArgs(config=NetworkConfig(), scope=network_scope(name_stem="mlops-x")), opts=pulumi.ResourceOptions(providers={"aws": provider}))
         seen["bare_sg"] = bare.endpoint_security_group_id
         seen["vpc_cidr"] = network.vpc_cidr
         seen["nat_count"] = network.nat_gateway_count

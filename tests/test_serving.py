@@ -7,6 +7,7 @@ subnet and VPC ids, and an explicit provider, the way MlopsPlatform wires them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from functools import cache
@@ -17,6 +18,8 @@ import pytest
 
 from components import facts
 from components.config import PlatformConfig, parse_platform_config
+from components.keys import PlatformKey
+from components.scope import scope_for
 from components.serving import Serving, ServingArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
 from mlopsctl.cipolicies import Names, boundary_policy
@@ -44,18 +47,16 @@ def run_serving(config: PlatformConfig, *, unknowns: bool = False):
     def program():
         provider = aws.Provider("aws", region=config.region)
         opts = pulumi.ResourceOptions(providers={"aws": provider})
-        store = ArtifactStore("store", ArtifactStoreArgs(config=config, kms_key_arn=KMS, account_id=ACCOUNT_ID), opts=opts)
+        scope = scope_for(config, account_id=ACCOUNT_ID)
+        store = ArtifactStore("store", ArtifactStoreArgs(config=config.storage, scope=scope, key=PlatformKey(KMS)), opts=opts)
         Serving(
             "serving",
             ServingArgs(
                 config=config.serving,
-                name_stem=config.resource_name(),
+                scope=dataclasses.replace(scope, permissions_boundary_arn=BOUNDARY),
                 store=store,
-                kms_key_arn=KMS,
-                region=config.region,
-                account_id=ACCOUNT_ID,
+                key=PlatformKey(KMS),
                 name_prefix=config.name_prefix,
-                permissions_boundary_arn=BOUNDARY,
                 subnet_ids=SUBNETS,
                 vpc_id=VPC_ID,
                 retain_registry=config.storage.protect,

@@ -10,6 +10,7 @@ import pytest
 
 from components.config import ARTIFACT_PREFIXES
 from components.keys import PlatformKeys, PlatformKeysArgs
+from components.scope import scope_for
 from components.storage import ACCESS_LOG_TAG, ArtifactStore, ArtifactStoreArgs, validate_prefix
 from mlopsctl.harness import ACCOUNT_ID, UNKNOWN
 from tests.conftest import assert_one_line_config_error, run_component, stack_config, stack_preview
@@ -35,8 +36,9 @@ def build_store(config, grants=()):
     def program():
         provider = aws.Provider("aws", region=config.region)
         opts = pulumi.ResourceOptions(providers={"aws": provider})
-        keys = PlatformKeys("keys", PlatformKeysArgs(config=config, account_id=ACCOUNT_ID), opts=opts)
-        store = ArtifactStore("store", ArtifactStoreArgs(config=config, kms_key_arn=keys.artifacts.arn, account_id=ACCOUNT_ID), opts=opts)
+        scope = scope_for(config, account_id=ACCOUNT_ID)
+        keys = PlatformKeys("keys", PlatformKeysArgs(scope=scope, deletion_window_days=config.storage.kms_deletion_window_days, protect=config.storage.protect), opts=opts)
+        store = ArtifactStore("store", ArtifactStoreArgs(config=config.storage, scope=scope, key=keys.artifacts), opts=opts)
         role = aws.iam.Role("workload", assume_role_policy="{}", opts=pulumi.ResourceOptions(provider=provider))
         for method, prefix in grants:
             getattr(store, method)(role, prefix=prefix)

@@ -11,8 +11,8 @@ never does (docs/operations.md, "The in-VPC runner").
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -20,6 +20,7 @@ import pulumi_aws as aws
 from components.config import CiRunnerConfig
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy, service_role
+from components.scope import AwsScope
 
 RUNS_ON_LABEL = "codebuild-{project}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}"
 # Who may approve a pull request's build, if a PR event ever reached this webhook.
@@ -36,29 +37,23 @@ class GitHubRunnerArgs:
     """Inputs of :class:`GitHubRunner`.
 
     config: the validated ``ciRunner`` section (required; with ``connectionArn``, else nothing is made).
-    name_stem: physical-name stem such as ``mlops-prod`` (required).
-    region, account_id, partition: where the project runs (required; scope the role's statements).
+    scope: where the project runs (region, account and partition scope the role's statements),
+        the name stem of the project (``<stem>-gha-runner``), the boundary of the service role
+        and the tags of the project (required).
     vpc_id, subnet_ids: the private subnets (with NAT egress) the builds run in (required).
     api_security_group_id: the EKS API server's additional security group; admits the runner on 443 (required).
     logs_kms_key_arn: KMS key of the build log group (required; its policy allows CloudWatch Logs).
     encryption_key_arn: KMS key CodeBuild would encrypt build artifacts with (required; this
         project has none, so the key is only ever used if artifacts are added later).
-    permissions_boundary_arn: boundary of the service role (default none).
-    tags: tags for resources whose default tags do not reach (default none).
     """
 
     config: CiRunnerConfig
-    name_stem: str
-    region: str
-    account_id: pulumi.Input[str]
+    scope: AwsScope
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     api_security_group_id: pulumi.Input[str]
     logs_kms_key_arn: pulumi.Input[str]
     encryption_key_arn: pulumi.Input[str]
-    partition: pulumi.Input[str] = "aws"
-    permissions_boundary_arn: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class GitHubRunner(pulumi.ComponentResource):
@@ -66,9 +61,9 @@ class GitHubRunner(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GitHubRunnerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:ci:GitHubRunner", name, None, opts)
-        config = args.config
+        config, scope = args.config, args.scope
         child = pulumi.ResourceOptions(parent=self)
-        self.project_name = runner_project_name(args.name_stem)
+        self.project_name = runner_project_name(scope.name_stem)
         self.project: aws.codebuild.Project | None = None
         self.webhook: aws.codebuild.Webhook | None = None
 
@@ -109,13 +104,12 @@ class GitHubRunner(pulumi.ComponentResource):
             kms_key_id=args.logs_kms_key_arn,
             opts=child,
         )
-        project_arn = pulumi.Output.concat("arn:", args.partition, f":codebuild:{args.region}:", args.account_id, f":project/{self.project_name}")
+        project_arn = pulumi.Output.concat("arn:", scope.partition, f":codebuild:{scope.region}:", scope.account_id, f":project/{self.project_name}")
         self.role = service_role(
             f"{name}-role",
+            scope,
             service="codebuild.amazonaws.com",
-            account_id=args.account_id,
             description=f"CodeBuild GitHub Actions runner {self.project_name}: logs, VPC interfaces, the GitHub connection; no deploy rights",
-            permissions_boundary_arn=args.permissions_boundary_arn,
             extra_conditions={"ArnLike": {"aws:SourceArn": project_arn}},
             opts=child,
         )
@@ -133,13 +127,15 @@ class GitHubRunner(pulumi.ComponentResource):
 
     @staticmethod
     def _statements(args: GitHubRunnerArgs, config: CiRunnerConfig, security_group_id: pulumi.Input[str]) -> list[Statement]:
-        log_group = pulumi.Output.concat("arn:", args.partition, f":logs:{args.region}:", args.account_id, f":log-group:/aws/codebuild/{runner_project_name(args.name_stem)}")
-        subnet_arns = pulumi.Output.all(args.partition, args.account_id, args.subnet_ids).apply(
-            lambda values: [f"arn:{values[0]}:ec2:{args.region}:{values[1]}:subnet/{subnet}" for subnet in values[2]]
+        scope = args.scope
+        partition, region, account_id = scope.partition, scope.region, scope.account_id
+        log_group = pulumi.Output.concat("arn:", partition, f":logs:{region}:", account_id, f":log-group:/aws/codebuild/{runner_project_name(scope.name_stem)}")
+        subnet_arns = pulumi.Output.all(partition, account_id, args.subnet_ids).apply(
+            lambda values: [f"arn:{values[0]}:ec2:{region}:{values[1]}:subnet/{subnet}" for subnet in values[2]]
         )
-        network_interfaces = pulumi.Output.concat("arn:", args.partition, f":ec2:{args.region}:", args.account_id, ":network-interface/*")
-        subnets = pulumi.Output.concat("arn:", args.partition, f":ec2:{args.region}:", args.account_id, ":subnet/*")
-        security_group_arn = pulumi.Output.concat("arn:", args.partition, f":ec2:{args.region}:", args.account_id, ":security-group/", security_group_id)
+        network_interfaces = pulumi.Output.concat("arn:", partition, f":ec2:{region}:", account_id, ":network-interface/*")
+        subnets = pulumi.Output.concat("arn:", partition, f":ec2:{region}:", account_id, ":subnet/*")
+        security_group_arn = pulumi.Output.concat("arn:", partition, f":ec2:{region}:", account_id, ":security-group/", security_group_id)
         statements = [
             Statement(sid="WriteBuildLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group, pulumi.Output.concat(log_group, ":*")]),
             Statement(
@@ -200,7 +196,7 @@ class GitHubRunner(pulumi.ComponentResource):
             build_timeout=config.build_timeout_minutes,
             queued_timeout=30,
             concurrent_build_limit=config.concurrent_build_limit,
-            tags=dict(args.tags),
+            tags=dict(args.scope.tags),
             opts=after_policy,
         )
         self.outputs["projectArn"] = self.project.arn

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.scope import AwsScope
+
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 
 
@@ -36,14 +38,14 @@ def admin_principals(admin_role_arns: Sequence[str], deploy_role_arn: str | None
 
 def cluster_access(
     name: str,
+    scope: AwsScope,
     *,
     cluster: aws.eks.Cluster,
     admin_role_arns: Sequence[str],
     deploy_role_arn: str | None,
-    partition: pulumi.Input[str],
-    tags: dict[str, str],
     opts: pulumi.ResourceOptions,
 ) -> ClusterAccess:
+    tags = dict(scope.tags)
     principals = admin_principals(admin_role_arns, deploy_role_arn)
     associations: dict[str, aws.eks.AccessPolicyAssociation] = {}
     for arn in principals:
@@ -61,7 +63,7 @@ def cluster_access(
             f"{name}-access-{suffix}-admin",
             cluster_name=cluster.name,
             principal_arn=entry.principal_arn,
-            policy_arn=pulumi.Output.concat("arn:", partition, f":eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"),
+            policy_arn=pulumi.Output.concat("arn:", scope.partition, f":eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"),
             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
             opts=opts,
         )

@@ -13,8 +13,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.eks import identity, pins
-from components.iam.policy import Statement
 from components.iam.roles import inline_policy
+from components.keys import GRANT_ACTIONS, KEY_USE_ACTIONS, PlatformKey
+from components.scope import AwsScope
 
 BEFORE_COMPUTE = ("eks-pod-identity-agent", "vpc-cni", "kube-proxy")
 AFTER_COMPUTE = ("coredns", "aws-ebs-csi-driver")
@@ -29,57 +30,36 @@ class AddonRoles:
     ebs_csi: aws.iam.Role
 
 
-def addon_roles(
-    name: str,
-    *,
-    cluster_name: str,
-    account_id: pulumi.Input[str],
-    partition: pulumi.Input[str],
-    ebs_kms_key_arn: pulumi.Input[str],
-    permissions_boundary_arn: str | None,
-    opts: pulumi.ResourceOptions,
-) -> AddonRoles:
+def addon_roles(name: str, scope: AwsScope, *, cluster_name: str, ebs_key: PlatformKey, opts: pulumi.ResourceOptions) -> AddonRoles:
     # The CNI policy sits on the addon's own role, not on every node's role.
     vpc_cni = identity.pod_identity_role(
         f"{name}-vpc-cni",
-        account_id=account_id,
+        scope,
         cluster_name=cluster_name,
         namespace="kube-system",
         service_account=VPC_CNI_SERVICE_ACCOUNT,
         description=f"VPC CNI of EKS cluster {cluster_name}",
-        permissions_boundary_arn=permissions_boundary_arn,
-        managed_policy_arns=[pulumi.Output.concat("arn:", partition, ":iam::aws:policy/AmazonEKS_CNI_Policy")],
+        managed_policy_arns=[pulumi.Output.concat("arn:", scope.partition, ":iam::aws:policy/AmazonEKS_CNI_Policy")],
         opts=opts,
     )
     ebs_csi = identity.pod_identity_role(
         f"{name}-ebs-csi",
-        account_id=account_id,
+        scope,
         cluster_name=cluster_name,
         namespace="kube-system",
         service_account=EBS_CSI_SERVICE_ACCOUNT,
         description=f"EBS CSI driver of EKS cluster {cluster_name}",
-        permissions_boundary_arn=permissions_boundary_arn,
-        managed_policy_arns=[pulumi.Output.concat("arn:", partition, ":iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy")],
+        managed_policy_arns=[pulumi.Output.concat("arn:", scope.partition, ":iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy")],
         opts=opts,
     )
     # Volumes are encrypted with the platform's EBS key; the driver needs to use it, and may
-    # create grants only for AWS resources (EBS attaching the volume).
+    # create grants only for AWS resources (EBS attaching the volume). The EKS user guide's
+    # policy ("Create the Amazon EBS CSI driver IAM role") writes ReEncrypt* and GenerateDataKey*;
+    # KEY_USE_ACTIONS names the operations they stand for that EBS performs.
     inline_policy(
         f"{name}-ebs-csi-kms",
         ebs_csi,
-        [
-            Statement(
-                sid="UseEbsKey",
-                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                resources=[ebs_kms_key_arn],
-            ),
-            Statement(
-                sid="GrantEbsKeyToAwsResources",
-                actions=["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
-                resources=[ebs_kms_key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
-        ],
+        [ebs_key.allow("UseEbsKey", KEY_USE_ACTIONS), ebs_key.allow("GrantEbsKeyToAwsResources", GRANT_ACTIONS, for_aws_resources=True)],
         opts,
     )
     return AddonRoles(vpc_cni=vpc_cni, ebs_csi=ebs_csi)
@@ -88,10 +68,10 @@ def addon_roles(
 def managed_addon(
     name: str,
     addon: str,
+    scope: AwsScope,
     *,
     cluster: aws.eks.Cluster,
     kubernetes_version: str,
-    tags: dict[str, str],
     opts: pulumi.ResourceOptions,
     role: aws.iam.Role | None = None,
     service_account: str | None = None,
@@ -107,6 +87,6 @@ def managed_addon(
         resolve_conflicts_on_create="OVERWRITE",
         resolve_conflicts_on_update="OVERWRITE",
         pod_identity_associations=associations,
-        tags=tags,
+        tags=dict(scope.tags),
         opts=opts,
     )

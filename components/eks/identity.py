@@ -15,19 +15,21 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam.policy import Statement, policy_document
+from components.scope import AwsScope
 
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 
 
-def pod_identity_trust(*, account_id: pulumi.Input[str], cluster_name: str, namespace: str, service_account: str) -> Statement:
-    """Trust for exactly one service account of one cluster (session tags set by EKS Pod Identity)."""
+def pod_identity_trust(scope: AwsScope, *, cluster_name: str, namespace: str, service_account: str) -> Statement:
+    """Trust for exactly one service account of one cluster in ``scope``'s account (session tags
+    set by EKS Pod Identity)."""
     return Statement(
         sid="EksPodIdentity",
         actions=["sts:AssumeRole", "sts:TagSession"],
         principals={"Service": [POD_IDENTITY_PRINCIPAL]},
         conditions={
             "StringEquals": {
-                "aws:SourceAccount": account_id,
+                "aws:SourceAccount": scope.account_id,
                 "aws:RequestTag/eks-cluster-name": cluster_name,
                 "aws:RequestTag/kubernetes-namespace": namespace,
                 "aws:RequestTag/kubernetes-service-account": service_account,
@@ -38,23 +40,23 @@ def pod_identity_trust(*, account_id: pulumi.Input[str], cluster_name: str, name
 
 def pod_identity_role(
     name: str,
+    scope: AwsScope,
     *,
-    account_id: pulumi.Input[str],
     cluster_name: str,
     namespace: str,
     service_account: str,
     description: str,
-    permissions_boundary_arn: str | None,
     opts: pulumi.ResourceOptions,
     managed_policy_arns: Sequence[pulumi.Input[str]] = (),
 ) -> aws.iam.Role:
-    """A role only ``namespace/service_account`` of ``cluster_name`` can assume, via Pod Identity."""
-    trust = pod_identity_trust(account_id=account_id, cluster_name=cluster_name, namespace=namespace, service_account=service_account)
+    """A role only ``namespace/service_account`` of ``cluster_name`` in ``scope``'s account can
+    assume, via Pod Identity, with ``scope``'s permissions boundary."""
+    trust = pod_identity_trust(scope, cluster_name=cluster_name, namespace=namespace, service_account=service_account)
     role = aws.iam.Role(
         name,
         description=description,
         assume_role_policy=policy_document([trust]),
-        permissions_boundary=permissions_boundary_arn,
+        permissions_boundary=scope.permissions_boundary_arn,
         max_session_duration=3600,
         opts=opts,
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.config import (  # noqa: F401 - the GPU taint is re-exported for components.incluster
+from components.config import (
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
@@ -22,6 +22,7 @@ from components.config import (  # noqa: F401 - the GPU taint is re-exported for
     SystemNodeGroupConfig,
 )
 from components.iam.policy import Statement, policy_document
+from components.scope import AwsScope
 
 LABEL_PREFIX = PROJECT
 NODE_ROLE_LABEL = f"{LABEL_PREFIX}/node-role"
@@ -107,26 +108,27 @@ def autoscaler_discovery_tags(cluster_name: str) -> dict[str, str]:
     return {f"{CA_TAG_PREFIX}/enabled": "true", f"{CA_TAG_PREFIX}/{cluster_name}": "owned"}
 
 
-def node_role(name: str, *, partition: pulumi.Input[str], permissions_boundary_arn: str | None, opts: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+def node_role(name: str, scope: AwsScope, *, opts: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
     trust = Statement(sid="TrustEc2", actions=["sts:AssumeRole"], principals={"Service": ["ec2.amazonaws.com"]})
     role = aws.iam.Role(
         f"{name}-node-role",
         description="EKS managed node groups",
         assume_role_policy=policy_document([trust]),
-        permissions_boundary=permissions_boundary_arn,
+        permissions_boundary=scope.permissions_boundary_arn,
         max_session_duration=3600,
         opts=opts,
     )
     attachments = [
-        aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=role.name, policy_arn=pulumi.Output.concat("arn:", partition, f":iam::aws:policy/{policy}"), opts=opts)
+        aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=role.name, policy_arn=pulumi.Output.concat("arn:", scope.partition, f":iam::aws:policy/{policy}"), opts=opts)
         for policy in NODE_POLICIES
     ]
     return role, attachments
 
 
 def launch_template(
-    name: str, spec: NodeGroupSpec, *, cluster_name: str, ebs_kms_key_arn: pulumi.Input[str], tags: dict[str, str], opts: pulumi.ResourceOptions
+    name: str, spec: NodeGroupSpec, scope: AwsScope, *, cluster_name: str, ebs_kms_key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
 ) -> aws.ec2.LaunchTemplate:
+    tags = dict(scope.tags)
     # Provider default tags never reach instances EKS launches; these make GPU cost attributable.
     node_tags = {**tags, "Name": f"{cluster_name}-{spec.key}", "node-group": spec.key}
     return aws.ec2.LaunchTemplate(
@@ -162,13 +164,12 @@ def launch_template(
 def node_group(
     name: str,
     spec: NodeGroupSpec,
+    scope: AwsScope,
     *,
     cluster: aws.eks.Cluster,
-    cluster_name: str,
     role: aws.iam.Role,
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
     template: aws.ec2.LaunchTemplate,
-    tags: dict[str, str],
     opts: pulumi.ResourceOptions,
 ) -> aws.eks.NodeGroup:
     config = spec.config
@@ -190,7 +191,7 @@ def node_group(
         taints=[aws.eks.NodeGroupTaintArgs(key=k, value=v, effect=e) for k, v, e in spec.taints] or None,
         # Size lives in the launch template's block devices: EKS rejects disk_size with one.
         launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
-        tags={**tags, "node-group": spec.key},
+        tags={**scope.tags, "node-group": spec.key},
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=[IGNORE_DESIRED_SIZE])),
     )
 
@@ -198,9 +199,10 @@ def node_group(
 def scale_from_zero_tags(name: str, spec: NodeGroupSpec, group: aws.eks.NodeGroup, *, cluster_name: str, opts: pulumi.ResourceOptions) -> list[aws.autoscaling.Tag]:
     """Tag the group's ASG so Cluster Autoscaler can build a node template while it has no nodes.
 
-    EKS does not copy node group labels or taints to the ASG (pulumi-eks #658). The discovery
-    tags EKS already sets are declared too, with the same values, so the guarantee does not rest
-    on an EKS default.
+    EKS does not copy node group labels or taints to the ASG, and managed node groups have no
+    input for ASG tags (https://github.com/pulumi/pulumi-eks/issues/658). The discovery tags EKS
+    already sets are declared too, with the same values, so the guarantee does not rest on an
+    EKS default.
     """
     asg_name = group.resources.apply(lambda resources: resources[0].autoscaling_groups[0].name)
     tags = {**spec.node_template_tags(), **autoscaler_discovery_tags(cluster_name)}

@@ -18,6 +18,7 @@ from components.eks import identity
 from components.eks.nodegroups import CA_TAG_PREFIX
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy
+from components.scope import AwsScope
 
 TRAINING_NAMESPACE = "ml-training"
 SERVING_NAMESPACE = "ml-serving"
@@ -49,7 +50,8 @@ WORKLOADS = (
 )
 
 
-def autoscaler_statements(*, cluster_name: str, region: str, account_id: pulumi.Input[str], partition: pulumi.Input[str]) -> list[Statement]:
+def autoscaler_statements(scope: AwsScope, *, cluster_name: str) -> list[Statement]:
+    region, account_id, partition = scope.region, scope.account_id, scope.partition
     return [
         Statement(
             sid="Discover",
@@ -93,33 +95,24 @@ class WorkloadIdentities:
 
 def workload_identities(
     name: str,
+    scope: AwsScope,
     *,
     cluster: aws.eks.Cluster,
     cluster_name: str,
-    region: str,
-    account_id: pulumi.Input[str],
-    partition: pulumi.Input[str],
     artifact_store: ArtifactGrants | None,
-    permissions_boundary_arn: str | None,
     opts: pulumi.ResourceOptions,
 ) -> WorkloadIdentities:
     associations: list[aws.eks.PodIdentityAssociation] = []
     autoscaler_role = identity.pod_identity_role(
         f"{name}-cluster-autoscaler",
-        account_id=account_id,
+        scope,
         cluster_name=cluster_name,
         namespace=SYSTEM_NAMESPACE,
         service_account=AUTOSCALER_SERVICE_ACCOUNT,
         description=f"Cluster Autoscaler of EKS cluster {cluster_name}",
-        permissions_boundary_arn=permissions_boundary_arn,
         opts=opts,
     )
-    autoscaler_policy = inline_policy(
-        f"{name}-cluster-autoscaler",
-        autoscaler_role,
-        autoscaler_statements(cluster_name=cluster_name, region=region, account_id=account_id, partition=partition),
-        opts,
-    )
+    autoscaler_policy = inline_policy(f"{name}-cluster-autoscaler", autoscaler_role, autoscaler_statements(scope, cluster_name=cluster_name), opts)
     associations.append(
         identity.associate(
             f"{name}-cluster-autoscaler",
@@ -135,12 +128,11 @@ def workload_identities(
         for workload in WORKLOADS:
             role = identity.pod_identity_role(
                 f"{name}-{workload.namespace}-{workload.service_account}",
-                account_id=account_id,
+                scope,
                 cluster_name=cluster_name,
                 namespace=workload.namespace,
                 service_account=workload.service_account,
                 description=f"{workload.namespace}/{workload.service_account} pods of EKS cluster {cluster_name}",
-                permissions_boundary_arn=permissions_boundary_arn,
                 opts=opts,
             )
             for prefix in workload.reads:

@@ -8,24 +8,25 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam.policy import Statement, policy_document
+from components.scope import AwsScope
 
 
 def service_role(
     name: str,
+    scope: AwsScope,
     *,
     service: str,
-    account_id: pulumi.Input[str],
     description: str,
-    permissions_boundary_arn: str | None,
     opts: pulumi.ResourceOptions,
     extra_conditions: dict | None = None,
 ) -> aws.iam.Role:
-    """A role only ``service`` (e.g. ``sagemaker.amazonaws.com``) can assume, for this account only.
+    """A role only ``service`` (e.g. ``sagemaker.amazonaws.com``) can assume, for ``scope``'s
+    account only, with ``scope``'s permissions boundary.
 
     The ``aws:SourceAccount`` condition stops the confused-deputy problem: another account's use of
     the same service cannot borrow this role.
     """
-    conditions = {"StringEquals": {"aws:SourceAccount": account_id}}
+    conditions = {"StringEquals": {"aws:SourceAccount": scope.account_id}}
     for operator, values in (extra_conditions or {}).items():
         conditions.setdefault(operator, {}).update(values)
     trust = Statement(
@@ -38,7 +39,7 @@ def service_role(
         name,
         description=description,
         assume_role_policy=policy_document([trust], kind="trust"),
-        permissions_boundary=permissions_boundary_arn,
+        permissions_boundary=scope.permissions_boundary_arn,
         max_session_duration=3600,
         opts=opts,
     )

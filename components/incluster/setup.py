@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.config import GPU_TAINT_EFFECT, GPU_TAINT_KEY
 from components.eks import kubeconfig, pins
-from components.eks.nodegroups import DEVICE_PLUGIN_LABEL, GPU_TAINT_EFFECT, GPU_TAINT_KEY, KUBERNETES_TAINT_EFFECTS, NODE_ROLE_LABEL
+from components.eks.nodegroups import DEVICE_PLUGIN_LABEL, KUBERNETES_TAINT_EFFECTS, NODE_ROLE_LABEL
 from components.eks.workloads import AUTOSCALER_SERVICE_ACCOUNT, SERVING_NAMESPACE, SYSTEM_NAMESPACE, TRAINING_NAMESPACE, WORKLOADS
 from components.incluster.contract import ClusterFacts
 

@@ -5,9 +5,10 @@ key must trust the CloudWatch Logs service principal and the EBS key the Auto Sc
 service-linked role; sharing one key would hand both of them the artifact store's data key.
 
 Every key policy starts with the standard "enable IAM policies" statement (the account root may
-administer and use the key), so identity policies built by grants (``ArtifactStore.grant_read``
-and friends) decide who may use a key; no other principal is trusted unless its purpose demands
-it. Without that statement, a key whose policy names no administrator becomes unmanageable.
+administer and use the key), so identity policies built from the keys' grants
+(:class:`~components.keys.grants.PlatformKey`) decide who may use a key; no other principal is
+trusted unless its purpose demands it. Without that statement, a key whose policy names no
+administrator becomes unmanageable.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import pulumi
 import pulumi_aws as aws
 from pydantic.alias_generators import to_camel
 
-from components.config import PlatformConfig
 from components.iam.policy import Statement, policy_document
-from components.iam.roles import inline_policy
+from components.keys.grants import KEY_USE_ACTIONS, KmsAction, PlatformKey, key_statement
+from components.scope import AwsScope
 
 # purpose -> (alias stem, description). The alias is ``alias/<name_prefix>-<env>-<stem>``.
 KEY_PURPOSES: dict[str, tuple[str, str]] = {
@@ -30,18 +31,6 @@ KEY_PURPOSES: dict[str, tuple[str, str]] = {
     "logs": ("logs", "CloudWatch Logs log groups"),
 }
 
-# Data-key operations a service needs to encrypt and decrypt on a principal's behalf. Spelled out
-# rather than "kms:ReEncrypt*" so that a reader (and the policy checks) see exactly what is granted.
-KEY_USE_ACTIONS = (
-    "kms:Encrypt",
-    "kms:Decrypt",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:DescribeKey",
-)
-
 AUTOSCALING_SERVICE_LINKED_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 
 
@@ -49,58 +38,51 @@ AUTOSCALING_SERVICE_LINKED_ROLE = "role/aws-service-role/autoscaling.amazonaws.c
 class PlatformKeysArgs:
     """Inputs of :class:`PlatformKeys`.
 
-    config: the validated stack configuration (required). Used: ``region``, ``resource_name`` for
-        aliases, ``storage.kms_deletion_window_days`` and ``storage.protect`` (protect and
-        retainOnDelete on every key).
-    account_id: the AWS account the keys live in (required), e.g. from ``aws.get_caller_identity``.
-    partition: the AWS partition (default ``"aws"``).
+    scope: the stack's account, partition and region (the key policies name them) and the name
+        stem of the aliases (required).
+    deletion_window_days: KMS deletion window of every key (required; ``storage.kmsDeletionWindowDays``).
+    protect: Pulumi protect and retainOnDelete on every key (default False; ``storage.protect``).
     """
 
-    config: PlatformConfig
-    account_id: pulumi.Input[str]
-    partition: pulumi.Input[str] = "aws"
+    scope: AwsScope
+    deletion_window_days: int
+    protect: bool = False
 
 
-def account_root_arn(partition: pulumi.Input[str], account_id: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.concat("arn:", partition, ":iam::", account_id, ":root")
+def account_root_arn(scope: AwsScope) -> pulumi.Output[str]:
+    return pulumi.Output.concat("arn:", scope.partition, ":iam::", scope.account_id, ":root")
 
 
-def key_admin_statement(partition: pulumi.Input[str], account_id: pulumi.Input[str]) -> Statement:
+def key_admin_statement(scope: AwsScope) -> Statement:
     """AWS's default key policy statement: IAM policies of this account decide who uses the key.
 
     ``kms:*`` on ``*`` is what AWS itself writes here; in a key policy ``*`` means "this key".
     """
     return Statement(
         sid="EnableIamPolicies",
-        principals={"AWS": [account_root_arn(partition, account_id)]},
+        principals={"AWS": [account_root_arn(scope)]},
         actions=["kms:*"],
         resources=["*"],
     )
 
 
-def key_policy_statements(purpose: str, *, region: str, account_id: pulumi.Input[str], partition: pulumi.Input[str] = "aws") -> list[Statement]:
-    """The key policy of the key for ``purpose`` (one of :data:`KEY_PURPOSES`)."""
+def key_policy_statements(purpose: str, scope: AwsScope, *, region: str | None = None) -> list[Statement]:
+    """The key policy of the key for ``purpose`` (one of :data:`KEY_PURPOSES`) in ``scope``'s
+    account, for a key in ``region`` (default the scope's)."""
     if purpose not in KEY_PURPOSES:
         raise ValueError(f"unknown key purpose {purpose!r}; known: {', '.join(KEY_PURPOSES)}")
-    statements = [key_admin_statement(partition, account_id)]
+    region = region or scope.region
+    partition, account_id = scope.partition, scope.account_id
+    statements = [key_admin_statement(scope)]
     if purpose == "ebs":
         # EKS managed node groups launch through Auto Scaling, which creates the encrypted volumes
         # as its service-linked role. Without these two statements instances fail to launch
         # (Client.InternalError) and node groups never become ready.
         autoscaling_role = pulumi.Output.concat("arn:", partition, ":iam::", account_id, ":", AUTOSCALING_SERVICE_LINKED_ROLE)
         statements += [
-            Statement(
-                sid="AllowAutoScalingToUseKeyForVolumes",
-                principals={"AWS": [autoscaling_role]},
-                actions=list(KEY_USE_ACTIONS),
-                resources=["*"],
-            ),
-            Statement(
-                sid="AllowAutoScalingToAttachVolumes",
-                principals={"AWS": [autoscaling_role]},
-                actions=["kms:CreateGrant"],
-                resources=["*"],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            key_statement("AllowAutoScalingToUseKeyForVolumes", KEY_USE_ACTIONS, principals={"AWS": [autoscaling_role]}, resources=["*"]),
+            key_statement(
+                "AllowAutoScalingToAttachVolumes", [KmsAction.CREATE_GRANT], principals={"AWS": [autoscaling_role]}, resources=["*"], for_aws_resources=True
             ),
         ]
     elif purpose == "logs":
@@ -110,7 +92,7 @@ def key_policy_statements(purpose: str, *, region: str, account_id: pulumi.Input
             Statement(
                 sid="AllowCloudWatchLogsForThisAccountsLogGroups",
                 principals={"Service": [f"logs.{region}.amazonaws.com"]},
-                actions=list(KEY_USE_ACTIONS),
+                actions=[a.value for a in KEY_USE_ACTIONS],
                 resources=["*"],
                 conditions={
                     "ArnLike": {
@@ -156,58 +138,38 @@ def customer_managed_key(
 class PlatformKeys(pulumi.ComponentResource):
     """The platform's customer-managed KMS keys.
 
-    Attributes: ``artifacts``, ``eks_secrets``, ``ebs``, ``logs`` (``aws.kms.Key``), ``aliases``
-    (purpose -> ``aws.kms.Alias``), and ``artifacts_arn``, ``eks_secrets_arn``, ``ebs_arn``,
-    ``logs_arn`` (``Output[str]``).
+    Attributes: ``artifacts``, ``eks_secrets``, ``ebs``, ``logs`` (:class:`PlatformKey`: the ARN
+    and the grants other components use), ``keys`` and ``aliases`` (purpose -> ``aws.kms.Key`` /
+    ``aws.kms.Alias``), ``arns`` (purpose -> ARN) and ``output_arns`` (the ``kmsKeys`` stack output).
     """
 
-    artifacts: aws.kms.Key
-    eks_secrets: aws.kms.Key
-    ebs: aws.kms.Key
-    logs: aws.kms.Key
+    artifacts: PlatformKey
+    eks_secrets: PlatformKey
+    ebs: PlatformKey
+    logs: PlatformKey
 
     def __init__(self, name: str, args: PlatformKeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:security:PlatformKeys", name, None, opts)
-        self._name_stem = name
-        config = args.config
-        protect = config.storage.protect
+        scope = args.scope
         self.keys: dict[str, aws.kms.Key] = {}
         self.aliases: dict[str, aws.kms.Alias] = {}
         for purpose, (stem, description) in KEY_PURPOSES.items():
-            statements = key_policy_statements(purpose, region=config.region, account_id=args.account_id, partition=args.partition)
             key = customer_managed_key(
                 f"{name}-{stem}",
-                description=f"{config.resource_name(stem)}: {description}",
-                deletion_window_days=config.storage.kms_deletion_window_days,
-                policy=policy_document(statements, kind="key"),
-                opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
+                description=f"{scope.name(stem)}: {description}",
+                deletion_window_days=args.deletion_window_days,
+                policy=policy_document(key_policy_statements(purpose, scope), kind="key"),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
             )
             self.aliases[purpose] = aws.kms.Alias(
                 f"{name}-{stem}-alias",
-                name=f"alias/{config.resource_name(stem)}",
+                name=f"alias/{scope.name(stem)}",
                 target_key_id=key.key_id,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.keys[purpose] = key
-            setattr(self, purpose, key)
-            setattr(self, f"{purpose}_arn", key.arn)
+            setattr(self, purpose, PlatformKey(arn=key.arn))
         self.arns: dict[str, pulumi.Output[str]] = {purpose: key.arn for purpose, key in self.keys.items()}
         # Stack-output shape: {"artifacts": arn, "eksSecrets": arn, "ebs": arn, "logs": arn}.
         self.output_arns: dict[str, pulumi.Output[str]] = {to_camel(purpose): arn for purpose, arn in self.arns.items()}
         self.register_outputs(self.output_arns)
-
-    def grant(self, role: aws.iam.Role, purpose: str, actions: list[str], *, via_service: str | None = None) -> aws.iam.RolePolicy:
-        """Let ``role`` call ``actions`` (e.g. ``["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"]``)
-        on the key for ``purpose`` only, optionally only through ``via_service`` (e.g.
-        ``"eks.us-east-1.amazonaws.com"``). An inline policy on the role, child of this component."""
-        if purpose not in self.keys:
-            raise ValueError(f"unknown key purpose {purpose!r}; known: {', '.join(self.keys)}")
-        if not actions or any(not a.startswith("kms:") for a in actions):
-            raise ValueError(f"a key grant lists kms: actions only, got {actions}")
-        statement = Statement(
-            sid=f"Use{to_camel(purpose)[0].upper()}{to_camel(purpose)[1:]}Key",
-            actions=list(actions),
-            resources=[self.keys[purpose].arn],
-            conditions={"StringEquals": {"kms:ViaService": via_service}} if via_service else None,
-        )
-        return inline_policy(f"{self._name_stem}-{role._name}-{KEY_PURPOSES[purpose][0]}", role, [statement], opts=pulumi.ResourceOptions(parent=self))

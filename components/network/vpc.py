@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.config import CONFIG_KEY, NetworkConfig, stack_file_for
+from components.config import CONFIG_KEY, NetworkConfig
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy, service_role
+from components.scope import AwsScope
 
 AZ_COUNT_KEY = f"{CONFIG_KEY}.network.azCount"
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
@@ -28,32 +29,31 @@ class NetworkArgs:
     """Inputs of :class:`Network`.
 
     config: the stack's validated ``network`` section (required).
-    name_stem: physical-name stem such as ``mlops-dev`` (required; from ``PlatformConfig.resource_name()``).
+    scope: the stack's region, partition and account (endpoint service names, flow-log ARNs), name
+        stem (``Name`` tags, the log group) and the boundary of the flow-log delivery role (required).
     cluster_name: EKS cluster whose load balancers and nodes may use the subnets; adds the
         ``kubernetes.io/cluster/<name>: shared`` tag. Default ``None`` (no cluster tag).
     flow_log_kms_key_arn: KMS key (ARN) that encrypts the flow-log log group; the key's policy must
         let ``logs.<region>.amazonaws.com`` use it. Default ``None`` (CloudWatch Logs' own encryption).
-    permissions_boundary_arn: permissions boundary of the flow-log delivery role. Default ``None``.
     """
 
     config: NetworkConfig
-    name_stem: str
+    scope: AwsScope
     cluster_name: str | None = None
     flow_log_kms_key_arn: pulumi.Input[str] | None = None
-    permissions_boundary_arn: str | None = None
 
 
 class AvailabilityZoneShortage(pulumi.RunError):
     """The region offers fewer availability zones than ``azCount`` asks for (one-line message)."""
 
 
-def choose_zones(offered: list[str], az_count: int, region: str, stack: str) -> list[str]:
-    """The first ``az_count`` zones the region offers, or a one-line error naming the stack key."""
+def choose_zones(offered: list[str], az_count: int, region: str, stack_file: str) -> list[str]:
+    """The first ``az_count`` zones the region offers, or a one-line error naming the stack file and key."""
     if len(offered) >= az_count:
         return sorted(offered)[:az_count]
     allowed = f"set it to {len(offered)}" if len(offered) >= 2 else "choose a region with at least 2"
     raise AvailabilityZoneShortage(
-        f"{stack_file_for(stack)}: {AZ_COUNT_KEY}: {az_count} availability zones requested but {region} offers only "
+        f"{stack_file}: {AZ_COUNT_KEY}: {az_count} availability zones requested but {region} offers only "
         f"{len(offered)} available ({', '.join(sorted(offered)) or 'none'}); {allowed}"
     )
 
@@ -68,19 +68,13 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:network:Network", name, None, opts)
-        config = args.config
-        stem = args.name_stem
+        config, scope = args.config, args.scope
+        stem = scope.name_stem
         child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
 
-        # Region and partition come from the provider the resources are created with, so the
-        # endpoint service names and ARNs are right in every partition.
-        region = aws.get_region_output(opts=invoke).region
-        partition = aws.get_partition_output(opts=invoke)
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        offered = aws.get_availability_zones_output(state="available", opts=invoke)
-        stack = pulumi.get_stack()
-        zones = pulumi.Output.all(offered.names, region).apply(lambda nr: choose_zones(list(nr[0]), config.az_count, nr[1], stack))
+        # The zones come from the provider the resources are created with (through the parent).
+        offered = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        zones = offered.names.apply(lambda names: choose_zones(list(names), config.az_count, scope.region, scope.stack_file))
         public_cidrs, private_cidrs = config.subnet_layout()
 
         vpc = aws.ec2.Vpc(
@@ -187,8 +181,9 @@ class Network(pulumi.ComponentResource):
             )
             aws.ec2.RouteTableAssociation(f"{name}-private-{index + 1}", subnet_id=subnet.id, route_table_id=table.id, opts=child)
 
+        # The scope's partition prefix, so endpoint service names are right in every partition.
         def service_name(service: str) -> pulumi.Output[str]:
-            return pulumi.Output.concat(partition.reverse_dns_prefix, ".", region, ".", service)
+            return pulumi.Output.concat(scope.reverse_dns_prefix, ".", scope.region, ".", service)
 
         # Gateway endpoints are free: S3 traffic (artifacts, ECR image layers) bypasses NAT charges.
         self.s3_endpoint = aws.ec2.VpcEndpoint(
@@ -238,7 +233,7 @@ class Network(pulumi.ComponentResource):
                     opts=child,
                 )
 
-        self._flow_logs(name, stem, args, vpc, region, partition.partition, account_id)
+        self._flow_logs(name, args, vpc)
 
         self.vpc = vpc
         self.vpc_id: pulumi.Output[str] = vpc.id
@@ -263,7 +258,9 @@ class Network(pulumi.ComponentResource):
             }
         )
 
-    def _flow_logs(self, name, stem, args: NetworkArgs, vpc, region, partition, account_id) -> None:
+    def _flow_logs(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc) -> None:
+        scope = args.scope
+        stem, region, partition, account_id = scope.name_stem, scope.region, scope.partition, scope.account_id
         # Flow logs exist for the VPC; wait for it so a failed zone check leaves nothing behind.
         child = pulumi.ResourceOptions(parent=self, depends_on=[vpc])
         log_group = aws.cloudwatch.LogGroup(
@@ -278,10 +275,9 @@ class Network(pulumi.ComponentResource):
         flow_log_arns = pulumi.Output.concat("arn:", partition, ":ec2:", region, ":", account_id, ":vpc-flow-log/*")
         role = service_role(
             f"{name}-flow-logs",
+            scope,
             service=FLOW_LOGS_SERVICE,
-            account_id=account_id,
             description=f"VPC flow log delivery for {stem} into {log_group_path(stem)}",
-            permissions_boundary_arn=args.permissions_boundary_arn,
             extra_conditions={"ArnLike": {"aws:SourceArn": flow_log_arns}},
             opts=child,
         )

@@ -3,8 +3,9 @@ blue/green deployment config, rollback alarms and autoscaling.
 
 Why the names are what they are:
 - The endpoint config is replaced on every model change, so it is auto-named from a prefix and
-  replaced before the old one is deleted: the endpoint is repointed first (shared README,
-  terraform-provider-aws #40048).
+  replaced before the old one is deleted: the endpoint is repointed first. An endpoint whose old
+  config is deleted first fails its update
+  (https://github.com/hashicorp/terraform-provider-aws/issues/40048).
 - The endpoint has a deterministic name: its alarms need the name, and its rollback
   configuration needs the alarms, so an auto-named endpoint would be a dependency cycle.
 - Variant names are fixed (``primary``, ``challenger``): blue/green updates require the new
@@ -26,6 +27,7 @@ from components.config import DATA_CAPTURE_PREFIX, MODELS_PREFIX, EndpointConfig
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy
 from components.iam.sagemaker import platform_repositories_arn, sagemaker_execution_role
+from components.scope import AwsScope
 from policies.awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION as SCALABLE_DIMENSION
 
 INVOCATIONS_PER_INSTANCE = "SageMakerVariantInvocationsPerInstance"
@@ -56,21 +58,17 @@ class ExecutionRoleArgs:
     """Inputs of :class:`ExecutionRole`.
 
     store: the artifact store (``models/`` read and ``data_capture_prefix`` write grants) (required).
-    account_id, region: scope of the trust policy, ECR and log ARNs (required).
+    scope: the account, region and partition of the trust policy, ECR and log ARNs, and the
+        boundary of the role (required).
     image_repository_arns: ECR repositories the models pull from (required, at least one).
     data_capture_prefix: the endpoint's capture prefix, e.g. ``data-capture/churn/`` (required).
-    partition: AWS partition (default ``aws``).
-    permissions_boundary_arn: boundary of the role (default None).
     extra_statements: more statements in one extra inline policy, e.g. VPC access (default none).
     """
 
     store: ArtifactAccess
-    account_id: pulumi.Input[str]
-    region: str
+    scope: AwsScope
     image_repository_arns: Sequence[pulumi.Input[str]]
     data_capture_prefix: str
-    partition: str = "aws"
-    permissions_boundary_arn: str | None = None
     extra_statements: Sequence[Statement] = ()
 
 
@@ -84,12 +82,9 @@ class ExecutionRole(pulumi.ComponentResource):
         # aws:SourceAccount, store grants, ECR pull on the given repositories, logs.
         self.role = sagemaker_execution_role(
             name,
+            args.scope,
             store=args.store,
-            account_id=args.account_id,
-            region=args.region,
-            partition=args.partition,
             image_repository_arns=args.image_repository_arns,
-            permissions_boundary_arn=args.permissions_boundary_arn,
             model_prefix=MODELS_PREFIX,
             data_capture_prefix=args.data_capture_prefix,
             opts=child,
@@ -103,32 +98,27 @@ class SageMakerEndpointArgs:
     """Inputs of :class:`SageMakerEndpoint`.
 
     settings: the endpoint's validated config (required).
+    scope: the stack's region (invoke URL, log and ECR ARNs), account (the trust policy's
+        aws:SourceAccount, ARNs), partition and the boundary of the execution role (required).
     endpoint_name: deterministic physical endpoint name, e.g. ``mlops-prod-churn`` (required;
         PlatformConfig checked it leaves room for the endpoint config's suffix).
     store: the artifact store; the execution role gets ``models/`` read and
         ``data-capture/<endpoint>/`` write only through its grants (required).
     kms_key_arn: platform KMS key for the endpoint config's volumes and captured data (required).
     model_package_group_name: the registry group of this endpoint's model family (required).
-    region: AWS region, for the invoke URL, log and ECR ARNs (required).
-    account_id: this account, for the trust policy's aws:SourceAccount and ARNs (required).
     name_prefix: the platform's ``namePrefix``; a model package's image is pulled only from this
         account's repositories under ``<name_prefix>/`` (required).
-    partition: AWS partition (default ``aws``).
-    permissions_boundary_arn: boundary of the execution role (default None).
     subnet_ids: private subnets for ``vpc: true`` endpoints (default None; required then).
     vpc_id: VPC of the model's dedicated security group (default None; required with vpc).
     """
 
     settings: EndpointConfig
+    scope: AwsScope
     endpoint_name: str
     store: ArtifactAccess
     kms_key_arn: pulumi.Input[str]
     model_package_group_name: pulumi.Input[str]
-    region: str
-    account_id: pulumi.Input[str]
     name_prefix: str
-    partition: str = "aws"
-    permissions_boundary_arn: str | None = None
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
     vpc_id: pulumi.Input[str] | None = None
 
@@ -142,7 +132,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         if settings.vpc and (args.subnet_ids is None or args.vpc_id is None):
             raise ValueError(f"endpoint {settings.name}: vpc is set but no subnet_ids/vpc_id were passed")
         self._args = args
-        self._name = name
+        scope = args.scope
         child = pulumi.ResourceOptions(parent=self)
         self.endpoint_name = args.endpoint_name
         self.variant_names = settings.variant_names
@@ -151,21 +141,20 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         if settings.instance and settings.instance.challenger:
             sources["challenger"] = settings.instance.challenger.model
         images = {variant: self._image(variant, source) for variant, source in sources.items()}
-        repositories = [image["repositoryArn"] for image in images.values() if image is not None]
+        # Repository -> ARN: variants pulling from one repository share its entry (the ARNs are
+        # Outputs of the partition, so they cannot be compared themselves).
+        repositories = {image["repository"]: image["repositoryArn"] for image in images.values() if image is not None}
         if any(image is None for image in images.values()):
             # A model package names its image, and no data source can read it at program time:
             # pull from this account's repositories under <namePrefix>/ only, never all of them.
-            repositories.append(platform_repositories_arn(partition=args.partition, region=args.region, account_id=args.account_id, name_prefix=args.name_prefix))
+            repositories[f"{args.name_prefix}/*"] = platform_repositories_arn(scope, args.name_prefix)
         self.security_group = self._security_group() if settings.vpc else None
         self.execution = ExecutionRole(
             f"{name}-execution",
             ExecutionRoleArgs(
                 store=args.store,
-                account_id=args.account_id,
-                region=args.region,
-                partition=args.partition,
-                image_repository_arns=list(dict.fromkeys(repositories)),
-                permissions_boundary_arn=args.permissions_boundary_arn,
+                scope=scope,
+                image_repository_arns=list(repositories.values()),
                 data_capture_prefix=data_capture_prefix(settings),
                 extra_statements=self._vpc_statements() if settings.vpc else (),
             ),
@@ -192,7 +181,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         self.outputs = {
             "name": self.endpoint.name,
             "arn": self.endpoint.arn,
-            "invokeUrl": self.endpoint.name.apply(lambda n: invoke_url(args.region, n)),
+            "invokeUrl": self.endpoint.name.apply(lambda n: invoke_url(scope.region, n)),
             "variantNames": list(self.variant_names),
             "modelPackageGroup": args.model_package_group_name,
         }
@@ -201,31 +190,38 @@ class SageMakerEndpoint(pulumi.ComponentResource):
     # -- model ----------------------------------------------------------------------------
 
     def _image(self, variant: str, source: ModelSourceConfig) -> dict[str, pulumi.Input[str]] | None:
-        """Image URI and its ECR repository ARN; None for model packages (images come from the package)."""
-        args = self._args
+        """Image URI, its ECR repository (``<region>:<account or registry>/<name>``) and the
+        repository's ARN; None for model packages (images come from the package)."""
+        scope = self._args.scope
         if source.image:
             match = _ECR_IMAGE.match(source.image)
             assert match is not None  # validated by the config
             account, region, repository = match.group(1), match.group(2), match.group(3)
-            return {"uri": source.image, "repositoryArn": f"arn:{args.partition}:ecr:{region}:{account}:repository/{repository}"}
+            return {
+                "uri": source.image,
+                "repository": f"{region}:{account}/{repository}",
+                "repositoryArn": pulumi.Output.concat("arn:", scope.partition, f":ecr:{region}:{account}:repository/{repository}"),
+            }
         if source.prebuilt_image:
             image = aws.sagemaker.get_prebuilt_ecr_image_output(
                 repository_name=source.prebuilt_image.repository,
                 image_tag=source.prebuilt_image.tag,
-                region=args.region,
+                region=scope.region,
                 opts=pulumi.InvokeOutputOptions(parent=self),
             )
             repository = source.prebuilt_image.repository
             return {
                 "uri": image.registry_path,
-                "repositoryArn": image.registry_id.apply(lambda account: f"arn:{args.partition}:ecr:{args.region}:{account}:repository/{repository}"),
+                # SageMaker's registry account is fixed per region.
+                "repository": f"{scope.region}:sagemaker/{repository}",
+                "repositoryArn": pulumi.Output.concat("arn:", scope.partition, f":ecr:{scope.region}:", image.registry_id, f":repository/{repository}"),
             }
         return None
 
     def _vpc_statements(self) -> list[Statement]:
         """What SageMaker needs to attach the model's ENIs in the platform VPC, and no more."""
-        args = self._args
-        ec2_arn = pulumi.Output.concat("arn:", args.partition, ":ec2:", args.region, ":", args.account_id, ":")
+        args, scope = self._args, self._args.scope
+        ec2_arn = pulumi.Output.concat("arn:", scope.partition, ":ec2:", scope.region, ":", scope.account_id, ":")
         vpc_arn = pulumi.Output.concat(ec2_arn, "vpc/", args.vpc_id)
         return [
             Statement(
@@ -249,7 +245,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
     def _security_group(self) -> aws.ec2.SecurityGroup:
         args = self._args
         group = aws.ec2.SecurityGroup(
-            f"{self._name}-model",
+            f"{self.pulumi_resource_name}-model",
             vpc_id=args.vpc_id,
             description=f"SageMaker endpoint {args.endpoint_name}: no inbound; HTTPS out to AWS APIs",
             revoke_rules_on_delete=True,
@@ -258,7 +254,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         # Model data, images and logs are fetched over HTTPS (S3 gateway endpoint, NAT or
         # interface endpoints); nothing connects in, SageMaker fronts the endpoint.
         aws.vpc.SecurityGroupEgressRule(
-            f"{self._name}-model-https",
+            f"{self.pulumi_resource_name}-model-https",
             security_group_id=group.id,
             description="HTTPS to AWS APIs",
             ip_protocol="tcp",
@@ -283,7 +279,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         if settings.vpc:
             vpc_config = aws.sagemaker.ModelVpcConfigArgs(subnets=args.subnet_ids, security_group_ids=[self.security_group.id])
         return aws.sagemaker.Model(
-            f"{self._name}-{variant}",
+            f"{self.pulumi_resource_name}-{variant}",
             execution_role_arn=self.execution_role.arn,
             primary_container=container,
             enable_network_isolation=settings.network_isolation,
@@ -339,7 +335,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
                 capture_options=[aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode=m) for m in settings.data_capture.capture_modes],
             )
         return aws.sagemaker.EndpointConfiguration(
-            f"{self._name}-config",
+            f"{self.pulumi_resource_name}-config",
             name_prefix=f"{args.endpoint_name}-",
             production_variants=variants,
             kms_key_arn=None if local_storage else args.kms_key_arn,
@@ -386,7 +382,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         """A one-minute AWS/SageMaker alarm on one variant; the deployment rolls back when it fires."""
         name = f"{self._args.endpoint_name}-{variant}-{kind}"
         return aws.cloudwatch.MetricAlarm(
-            f"{self._name}-{variant}-{kind}",
+            f"{self.pulumi_resource_name}-{variant}-{kind}",
             name=name,
             alarm_description=f"{what}; rolls back a blue/green deployment",
             namespace=SAGEMAKER_NAMESPACE,
@@ -433,7 +429,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         targets, policies = [], []
         for variant, spec in specs.items():
             target = aws.appautoscaling.Target(
-                f"{self._name}-{variant}-scaling",
+                f"{self.pulumi_resource_name}-{variant}-scaling",
                 service_namespace="sagemaker",
                 scalable_dimension=SCALABLE_DIMENSION,
                 resource_id=self.endpoint.name.apply(lambda n, v=variant: f"endpoint/{n}/variant/{v}"),
@@ -442,7 +438,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             policy = aws.appautoscaling.Policy(
-                f"{self._name}-{variant}-invocations",
+                f"{self.pulumi_resource_name}-{variant}-invocations",
                 policy_type="TargetTrackingScaling",
                 service_namespace=target.service_namespace,
                 scalable_dimension=target.scalable_dimension,

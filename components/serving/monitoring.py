@@ -19,6 +19,8 @@ from components import facts
 from components.config import DriftMonitoringConfig, EndpointConfig
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy, service_role
+from components.keys import KmsAction, PlatformKey
+from components.scope import AwsScope
 from components.serving.endpoint import ArtifactAccess, data_capture_prefix
 
 REPORTS_PREFIX = "pipelines/monitoring/"
@@ -41,8 +43,8 @@ def reports_prefix(endpoint: EndpointConfig) -> str:
     return f"{REPORTS_PREFIX}{endpoint.name}/"
 
 
-def _object_arn(partition: str, uri: str) -> str:
-    return f"arn:{partition}:s3:::{uri[len('s3://'):]}"
+def _object_arn(scope: AwsScope, uri: str) -> pulumi.Output[str]:
+    return pulumi.Output.concat("arn:", scope.partition, ":s3:::", uri[len("s3://") :])
 
 
 @dataclass(frozen=True)
@@ -50,43 +52,33 @@ class DriftMonitoringArgs:
     """Inputs of :class:`DriftMonitoring`.
 
     settings: serving.driftMonitoring (required).
-    name_stem: ``<namePrefix>-<environment>``; children are named from it and the endpoint name,
-        so their auto-names stay within SageMaker's 63 characters (required).
+    scope: the region and account (analyzer image, log and metric scoping), partition, the
+        boundary of the monitoring role, and the name stem ``<namePrefix>-<environment>``:
+        children are named from it and the endpoint name, so their auto-names stay within
+        SageMaker's 63 characters (required).
     endpoints: monitored endpoint configs with their SageMaker endpoints' names (Outputs, so the
         schedules depend on the endpoints) (required).
     store: the artifact store (capture read, report write grants) (required).
-    kms_key_arn: key of reports and the job's volume (required).
-    region, account_id: for the analyzer image, log and metric scoping (required).
-    partition: AWS partition (default ``aws``).
-    permissions_boundary_arn: boundary of the monitoring role (default None).
+    key: key of reports and the job's volume (required); the monitoring role gets its grants.
     """
 
     settings: DriftMonitoringConfig
-    name_stem: str
+    scope: AwsScope
     endpoints: Mapping[str, tuple[EndpointConfig, pulumi.Input[str]]]
     store: ArtifactAccess
-    kms_key_arn: pulumi.Input[str]
-    region: str
-    account_id: pulumi.Input[str]
-    partition: str = "aws"
-    permissions_boundary_arn: str | None = None
+    key: PlatformKey
 
 
 class DriftMonitoring(pulumi.ComponentResource):
     def __init__(self, name: str, args: DriftMonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:serving:DriftMonitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        settings = args.settings
-        image = facts.model_monitor_image_uri(args.region)
+        settings, scope, volume_key = args.settings, args.scope, args.key
+        image = facts.model_monitor_image_uri(scope.region)
         if image is None:
-            raise ValueError(f"no Model Monitor analyzer image listed for {args.region}")
+            raise ValueError(f"no Model Monitor analyzer image listed for {scope.region}")
         self.role = service_role(
-            f"{args.name_stem}-drift-monitor",
-            service="sagemaker.amazonaws.com",
-            account_id=args.account_id,
-            description="SageMaker Model Monitor data-quality jobs",
-            permissions_boundary_arn=args.permissions_boundary_arn,
-            opts=child,
+            scope.name("drift-monitor"), scope, service="sagemaker.amazonaws.com", description="SageMaker Model Monitor data-quality jobs", opts=child
         )
         grants = []
         baselines = []
@@ -94,10 +86,10 @@ class DriftMonitoring(pulumi.ComponentResource):
             grants.append(args.store.grant_read(self.role, prefix=data_capture_prefix(endpoint)))
             grants.append(args.store.grant_write(self.role, prefix=reports_prefix(endpoint)))
             baseline = settings.baselines[endpoint.name]
-            baselines += [_object_arn(args.partition, baseline.statistics_uri), _object_arn(args.partition, baseline.constraints_uri)]
-        log_group = pulumi.Output.concat("arn:", args.partition, ":logs:", args.region, ":", args.account_id, ":log-group:/aws/sagemaker/ProcessingJobs")
+            baselines += [_object_arn(scope, baseline.statistics_uri), _object_arn(scope, baseline.constraints_uri)]
+        log_group = pulumi.Output.concat("arn:", scope.partition, ":logs:", scope.region, ":", scope.account_id, ":log-group:/aws/sagemaker/ProcessingJobs")
         self.policy = inline_policy(
-            f"{args.name_stem}-drift-monitor",
+            scope.name("drift-monitor"),
             self.role,
             [
                 Statement(sid="ReadBaselines", actions=["s3:GetObject"], resources=baselines),
@@ -115,13 +107,8 @@ class DriftMonitoring(pulumi.ComponentResource):
                 # The job's volume is encrypted with the platform key through a grant SageMaker
                 # creates. Only grant operations carry kms:GrantIsForAWSResource, so DescribeKey
                 # needs its own statement: under that condition it would never be allowed.
-                Statement(sid="DescribeVolumeKey", actions=["kms:DescribeKey"], resources=[args.kms_key_arn]),
-                Statement(
-                    sid="GrantVolumeKeyToAwsResources",
-                    actions=["kms:CreateGrant"],
-                    resources=[args.kms_key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                ),
+                volume_key.allow("DescribeVolumeKey", [KmsAction.DESCRIBE_KEY]),
+                volume_key.allow("GrantVolumeKeyToAwsResources", [KmsAction.CREATE_GRANT], for_aws_resources=True),
             ],
             child,
         )
@@ -130,7 +117,7 @@ class DriftMonitoring(pulumi.ComponentResource):
         self.schedules: dict[str, aws.sagemaker.MonitoringSchedule] = {}
         for key, (endpoint, endpoint_name) in args.endpoints.items():
             baseline = settings.baselines[endpoint.name]
-            stem = f"{args.name_stem}-{endpoint.name}-drift"
+            stem = scope.name(endpoint.name, "drift")
             definition = aws.sagemaker.DataQualityJobDefinition(
                 stem,
                 role_arn=self.role.arn,
@@ -145,7 +132,7 @@ class DriftMonitoring(pulumi.ComponentResource):
                     )
                 ),
                 data_quality_job_output_config=aws.sagemaker.DataQualityJobDefinitionDataQualityJobOutputConfigArgs(
-                    kms_key_id=args.kms_key_arn,
+                    kms_key_id=volume_key.arn,
                     monitoring_outputs=aws.sagemaker.DataQualityJobDefinitionDataQualityJobOutputConfigMonitoringOutputsArgs(
                         s3_output=aws.sagemaker.DataQualityJobDefinitionDataQualityJobOutputConfigMonitoringOutputsS3OutputArgs(
                             s3_uri=args.store.prefix_uri(REPORTS_PREFIX).apply(lambda uri, e=endpoint.name: uri.rstrip("/") + "/" + e),
@@ -156,7 +143,7 @@ class DriftMonitoring(pulumi.ComponentResource):
                 ),
                 job_resources=aws.sagemaker.DataQualityJobDefinitionJobResourcesArgs(
                     cluster_config=aws.sagemaker.DataQualityJobDefinitionJobResourcesClusterConfigArgs(
-                        instance_count=1, instance_type=settings.instance_type, volume_size_in_gb=20, volume_kms_key_id=args.kms_key_arn
+                        instance_count=1, instance_type=settings.instance_type, volume_size_in_gb=20, volume_kms_key_id=volume_key.arn
                     )
                 ),
                 network_config=aws.sagemaker.DataQualityJobDefinitionNetworkConfigArgs(enable_network_isolation=True, enable_inter_container_traffic_encryption=True),

@@ -9,8 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import EksConfig
-from components.iam.policy import Statement
-from components.iam.roles import inline_policy, service_role
+from components.iam.roles import service_role
+from components.keys import KmsAction, PlatformKey
+from components.scope import AwsScope
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CLUSTER_POLICY_ARN_SUFFIX = "policy/AmazonEKSClusterPolicy"
@@ -31,20 +32,18 @@ def log_group_name(cluster_name: str) -> str:
 
 def control_plane(
     name: str,
+    scope: AwsScope,
     *,
     cluster_name: str,
     config: EksConfig,
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
     vpc_id: pulumi.Input[str],
     private_api_cidrs: Sequence[str],
-    secrets_kms_key_arn: pulumi.Input[str],
+    secrets_key: PlatformKey,
     logs_kms_key_arn: pulumi.Input[str],
-    permissions_boundary_arn: str | None,
-    account_id: pulumi.Input[str],
-    partition: pulumi.Input[str],
-    tags: dict[str, str],
     opts: pulumi.ResourceOptions,
 ) -> ControlPlane:
+    tags = dict(scope.tags)
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-control-plane-logs",
         name=log_group_name(cluster_name),
@@ -54,32 +53,20 @@ def control_plane(
         opts=opts,
     )
 
-    role = service_role(
-        f"{name}-cluster-role",
-        service="eks.amazonaws.com",
-        account_id=account_id,
-        description=f"EKS control plane of {cluster_name}",
-        permissions_boundary_arn=permissions_boundary_arn,
-        opts=opts,
-    )
+    role = service_role(f"{name}-cluster-role", scope, service="eks.amazonaws.com", description=f"EKS control plane of {cluster_name}", opts=opts)
     cluster_policy = aws.iam.RolePolicyAttachment(
         f"{name}-cluster-policy",
         role=role.name,
-        policy_arn=pulumi.Output.concat("arn:", partition, f":iam::aws:{CLUSTER_POLICY_ARN_SUFFIX}"),
+        policy_arn=pulumi.Output.concat("arn:", scope.partition, f":iam::aws:{CLUSTER_POLICY_ARN_SUFFIX}"),
         opts=opts,
     )
     # Envelope encryption: EKS uses the cluster role to wrap Kubernetes secrets with this key only.
-    encryption_policy = inline_policy(
+    encryption_policy = secrets_key.grant(
         f"{name}-cluster-secrets-kms",
         role,
-        [
-            Statement(
-                sid="EnvelopeEncryptSecrets",
-                actions=["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
-                resources=[secrets_kms_key_arn],
-            )
-        ],
-        opts,
+        "EnvelopeEncryptSecrets",
+        [KmsAction.ENCRYPT, KmsAction.DECRYPT, KmsAction.LIST_GRANTS, KmsAction.DESCRIBE_KEY],
+        opts=opts,
     )
 
     # EKS adds its own cluster security group for node <-> control plane traffic. This extra
@@ -125,7 +112,7 @@ def control_plane(
             public_access_cidrs=list(config.public_access_cidrs) if config.endpoint_public_access else None,
         ),
         encryption_config=aws.eks.ClusterEncryptionConfigArgs(
-            provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_kms_key_arn),
+            provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_key.arn),
             resources=["secrets"],
         ),
         enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
