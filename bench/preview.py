@@ -3,7 +3,7 @@
 The floor is a bare Python process loading the same pulumi / pulumi_aws / pulumi_kubernetes
 resource classes the stack's program registers. The gap between the two is this project's overhead.
 "untuned" is the default preview with ``MLOPS_NO_GC_TUNING=1`` (Python's collector settings and
-interpreter shutdown, as before mlopsctl/gctuning.py).
+interpreter shutdown, as before mlopsctl/offline/gctuning.py).
 
 Runs are interleaved (floor, program, full, untuned, floor, ...) so that a change in the machine's
 load hits every variant alike; ratios are medians of the per-round ratios (paired).

@@ -21,7 +21,7 @@ from typing import Any
 
 from components.config import PROJECT
 from mlopsctl import cipolicies as cp
-from mlopsctl.awsclients import AWS_ERRORS, AwsClients, default_encryption_rule, describe_aws_error, error_code
+from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, default_encryption_rule, describe_aws_error, error_code
 
 LIFECYCLE_RULE_ID = "expire-noncurrent-state-versions"
 # Overwritten or deleted state objects stay recoverable this long. Pulumi's self-managed backend

@@ -14,8 +14,8 @@ from typing import Any
 
 from components.config import ConfigError
 from mlopsctl.diff import DiffError
+from mlopsctl.offline.stackfile import STACKS_DIR, StackFileError
 from mlopsctl.policycheck import PolicyPackError
-from mlopsctl.stackfile import STACKS_DIR, StackFileError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -79,7 +79,7 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from mlopsctl.preview import preview_stack, render_markdown, render_text
+    from mlopsctl.offline.preview import preview_stack, render_markdown, render_text
 
     result = preview_stack(args.stack, stacks_dir=args.stacks_dir, unknowns=args.unknowns, policy=not args.no_policy)
     emit(args.format, document=result.to_json, markdown=lambda: render_markdown(result), text=lambda: render_text(result))
@@ -88,8 +88,8 @@ def _preview(args: argparse.Namespace) -> int:
 
 def _cost(args: argparse.Namespace) -> int:
     """Exit 1 when the ceiling is not within a budget whose policy is mandatory (as the pack would block)."""
-    from mlopsctl.cost import blocks, budget_config, render_markdown, render_text
-    from mlopsctl.preview import preview_stack
+    from mlopsctl.offline.cost_report import blocks, budget_config, render_markdown, render_text
+    from mlopsctl.offline.preview import preview_stack
 
     result = preview_stack(args.stack, stacks_dir=args.stacks_dir)
     cost = result.cost
@@ -129,9 +129,9 @@ def _add_operations_commands(commands) -> None:
 
 def _bootstrap(args: argparse.Namespace) -> int:
     from components import facts
-    from mlopsctl.awsclients import AWS_ERRORS, AwsClients, describe_aws_error
     from mlopsctl.bootstrap import Bootstrapper, render_text
     from mlopsctl.cipolicies import BootstrapInputError
+    from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, describe_aws_error
 
     if args.region not in facts.known_regions():
         print(f"error: --region: {args.region!r} is not an AWS region known to botocore", file=sys.stderr)
@@ -154,10 +154,10 @@ def _bootstrap(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from mlopsctl.awsclients import AwsClients
-    from mlopsctl.preview import load_config
-    from mlopsctl.stackfile import load_stack_file
-    from mlopsctl.verify import OutputsError, Verifier, failed, read_outputs, render_text, to_json
+    from mlopsctl.offline.preview import load_config
+    from mlopsctl.offline.stackfile import load_stack_file
+    from mlopsctl.ops.awsclients import AwsClients
+    from mlopsctl.ops.verify import OutputsError, Verifier, failed, read_outputs, render_text, to_json
 
     config = load_config(load_stack_file(args.stack, args.stacks_dir))
     try:

@@ -38,13 +38,14 @@ from typing import Any
 
 import yaml
 
-from mlopsctl.harness import SECRET_SIG, SIG_KEY, UNKNOWN
-from mlopsctl.preview import NOT_EVALUATED
-from mlopsctl.stackfile import ROOT, SECRET_PLACEHOLDER, available_stacks, map_secure
-from mlopsctl.upgrades import VersionChange, version_changes
+from mlopsctl import ROOT
+from mlopsctl.offline.harness import SECRET_SIG, SIG_KEY, UNKNOWN
+from mlopsctl.offline.preview import NOT_EVALUATED
+from mlopsctl.offline.stackfile import SECRET_PLACEHOLDER, available_stacks, map_secure
+from mlopsctl.review.upgrades import VersionChange, version_changes
 
 GITHUB_COMMENT_LIMIT = 65_536
-REPLACE_TABLE_PATH = Path(__file__).resolve().parent / "data" / "replace_on_change.json"
+REPLACE_TABLE_PATH = ROOT / "mlopsctl" / "review" / "data" / "replace_on_change.json"
 MASK = "[secret]"
 # Input names that hold credentials even when the program forgot to mark them secret.
 _SENSITIVE_KEY = re.compile(r"password|secret|token|private_?key|access_?key|credential", re.IGNORECASE)
@@ -158,9 +159,9 @@ def run_diff(stack: str, base_ref: str) -> StackDiff:
 def _preview_here(stack: str) -> dict[str, Any]:
     """The working tree's preview, in this process; the same document the base's CLI prints."""
     from components.config import ConfigError
+    from mlopsctl.offline.preview import preview_stack
+    from mlopsctl.offline.stackfile import StackFileError
     from mlopsctl.policycheck import PolicyPackError
-    from mlopsctl.preview import preview_stack
-    from mlopsctl.stackfile import StackFileError
 
     try:
         result = preview_stack(stack, policy=True)
@@ -286,7 +287,7 @@ class StackDiff:
 
 
 GAP_NOTE = ("Mocks run no provider diff: `update (may replace)` comes from a sourced table of replace-on-change inputs "
-            "(mlopsctl/data/replace_on_change.json), and an update not labelled so may still be a replacement. "
+            "(mlopsctl/review/data/replace_on_change.json), and an update not labelled so may still be a replacement. "
             "Run `pulumi preview` with credentials for the provider's verdict.")
 
 

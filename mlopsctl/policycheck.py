@@ -1,7 +1,7 @@
 """Drive the policy pack over its real gRPC Analyzer interface, the way the Pulumi engine does.
 
 ``python policies/__main__.py`` starts the pack's Analyzer server and prints its port. This module
-starts that process, then for a recorded program run (:class:`mlopsctl.harness.Recording`):
+starts that process, then for a recorded program run (:class:`mlopsctl.offline.harness.Recording`):
 
 1. ``GetAnalyzerInfo``, then ``Configure`` with the per-environment config file reconciled like the
    engine's ``ReconcilePolicyPackConfig`` (schema defaults, then ``all``, then per-policy entries;
@@ -35,9 +35,9 @@ from typing import Any
 
 from google.protobuf import empty_pb2, json_format, struct_pb2
 
-from mlopsctl.harness import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN, RecordedResource, Recording
+from mlopsctl import ROOT
+from mlopsctl.offline.harness import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN, RecordedResource, Recording
 
-ROOT = Path(__file__).resolve().parent.parent
 POLICIES_DIR = ROOT / "policies"
 CONFIG_DIR = POLICIES_DIR / "config"
 OUTPUT_VALUE_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"

@@ -28,8 +28,8 @@ os.environ[TODAY_ENV] = TEST_TODAY
 
 import components.program  # noqa: E402, F401 - the SDK and the components: loaded once, then frozen below
 from components.config import CONFIG_KEY, ConfigError, PlatformConfig, parse_platform_config  # noqa: E402
-from mlopsctl.harness import Recording, run_program  # noqa: E402
-from mlopsctl.preview import PreviewResult, preview_stack  # noqa: E402
+from mlopsctl.offline.harness import Recording, run_program  # noqa: E402
+from mlopsctl.offline.preview import PreviewResult, preview_stack  # noqa: E402
 
 # The SDK's modules and classes live as long as the worker: freeze them out of the cyclic
 # collector's generations so that its collections (which stay on) stop rescanning them.

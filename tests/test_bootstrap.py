@@ -19,9 +19,9 @@ from moto.s3.models import s3_backends
 from components import facts
 from components.iam.policy import expand_action
 from mlopsctl import cipolicies as cp
-from mlopsctl.awsclients import AwsClients
 from mlopsctl.bootstrap import Bootstrapper, render_text
 from mlopsctl.cli import main
+from mlopsctl.ops.awsclients import AwsClients
 from tests.aws_seed import moto_account
 from tests.iam_eval import is_allowed
 

@@ -10,7 +10,7 @@ import pytest
 
 from components.iam.policy import PolicyError, Statement, policy_document
 from components.keys import KEY_PURPOSES, PlatformKeys, PlatformKeysArgs
-from mlopsctl.harness import ACCOUNT_ID
+from mlopsctl.offline.harness import ACCOUNT_ID
 from tests.conftest import STACK_ACCOUNTS, run_component, stack_config, stack_preview
 
 ROOT = f"arn:aws:iam::{ACCOUNT_ID}:root"

@@ -2,7 +2,7 @@
 
 The pricing itself lives in ``policies/pricing`` (shipped with the policy pack, which runs the
 ``monthly-budget`` policy on the same code); this module only adapts a mock-runtime
-:class:`~mlopsctl.harness.Recording` to it, reads the stack's budget from the policy config, and
+:class:`~mlopsctl.offline.harness.Recording` to it, reads the stack's budget from the policy config, and
 renders the result.
 """
 
@@ -12,7 +12,8 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
-from mlopsctl.harness import RecordedResource, Recording
+from mlopsctl import ROOT
+from mlopsctl.offline.harness import RecordedResource, Recording
 from policies.pricing import (
     BUDGET_DEFAULT_LEVEL,
     BUDGET_KEY,
@@ -24,7 +25,7 @@ from policies.pricing import (
     price_resources,
 )
 
-POLICY_CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
+POLICY_CONFIG_DIR = ROOT / "policies" / "config"
 
 
 def stack_resources(resources: list[RecordedResource], default_region: str | None = None) -> list[StackResource]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from mlopsctl.harness import COMPUTED_OUTPUTS, MockContext, computed_outputs
+from mlopsctl.offline.harness import COMPUTED_OUTPUTS, MockContext, computed_outputs
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 

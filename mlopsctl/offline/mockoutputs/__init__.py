@@ -1,7 +1,7 @@
 """Per-capability mock answers, kept beside each other instead of in one growing file.
 
-Each submodule registers computed outputs with ``@mlopsctl.harness.computed_outputs(<type token>)``
-and data-source answers with ``mlopsctl.harness.INVOKES[<token>] = handler``. All submodules are
+Each submodule registers computed outputs with ``@mlopsctl.offline.harness.computed_outputs(<type token>)``
+and data-source answers with ``mlopsctl.offline.harness.INVOKES[<token>] = handler``. All submodules are
 imported when the harness loads.
 """
 

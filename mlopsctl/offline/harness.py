@@ -238,7 +238,7 @@ def _mocks_class():
             self.invokes.append(args.token)
             handler = INVOKES.get(args.token)
             if handler is None:
-                raise MockRuntimeError(f"no offline answer for data source {args.token}; add one to mlopsctl.harness.INVOKES")
+                raise MockRuntimeError(f"no offline answer for data source {args.token}; add one to mlopsctl.offline.harness.INVOKES")
             return handler(self.ctx, args.args)
 
     return PlatformMocks
@@ -364,7 +364,7 @@ def _run_isolated(program, stack, project, config, secret_keys, unknowns, ctx: M
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
 
-    from mlopsctl import gctuning
+    from mlopsctl.offline import gctuning
 
     gctuning.checkpoint()  # a one-shot command: freeze what is loaded (no-op in tests)
     mocks = _mocks_class()(ctx, unknowns)
@@ -397,7 +397,7 @@ def _run_isolated(program, stack, project, config, secret_keys, unknowns, ctx: M
 
 
 def _load_plugins() -> None:
-    from mlopsctl import mockoutputs
+    from mlopsctl.offline import mockoutputs
 
     mockoutputs.load_all()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlopsctl.harness import MockContext, _physical_name, computed_outputs
+from mlopsctl.offline.harness import MockContext, _physical_name, computed_outputs
 
 
 @computed_outputs("aws:kms/alias:Alias")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from mlopsctl.harness import MockContext, _physical_name, computed_outputs
+from mlopsctl.offline.harness import MockContext, _physical_name, computed_outputs
 
 
 def _hex(*parts: str, length: int = 32) -> str:

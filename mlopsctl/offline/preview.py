@@ -9,8 +9,8 @@ from typing import Any
 
 from components.config import CONFIG_KEY, PROJECT, REGION_KEY, PlatformConfig, parse_platform_config
 from components.incluster.config import PROJECT as INCLUSTER_PROJECT
-from mlopsctl.harness import ACCOUNT_ID, SECRET_SIG, SIG_KEY, STACK_REFERENCE, Recording, run_program, unwrap_secrets
-from mlopsctl.stackfile import INCLUSTER_STACKS_DIR, SECRET_PLACEHOLDER, STACKS_DIR, StackFile, load_stack_file
+from mlopsctl.offline.harness import ACCOUNT_ID, SECRET_SIG, SIG_KEY, STACK_REFERENCE, Recording, run_program, unwrap_secrets
+from mlopsctl.offline.stackfile import INCLUSTER_STACKS_DIR, SECRET_PLACEHOLDER, STACKS_DIR, StackFile, load_stack_file
 
 NOT_EVALUATED = "not evaluated"  # diff.py's notes too: "not evaluated (<why>)"
 
@@ -140,7 +140,7 @@ def preview_stack(
             reads=[*platform.reads, *incluster.reads],
         )
         result = PreviewResult(stack_file=stack_file, config=config, recording=combined, layers=layers)
-        from mlopsctl.cost import cost_section
+        from mlopsctl.offline.cost_report import cost_section
 
         result.cost = cost_section(combined, config.environment, default_region=config.region)
         if pack is not None:
@@ -252,7 +252,7 @@ def render_markdown(result: PreviewResult) -> str:
             message = v["message"].replace("\n", " ").replace("|", "\\|")
             out.append(f"| {v['level']} | `{v['policy']}` | `{(v.get('urn') or '(stack)').rsplit('::', 1)[-1]}` | {message} |")
     if result.cost.get("evaluated"):
-        from mlopsctl.cost import render_markdown as cost_markdown
+        from mlopsctl.offline.cost_report import render_markdown as cost_markdown
 
         out += ["", cost_markdown(result.cost, result.stack).rstrip("\n")]
     else:

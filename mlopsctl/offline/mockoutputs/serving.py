@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlopsctl.harness import INVOKES, MockContext, _physical_name, computed_outputs
+from mlopsctl.offline.harness import INVOKES, MockContext, _physical_name, computed_outputs
 
 # Registry accounts of SageMaker's prebuilt images, as the provider's data source resolves them
 # (terraform-provider-aws internal/service/sagemaker/prebuilt_ecr_image_data_source.go:

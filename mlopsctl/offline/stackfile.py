@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from components.config import PROJECT
+from mlopsctl import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = ROOT / "stacks"
 INCLUSTER_STACKS_DIR = ROOT / "incluster" / "stacks"
 SECRET_PLACEHOLDER = "[secret: not decrypted offline]"

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from components import facts
 from components.config import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, PlatformConfig
-from mlopsctl.awsclients import AWS_ERRORS, AwsClients, default_encryption_rule, describe_aws_error, error_code
+from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, default_encryption_rule, describe_aws_error, error_code
 from policies.awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION as SCALABLE_DIMENSION
 
 PASS, FAIL, ERROR, SKIP = "pass", "fail", "error", "skip"
