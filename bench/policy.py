@@ -61,8 +61,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from mlopsctl.offline.harness import run_program
+    from mlopsctl.offline.policycheck.config import config_path
+    from mlopsctl.offline.policycheck.process import PolicyPackProcess
     from mlopsctl.offline.preview import preview_stack
-    from mlopsctl.policycheck import PolicyPackProcess, config_path
 
     base = [sys.executable, "-m", "mlopsctl", "preview", "--stack", args.stack, "--format", "json"]
     without = [wall([*base, "--no-policy"]) for _ in range(args.repeat)]

@@ -14,8 +14,8 @@ from typing import Any
 
 from components.config import ConfigError
 from mlopsctl.diff import DiffError
+from mlopsctl.offline.policycheck.config import PolicyPackError
 from mlopsctl.offline.stackfile import STACKS_DIR, StackFileError
-from mlopsctl.policycheck import PolicyPackError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT = 0, 1, 2
 

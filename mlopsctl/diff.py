@@ -39,9 +39,9 @@ from typing import Any
 import yaml
 
 from mlopsctl import ROOT
-from mlopsctl.offline.harness import SECRET_SIG, SIG_KEY, UNKNOWN
 from mlopsctl.offline.preview import NOT_EVALUATED
 from mlopsctl.offline.stackfile import SECRET_PLACEHOLDER, available_stacks, map_secure
+from mlopsctl.offline.wire import UNKNOWN, is_secret
 from mlopsctl.review.upgrades import VersionChange, version_changes
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -159,9 +159,9 @@ def run_diff(stack: str, base_ref: str) -> StackDiff:
 def _preview_here(stack: str) -> dict[str, Any]:
     """The working tree's preview, in this process; the same document the base's CLI prints."""
     from components.config import ConfigError
+    from mlopsctl.offline.policycheck.config import PolicyPackError
     from mlopsctl.offline.preview import preview_stack
     from mlopsctl.offline.stackfile import StackFileError
-    from mlopsctl.policycheck import PolicyPackError
 
     try:
         result = preview_stack(stack, policy=True)
@@ -295,10 +295,6 @@ def load_replace_table(path: Path = REPLACE_TABLE_PATH) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def _is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
-
-
 def _segment(key: str) -> str:
     return f".{key}" if _IDENTIFIER.match(key) else f"[{json.dumps(key)}]"
 
@@ -325,9 +321,9 @@ def diff_values(old: Any, new: Any, path: str = "", *, masked: bool = False) -> 
     A container on one side only (an added or removed block) is compared with an empty one, so
     every leaf goes through the same masking; JSON held in strings is compared inside.
     """
-    if _is_secret(old) or _is_secret(new):
-        old_plain = old.get("value") if _is_secret(old) else old
-        new_plain = new.get("value") if _is_secret(new) else new
+    if is_secret(old) or is_secret(new):
+        old_plain = old.get("value") if is_secret(old) else old
+        new_plain = new.get("value") if is_secret(new) else new
         return [] if old_plain == new_plain else [InputChange(path, MASK, MASK, masked=True)]
     if old == new:
         return []
@@ -381,7 +377,7 @@ def _tidy(value: Any) -> Any:
 
 
 def _contains_secret(value: Any) -> bool:
-    if _is_secret(value):
+    if is_secret(value):
         return True
     if isinstance(value, dict):
         return any(_contains_secret(v) for v in value.values())

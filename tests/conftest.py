@@ -113,7 +113,8 @@ def each_stack(request) -> PreviewResult:
 @pytest.fixture(scope="session")
 def policy_pack():
     """``policy_pack(env)`` -> a running, configured PolicyPackProcess for policies/config/<env>.json."""
-    from mlopsctl.policycheck import PolicyPackProcess, config_path
+    from mlopsctl.offline.policycheck.config import config_path
+    from mlopsctl.offline.policycheck.process import PolicyPackProcess
 
     packs: dict[str, PolicyPackProcess] = {}
 

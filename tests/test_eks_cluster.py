@@ -9,7 +9,8 @@ import pytest
 from components.eks import access, pins
 from components.eks.cluster import CONTROL_PLANE_LOG_TYPES
 from components.program import main
-from mlopsctl.offline.harness import DEPLOYER_SESSION_ARN, SECRET_SIG, SIG_KEY, UNKNOWN, run_program, unwrap_secrets
+from mlopsctl.offline.harness import DEPLOYER_SESSION_ARN, run_program
+from mlopsctl.offline.wire import SECRET_SIG, SIG_KEY, UNKNOWN, unwrap_secrets
 from tests import eks_support as eks
 from tests.conftest import STACK_ACCOUNTS, STACKS, assert_one_line_config_error, stack_config, stack_preview, stack_raw_config
 

@@ -27,7 +27,7 @@ HOMES: dict[str, tuple[re.Pattern[str], str]] = {
     "secure: walker": (re.compile(r"""==\s*\{["']secure["']\}"""), "mlopsctl/offline/stackfile.py"),
     "botocore model reader": (re.compile(r"service-2\.json"), "policies/awsfacts/botocore_models.py"),
     "aws_facts sections": (re.compile(r'"gpuInstanceFamilies"\s*:'), "policies/awsfacts/aws_facts.json"),
-    "config entry parser": (re.compile(r"""\.get\(["']enforcementLevel["']"""), "mlopsctl/policycheck.py"),
+    "config entry parser": (re.compile(r"""\.get\(["']enforcementLevel["']"""), "mlopsctl/offline/policycheck/config.py"),
 }
 
 

@@ -10,19 +10,10 @@ import pulumi_aws as aws
 import pytest
 from google.protobuf import json_format
 
-from mlopsctl.offline.harness import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN
-from mlopsctl.policycheck import (
-    CONFIG_DIR,
-    OUTPUT_VALUE_SIG,
-    PolicyPackError,
-    PolicyPackProcess,
-    analyze_request,
-    duration_seconds,
-    engine_value,
-    load_config_file,
-    reconcile_config,
-    stack_resource,
-)
+from mlopsctl.offline.policycheck.config import CONFIG_DIR, PolicyPackError, load_config_file, reconcile_config
+from mlopsctl.offline.policycheck.process import PolicyPackProcess
+from mlopsctl.offline.policycheck.requests import analyze_request, duration_seconds, engine_value, stack_resource
+from mlopsctl.offline.wire import OUTPUT_VALUE_SIG, RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN
 from tests.conftest import ROOT, run_component
 from tests.policy_support import tagged_provider
 

@@ -7,7 +7,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from mlopsctl.policycheck import PolicyPackProcess
+from mlopsctl.offline.policycheck.process import PolicyPackProcess
 from mlopsctl.review.policydata import TAGGABLE_FILE, render
 from tests.conftest import run_component
 from tests.policy_support import REQUIRED_TAGS, fired, tagged_provider

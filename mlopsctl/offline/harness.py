@@ -24,16 +24,11 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from mlopsctl.offline.wire import UNKNOWN
+
 ACCOUNT_ID = "123456789012"
 # The identity that runs `pulumi up`: a session of a role (the program must not depend on it).
 DEPLOYER_SESSION_ARN = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/mlops-deployer/pulumi-session"
-
-# Wire-format sentinels (pulumi/sdk/proto): an unknown value, and the signature key of secrets
-# and resource references.
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 
 
 @dataclass
@@ -55,7 +50,7 @@ class RecordedResource:
     inputs: dict[str, Any]
     id: str = ""
     aliases: list[str] = field(default_factory=list)
-    # Engine-side options the policy harness (mlopsctl/policycheck.py) forwards to the analyzer.
+    # Engine-side options the policy harness (mlopsctl/offline/policycheck/) forwards to the analyzer.
     customTimeouts: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -97,17 +92,6 @@ class Recording:
 
 def _short_hash(*parts: str, length: int = 7) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
-
-
-def unwrap_secrets(value: Any) -> Any:
-    """Wire-format value with secrets replaced by their plaintext (for assertions)."""
-    if isinstance(value, dict):
-        if value.get(SIG_KEY) == SECRET_SIG:
-            return unwrap_secrets(value.get("value"))
-        return {k: unwrap_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap_secrets(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------------------------------

@@ -74,10 +74,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {TAGGABLE_FILE.relative_to(ROOT)}")
 
 
-
 def policy_table() -> str:
     """The markdown table of every policy (docs/policies.md), read from the running pack and configs."""
-    from mlopsctl.policycheck import CONFIG_DIR, PolicyPackProcess, load_config_file, reconcile_config
+    from mlopsctl.offline.policycheck.config import CONFIG_DIR, load_config_file, reconcile_config
+    from mlopsctl.offline.policycheck.process import PolicyPackProcess
 
     severities = {1: "low", 2: "medium", 3: "high", 4: "critical"}
     with PolicyPackProcess() as pack:
