@@ -1,13 +1,28 @@
-"""Mock answers for the artifact store and the platform's KMS keys."""
+"""Mock answers for the artifact store's buckets and the platform's KMS keys."""
 
 from __future__ import annotations
 
-from mlopsctl.offline.harness import MockContext, _physical_name, computed_outputs
+import hashlib
+
+from mlopsctl.offline.mockoutputs.context import MockContext, physical_name
 
 
-@computed_outputs("aws:kms/alias:Alias")
-def _kms_alias_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-    alias = _physical_name(name, inputs)
+def bucket(ctx: MockContext, name: str, inputs: dict) -> dict:
+    bucket_name = physical_name(name, inputs, key="bucket")
+    region = inputs.get("region", ctx.region)
+    return {"bucket": bucket_name, "arn": f"arn:{ctx.partition}:s3:::{bucket_name}", "bucketDomainName": f"{bucket_name}.s3.amazonaws.com",
+            "bucketRegionalDomainName": f"{bucket_name}.s3.{region}.amazonaws.com", "region": region}
+
+
+def kms_key(ctx: MockContext, name: str, inputs: dict) -> dict:
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    key_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    region = inputs.get("region", ctx.region)
+    return {"keyId": key_id, "arn": f"arn:{ctx.partition}:kms:{region}:{ctx.account_id}:key/{key_id}"}
+
+
+def kms_alias(ctx: MockContext, name: str, inputs: dict) -> dict:
+    alias = physical_name(name, inputs)
     region = inputs.get("region", ctx.region)
     key_id = inputs.get("targetKeyId", "")
     return {
@@ -15,10 +30,3 @@ def _kms_alias_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
         "arn": f"arn:{ctx.partition}:kms:{region}:{ctx.account_id}:{alias}",
         "targetKeyArn": f"arn:{ctx.partition}:kms:{region}:{ctx.account_id}:key/{key_id}",
     }
-
-
-@computed_outputs("aws:iam/rolePolicy:RolePolicy")
-def _role_policy_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-    # AWS's id of an inline policy is "<role name>:<policy name>".
-    policy_name = _physical_name(name, inputs)
-    return {"id": f"{inputs.get('role', 'role')}:{policy_name}", "name": policy_name}
