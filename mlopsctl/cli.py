@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError
-from mlopsctl.diff import DiffError
 from mlopsctl.offline.policycheck.config import PolicyPackError
 from mlopsctl.offline.stackfile import STACKS_DIR, StackFileError
+from mlopsctl.review.diff.run import DiffError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -67,7 +67,8 @@ def emit(fmt: str, *, document: Callable[[], Any], markdown: Callable[[], str], 
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from mlopsctl.diff import render_markdown, render_text, run_diff
+    from mlopsctl.review.diff.render import render_markdown, render_text
+    from mlopsctl.review.diff.run import run_diff
 
     result = run_diff(args.stack, args.base)
     if args.json_out:

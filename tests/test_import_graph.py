@@ -69,8 +69,8 @@ def test_the_cycle_finder_finds_a_circle():
 
 def test_the_graph_sees_function_level_and_relative_imports():
     graph = import_graph()
-    assert "mlopsctl.diff" in graph["mlopsctl.cli"] and "mlopsctl.offline.preview" in graph["mlopsctl.diff"]
+    assert "mlopsctl.review.diff.run" in graph["mlopsctl.cli"] and "mlopsctl.offline.preview" in graph["mlopsctl.review.diff.run"]
     assert "policies.awsfacts.clock" in graph["policies.awsfacts.eks_versions"]  # from . import clock
     assert "components.eks.pins" in graph["components.config.eks"]  # imported inside a validator
     # The head side of a diff calls the preview directly; only the base side runs the CLI, as a subprocess.
-    assert "mlopsctl.cli" not in graph["mlopsctl.diff"]
+    assert not [m for m in graph if m.startswith("mlopsctl.review.diff") and "mlopsctl.cli" in graph[m]]

@@ -36,7 +36,6 @@ def prebuilt_ecr_image(ctx: MockContext, args: dict) -> dict:
     }
 
 
-
 def _sagemaker_arn(ctx: MockContext, inputs: dict, kind: str, name: str) -> str:
     region = inputs.get("region", ctx.region)
     return f"arn:{ctx.partition}:sagemaker:{region}:{ctx.account_id}:{kind}/{name.lower()}"
