@@ -130,9 +130,10 @@ def _add_operations_commands(commands) -> None:
 
 def _bootstrap(args: argparse.Namespace) -> int:
     from components import facts
-    from mlopsctl.bootstrap import Bootstrapper, render_text
-    from mlopsctl.cipolicies import BootstrapInputError
     from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, describe_aws_error
+    from mlopsctl.ops.bootstrap.names import BootstrapInputError
+    from mlopsctl.ops.bootstrap.report import render_text
+    from mlopsctl.ops.bootstrap.run import Bootstrapper
 
     if args.region not in facts.known_regions():
         print(f"error: --region: {args.region!r} is not an AWS region known to botocore", file=sys.stderr)

@@ -20,7 +20,9 @@ from components.config import PROJECT
 from mlopsctl import ROOT
 
 STACKS_DIR = ROOT / "stacks"
-INCLUSTER_STACKS_DIR = ROOT / "incluster" / "stacks"
+# Layer 2, the in-cluster project: its own Pulumi.yaml and stack files.
+INCLUSTER_DIR = ROOT / "incluster"
+INCLUSTER_STACKS_DIR = INCLUSTER_DIR / "stacks"
 SECRET_PLACEHOLDER = "[secret: not decrypted offline]"
 
 

@@ -75,6 +75,11 @@ def describe_aws_error(exc: BaseException) -> str:
 AWS_ERRORS = (ClientError, BotoCoreError)
 
 
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    """Tags as the ``[{"Key": .., "Value": ..}]`` list that S3, IAM and CodeConnections take."""
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
 def default_encryption_rule(s3, bucket: str) -> dict:
     """The bucket's first default-encryption rule, or ``{}`` when it has none."""
     try:
