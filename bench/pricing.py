@@ -3,7 +3,7 @@
 Prints, per stack, the pricing time beside the preview time it rides on, then the Markdown rows
 of docs/cost.md's "Per-stack monthly cost" table, so the docs can be refreshed by pasting:
 
-    .venv/bin/python bench/cost.py [--repeat N] [--stacks dev,staging,prod]
+    .venv/bin/python bench/pricing.py [--repeat N] [--stacks dev,staging,prod]
 
 Prints figures; asserts nothing.
 """
