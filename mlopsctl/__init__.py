@@ -8,8 +8,8 @@ Three sub-packages, one per concern; ``cli.py`` is the one entry point over them
   git ref, Kubernetes upgrade rules, generated docs and pack data);
 - ``ops``: boto3 operations on a real account (bootstrap, post-deploy verify).
 
-``review`` builds on ``offline``; ``offline`` imports neither of the others, and ``ops`` only
-``offline``'s stack-file reader (tests/test_import_graph.py keeps it so).
+``review`` builds on ``offline``, ``ops`` reads stack files through it, and ``offline`` imports
+neither of the others (tests/test_import_graph.py keeps these directions).
 """
 
 from pathlib import Path

@@ -107,7 +107,7 @@ def each_stack(request) -> PreviewResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# Policy pack (issue 6): one pack process per environment config, shared by the whole session.
+# Policy pack: one pack process per environment config, shared by the whole session.
 
 
 @pytest.fixture(scope="session")

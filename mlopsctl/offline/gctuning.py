@@ -16,8 +16,8 @@ resources, and everything once more at interpreter shutdown. A one-shot command 
   process with ``os._exit``, skipping the teardown that would deallocate every object and scan
   them all once more. Exit codes are those :func:`mlopsctl.cli.main` returns.
 
-``MLOPS_NO_GC_TUNING=1`` leaves the collector and interpreter shutdown as Python has them (the
-benchmark compares both, ``bench/preview.py``). Test processes never call :func:`start`, so
+``MLOPS_NO_GC_TUNING=1`` leaves the collector and interpreter shutdown as Python has them (to
+compare, or to rule the tuning out). Test processes never call :func:`start`, so
 :func:`checkpoint` does nothing there.
 """
 

@@ -13,7 +13,7 @@ from mlopsctl.offline.harness import ACCOUNT_ID, STACK_REFERENCE, Recording, run
 from mlopsctl.offline.stackfile import INCLUSTER_STACKS_DIR, SECRET_PLACEHOLDER, STACKS_DIR, StackFile, load_stack_file
 from mlopsctl.offline.wire import is_secret, unwrap_secrets
 
-NOT_EVALUATED = "not evaluated"  # diff.py's notes too: "not evaluated (<why>)"
+NOT_EVALUATED = "not evaluated"  # the diff's notes too: "not evaluated (<why>)"
 
 
 @dataclass

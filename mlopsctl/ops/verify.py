@@ -20,11 +20,9 @@ from policies.awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION as SCALABLE_D
 
 PASS, FAIL, ERROR, SKIP = "pass", "fail", "error", "skip"
 
-# Control-plane log types the platform enables at least (issue 4: "api, audit, authenticator at least").
+# Control-plane log types the platform enables at least; a stack may enable more.
 REQUIRED_CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 GPU_TAINT = {"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE, "effect": GPU_TAINT_EFFECT}
-# Data capture is on by default outside dev (issue 5); a stack's endpoint config can override it.
-# Prod endpoints keep at least two instances (issue 5) when config states no bounds.
 
 
 class OutputsError(ValueError):
