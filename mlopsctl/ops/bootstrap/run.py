@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, describe_aws_error, error_code, tag_list
+from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, describe_aws_error, tag_list, unless_missing
 from mlopsctl.ops.bootstrap import documents
 from mlopsctl.ops.bootstrap.names import (
     GITHUB_OIDC_AUDIENCE,
@@ -142,11 +142,8 @@ class Bootstrapper:
         iam = self.clients.client("iam")
         arn = self.names.policy_arn(name)
         step = Step(self.report, arn, "iam-policy", self.fix)
-        try:
-            policy = iam.get_policy(PolicyArn=arn)["Policy"]
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "NoSuchEntity":
-                raise
+        policy = unless_missing(lambda: iam.get_policy(PolicyArn=arn)["Policy"], "NoSuchEntity", None)
+        if policy is None:
             iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document), Description=description, Tags=tag_list(self.tags))
             step.created()
             return
@@ -174,11 +171,7 @@ class Bootstrapper:
         """An account bootstrapped before preview roles were per environment still has ``<name>-preview``."""
         iam = self.clients.client("iam")
         n = self.names
-        try:
-            iam.get_role(RoleName=n.legacy_preview_role)
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "NoSuchEntity":
-                raise
+        if unless_missing(lambda: iam.get_role(RoleName=n.legacy_preview_role), "NoSuchEntity", None) is None:
             return
         step = Step(self.report, n.role_arn(n.legacy_preview_role), "iam-role", self.fix)
         step.differs(f"legacy preview role shared by every environment: pull requests now assume {n.preview_role(self.environment)}; "
@@ -188,11 +181,8 @@ class Bootstrapper:
         iam = self.clients.client("iam")
         boundary = self.names.policy_arn(self.names.boundary_policy)
         step = Step(self.report, self.names.role_arn(role_name), "iam-role", self.fix)
-        try:
-            role = iam.get_role(RoleName=role_name)["Role"]
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "NoSuchEntity":
-                raise
+        role = unless_missing(lambda: iam.get_role(RoleName=role_name)["Role"], "NoSuchEntity", None)
+        if role is None:
             iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust), Description=description,
                             PermissionsBoundary=boundary, MaxSessionDuration=3600, Tags=tag_list(self.tags))
             iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)

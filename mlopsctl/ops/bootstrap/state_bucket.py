@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlopsctl.ops.awsclients import AWS_ERRORS, default_encryption_rule, error_code, tag_list
+from mlopsctl.ops.awsclients import default_encryption_rule, tag_list, unless_missing
 from mlopsctl.ops.bootstrap.documents import canonical_policy, tls_only_statements
 from mlopsctl.ops.bootstrap.names import Names
 from mlopsctl.ops.bootstrap.report import Step
@@ -25,13 +25,7 @@ PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "Block
 
 
 def _bucket_exists(s3, bucket: str) -> bool:
-    try:
-        s3.head_bucket(Bucket=bucket)
-        return True
-    except AWS_ERRORS as exc:
-        if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
-            return False
-        raise
+    return unless_missing(lambda: s3.head_bucket(Bucket=bucket) is not None, ("404", "NoSuchBucket", "NotFound"), False)
 
 
 def _desired_encryption(key_arn: str) -> dict:
@@ -104,12 +98,8 @@ def _check_encryption(s3, names: Names, step: Step, key_arn: str) -> None:
 
 def _check_public_access_block(s3, names: Names, step: Step) -> None:
     bucket = names.state_bucket
-    try:
-        current = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    except AWS_ERRORS as exc:
-        if error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
-            raise
-        current = {}
+    current = unless_missing(lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
+                             "NoSuchPublicAccessBlockConfiguration", {})
     off = [flag for flag in PUBLIC_ACCESS_BLOCK if not current.get(flag)]
     if off:
         step.differs(f"public access block off: {', '.join(off)}",
@@ -118,12 +108,8 @@ def _check_public_access_block(s3, names: Names, step: Step) -> None:
 
 def _check_ownership(s3, names: Names, step: Step) -> None:
     bucket = names.state_bucket
-    try:
-        rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
-    except AWS_ERRORS as exc:
-        if error_code(exc) != "OwnershipControlsNotFoundError":
-            raise
-        rules = []
+    rules = unless_missing(lambda: s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"],
+                           "OwnershipControlsNotFoundError", [])
     ownership = rules[0]["ObjectOwnership"] if rules else "none (ACLs enabled)"
     if ownership != "BucketOwnerEnforced":
         step.differs(f"object ownership is {ownership}, want BucketOwnerEnforced (ACLs disabled)",
@@ -133,12 +119,8 @@ def _check_ownership(s3, names: Names, step: Step) -> None:
 
 def _check_policy(s3, names: Names, step: Step) -> None:
     bucket = names.state_bucket
-    try:
-        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-    except AWS_ERRORS as exc:
-        if error_code(exc) != "NoSuchBucketPolicy":
-            raise
-        policy = {"Version": "2012-10-17", "Statement": []}
+    policy = unless_missing(lambda: json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]), "NoSuchBucketPolicy",
+                            {"Version": "2012-10-17", "Statement": []})
     statements = policy.get("Statement", [])
     statements = statements if isinstance(statements, list) else [statements]
     by_sid = {s.get("Sid"): s for s in statements}
@@ -156,12 +138,7 @@ def _check_policy(s3, names: Names, step: Step) -> None:
 
 def _check_lifecycle(s3, names: Names, step: Step) -> None:
     bucket = names.state_bucket
-    try:
-        rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-    except AWS_ERRORS as exc:
-        if error_code(exc) != "NoSuchLifecycleConfiguration":
-            raise
-        rules = []
+    rules = unless_missing(lambda: s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"], "NoSuchLifecycleConfiguration", [])
     wanted = _desired_lifecycle_rule()
     ours = next((r for r in rules if r.get("ID") == LIFECYCLE_RULE_ID), None)
     if ours is None or not _lifecycle_matches(ours, wanted):
