@@ -60,9 +60,10 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=60, help="S3 buckets in the synthetic program (5 resources each)")
     args = parser.parse_args()
 
-    from mlopsctl.harness import run_program
-    from mlopsctl.policycheck import PolicyPackProcess, config_path
-    from mlopsctl.preview import preview_stack
+    from mlopsctl.offline.harness import run_program
+    from mlopsctl.offline.policycheck.config import config_path
+    from mlopsctl.offline.policycheck.process import PolicyPackProcess
+    from mlopsctl.offline.preview import preview_stack
 
     base = [sys.executable, "-m", "mlopsctl", "preview", "--stack", args.stack, "--format", "json"]
     without = [wall([*base, "--no-policy"]) for _ in range(args.repeat)]

@@ -1,4 +1,4 @@
-from mlopsctl import gctuning
+from mlopsctl.offline import gctuning
 
 gctuning.start()  # before the command's imports; MLOPS_NO_GC_TUNING=1 keeps Python's defaults
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError
-from mlopsctl.diff import DiffError
-from mlopsctl.policycheck import PolicyPackError
-from mlopsctl.stackfile import STACKS_DIR, StackFileError
+from mlopsctl.offline.policycheck.config import PolicyPackError
+from mlopsctl.offline.stackfile import STACKS_DIR, StackFileError
+from mlopsctl.review.diff.run import DiffError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -67,7 +67,8 @@ def emit(fmt: str, *, document: Callable[[], Any], markdown: Callable[[], str], 
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from mlopsctl.diff import render_markdown, render_text, run_diff
+    from mlopsctl.review.diff.render import render_markdown, render_text
+    from mlopsctl.review.diff.run import run_diff
 
     result = run_diff(args.stack, args.base)
     if args.json_out:
@@ -79,7 +80,7 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from mlopsctl.preview import preview_stack, render_markdown, render_text
+    from mlopsctl.offline.preview import preview_stack, render_markdown, render_text
 
     result = preview_stack(args.stack, stacks_dir=args.stacks_dir, unknowns=args.unknowns, policy=not args.no_policy)
     emit(args.format, document=result.to_json, markdown=lambda: render_markdown(result), text=lambda: render_text(result))
@@ -88,8 +89,8 @@ def _preview(args: argparse.Namespace) -> int:
 
 def _cost(args: argparse.Namespace) -> int:
     """Exit 1 when the ceiling is not within a budget whose policy is mandatory (as the pack would block)."""
-    from mlopsctl.cost import blocks, budget_config, render_markdown, render_text
-    from mlopsctl.preview import preview_stack
+    from mlopsctl.offline.cost_report import blocks, budget_config, render_markdown, render_text
+    from mlopsctl.offline.preview import preview_stack
 
     result = preview_stack(args.stack, stacks_dir=args.stacks_dir)
     cost = result.cost
@@ -129,9 +130,10 @@ def _add_operations_commands(commands) -> None:
 
 def _bootstrap(args: argparse.Namespace) -> int:
     from components import facts
-    from mlopsctl.awsclients import AWS_ERRORS, AwsClients, describe_aws_error
-    from mlopsctl.bootstrap import Bootstrapper, render_text
-    from mlopsctl.cipolicies import BootstrapInputError
+    from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, describe_aws_error
+    from mlopsctl.ops.bootstrap.names import BootstrapInputError
+    from mlopsctl.ops.bootstrap.report import render_text
+    from mlopsctl.ops.bootstrap.run import Bootstrapper
 
     if args.region not in facts.known_regions():
         print(f"error: --region: {args.region!r} is not an AWS region known to botocore", file=sys.stderr)
@@ -154,10 +156,10 @@ def _bootstrap(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from mlopsctl.awsclients import AwsClients
-    from mlopsctl.preview import load_config
-    from mlopsctl.stackfile import load_stack_file
-    from mlopsctl.verify import OutputsError, Verifier, failed, read_outputs, render_text, to_json
+    from mlopsctl.offline.preview import load_config
+    from mlopsctl.offline.stackfile import load_stack_file
+    from mlopsctl.ops.awsclients import AwsClients
+    from mlopsctl.ops.verify import OutputsError, Verifier, failed, read_outputs, render_text, to_json
 
     config = load_config(load_stack_file(args.stack, args.stacks_dir))
     try:

@@ -4,7 +4,7 @@ A resource's effective tags are its own ``tags`` merged over its provider's ``de
 provider's inputs reach the pack JSON-encoded (``args.provider.props["defaultTags"]`` is the string
 ``'{"tags": {...}}'``), so they are decoded here. Which types accept ``tags`` comes from
 ``data/taggable_types.json``, generated from the pinned pulumi-aws SDK
-(``python -m mlopsctl.policydata``; a test keeps it in sync).
+(``python -m mlopsctl.review.policydata``; a test keeps it in sync).
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ os.environ[TODAY_ENV] = TEST_TODAY
 
 import components.program  # noqa: E402, F401 - the SDK and the components: loaded once, then frozen below
 from components.config import CONFIG_KEY, ConfigError, PlatformConfig, parse_platform_config  # noqa: E402
-from mlopsctl.harness import Recording, run_program  # noqa: E402
-from mlopsctl.preview import PreviewResult, preview_stack  # noqa: E402
+from mlopsctl.offline.harness import Recording, run_program  # noqa: E402
+from mlopsctl.offline.preview import PreviewResult, preview_stack  # noqa: E402
 
 # The SDK's modules and classes live as long as the worker: freeze them out of the cyclic
 # collector's generations so that its collections (which stay on) stop rescanning them.
@@ -107,13 +107,14 @@ def each_stack(request) -> PreviewResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# Policy pack (issue 6): one pack process per environment config, shared by the whole session.
+# Policy pack: one pack process per environment config, shared by the whole session.
 
 
 @pytest.fixture(scope="session")
 def policy_pack():
     """``policy_pack(env)`` -> a running, configured PolicyPackProcess for policies/config/<env>.json."""
-    from mlopsctl.policycheck import PolicyPackProcess, config_path
+    from mlopsctl.offline.policycheck.config import config_path
+    from mlopsctl.offline.policycheck.process import PolicyPackProcess
 
     packs: dict[str, PolicyPackProcess] = {}
 

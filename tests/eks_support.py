@@ -13,7 +13,7 @@ from components.eks.component import EksCluster, EksClusterArgs
 from components.keys import PlatformKey
 from components.scope import scope_for
 from components.storage import ArtifactStore, ArtifactStoreArgs
-from mlopsctl.harness import Recording
+from mlopsctl.offline.harness import Recording
 from tests.conftest import run_component, stack_config
 
 ACCOUNT = "123456789012"
@@ -97,8 +97,8 @@ def incluster_of(layer1: Recording, stack_name: str, *, unknowns: bool = False) 
     """Layer 2, reading ``layer1``'s exported outputs through its StackReference."""
     from components.incluster.config import PROJECT, InClusterConfig
     from components.incluster.program import build as build_incluster
-    from mlopsctl.harness import run_program
-    from mlopsctl.preview import stack_reference_state
+    from mlopsctl.offline.harness import run_program
+    from mlopsctl.offline.preview import stack_reference_state
 
     reference = f"organization/mlops-platform/{stack_name}"
     return run_program(

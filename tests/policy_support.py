@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pulumi
 import pulumi_aws as aws
 
-from mlopsctl.policycheck import PolicyReport
+from mlopsctl.offline.policycheck.report import PolicyReport
 from tests.conftest import run_component
 
 REQUIRED_TAGS = {"environment": "prod", "owner": "ml-platform", "cost-center": "cc", "managed-by": "pulumi", "project": "mlops-platform"}

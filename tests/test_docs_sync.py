@@ -1,10 +1,10 @@
-"""Generated blocks in README.md and docs/*.md equal what the code renders now (mlopsctl/docsgen.py)."""
+"""Generated blocks in README.md and docs/*.md equal what the code renders now (mlopsctl/review/docsgen.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from mlopsctl import docsgen
+from mlopsctl.review import docsgen
 from tests.conftest import STACKS, stack_preview
 
 
@@ -17,7 +17,7 @@ def rendered() -> dict[str, str]:
 def test_generated_block_is_current(rendered, name):
     files, _ = docsgen.BLOCKS[name]
     for path in files:
-        assert docsgen.extract(path.read_text(), name) == rendered[name], f"{path.name}: run `python -m mlopsctl.docsgen`"
+        assert docsgen.extract(path.read_text(), name) == rendered[name], f"{path.name}: run `python -m mlopsctl.review.docsgen`"
 
 
 def test_cost_figures_are_priced_on_the_price_tables_date(rendered):
@@ -39,12 +39,12 @@ def test_a_stale_block_is_detected():
 
 
 def test_the_config_reference_needs_no_stack_preview(monkeypatch):
-    import mlopsctl.preview
+    import mlopsctl.offline.preview
 
     def no_preview(*args, **kwargs):
         raise AssertionError("the config reference must not preview a stack")
 
-    monkeypatch.setattr(mlopsctl.preview, "preview_stack", no_preview)
+    monkeypatch.setattr(mlopsctl.offline.preview, "preview_stack", no_preview)
     assert not docsgen.needs_reports("config-reference")
     rendered = docsgen.render_all(names=["config-reference"])
     assert set(rendered) == {"config-reference"}
@@ -72,7 +72,7 @@ def test_every_key_of_every_stack_file_is_in_the_reference(layer):
     import yaml
 
     from components.config import CONFIG_KEY
-    from mlopsctl.stackfile import ROOT
+    from mlopsctl import ROOT
 
     keys = list(docsgen.config_keys())
     documented = {k.path for k in keys}

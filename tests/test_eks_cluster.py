@@ -9,7 +9,8 @@ import pytest
 from components.eks import access, pins
 from components.eks.control_plane import CONTROL_PLANE_LOG_TYPES
 from components.program import main
-from mlopsctl.harness import DEPLOYER_SESSION_ARN, SECRET_SIG, SIG_KEY, UNKNOWN, run_program, unwrap_secrets
+from mlopsctl.offline.harness import DEPLOYER_SESSION_ARN, run_program
+from mlopsctl.offline.wire import SECRET_SIG, SIG_KEY, UNKNOWN, unwrap_secrets
 from tests import eks_support as eks
 from tests.conftest import STACK_ACCOUNTS, STACKS, assert_one_line_config_error, stack_config, stack_preview, stack_raw_config
 
@@ -112,7 +113,7 @@ def test_access_entries_are_the_configured_admins_and_deploy_role_only(stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_same_stack_under_two_caller_identities_registers_identical_resources(stack):
     """A PR preview (read-only role), a laptop and CI plan exactly the same access entries."""
-    from mlopsctl.stackfile import load_stack_file
+    from mlopsctl.offline.stackfile import load_stack_file
 
     stack_file = load_stack_file(stack)
     account = STACK_ACCOUNTS[stack]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from mlopsctl.harness import SECRET_SIG, SIG_KEY
+from mlopsctl.offline.wire import SECRET_SIG, SIG_KEY
 from tests import eks_support as eks
 from tests.conftest import STACKS
 

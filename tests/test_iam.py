@@ -17,7 +17,7 @@ from components.iam.policy import (
     policy_document,
     supports_resource_level_permissions,
 )
-from mlopsctl.harness import ACCOUNT_ID
+from mlopsctl.offline.harness import ACCOUNT_ID
 from tests.conftest import STACK_ACCOUNTS, run_component, stack_config
 
 BOUNDARY = f"arn:aws:iam::{ACCOUNT_ID}:policy/mlops-boundary"

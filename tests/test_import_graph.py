@@ -69,8 +69,22 @@ def test_the_cycle_finder_finds_a_circle():
 
 def test_the_graph_sees_function_level_and_relative_imports():
     graph = import_graph()
-    assert "mlopsctl.diff" in graph["mlopsctl.cli"] and "mlopsctl.preview" in graph["mlopsctl.diff"]
+    assert "mlopsctl.review.diff.run" in graph["mlopsctl.cli"] and "mlopsctl.offline.preview" in graph["mlopsctl.review.diff.run"]
     assert "policies.awsfacts.clock" in graph["policies.awsfacts.eks_versions"]  # from . import clock
     assert "components.eks.pins" in graph["components.config.eks"]  # imported inside a validator
     # The head side of a diff calls the preview directly; only the base side runs the CLI, as a subprocess.
-    assert "mlopsctl.cli" not in graph["mlopsctl.diff"]
+    assert not [m for m in graph if m.startswith("mlopsctl.review.diff") and "mlopsctl.cli" in graph[m]]
+
+
+def test_mlopsctl_layers_import_downwards_only():
+    """offline (the mock runtime) imports no other mlopsctl concern; review builds on offline; ops on neither review nor cli."""
+    graph = import_graph()
+    forbidden = {
+        "mlopsctl.offline": ("mlopsctl.review", "mlopsctl.ops", "mlopsctl.cli"),
+        "mlopsctl.review": ("mlopsctl.ops", "mlopsctl.cli"),
+        "mlopsctl.ops": ("mlopsctl.review", "mlopsctl.cli"),
+    }
+    wrong = sorted((module, target) for module, targets in graph.items() for layer, banned in forbidden.items()
+                   if module == layer or module.startswith(layer + ".") for target in targets
+                   if any(target == b or target.startswith(b + ".") for b in banned))
+    assert wrong == []

@@ -13,7 +13,7 @@ import pytest
 from components.iam.policy import PolicyError, Statement, expand_action, policy_document
 from components.keys import GRANT_ACTIONS, KEY_PURPOSES, KEY_USE_ACTIONS, KmsAction, PlatformKey, PlatformKeys, PlatformKeysArgs
 from components.scope import scope_for
-from mlopsctl.harness import ACCOUNT_ID
+from mlopsctl.offline.harness import ACCOUNT_ID
 from tests.conftest import ROOT as REPO
 from tests.conftest import STACK_ACCOUNTS, run_component, stack_config, stack_preview
 

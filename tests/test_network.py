@@ -13,8 +13,9 @@ from components.config import CONFIG_KEY, NetworkConfig
 from components.network import Network, NetworkArgs
 from components.network.vpc import AvailabilityZoneShortage, choose_zones
 from components.scope import AwsScope
-from mlopsctl import harness
-from mlopsctl.harness import ACCOUNT_ID, UNKNOWN, ProgramError, Recording
+from mlopsctl.offline import harness
+from mlopsctl.offline.harness import ACCOUNT_ID, ProgramError, Recording
+from mlopsctl.offline.wire import UNKNOWN
 from tests.conftest import (
     STACK_ACCOUNTS,
     STACKS,

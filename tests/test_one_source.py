@@ -22,12 +22,12 @@ HOMES: dict[str, tuple[re.Pattern[str], str]] = {
     "namePrefix / --name rule": (re.compile(r"\[a-z\]\[a-z0-9-\]\{"), "components/config/base.py"),
     "SageMaker scalable dimension": (re.compile(r"sagemaker:variant:DesiredInstanceCount"), "policies/awsfacts/__init__.py"),
     "GPU taint key": (re.compile(r"""(?:=|:)\s*["']nvidia\.com/gpu["']"""), "components/config/eks.py"),
-    "secret placeholder": (re.compile(r"\[secret: not decrypted offline\]"), "mlopsctl/stackfile.py"),
-    "not-evaluated note": (re.compile(r"""NOT_EVALUATED\s*=|["']not (?:yet )?evaluated["']"""), "mlopsctl/preview.py"),
-    "secure: walker": (re.compile(r"""==\s*\{["']secure["']\}"""), "mlopsctl/stackfile.py"),
+    "secret placeholder": (re.compile(r"\[secret: not decrypted offline\]"), "mlopsctl/offline/stackfile.py"),
+    "not-evaluated note": (re.compile(r"""NOT_EVALUATED\s*=|["']not (?:yet )?evaluated["']"""), "mlopsctl/offline/preview.py"),
+    "secure: walker": (re.compile(r"""==\s*\{["']secure["']\}"""), "mlopsctl/offline/stackfile.py"),
     "botocore model reader": (re.compile(r"service-2\.json"), "policies/awsfacts/botocore_models.py"),
     "aws_facts sections": (re.compile(r'"gpuInstanceFamilies"\s*:'), "policies/awsfacts/aws_facts.json"),
-    "config entry parser": (re.compile(r"""\.get\(["']enforcementLevel["']"""), "mlopsctl/policycheck.py"),
+    "config entry parser": (re.compile(r"""\.get\(["']enforcementLevel["']"""), "mlopsctl/offline/policycheck/config.py"),
 }
 
 

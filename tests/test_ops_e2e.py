@@ -20,8 +20,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from mlopsctl.preview import load_config
-from mlopsctl.stackfile import load_stack_file
+from mlopsctl.offline.preview import load_config
+from mlopsctl.offline.stackfile import load_stack_file
 from tests.aws_seed import BUCKET, REGION, Seed, seed_stack
 
 ROOT = Path(__file__).resolve().parent.parent

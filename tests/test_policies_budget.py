@@ -1,6 +1,6 @@
 """The ``monthly-budget`` stack policy, inside the real pack, driven over its gRPC Analyzer interface.
 
-``mlopsctl.policycheck.PolicyPackProcess`` starts ``python policies/__main__.py`` as its own
+``mlopsctl.offline.policycheck.process.PolicyPackProcess`` starts ``python policies/__main__.py`` as its own
 process and talks to it as the engine does: ``Configure`` with the reconciled
 ``--policy-pack-config``, per-resource ``Remediate``/``Analyze``, then ``AnalyzeStack`` with every
 resource's wire-format properties, provider, parent and dependencies.
@@ -12,7 +12,9 @@ import json
 
 import pytest
 
-from mlopsctl.policycheck import PolicyPackProcess, PolicyReport, config_path
+from mlopsctl.offline.policycheck.config import config_path
+from mlopsctl.offline.policycheck.process import PolicyPackProcess
+from mlopsctl.offline.policycheck.report import PolicyReport
 from tests.conftest import STACKS, run_component, stack_preview
 from tests.cost_fixture import FixtureOptions, build
 

@@ -10,19 +10,10 @@ import pulumi_aws as aws
 import pytest
 from google.protobuf import json_format
 
-from mlopsctl.harness import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN
-from mlopsctl.policycheck import (
-    CONFIG_DIR,
-    OUTPUT_VALUE_SIG,
-    PolicyPackError,
-    PolicyPackProcess,
-    analyze_request,
-    duration_seconds,
-    engine_value,
-    load_config_file,
-    reconcile_config,
-    stack_resource,
-)
+from mlopsctl.offline.policycheck.config import CONFIG_DIR, PolicyPackError, load_config_file, reconcile_config
+from mlopsctl.offline.policycheck.process import PolicyPackProcess
+from mlopsctl.offline.policycheck.requests import analyze_request, duration_seconds, engine_value, stack_resource
+from mlopsctl.offline.wire import OUTPUT_VALUE_SIG, RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN
 from tests.conftest import ROOT, run_component
 from tests.policy_support import tagged_provider
 
@@ -180,12 +171,12 @@ def test_pack_is_self_contained():
 
 
 def test_docs_and_readme_policy_tables_match_the_pack_and_configs():
-    from mlopsctl.policydata import TABLE_FILES, docs_with_table, policy_table
+    from mlopsctl.review.policydata import TABLE_FILES, docs_with_table, policy_table
 
     table = policy_table()
     for path in TABLE_FILES:
         text = path.read_text()
-        assert docs_with_table(text, table) == text, f"{path.name}: run .venv/bin/python -m mlopsctl.policydata table"
+        assert docs_with_table(text, table) == text, f"{path.name}: run .venv/bin/python -m mlopsctl.review.policydata table"
         assert "pulumi preview --stack prod --policy-pack policies --policy-pack-config policies/config/prod.json" in text
 
 
@@ -214,7 +205,7 @@ def test_every_policy_has_tests_that_name_it(info):
     ],
 )
 def test_cost_reads_the_budget_config_as_the_engine_does(info, tmp_path, config):
-    from mlopsctl.cost import budget_config
+    from mlopsctl.offline.cost_report import budget_config
 
     (tmp_path / "prod.json").write_text(json.dumps(config))
     level, props = reconcile_config(info, config)["monthly-budget"]

@@ -6,7 +6,8 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from mlopsctl.policycheck import PolicyPackProcess, config_path
+from mlopsctl.offline.policycheck.config import config_path
+from mlopsctl.offline.policycheck.process import PolicyPackProcess
 from policies.awsfacts import clock
 from tests.conftest import run_component
 from tests.policy_support import evaluate, fired, tagged_provider

@@ -175,7 +175,7 @@ def test_replication_destination_with_its_own_regional_log_bucket_passes(policy_
 
 
 def test_the_replication_destination_exemption_is_gone_from_the_pack(policy_pack):
-    from mlopsctl.policycheck import PolicyPackError, config_path, load_config_file, reconcile_config
+    from mlopsctl.offline.policycheck.config import PolicyPackError, config_path, load_config_file, reconcile_config
 
     info = policy_pack("prod").info
     assert reconcile_config(info, load_config_file(config_path("prod")))["s3-access-logging"] == ("mandatory", {"exemptNamePatterns": []})

@@ -166,7 +166,7 @@ def test_policies_survive_a_first_preview_with_unknown_values(policy_pack, case)
 
 def test_log_group_kms_applies_only_where_required(policy_pack):
     """log-group-kms is configured per environment; exercised with an explicit config on its own pack."""
-    from mlopsctl.policycheck import PolicyPackProcess
+    from mlopsctl.offline.policycheck.process import PolicyPackProcess
     from tests.conftest import run_component
     from tests.policy_support import tagged_provider
 

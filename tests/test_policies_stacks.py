@@ -8,7 +8,8 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from mlopsctl import cli, preview
+from mlopsctl import cli
+from mlopsctl.offline import preview
 from tests.conftest import STACKS, run_component, stack_preview
 from tests.policy_support import tagged_provider
 

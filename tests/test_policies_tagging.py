@@ -7,8 +7,8 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from mlopsctl.policycheck import PolicyPackProcess
-from mlopsctl.policydata import TAGGABLE_FILE, render
+from mlopsctl.offline.policycheck.process import PolicyPackProcess
+from mlopsctl.review.policydata import TAGGABLE_FILE, render
 from tests.conftest import run_component
 from tests.policy_support import REQUIRED_TAGS, fired, tagged_provider
 
@@ -71,7 +71,7 @@ def test_unknown_tags_are_not_guessed_over(policy_pack):
 
 
 def test_taggable_types_file_matches_the_pinned_pulumi_aws():
-    assert TAGGABLE_FILE.read_text() == render(), "run: .venv/bin/python -m mlopsctl.policydata"
+    assert TAGGABLE_FILE.read_text() == render(), "run: .venv/bin/python -m mlopsctl.review.policydata"
     types = json.loads(TAGGABLE_FILE.read_text())["types"]
     assert "aws:s3/bucket:Bucket" in types and "aws:s3/bucketVersioning:BucketVersioning" not in types
 

@@ -22,8 +22,10 @@ from components.keys import PlatformKey
 from components.scope import scope_for
 from components.serving import Serving, ServingArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
-from mlopsctl.cipolicies import Names, boundary_policy
-from mlopsctl.harness import ACCOUNT_ID, UNKNOWN
+from mlopsctl.offline.harness import ACCOUNT_ID
+from mlopsctl.offline.wire import UNKNOWN
+from mlopsctl.ops.bootstrap.documents import boundary_policy
+from mlopsctl.ops.bootstrap.names import Names
 from tests.conftest import STACK_ACCOUNTS, run_component, stack_config, stack_preview, stack_raw_config
 from tests.iam_eval import is_allowed, kms_is_allowed
 

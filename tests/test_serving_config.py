@@ -12,7 +12,7 @@ import pytest
 from components import facts
 from components.config import ConfigError, parse_platform_config
 from components.program import main
-from mlopsctl.harness import ProgramError
+from mlopsctl.offline.harness import ProgramError
 from tests.conftest import assert_one_line_config_error, run_component, stack_raw_config
 
 

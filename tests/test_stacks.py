@@ -11,7 +11,7 @@ import pulumi
 import pytest
 
 from components.config import REGION_KEY
-from mlopsctl.harness import ProgramError
+from mlopsctl.offline.harness import ProgramError
 from tests.conftest import run_component, stack_config, stack_preview
 
 REQUIRED_TAGS = {"environment", "owner", "cost-center", "managed-by", "project"}

@@ -12,7 +12,8 @@ from components.config import ARTIFACT_PREFIXES
 from components.keys import PlatformKeys, PlatformKeysArgs
 from components.scope import scope_for
 from components.storage import ACCESS_LOG_TAG, ArtifactStore, ArtifactStoreArgs, validate_prefix
-from mlopsctl.harness import ACCOUNT_ID, UNKNOWN
+from mlopsctl.offline.harness import ACCOUNT_ID
+from mlopsctl.offline.wire import UNKNOWN
 from tests.conftest import assert_one_line_config_error, run_component, stack_config, stack_preview
 
 BUCKET = "aws:s3/bucket:Bucket"

@@ -25,11 +25,11 @@ from botocore.stub import Stubber
 from moto.eks.models import eks_backends
 from moto.sagemaker.models import sagemaker_backends
 
-from mlopsctl.awsclients import AwsClients
 from mlopsctl.cli import main
-from mlopsctl.preview import load_config
-from mlopsctl.stackfile import load_stack_file
-from mlopsctl.verify import ERROR, FAIL, PASS, SKIP, Verifier
+from mlopsctl.offline.preview import load_config
+from mlopsctl.offline.stackfile import load_stack_file
+from mlopsctl.ops.awsclients import AwsClients
+from mlopsctl.ops.verify import ERROR, FAIL, PASS, SKIP, Verifier
 from tests.aws_seed import ACCOUNT, BUCKET, CLUSTER, ENDPOINT, REGION, REPLICA, Seed, moto_account, seed_stack
 
 PROD = load_config(load_stack_file("prod"))

@@ -6,7 +6,7 @@ resources, and everything once more at interpreter shutdown. A one-shot command 
 
 - :func:`start` (before the first import of the command): the collector is off while modules load;
   imports make next to no cyclic garbage.
-- :func:`checkpoint` (at the start of each program run, from :mod:`mlopsctl.harness`): what is
+- :func:`checkpoint` (at the start of each program run, from :mod:`mlopsctl.offline.harness`): what is
   loaded so far is frozen (moved out of the collector's generations, so never scanned again) and
   the collector is back on with a higher first-generation threshold. Cyclic garbage made by the
   run (futures, tracebacks) is still collected, so memory stays bounded by what is live plus at
@@ -16,8 +16,8 @@ resources, and everything once more at interpreter shutdown. A one-shot command 
   process with ``os._exit``, skipping the teardown that would deallocate every object and scan
   them all once more. Exit codes are those :func:`mlopsctl.cli.main` returns.
 
-``MLOPS_NO_GC_TUNING=1`` leaves the collector and interpreter shutdown as Python has them (the
-benchmark compares both, ``bench/preview.py``). Test processes never call :func:`start`, so
+``MLOPS_NO_GC_TUNING=1`` leaves the collector and interpreter shutdown as Python has them (to
+compare, or to rule the tuning out). Test processes never call :func:`start`, so
 :func:`checkpoint` does nothing there.
 """
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from mlopsctl.harness import MockContext, _physical_name, computed_outputs
+from mlopsctl.offline.mockoutputs.context import MockContext, physical_name
 
 
 def _hex(*parts: str, length: int = 32) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length].upper()
 
 
-@computed_outputs("aws:eks/cluster:Cluster")
-def _cluster(ctx: MockContext, name: str, inputs: dict) -> dict:
-    cluster = _physical_name(name, inputs)
+def cluster(ctx: MockContext, name: str, inputs: dict) -> dict:
+    cluster = physical_name(name, inputs)
     region = inputs.get("region", ctx.region)
     oidc_id = _hex(cluster)
     vpc_config = dict(inputs.get("vpcConfig") or {})
@@ -38,8 +37,7 @@ def _cluster(ctx: MockContext, name: str, inputs: dict) -> dict:
     }
 
 
-@computed_outputs("aws:eks/nodeGroup:NodeGroup")
-def _node_group(ctx: MockContext, name: str, inputs: dict) -> dict:
+def node_group(ctx: MockContext, name: str, inputs: dict) -> dict:
     group = inputs.get("nodeGroupName") or f"{inputs.get('nodeGroupNamePrefix', name + '-')}{_hex(name, length=26).lower()}"
     cluster = inputs.get("clusterName", "cluster")
     uuid = _hex(cluster, group).lower()
@@ -56,21 +54,19 @@ def _node_group(ctx: MockContext, name: str, inputs: dict) -> dict:
     }
 
 
-@computed_outputs("aws:ec2/launchTemplate:LaunchTemplate")
-def _launch_template(ctx: MockContext, name: str, inputs: dict) -> dict:
+def launch_template(ctx: MockContext, name: str, inputs: dict) -> dict:
     template_id = f"lt-{_hex(name, length=17).lower()}"
     region = inputs.get("region", ctx.region)
     return {
         "id": template_id,
-        "name": _physical_name(name, inputs),
+        "name": physical_name(name, inputs),
         "arn": f"arn:{ctx.partition}:ec2:{region}:{ctx.account_id}:launch-template/{template_id}",
         "latestVersion": 1,
         "defaultVersion": 1,
     }
 
 
-@computed_outputs("aws:eks/podIdentityAssociation:PodIdentityAssociation")
-def _pod_identity_association(ctx: MockContext, name: str, inputs: dict) -> dict:
+def pod_identity_association(ctx: MockContext, name: str, inputs: dict) -> dict:
     association_id = f"a-{_hex(name, length=17).lower()}"
     cluster = inputs.get("clusterName", "cluster")
     region = inputs.get("region", ctx.region)

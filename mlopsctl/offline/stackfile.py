@@ -17,10 +17,12 @@ from typing import Any
 import yaml
 
 from components.config import PROJECT
+from mlopsctl import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = ROOT / "stacks"
-INCLUSTER_STACKS_DIR = ROOT / "incluster" / "stacks"
+# Layer 2, the in-cluster project: its own Pulumi.yaml and stack files.
+INCLUSTER_DIR = ROOT / "incluster"
+INCLUSTER_STACKS_DIR = INCLUSTER_DIR / "stacks"
 SECRET_PLACEHOLDER = "[secret: not decrypted offline]"
 
 

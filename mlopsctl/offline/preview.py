@@ -9,10 +9,11 @@ from typing import Any
 
 from components.config import CONFIG_KEY, PROJECT, REGION_KEY, PlatformConfig, parse_platform_config
 from components.incluster.config import PROJECT as INCLUSTER_PROJECT
-from mlopsctl.harness import ACCOUNT_ID, SECRET_SIG, SIG_KEY, STACK_REFERENCE, Recording, run_program, unwrap_secrets
-from mlopsctl.stackfile import INCLUSTER_STACKS_DIR, SECRET_PLACEHOLDER, STACKS_DIR, StackFile, load_stack_file
+from mlopsctl.offline.harness import ACCOUNT_ID, STACK_REFERENCE, Recording, run_program
+from mlopsctl.offline.stackfile import INCLUSTER_STACKS_DIR, SECRET_PLACEHOLDER, STACKS_DIR, StackFile, load_stack_file
+from mlopsctl.offline.wire import is_secret, unwrap_secrets
 
-NOT_EVALUATED = "not evaluated"  # diff.py's notes too: "not evaluated (<why>)"
+NOT_EVALUATED = "not evaluated"  # the diff's notes too: "not evaluated (<why>)"
 
 
 @dataclass
@@ -92,7 +93,7 @@ def _run_layer(program, stack_file: StackFile, project: str, **options: Any) -> 
 
 def stack_reference_state(outputs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A stack's recorded (wire-format) outputs as a StackReference reads them: values and secret names."""
-    secret_names = [k for k, v in outputs.items() if isinstance(v, dict) and v.get(SIG_KEY) == SECRET_SIG]
+    secret_names = [k for k, v in outputs.items() if is_secret(v)]
     return {k: unwrap_secrets(v) for k, v in outputs.items()}, secret_names
 
 
@@ -122,7 +123,7 @@ def preview_stack(
     incluster_file = load_stack_file(stack, incluster_stacks_dir, project=INCLUSTER_PROJECT)
     pack = None
     if policy:
-        from mlopsctl.policycheck import PolicyPackProcess
+        from mlopsctl.offline.policycheck.process import PolicyPackProcess
 
         pack = PolicyPackProcess().launch()  # starts while the program runs
     try:
@@ -140,11 +141,11 @@ def preview_stack(
             reads=[*platform.reads, *incluster.reads],
         )
         result = PreviewResult(stack_file=stack_file, config=config, recording=combined, layers=layers)
-        from mlopsctl.cost import cost_section
+        from mlopsctl.offline.cost_report import cost_section
 
         result.cost = cost_section(combined, config.environment, default_region=config.region)
         if pack is not None:
-            from mlopsctl.policycheck import config_path
+            from mlopsctl.offline.policycheck.config import config_path
 
             pack.configure(config_path(config.environment))
             reports = []
@@ -252,7 +253,7 @@ def render_markdown(result: PreviewResult) -> str:
             message = v["message"].replace("\n", " ").replace("|", "\\|")
             out.append(f"| {v['level']} | `{v['policy']}` | `{(v.get('urn') or '(stack)').rsplit('::', 1)[-1]}` | {message} |")
     if result.cost.get("evaluated"):
-        from mlopsctl.cost import render_markdown as cost_markdown
+        from mlopsctl.offline.cost_report import render_markdown as cost_markdown
 
         out += ["", cost_markdown(result.cost, result.stack).rstrip("\n")]
     else:

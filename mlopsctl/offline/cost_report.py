@@ -2,7 +2,7 @@
 
 The pricing itself lives in ``policies/pricing`` (shipped with the policy pack, which runs the
 ``monthly-budget`` policy on the same code); this module only adapts a mock-runtime
-:class:`~mlopsctl.harness.Recording` to it, reads the stack's budget from the policy config, and
+:class:`~mlopsctl.offline.harness.Recording` to it, reads the stack's budget from the policy config, and
 renders the result.
 """
 
@@ -12,7 +12,8 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
-from mlopsctl.harness import RecordedResource, Recording
+from mlopsctl.offline.harness import RecordedResource, Recording
+from mlopsctl.offline.policycheck.config import CONFIG_DIR, configured_policy, load_config_file
 from policies.pricing import (
     BUDGET_DEFAULT_LEVEL,
     BUDGET_KEY,
@@ -23,8 +24,6 @@ from policies.pricing import (
     cost_json,
     price_resources,
 )
-
-POLICY_CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
 
 
 def stack_resources(resources: list[RecordedResource], default_region: str | None = None) -> list[StackResource]:
@@ -57,13 +56,11 @@ def budget_config(environment: str, config_dir: Path | None = None) -> tuple[flo
     """(``monthlyBudgetUsd``, enforcement level) of the ``monthly-budget`` policy in ``policies/config/<stack>.json``.
 
     The same file is passed to ``pulumi preview --policy-pack-config``, so the offline verdict and
-    the pack's agree. It is read by ``mlopsctl.policycheck``'s parser, so an entry means what it
-    means to the engine (a bare string is a level, ``"all"`` sets every level). The level defaults
+    the pack's agree. It is read by the pack driver's parser
+    (:mod:`mlopsctl.offline.policycheck.config`), so an entry means what it means to the engine (a bare string is a level, ``"all"`` sets every level). The level defaults
     to the policy's own default, mandatory.
     """
-    from mlopsctl.policycheck import configured_policy, load_config_file
-
-    path = (config_dir or POLICY_CONFIG_DIR) / f"{environment}.json"
+    path = (config_dir or CONFIG_DIR) / f"{environment}.json"
     if not path.is_file():
         return None, BUDGET_DEFAULT_LEVEL
     level, props = configured_policy(load_config_file(path), BUDGET_POLICY, BUDGET_DEFAULT_LEVEL)

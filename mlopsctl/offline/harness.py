@@ -16,7 +16,6 @@ Two modes:
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -24,16 +23,14 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from mlopsctl.offline.mockoutputs import COMPUTED_OUTPUTS, INVOKES
+from mlopsctl.offline.mockoutputs.context import MockContext, generic_outputs
+
 ACCOUNT_ID = "123456789012"
 # The identity that runs `pulumi up`: a session of a role (the program must not depend on it).
 DEPLOYER_SESSION_ARN = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/mlops-deployer/pulumi-session"
-
-# Wire-format sentinels (pulumi/sdk/proto): an unknown value, and the signature key of secrets
-# and resource references.
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+# Read from another stack's state (ReadResource), never registered.
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
 @dataclass
@@ -55,7 +52,7 @@ class RecordedResource:
     inputs: dict[str, Any]
     id: str = ""
     aliases: list[str] = field(default_factory=list)
-    # Engine-side options the policy harness (mlopsctl/policycheck.py) forwards to the analyzer.
+    # Engine-side options the policy harness (mlopsctl/offline/policycheck/) forwards to the analyzer.
     customTimeouts: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -93,101 +90,6 @@ class Recording:
 
     def children_of(self, urn: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.parent == urn]
-
-
-def _short_hash(*parts: str, length: int = 7) -> str:
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
-
-
-def unwrap_secrets(value: Any) -> Any:
-    """Wire-format value with secrets replaced by their plaintext (for assertions)."""
-    if isinstance(value, dict):
-        if value.get(SIG_KEY) == SECRET_SIG:
-            return unwrap_secrets(value.get("value"))
-        return {k: unwrap_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap_secrets(v) for v in value]
-    return value
-
-
-# ---------------------------------------------------------------------------------------------
-# Computed outputs per resource type, so downstream values (ARNs in policies, node-group ASG
-# names, cluster endpoints) are plausible under mocks. Keyed by type token.
-
-OutputFactory = Callable[["MockContext", str, dict], dict]
-COMPUTED_OUTPUTS: dict[str, OutputFactory] = {}
-
-
-def computed_outputs(*type_tokens: str):
-    def register(factory: OutputFactory) -> OutputFactory:
-        for token in type_tokens:
-            COMPUTED_OUTPUTS[token] = factory
-        return factory
-
-    return register
-
-
-@dataclass
-class MockContext:
-    region: str
-    account_id: str = ACCOUNT_ID
-    partition: str = "aws"
-    availability_zone_count: int = 3
-    # The STS session running the program (getCallerIdentity); the program must not depend on it.
-    caller_arn: str = DEPLOYER_SESSION_ARN
-    # StackReference name -> (outputs, secret output names), as the engine reads them from state.
-    stack_references: dict[str, tuple[dict[str, Any], list[str]]] = field(default_factory=dict)
-
-    def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
-        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account_id if account else ''}:{resource}"
-
-
-def _physical_name(name: str, inputs: dict, key: str = "name") -> str:
-    if key in inputs and isinstance(inputs[key], str) and inputs[key] != UNKNOWN:
-        return inputs[key]
-    prefix = inputs.get("namePrefix") or inputs.get(f"{key}Prefix")
-    if isinstance(prefix, str):
-        return f"{prefix}{_short_hash(name, length=26)}"
-    return f"{name}-{_short_hash(name)}"
-
-
-def _service_of(type_token: str) -> str:
-    module = type_token.split(":")[1].split("/")[0]
-    return {"cloudwatch": "logs" if "LogGroup" in type_token else "cloudwatch", "appautoscaling": "application-autoscaling"}.get(module, module)
-
-
-def _generic_outputs(ctx: MockContext, type_token: str, name: str, inputs: dict) -> dict:
-    physical = _physical_name(name, inputs)
-    resource_kind = type_token.rsplit(":", 1)[-1].lower()
-    region = inputs.get("region", ctx.region)
-    service = _service_of(type_token)
-    out = {"name": physical, "arn": f"arn:{ctx.partition}:{service}:{region}:{ctx.account_id}:{resource_kind}/{physical}"}
-    if "tags" in inputs or type_token.startswith("aws:"):
-        out["tagsAll"] = inputs.get("tags") or {}
-    return out
-
-
-@computed_outputs("aws:iam/role:Role", "aws:iam/policy:Policy")
-def _iam_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-    physical = _physical_name(name, inputs)
-    kind = "role" if "assumeRolePolicy" in inputs else "policy"
-    path = inputs.get("path", "/")
-    return {"name": physical, "arn": f"arn:{ctx.partition}:iam::{ctx.account_id}:{kind}{path}{physical}", "uniqueId": f"AROA{_short_hash(name, length=17).upper()}"}
-
-
-@computed_outputs("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
-def _bucket_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-    bucket = _physical_name(name, inputs, key="bucket")
-    region = inputs.get("region", ctx.region)
-    return {"bucket": bucket, "arn": f"arn:{ctx.partition}:s3:::{bucket}", "bucketDomainName": f"{bucket}.s3.amazonaws.com", "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com", "region": region}
-
-
-@computed_outputs("aws:kms/key:Key")
-def _kms_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-    digest = hashlib.sha256(name.encode()).hexdigest()
-    key_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
-    region = inputs.get("region", ctx.region)
-    return {"keyId": key_id, "arn": f"arn:{ctx.partition}:kms:{region}:{ctx.account_id}:key/{key_id}"}
 
 
 class MockRuntimeError(RuntimeError):
@@ -229,7 +131,7 @@ def _mocks_class():
             if args.typ.startswith("pulumi:providers:"):
                 return f"{args.name}-provider-id", inputs
             factory = COMPUTED_OUTPUTS.get(args.typ)
-            outputs = factory(self.ctx, args.name, inputs) if factory else _generic_outputs(self.ctx, args.typ, args.name, inputs)
+            outputs = factory(self.ctx, args.name, inputs) if factory else generic_outputs(self.ctx, args.typ, args.name, inputs)
             state = {**inputs, **outputs}
             resource_id = outputs.get("id") or outputs.get("bucket") or outputs.get("keyId") or outputs.get("name") or f"{args.name}-id"
             return resource_id, state
@@ -238,42 +140,10 @@ def _mocks_class():
             self.invokes.append(args.token)
             handler = INVOKES.get(args.token)
             if handler is None:
-                raise MockRuntimeError(f"no offline answer for data source {args.token}; add one to mlopsctl.harness.INVOKES")
+                raise MockRuntimeError(f"no offline answer for data source {args.token}; add one to INVOKES in mlopsctl/offline/mockoutputs/__init__.py")
             return handler(self.ctx, args.args)
 
     return PlatformMocks
-
-
-STACK_REFERENCE = "pulumi:pulumi:StackReference"
-InvokeHandler = Callable[[MockContext, dict], dict]
-INVOKES: dict[str, InvokeHandler] = {
-    "aws:index/getCallerIdentity:getCallerIdentity": lambda ctx, a: {
-        "accountId": ctx.account_id,
-        "arn": ctx.caller_arn,
-        "userId": "AROAEXAMPLEDEPLOYER:pulumi-session",
-        "id": ctx.account_id,
-    },
-    "aws:index/getPartition:getPartition": lambda ctx, a: {
-        "partition": ctx.partition,
-        "dnsSuffix": "amazonaws.com",
-        "reverseDnsPrefix": "com.amazonaws",
-        "id": ctx.partition,
-    },
-    "aws:index/getRegion:getRegion": lambda ctx, a: {
-        "region": a.get("region") or ctx.region,
-        "name": a.get("region") or ctx.region,
-        "endpoint": f"ec2.{ctx.region}.amazonaws.com",
-        "description": ctx.region,
-        "id": ctx.region,
-    },
-    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda ctx, a: {
-        "names": [f"{ctx.region}{chr(ord('a') + i)}" for i in range(ctx.availability_zone_count)],
-        "zoneIds": [f"use1-az{i + 1}" for i in range(ctx.availability_zone_count)],
-        "groupNames": [ctx.region] * ctx.availability_zone_count,
-        "id": ctx.region,
-        "state": a.get("state", "available"),
-    },
-}
 
 
 def _recording_monitor_class():
@@ -364,7 +234,7 @@ def _run_isolated(program, stack, project, config, secret_keys, unknowns, ctx: M
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
 
-    from mlopsctl import gctuning
+    from mlopsctl.offline import gctuning
 
     gctuning.checkpoint()  # a one-shot command: freeze what is loaded (no-op in tests)
     mocks = _mocks_class()(ctx, unknowns)
@@ -394,12 +264,3 @@ def _run_isolated(program, stack, project, config, secret_keys, unknowns, ctx: M
     if failure is not None:
         raise ProgramError(failure, recording) from failure
     return recording
-
-
-def _load_plugins() -> None:
-    from mlopsctl import mockoutputs
-
-    mockoutputs.load_all()
-
-
-_load_plugins()

@@ -1,7 +1,4 @@
-"""Names and IAM/S3 policy documents that ``mlopsctl bootstrap`` creates. Pure functions, no AWS calls.
-
-Account-level resources (shared by every stack, and the identities that deploy stacks) live here
-rather than in the Pulumi program: a stack must not own the role that deploys it.
+"""The IAM and S3 policy documents ``mlopsctl bootstrap`` creates. Pure functions, no AWS calls.
 
 One AWS account per environment: bootstrap runs once in each account with ``--environment``
 and creates that environment's roles there. The three policies are the same in every account
@@ -24,21 +21,10 @@ Design of the CI identities (see docs/operations.md, "CI identities"):
 from __future__ import annotations
 
 import json
-import re
-import typing
-from dataclasses import dataclass
 from typing import Any
 
-from components import facts
-from components.config import GITHUB_REPO_PATTERN, NAME_PREFIX_PATTERN, NAME_PREFIX_RULE, PROJECT, Environment
-
-ENVIRONMENTS: tuple[str, ...] = typing.get_args(Environment)
-GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
-GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
-GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
-BOOTSTRAP_TAGS = {"managed-by": "mlopsctl-bootstrap"}
-
-NAME_PATTERN = re.compile(NAME_PREFIX_PATTERN)  # the stacks' namePrefix rule (components/config/base.py)
+from components.config import PROJECT
+from mlopsctl.ops.bootstrap.names import GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, Names
 
 # IAM mutations that would let a CI role widen its own power if it could apply them to itself.
 ROLE_MUTATIONS = (
@@ -78,159 +64,6 @@ SERVICE_LINKED_ROLE_SERVICES = (
     "autoscaling.amazonaws.com", "eks-nodegroup.amazonaws.com", "eks.amazonaws.com", "sagemaker.application-autoscaling.amazonaws.com",
     "spot.amazonaws.com",
 )
-
-
-class BootstrapInputError(ValueError):
-    """Bad bootstrap arguments. ``str()`` is one line."""
-
-
-def parse_github_repo(value: str) -> tuple[str, str]:
-    match = GITHUB_REPO_PATTERN.match(value or "")
-    if not match:
-        raise BootstrapInputError(f"--github-repo: {value!r} is not <org>/<repo> (GitHub owner and repository names)")
-    return match.group(1), match.group(2)
-
-
-def validate_environment(environment: str) -> str:
-    if environment not in ENVIRONMENTS:
-        raise BootstrapInputError(f"--environment: {environment!r} must be one of {', '.join(ENVIRONMENTS)} (one AWS account per environment)")
-    return environment
-
-
-def runner_project_name(name: str, environment: str) -> str:
-    """The CodeBuild GitHub Actions runner project layer 1 creates (its output ciRunner.projectName is authoritative)."""
-    return f"{name}-{environment}-gha-runner"
-
-
-# Pulumi auto-names a resource without an explicit name: logical name + "-" + 7 hex characters.
-_AUTO_NAME_SUFFIX = "-" + "0" * 7
-
-
-def derived_names(name: str) -> list[tuple[str, str, str, str]]:
-    """(what, botocore service, shape, physical name) of every name built from ``--name``, per environment."""
-    names = []
-    for env in ENVIRONMENTS:
-        names += [
-            (f"deploy role of {env}", "iam", "roleNameType", f"{name}-deploy-{env}"),
-            (f"preview role of {env}", "iam", "roleNameType", f"{name}-preview-{env}"),
-            (f"CodeBuild runner project of {env}", "codebuild", "ProjectName", runner_project_name(name, env)),
-            # The runner's service role may carry the project's name plus Pulumi's auto-name suffix.
-            (f"runner service role of {env}", "iam", "roleNameType", runner_project_name(name, env) + _AUTO_NAME_SUFFIX),
-        ]
-    names.append(("GitHub connection", "codeconnections", "ConnectionName", f"{name}-github"))  # Names.connection_name
-    return names
-
-
-def validate_name(name: str, region: str) -> None:
-    """Check ``--name`` before any AWS call (account ids are always 12 digits, so lengths are exact).
-
-    Name limits come from botocore's service models (IAM ``roleNameType``, CodeBuild
-    ``ProjectName``, CodeConnections ``ConnectionName``), read from the installed files.
-    """
-    if not NAME_PATTERN.match(name or ""):
-        raise BootstrapInputError(f"--name: {name!r} must be {NAME_PREFIX_RULE}")
-    bucket = f"{name}-pulumi-state-{'0' * 12}-{region}"
-    if len(bucket) > 63:
-        raise BootstrapInputError(f"--name: {name!r} makes the state bucket name {len(bucket)} characters long; S3 allows 63")
-    for what, service, shape, value in derived_names(name):
-        if not facts.name_matches_shape(service, shape, value):
-            limits = facts.shape_limits(service, shape)
-            raise BootstrapInputError(
-                f"--name: {name!r} makes the {what} name {value!r} ({len(value)} characters), which {service} does not accept: "
-                f"{limits.get('min', 1)}-{limits.get('max', '?')} characters matching {limits.get('pattern', '.*')} (botocore shape {shape})")
-
-
-@dataclass(frozen=True)
-class Names:
-    """Physical names and ARNs of everything bootstrap owns in one account and region."""
-
-    name: str
-    account: str
-    region: str
-    partition: str = "aws"
-
-    def __post_init__(self) -> None:
-        validate_name(self.name, self.region)
-
-    # S3 and KMS
-    @property
-    def state_bucket(self) -> str:
-        # Account and region make the globally unique bucket name predictable and collision-free.
-        return f"{self.name}-pulumi-state-{self.account}-{self.region}"
-
-    @property
-    def state_bucket_arn(self) -> str:
-        return f"arn:{self.partition}:s3:::{self.state_bucket}"
-
-    @property
-    def key_alias(self) -> str:
-        return f"alias/{self.name}-pulumi-secrets"
-
-    @property
-    def key_alias_arn(self) -> str:
-        return f"arn:{self.partition}:kms:{self.region}:{self.account}:{self.key_alias}"
-
-    # IAM
-    def _iam(self, kind: str, name: str) -> str:
-        return f"arn:{self.partition}:iam::{self.account}:{kind}/{name}"
-
-    @property
-    def oidc_provider_arn(self) -> str:
-        return self._iam("oidc-provider", GITHUB_OIDC_HOST)
-
-    @property
-    def boundary_policy(self) -> str:
-        return f"{self.name}-ci-boundary"
-
-    @property
-    def deploy_policy(self) -> str:
-        return f"{self.name}-deploy"
-
-    @property
-    def preview_policy(self) -> str:
-        return f"{self.name}-preview"
-
-    def policy_arn(self, policy_name: str) -> str:
-        return self._iam("policy", policy_name)
-
-    def deploy_role(self, environment: str) -> str:
-        return f"{self.name}-deploy-{environment}"
-
-    def preview_role(self, environment: str) -> str:
-        return f"{self.name}-preview-{environment}"
-
-    @property
-    def legacy_preview_role(self) -> str:
-        """The one preview role of every environment, from before each environment had its own account."""
-        return f"{self.name}-preview"
-
-    def role_arn(self, role_name: str) -> str:
-        return self._iam("role", role_name)
-
-    @property
-    def ci_role_arns(self) -> list[str]:
-        """Every environment's CI roles: the same boundary then fits any account, even one shared by environments."""
-        return [self.role_arn(role(env)) for env in ENVIRONMENTS for role in (self.deploy_role, self.preview_role)]
-
-    @property
-    def ci_policy_arns(self) -> list[str]:
-        return [self.policy_arn(p) for p in (self.boundary_policy, self.deploy_policy, self.preview_policy)]
-
-    # The GitHub connection (CodeConnections) the runner project's source and webhook use
-    @property
-    def connection_name(self) -> str:
-        return f"{self.name}-github"
-
-    @property
-    def connections_console_url(self) -> str:
-        return f"https://console.aws.amazon.com/codesuite/settings/connections?region={self.region}"
-
-    # What the user runs next
-    def login_url(self) -> str:
-        return f"s3://{self.state_bucket}?region={self.region}&awssdk=v2"
-
-    def secrets_provider(self) -> str:
-        return f"awskms://{self.key_alias}?region={self.region}"
 
 
 def _statement(sid: str, effect: str, actions, resources, conditions: dict | None = None) -> dict[str, Any]:

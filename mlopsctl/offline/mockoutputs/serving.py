@@ -1,8 +1,8 @@
-"""Mock answers for SageMaker serving: ARNs in SageMaker's own formats, and the prebuilt-image lookup."""
+"""Mock answers for SageMaker serving: ARNs in SageMaker's own formats, scaling targets, and the prebuilt-image lookup."""
 
 from __future__ import annotations
 
-from mlopsctl.harness import INVOKES, MockContext, _physical_name, computed_outputs
+from mlopsctl.offline.mockoutputs.context import MockContext, physical_name
 
 # Registry accounts of SageMaker's prebuilt images, as the provider's data source resolves them
 # (terraform-provider-aws internal/service/sagemaker/prebuilt_ecr_image_data_source.go:
@@ -17,7 +17,7 @@ _PREBUILT_ACCOUNTS = {
 }
 
 
-def _prebuilt_ecr_image(ctx: MockContext, args: dict) -> dict:
+def prebuilt_ecr_image(ctx: MockContext, args: dict) -> dict:
     repository = args["repositoryName"]
     region = args.get("region") or ctx.region
     account = _PREBUILT_ACCOUNTS.get(repository, {}).get(region)
@@ -36,47 +36,26 @@ def _prebuilt_ecr_image(ctx: MockContext, args: dict) -> dict:
     }
 
 
-INVOKES["aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage"] = _prebuilt_ecr_image
-
-
 def _sagemaker_arn(ctx: MockContext, inputs: dict, kind: str, name: str) -> str:
     region = inputs.get("region", ctx.region)
     return f"arn:{ctx.partition}:sagemaker:{region}:{ctx.account_id}:{kind}/{name.lower()}"
 
 
-def _named_sagemaker_resource(kind: str):
+def named_sagemaker_resource(kind: str):
+    """Outputs of a SageMaker resource named in its ARN as ``<kind>/<name>`` (lower case, as SageMaker shows it)."""
+
     def outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-        physical = _physical_name(name, inputs)
+        physical = physical_name(name, inputs)
         return {"name": physical, "arn": _sagemaker_arn(ctx, inputs, kind, physical)}
 
     return outputs
 
 
-# Type token -> the resource kind in SageMaker's ARN format (arn:aws:sagemaker:<region>:<account>:<kind>/<name>).
-for token, kind in {
-    "aws:sagemaker/model:Model": "model",
-    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "endpoint-config",
-    "aws:sagemaker/endpoint:Endpoint": "endpoint",
-    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": "data-quality-job-definition",
-    "aws:sagemaker/monitoringSchedule:MonitoringSchedule": "monitoring-schedule",
-}.items():
-    computed_outputs(token)(_named_sagemaker_resource(kind))
-
-
-@computed_outputs("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
-def _model_package_group_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-    group = inputs.get("modelPackageGroupName") or _physical_name(name, inputs)
+def model_package_group(ctx: MockContext, name: str, inputs: dict) -> dict:
+    group = inputs.get("modelPackageGroupName") or physical_name(name, inputs)
     return {"id": group, "modelPackageGroupName": group, "arn": _sagemaker_arn(ctx, inputs, "model-package-group", group)}
 
 
-@computed_outputs("aws:cloudwatch/metricAlarm:MetricAlarm")
-def _alarm_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
-    physical = _physical_name(name, inputs)
-    region = inputs.get("region", ctx.region)
-    return {"name": physical, "arn": f"arn:{ctx.partition}:cloudwatch:{region}:{ctx.account_id}:alarm:{physical}"}
-
-
-@computed_outputs("aws:appautoscaling/target:Target")
-def _scaling_target_outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
+def scaling_target(ctx: MockContext, name: str, inputs: dict) -> dict:
     return {"id": inputs.get("resourceId", name), "arn": f"arn:{ctx.partition}:application-autoscaling:{ctx.region}:{ctx.account_id}:scalable-target/{name}"}
 

@@ -1,13 +1,13 @@
 """Blocks of README.md and docs/*.md that are generated from the code, never typed by hand.
 
-``python -m mlopsctl.docsgen`` rewrites every block; ``tests/test_docs_sync.py`` fails when a
+``python -m mlopsctl.review.docsgen`` rewrites every block; ``tests/test_docs_sync.py`` fails when a
 block differs from what the code renders now. A block sits between
 ``<!-- generated:<name> start ... -->`` and ``<!-- generated:<name> end -->``.
 
 Cost figures are priced on the price table's own as-of date, not on the day the generator runs,
 so they change only when prices or stacks do (the preview itself prices on the platform clock).
 The configuration reference (docs/configuration.md) is read from the pydantic models of
-components/config/ and needs no preview: ``python -m mlopsctl.docsgen config-reference``
+components/config/ and needs no preview: ``python -m mlopsctl.review.docsgen config-reference``
 rewrites only that block.
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlopsctl.stackfile import ROOT
+from mlopsctl import ROOT
 
 STACKS = ("dev", "staging", "prod")
 README, COST_DOC = ROOT / "README.md", ROOT / "docs" / "cost.md"
@@ -63,8 +63,8 @@ def _needs_reports(render: Callable[[dict], str]) -> Callable[[dict], str]:
 
 def stack_reports(previews: dict | None = None) -> dict[str, tuple]:
     """stack -> (CostReport priced on the price table's as-of date, budget, enforcement level)."""
-    from mlopsctl.cost import budget_config, price_recording
-    from mlopsctl.preview import preview_stack
+    from mlopsctl.offline.cost_report import budget_config, price_recording
+    from mlopsctl.offline.preview import preview_stack
     from policies.pricing import default_table
 
     priced_on = _dt.date.fromisoformat(default_table().as_of)
@@ -84,7 +84,7 @@ def cost_summary_table(reports: dict[str, tuple]) -> str:
         budget_text = "none" if budget is None else f"${budget:,.0f} ({level})"
         rows.append(f"| {stack} | " + " | ".join(_money(report.total(s)) for s in ("idle", "expected", "ceiling")) + f" | {budget_text} |")
     as_of = next(iter(reports.values()))[0].as_of
-    return "\n".join(rows) + f"\n\nPriced on {as_of}, the price table's as-of date (`python -m mlopsctl.docsgen` regenerates this table).\n"
+    return "\n".join(rows) + f"\n\nPriced on {as_of}, the price table's as-of date (`python -m mlopsctl.review.docsgen` regenerates this table).\n"
 
 
 @_needs_reports
@@ -108,7 +108,7 @@ def cost_component_table(reports: dict[str, tuple]) -> str:
 
 
 def price_table() -> str:
-    from mlopsctl.cost import price_table_markdown
+    from mlopsctl.offline.cost_report import price_table_markdown
 
     return price_table_markdown()
 
@@ -210,7 +210,7 @@ def _validator_note(function: Callable) -> str:
         "_s3_object_uri": "`s3://<bucket>/<key>`",
     }
     if name not in notes:
-        raise ValueError(f"docsgen: no note for validator {name}; describe what it accepts in mlopsctl/docsgen.py")
+        raise ValueError(f"docsgen: no note for validator {name}; describe what it accepts in mlopsctl/review/docsgen.py")
     return notes[name]
 
 
@@ -394,7 +394,7 @@ def render_all(previews: dict | None = None, names: typing.Iterable[str] | None 
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m mlopsctl.docsgen [block ...]``: rewrite the named blocks (default: all)."""
+    """``python -m mlopsctl.review.docsgen [block ...]``: rewrite the named blocks (default: all)."""
     names = (sys.argv[1:] if argv is None else argv) or None
     rendered = render_all(names=names)
     for name, content in rendered.items():

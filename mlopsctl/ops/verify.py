@@ -15,16 +15,14 @@ from typing import Any, TextIO
 
 from components import facts
 from components.config import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, PlatformConfig
-from mlopsctl.awsclients import AWS_ERRORS, AwsClients, default_encryption_rule, describe_aws_error, error_code
+from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, default_encryption_rule, describe_aws_error, unless_missing
 from policies.awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION as SCALABLE_DIMENSION
 
 PASS, FAIL, ERROR, SKIP = "pass", "fail", "error", "skip"
 
-# Control-plane log types the platform enables at least (issue 4: "api, audit, authenticator at least").
+# Control-plane log types the platform enables at least; a stack may enable more.
 REQUIRED_CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 GPU_TAINT = {"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE, "effect": GPU_TAINT_EFFECT}
-# Data capture is on by default outside dev (issue 5); a stack's endpoint config can override it.
-# Prod endpoints keep at least two instances (issue 5) when config states no bounds.
 
 
 class OutputsError(ValueError):
@@ -159,11 +157,9 @@ class Verifier:
             return status == "Enabled", f"versioning is {status or 'never enabled'}" + ("" if status == "Enabled" else ", want Enabled")
 
         def public_access_block():
-            try:
-                pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-            except AWS_ERRORS as exc:
-                if error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
-                    raise
+            pab = unless_missing(lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
+                                 "NoSuchPublicAccessBlockConfiguration", None)
+            if pab is None:
                 return False, "no public access block configured"
             flags = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
             off = [f for f in flags if not pab.get(f)]
@@ -185,11 +181,9 @@ class Verifier:
             return False, "replication is configured but the outputs name no replicaBucketName"
         if replica_region != expected_region:
             return False, f"replica region in outputs is {replica_region}, config says {expected_region}"
-        try:
-            rules = self.clients.client("s3").get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]["Rules"]
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "ReplicationConfigurationNotFoundError":
-                raise
+        rules = unless_missing(lambda: self.clients.client("s3").get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]["Rules"],
+                               "ReplicationConfigurationNotFoundError", None)
+        if rules is None:
             return False, "no replication configuration on the bucket"
         destination = f"arn:{self._partition()}:s3:::{replica}"
         matching = [r for r in rules if r.get("Status") == "Enabled" and r.get("Destination", {}).get("Bucket") == destination]

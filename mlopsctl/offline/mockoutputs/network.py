@@ -1,4 +1,4 @@
-"""Mock answers for the network capability: EC2 ids shaped like AWS's, and log-group ARNs.
+"""Mock answers for the network capability: EC2 ids shaped like AWS's.
 
 Real EC2 ids carry a type prefix (``vpc-``, ``subnet-``, ``nat-`` ...) and a 17-hex-digit
 suffix; tests and previews then read like a real stack and a wrong cross-reference (a subnet id
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from mlopsctl.harness import COMPUTED_OUTPUTS, MockContext, computed_outputs
-
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+from mlopsctl.offline.mockoutputs.context import MockContext
 
 
 def ec2_id(prefix: str, name: str) -> str:
@@ -22,7 +20,9 @@ def _ec2_arn(ctx: MockContext, inputs: dict, kind: str, resource_id: str) -> str
     return f"arn:{ctx.partition}:ec2:{inputs.get('region', ctx.region)}:{ctx.account_id}:{kind}/{resource_id}"
 
 
-def _ec2(prefix: str, kind: str | None = None):
+def ec2_resource(prefix: str, kind: str | None = None):
+    """Outputs of an EC2 resource whose answer is only its id (``<prefix>-<17 hex>``), owner, tags and ARN (of ``kind``)."""
+
     def outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
         resource_id = ec2_id(prefix, name)
         out = {"id": resource_id, "ownerId": ctx.account_id, "tagsAll": inputs.get("tags") or {}}
@@ -33,15 +33,7 @@ def _ec2(prefix: str, kind: str | None = None):
     return outputs
 
 
-computed_outputs("aws:ec2/internetGateway:InternetGateway")(_ec2("igw", "internet-gateway"))
-computed_outputs("aws:ec2/routeTable:RouteTable")(_ec2("rtb", "route-table"))
-computed_outputs("aws:ec2/routeTableAssociation:RouteTableAssociation")(_ec2("rtbassoc"))
-computed_outputs("aws:ec2/flowLog:FlowLog")(_ec2("fl", "vpc-flow-log"))
-computed_outputs("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")(_ec2("sgr", "security-group-rule"))
-
-
-@computed_outputs("aws:ec2/vpc:Vpc")
-def _vpc(ctx: MockContext, name: str, inputs: dict) -> dict:
+def vpc(ctx: MockContext, name: str, inputs: dict) -> dict:
     vpc_id = ec2_id("vpc", name)
     return {
         "id": vpc_id,
@@ -55,27 +47,23 @@ def _vpc(ctx: MockContext, name: str, inputs: dict) -> dict:
     }
 
 
-@computed_outputs("aws:ec2/subnet:Subnet")
-def _subnet(ctx: MockContext, name: str, inputs: dict) -> dict:
+def subnet(ctx: MockContext, name: str, inputs: dict) -> dict:
     subnet_id = ec2_id("subnet", name)
     return {"id": subnet_id, "arn": _ec2_arn(ctx, inputs, "subnet", subnet_id), "ownerId": ctx.account_id, "tagsAll": inputs.get("tags") or {}}
 
 
-@computed_outputs("aws:ec2/eip:Eip")
-def _eip(ctx: MockContext, name: str, inputs: dict) -> dict:
+def eip(ctx: MockContext, name: str, inputs: dict) -> dict:
     allocation_id = ec2_id("eipalloc", name)
     octets = hashlib.sha256(name.encode()).digest()[:2]
     # 198.51.100.0/24 is TEST-NET-2 (RFC 5737): plausible, never a real address.
     return {"id": allocation_id, "allocationId": allocation_id, "publicIp": f"198.51.100.{octets[0] % 254 + 1}", "domain": "vpc", "tagsAll": inputs.get("tags") or {}}
 
 
-@computed_outputs("aws:ec2/natGateway:NatGateway")
-def _nat(ctx: MockContext, name: str, inputs: dict) -> dict:
+def nat_gateway(ctx: MockContext, name: str, inputs: dict) -> dict:
     return {"id": ec2_id("nat", name), "networkInterfaceId": ec2_id("eni", f"{name}/nat"), "tagsAll": inputs.get("tags") or {}}
 
 
-@computed_outputs("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
-def _security_group(ctx: MockContext, name: str, inputs: dict) -> dict:
+def security_group(ctx: MockContext, name: str, inputs: dict) -> dict:
     group_id = ec2_id("sg", name)
     return {
         "id": group_id,
@@ -86,8 +74,7 @@ def _security_group(ctx: MockContext, name: str, inputs: dict) -> dict:
     }
 
 
-@computed_outputs("aws:ec2/vpcEndpoint:VpcEndpoint")
-def _vpc_endpoint(ctx: MockContext, name: str, inputs: dict) -> dict:
+def vpc_endpoint(ctx: MockContext, name: str, inputs: dict) -> dict:
     endpoint_id = ec2_id("vpce", name)
     out = {"id": endpoint_id, "arn": _ec2_arn(ctx, inputs, "vpc-endpoint", endpoint_id), "ownerId": ctx.account_id, "state": "available", "tagsAll": inputs.get("tags") or {}}
     if inputs.get("vpcEndpointType") == "Gateway":
@@ -95,15 +82,3 @@ def _vpc_endpoint(ctx: MockContext, name: str, inputs: dict) -> dict:
     else:
         out["networkInterfaceIds"] = [ec2_id("eni", f"{name}/{subnet}") for subnet in inputs.get("subnetIds") or []]
     return out
-
-
-def _log_group(ctx: MockContext, name: str, inputs: dict) -> dict:
-    group = inputs.get("name") if isinstance(inputs.get("name"), str) else f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:7]}"
-    # CloudWatch Logs ARNs name the group after "log-group:" (no trailing ":*" in the provider's arn).
-    return {"id": group, "name": group, "arn": f"arn:{ctx.partition}:logs:{inputs.get('region', ctx.region)}:{ctx.account_id}:log-group:{group}", "tagsAll": inputs.get("tags") or {}}
-
-
-# Other capabilities (EKS control-plane logs, serving) create log groups too; whichever plugin
-# loads first answers for the shared type, and all of them give the same ARN shape.
-if LOG_GROUP not in COMPUTED_OUTPUTS:
-    computed_outputs(LOG_GROUP)(_log_group)

@@ -8,7 +8,9 @@ practice).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import boto3
 from botocore.config import Config
@@ -75,12 +77,26 @@ def describe_aws_error(exc: BaseException) -> str:
 AWS_ERRORS = (ClientError, BotoCoreError)
 
 
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    """Tags as the ``[{"Key": .., "Value": ..}]`` list that S3, IAM and CodeConnections take."""
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+_T = TypeVar("_T")
+
+
+def unless_missing(call: Callable[[], _T], missing: str | tuple[str, ...], default: _T) -> _T:
+    """``call()``, or ``default`` when AWS answers with a ``missing`` error code (the setting or resource does not exist)."""
+    try:
+        return call()
+    except AWS_ERRORS as exc:
+        if error_code(exc) not in ((missing,) if isinstance(missing, str) else missing):
+            raise
+        return default
+
+
 def default_encryption_rule(s3, bucket: str) -> dict:
     """The bucket's first default-encryption rule, or ``{}`` when it has none."""
-    try:
-        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-    except AWS_ERRORS as exc:
-        if error_code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
-            raise
-        return {}
+    rules = unless_missing(lambda: s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"],
+                           "ServerSideEncryptionConfigurationNotFoundError", [])
     return rules[0] if rules else {}

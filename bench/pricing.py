@@ -3,7 +3,7 @@
 Prints, per stack, the pricing time beside the preview time it rides on, then the Markdown rows
 of docs/cost.md's "Per-stack monthly cost" table, so the docs can be refreshed by pasting:
 
-    .venv/bin/python bench/cost.py [--repeat N] [--stacks dev,staging,prod]
+    .venv/bin/python bench/pricing.py [--repeat N] [--stacks dev,staging,prod]
 
 Prints figures; asserts nothing.
 """
@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mlopsctl.cost import budget_config, cost_section  # noqa: E402
-from mlopsctl.preview import load_config, run_stack  # noqa: E402
-from mlopsctl.stackfile import load_stack_file  # noqa: E402
+from mlopsctl.offline.cost_report import budget_config, cost_section  # noqa: E402
+from mlopsctl.offline.preview import load_config, run_stack  # noqa: E402
+from mlopsctl.offline.stackfile import load_stack_file  # noqa: E402
 
 
 def _money(value: float | None) -> str:

@@ -1,0 +1,222 @@
+"""What one bootstrap run found and did, and what to do next: findings, next steps, stack settings and CI variables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from components.config import PROJECT
+from components.incluster.config import PROJECT as INCLUSTER_PROJECT
+from mlopsctl import ROOT
+from mlopsctl.offline.stackfile import INCLUSTER_DIR
+from mlopsctl.ops.bootstrap.names import ENVIRONMENTS, Names, runner_project_name
+
+OK, CREATED, DRIFT, FIXED = "ok", "created", "drift", "fixed"
+# Outstanding steps only a human can take (no --fix): a GitHub connection waiting for its console
+# authorisation, or one in ERROR.
+PENDING, FAILED = "pending", "failed"
+
+
+@dataclass
+class Finding:
+    """One resource's outcome. ``differences`` are human lines; ``unfixed`` those still wrong."""
+
+    resource: str
+    kind: str  # e.g. "s3-bucket", "kms-alias", "iam-role"
+    status: str = OK
+    differences: list[str] = field(default_factory=list)
+    unfixed: list[str] = field(default_factory=list)
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"resource": self.resource, "kind": self.kind, "status": self.status,
+                "differences": self.differences, "unfixed": self.unfixed, "note": self.note}
+
+
+@dataclass
+class BootstrapReport:
+    names: Names
+    environment: str
+    github_repo: str | None
+    findings: list[Finding] = field(default_factory=list)
+    key_arn: str | None = None
+    error: str | None = None
+    # With --github-connection: {"name", "arn", "status"} of the connection, once found or created.
+    connection: dict[str, str] | None = None
+
+    @property
+    def changed(self) -> bool:
+        return any(f.status in (CREATED, FIXED) for f in self.findings)
+
+    @property
+    def outstanding(self) -> list[Finding]:
+        return [f for f in self.findings if f.unfixed]
+
+    def role_arns(self) -> dict[str, str]:
+        """This environment's CI roles in this account: ``deploy`` and ``preview``."""
+        if not self.github_repo:
+            return {}
+        n, env = self.names, self.environment
+        return {"deploy": n.role_arn(n.deploy_role(env)), "preview": n.role_arn(n.preview_role(env))}
+
+    def next_steps(self) -> list[str]:
+        n, env, secrets = self.names, self.environment, self.names.secrets_provider()
+        return [
+            f"pulumi login '{n.login_url()}'",
+            f"pulumi stack init organization/{PROJECT}/{env} --secrets-provider '{secrets}'",
+            f"pulumi stack init organization/{INCLUSTER_PROJECT}/{env} --secrets-provider '{secrets}' --cwd {INCLUSTER_DIR.relative_to(ROOT)}",
+        ]
+
+    def stack_settings(self) -> dict[str, str]:
+        """Keys of ``mlops-platform:platform`` in ``stacks/Pulumi.<env>.yaml`` that take values from this run."""
+        if not self.github_repo:
+            return {}
+        n = self.names
+        return {"iam.permissionsBoundaryArn": n.policy_arn(n.boundary_policy), "eks.deployRoleArn": self.role_arns()["deploy"]}
+
+    def github_variables(self) -> list[dict[str, str]]:
+        """The GitHub Actions variables the workflows read, for this environment (none is a secret).
+
+        Deploy jobs run in GitHub environment ``<env>`` and read its variables; pull-request jobs
+        run in no environment (that would change their OIDC subject), so each stack's preview
+        role and backend are repository variables suffixed with the upper-case environment.
+        """
+        if not self.github_repo:
+            return []
+        n, env, roles = self.names, self.environment, self.role_arns()
+        suffix = env.upper()
+
+        def variable(scope: str, name: str, value: str, note: str = "") -> dict[str, str]:
+            return {"scope": scope, "environment": env if scope == "environment" else None, "name": name, "value": value, "note": note}
+
+        return [
+            variable("environment", "AWS_ROLE_ARN", roles["deploy"]),
+            variable("environment", "AWS_REGION", n.region),
+            variable("environment", "PULUMI_BACKEND_URL", n.login_url()),
+            variable("environment", "CODEBUILD_RUNNER_PROJECT", runner_project_name(n.name, env),
+                     "suggested; the stack output ciRunner.projectName is authoritative"),
+            variable("repository", f"AWS_PREVIEW_ROLE_ARN_{suffix}", roles["preview"]),
+            variable("repository", f"PULUMI_BACKEND_URL_{suffix}", n.login_url()),
+        ]
+
+    def connection_steps(self) -> list[str]:
+        """What to do about the GitHub connection, by its status (the same lines in text and JSON)."""
+        c = self.connection
+        if c is None:
+            return []
+        env, repository = self.environment, self.github_repo or "the repository"
+        then = (f"ciRunner.connectionArn: {c['arn']} and ciRunner.webhook: true in stacks/Pulumi.{env}.yaml "
+                f"let layer 1 create the runner webhook.")
+        if c["status"] == "AVAILABLE":
+            return [then[0].upper() + then[1:]]
+        if c["status"] == "PENDING":
+            return [f"Authorise it once in the AWS console ({self.names.connections_console_url}): Developer Tools console > Settings > "
+                    f"Connections > {c['name']} > \"Update pending connection\" > install or choose the GitHub App for {repository}.",
+                    f"After that, {then}"]
+        return [f"AWS retries a connection in {c['status']} by itself, and nothing can use it until it is AVAILABLE. In the Developer Tools "
+                f"console ({self.names.connections_console_url}) > Settings > Connections > {c['name']}, check that the GitHub App "
+                f"installation it uses still exists and can access {repository}; if it stays in {c['status']}, delete the connection "
+                f"there and re-run bootstrap with --github-connection, which creates a new one (with a new ARN).",
+                f"Once it is AVAILABLE, {then}"]
+
+    def connection_json(self) -> dict[str, Any] | None:
+        c = self.connection
+        if c is None:
+            return None
+        return {**c, "ok": c["status"] == "AVAILABLE", "consoleUrl": self.names.connections_console_url, "steps": self.connection_steps(),
+                "stackSettings": {"ciRunner.connectionArn": c["arn"], "ciRunner.webhook": True}}
+
+    def to_json(self) -> dict[str, Any]:
+        n = self.names
+        return {
+            "account": n.account,
+            "region": n.region,
+            "name": n.name,
+            "environment": self.environment,
+            "changed": self.changed,
+            "ok": not self.outstanding and not self.error,
+            "error": self.error,
+            "stateBucket": n.state_bucket,
+            "secretsKeyAlias": n.key_alias,
+            "secretsKeyArn": self.key_arn,
+            "backendUrl": n.login_url(),
+            "secretsProvider": n.secrets_provider(),
+            "permissionsBoundaryArn": n.policy_arn(n.boundary_policy) if self.github_repo else None,
+            "roles": self.role_arns(),
+            "nextSteps": self.next_steps(),
+            "stackSettings": self.stack_settings(),
+            "githubVariables": self.github_variables(),
+            "githubConnection": self.connection_json(),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+class Step:
+    """Collect differences for one resource and apply fixes when allowed."""
+
+    def __init__(self, report: BootstrapReport, resource: str, kind: str, fix: bool):
+        self.finding = Finding(resource=resource, kind=kind)
+        self.fix = fix
+        report.findings.append(self.finding)
+
+    def created(self, note: str = "") -> None:
+        self.finding.status = CREATED
+        self.finding.note = note
+
+    def differs(self, description: str, fixer: Callable[[], None] | None) -> None:
+        """Record a difference; apply ``fixer`` only with --fix. ``None`` means never auto-fixed."""
+        if fixer is None:
+            description += " (not fixed automatically)"
+        self.finding.differences.append(description)
+        if self.fix and fixer is not None:
+            fixer()
+        else:
+            self.finding.unfixed.append(description)
+        self.finding.status = DRIFT if self.finding.unfixed else FIXED
+
+    def to_do(self, description: str, status: str) -> None:
+        """A step only a human can take: outstanding (exit 1) until done; a new resource stays ``created``."""
+        self.finding.differences.append(description)
+        self.finding.unfixed.append(description)
+        if self.finding.status != CREATED:
+            self.finding.status = status
+
+
+def render_text(report: BootstrapReport, fix: bool) -> str:
+    n, env = report.names, report.environment
+    out = [f"Bootstrap '{n.name}' for environment {env} in account {n.account}, region {n.region}", ""]
+    for f in report.findings:
+        label = {OK: "ok     ", CREATED: "created", FIXED: "fixed  ", DRIFT: "DRIFT  ", PENDING: "PENDING", FAILED: "FAILED "}[f.status]
+        out.append(f"  {label} {f.kind:18} {f.resource}" + (f"  ({f.note})" if f.note else ""))
+        for difference in f.differences:
+            mark = "fixed" if difference not in f.unfixed else "differs" if f.status == DRIFT else "failed" if f.status == FAILED else "to do"
+            out.append(f"            - {mark}: {difference}")
+    out.append("")
+    if report.error:
+        out.append(f"ERROR: {report.error}")
+        return "\n".join(out) + "\n"
+    differences = sum(len(f.unfixed) for f in report.outstanding if f.status == DRIFT)
+    if differences:
+        hint = "" if fix else " Re-run with --fix to correct the fixable ones."
+        out.append(f"{differences} difference(s) remain.{hint}")
+    if report.connection and report.connection["status"] != "AVAILABLE":
+        out.append(f"The GitHub connection {report.connection['name']} is {report.connection['status']}: see GitHub connection, below.")
+    if not report.outstanding:
+        out.append("Done." if report.changed else "No changes: everything already matches.")
+    others = " and ".join(e for e in ENVIRONMENTS if e != env)
+    out += ["", f"Next steps for the {env} stacks (their state bucket is in this account, {env}'s own; {others} bootstrap their own accounts):"]
+    out += [f"  {line}" for line in report.next_steps()]
+    settings = report.stack_settings()
+    if settings:
+        out += ["", f"In stacks/Pulumi.{env}.yaml ({PROJECT}:platform), set:"] + [f"  {key}: {value}" for key, value in settings.items()]
+    variables = report.github_variables()
+    if variables:
+        out += ["", "GitHub Actions variables (scope, name, value; none is secret):"]
+        for v in variables:
+            scope = f"environment {v['environment']}" if v["scope"] == "environment" else "repository"
+            out.append(f"  {scope:19} {v['name']:28} {v['value']}" + (f"  ({v['note']})" if v["note"] else ""))
+    if report.connection:
+        c = report.connection
+        out += ["", f"GitHub connection {c['name']} ({c['arn']}): {c['status']}"] + [f"  {line}" for line in report.connection_steps()]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,138 @@
+"""The two previews of a diff: the base ref's own code in a temporary worktree (a subprocess), the working tree here."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from components.config import ConfigError
+from mlopsctl import ROOT
+from mlopsctl.offline.policycheck.config import PolicyPackError
+from mlopsctl.offline.preview import preview_stack
+from mlopsctl.offline.stackfile import StackFileError, available_stacks
+from mlopsctl.review.diff.compare import Side, StackDiff, compare
+
+PREVIEW_TIMEOUT_S = 900
+
+
+class DiffError(Exception):
+    """Bad input (unknown ref or stack, not a git repository, a preview that failed). One line."""
+
+
+def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    try:
+        result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        raise DiffError("git is not installed") from None
+    if check and result.returncode != 0:
+        message = (result.stderr.strip().splitlines() or [f"git {' '.join(args)} failed"])[-1]
+        raise DiffError(message)
+    return result
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The child must import the package in its own cwd (the base worktree), not ours.
+    for name in ("PYTHONPATH", "PYTHONSAFEPATH", "PYTHONHOME"):
+        env.pop(name, None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _start_preview(project_dir: Path, stack: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlopsctl", "preview", "--stack", stack, "--format", "json"],
+        cwd=project_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_child_env(),
+    )
+
+
+def _finish_preview(proc: subprocess.Popen, where: str) -> dict[str, Any]:
+    try:
+        stdout, stderr = proc.communicate(timeout=PREVIEW_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise DiffError(f"{where}: preview did not finish within {PREVIEW_TIMEOUT_S} s") from None
+    if proc.returncode in (0, 1):  # 1: the preview ran and found mandatory violations
+        try:
+            return json.loads(stdout)
+        except json.JSONDecodeError:
+            pass
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    reason = lines[-1].removeprefix("error: ") if lines else f"exit code {proc.returncode}"
+    raise DiffError(f"{where}: preview failed: {reason}")
+
+
+def run_diff(stack: str, base_ref: str) -> StackDiff:
+    """Preview ``stack`` at ``base_ref`` and at this checkout's working tree and compare them."""
+    repo_dir = ROOT
+    probe = _git(repo_dir, "rev-parse", "--show-toplevel", check=False)
+    if probe.returncode != 0:
+        raise DiffError(f"{repo_dir} is not inside a git repository")
+    toplevel = Path(probe.stdout.strip()).resolve()
+    prefix = repo_dir.relative_to(toplevel)
+    stacks = available_stacks(repo_dir / "stacks")
+    if stack not in stacks:
+        raise DiffError(f"stacks/Pulumi.{stack}.yaml: no such stack {stack!r}; available stacks: {', '.join(stacks) or 'none'}")
+    resolved = _git(repo_dir, "rev-parse", "--verify", "--quiet", f"{base_ref}^{{commit}}", check=False)
+    if resolved.returncode != 0:
+        raise DiffError(f"unknown git ref {base_ref!r}")
+    commit = resolved.stdout.strip()
+    stack_path = (prefix / "stacks" / f"Pulumi.{stack}.yaml").as_posix()
+    base_stack = _git(repo_dir, "show", f"{commit}:{stack_path}", check=False)
+    base_label = f"{base_ref} ({commit[:7]})"
+    head_text = (repo_dir / "stacks" / f"Pulumi.{stack}.yaml").read_text()
+
+    if base_stack.returncode != 0:  # a stack new in this change: everything is a create
+        base = Side(base_label, {"stack": stack, "resources": [], "policy": {"evaluated": True, "violations": []},
+                                 "cost": {"evaluated": True, "monthly": {"idle": 0, "expected": 0, "ceiling": 0}}},
+                    None, exists=False)
+        head = Side("working tree", _preview_here(stack), head_text)
+    else:
+        with _base_worktree(toplevel, commit) as worktree:
+            base_proc = _start_preview(worktree / prefix, stack)  # the base's own code, in parallel with ...
+            try:
+                head = Side("working tree", _preview_here(stack), head_text)  # ... the head, in this process
+                base = Side(base_label, _finish_preview(base_proc, base_label), base_stack.stdout)
+            finally:
+                if base_proc.poll() is None:
+                    base_proc.kill()
+                    base_proc.communicate()
+    return compare(stack, base, head)
+
+
+def _preview_here(stack: str) -> dict[str, Any]:
+    """The working tree's preview, in this process; the same document the base's CLI prints."""
+    try:
+        result = preview_stack(stack, policy=True)
+    except (ConfigError, StackFileError, PolicyPackError) as exc:
+        raise DiffError(f"working tree: preview failed: {exc}") from None
+    # Through JSON, so both sides compare as the same plain types.
+    return json.loads(json.dumps(result.to_json()))
+
+
+@contextlib.contextmanager
+def _base_worktree(toplevel: Path, commit: str) -> Iterator[Path]:
+    """A temporary detached worktree of ``commit``, removed afterwards, also on failure."""
+    scratch = Path(tempfile.mkdtemp(prefix="mlopsctl-diff-"))
+    worktree = scratch / "base"
+    try:
+        _git(toplevel, "worktree", "add", "--detach", "--quiet", str(worktree), commit)
+        yield worktree
+    finally:
+        removed = _git(toplevel, "worktree", "remove", "--force", str(worktree), check=False).returncode == 0
+        shutil.rmtree(scratch, ignore_errors=True)
+        if not removed:  # e.g. `worktree add` failed half-way: drop its administrative entry
+            _git(toplevel, "worktree", "prune", check=False)
