@@ -58,7 +58,6 @@ COMPUTED_OUTPUTS: dict[str, OutputFactory] = {
 INVOKES: dict[str, InvokeHandler] = {
     "aws:index/getCallerIdentity:getCallerIdentity": account.caller_identity,
     "aws:index/getPartition:getPartition": account.partition,
-    "aws:index/getRegion:getRegion": account.region,
     "aws:index/getAvailabilityZones:getAvailabilityZones": account.availability_zones,
     "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage": serving.prebuilt_ecr_image,
 }

@@ -13,16 +13,6 @@ def partition(ctx: MockContext, args: dict) -> dict:
     return {"partition": ctx.partition, "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": ctx.partition}
 
 
-def region(ctx: MockContext, args: dict) -> dict:
-    return {
-        "region": args.get("region") or ctx.region,
-        "name": args.get("region") or ctx.region,
-        "endpoint": f"ec2.{ctx.region}.amazonaws.com",
-        "description": ctx.region,
-        "id": ctx.region,
-    }
-
-
 def availability_zones(ctx: MockContext, args: dict) -> dict:
     return {
         "names": [f"{ctx.region}{chr(ord('a') + i)}" for i in range(ctx.availability_zone_count)],
