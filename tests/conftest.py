@@ -28,12 +28,16 @@ os.environ[TODAY_ENV] = TEST_TODAY
 
 import components.program  # noqa: E402, F401 - the SDK and the components: loaded once, then frozen below
 from components.config import CONFIG_KEY, ConfigError, PlatformConfig, parse_platform_config  # noqa: E402
+from mlopsctl.offline.gctuning import THRESHOLD  # noqa: E402
 from mlopsctl.offline.harness import Recording, run_program  # noqa: E402
 from mlopsctl.offline.preview import PreviewResult, preview_stack  # noqa: E402
 
 # The SDK's modules and classes live as long as the worker: freeze them out of the cyclic
-# collector's generations so that its collections (which stay on) stop rescanning them.
+# collector's generations so that its collections (which stay on) stop rescanning them, and
+# collect at the one-shot commands' higher first-generation threshold (memory stays bounded: the
+# garbage each test makes is still collected, only less often).
 gc.freeze()
+gc.set_threshold(*THRESHOLD)
 
 STACKS = ("dev", "staging", "prod")
 # One AWS account per environment (accountId in each stack file); previews run as that account.
