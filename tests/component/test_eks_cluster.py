@@ -23,7 +23,7 @@ def test_cluster_encryption_logging_and_endpoint_follow_the_environment(stack):
     config, rec = eks.stack(stack)
     cluster = rec.one(CLUSTER)
     inputs = cluster.inputs
-    assert inputs["name"] == eks.cluster_name(config)
+    assert inputs["name"] == eks.CLUSTER_NAMES[stack]
     assert inputs["version"] == config.eks.version
     assert inputs["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
     assert inputs["bootstrapSelfManagedAddons"] is False
@@ -42,7 +42,7 @@ def test_cluster_encryption_logging_and_endpoint_follow_the_environment(stack):
         assert "publicAccessCidrs" not in vpc
     # The log group exists (retention, KMS) before EKS starts writing to its fixed name.
     log_group = rec.one("aws:cloudwatch/logGroup:LogGroup", "control-plane-logs")
-    assert log_group.inputs["name"] == f"/aws/eks/{eks.cluster_name(config)}/cluster"
+    assert log_group.inputs["name"] == f"/aws/eks/{eks.CLUSTER_NAMES[stack]}/cluster"
     assert log_group.inputs["retentionInDays"] == config.eks.log_retention_days
     assert log_group.inputs["kmsKeyId"] == eks.LOGS_KEY
     assert log_group.urn in cluster.dependencies
@@ -162,7 +162,7 @@ def test_kubeconfig_is_a_secret_that_runs_get_token_with_the_role_when_one_is_as
     exec_spec = document["users"][0]["user"]["exec"]
     assert exec_spec["command"] == "aws"
     args = exec_spec["args"]
-    assert args[args.index("--cluster-name") + 1] == eks.cluster_name(config)
+    assert args[args.index("--cluster-name") + 1] == "mlops-prod"
     assert args[args.index("--region") + 1] == config.region
     assert "get-token" in args
     if assume_role_arn:
@@ -179,7 +179,7 @@ def test_cluster_output_follows_the_contract(stack):
     config, rec = eks.stack(stack)
     output = rec.stack_outputs["cluster"]
     assert set(output) == {"name", "version", "endpoint", "oidcProviderArn", "nodeGroups"}
-    assert output["name"] == eks.cluster_name(config)
+    assert output["name"] == eks.CLUSTER_NAMES[stack]
     assert output["version"] == config.eks.version
     assert output["endpoint"].startswith("https://")
     assert output["oidcProviderArn"] is None  # Pod Identity, no OIDC provider
@@ -234,7 +234,7 @@ def test_first_preview_with_unknown_ids_still_builds():
     rec, _ = eks.build(config, unknowns=True)
     tags = rec.of_type("aws:autoscaling/tag:Tag")
     assert tags and all(t.inputs.get("autoscalingGroupName", UNKNOWN) == UNKNOWN for t in tags)
-    assert rec.one(CLUSTER).inputs["name"] == eks.cluster_name(config)
+    assert rec.one(CLUSTER).inputs["name"] == "mlops-dev"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -251,7 +251,7 @@ def test_whole_stack_wires_the_cluster_to_private_subnets_platform_keys_and_the_
     for template in rec.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
         assert all(m["ebs"]["kmsKeyId"] == key_arn["ebs"] for m in template.inputs["blockDeviceMappings"])
     outputs = rec.stack_outputs
-    assert outputs["cluster"]["name"] == cluster.inputs["name"] == preview.config.resource_name()
+    assert outputs["cluster"]["name"] == cluster.inputs["name"] == eks.CLUSTER_NAMES[stack]
     assert outputs["kubeconfig"][SIG_KEY] == SECRET_SIG
     assert preview.config.eks.deploy_role_arn in {e.inputs["principalArn"] for e in rec.of_type("aws:eks/accessEntry:AccessEntry")}
     assert outputs["inCluster"]["cluster"]["name"] == cluster.inputs["name"] and outputs["inCluster"]["contract"] == 1

@@ -31,10 +31,10 @@ def test_every_kubernetes_resource_is_layer_2s_and_uses_its_provider_built_from_
     assert kubeconfig[SIG_KEY] == SECRET_SIG
     document = json.loads(kubeconfig["value"])
     cluster = layer1.one("aws:eks/cluster:Cluster")
-    assert document["clusters"][0]["name"] == eks.cluster_name(config)
+    assert document["clusters"][0]["name"] == eks.CLUSTER_NAMES[stack]
     assert document["clusters"][0]["cluster"]["server"].endswith(".eks.amazonaws.com")
     assert document["users"][0]["user"]["exec"]["args"][:4] == ["--region", config.region, "eks", "get-token"]
-    assert cluster.inputs["name"] == eks.cluster_name(config)
+    assert cluster.inputs["name"] == eks.CLUSTER_NAMES[stack]
     [read] = layer2.reads
     assert (read["type"], read["name"], read["id"]) == ("pulumi:pulumi:StackReference", *[f"organization/mlops-platform/{stack}"] * 2)
 
@@ -61,12 +61,12 @@ def test_cluster_autoscaler_release_matches_the_cluster_and_discovers_its_groups
     assert values["image"]["tag"].lstrip("v").split(".")[:2] == config.eks.version.split(".")
     assert values["awsRegion"] == config.region
     assert values["cloudProvider"] == "aws"
-    assert values["autoDiscovery"] == {"clusterName": eks.cluster_name(config)}
+    assert values["autoDiscovery"] == {"clusterName": eks.CLUSTER_NAMES[stack]}
     assert values["rbac"]["serviceAccount"] == {"create": True, "name": "cluster-autoscaler"}
     assert values["nodeSelector"] == {"mlops-platform/node-role": "system"}
     # The discovery tag the chart looks for by default is the one the ASG tags carry.
     tag_keys = {t.inputs["tag"]["key"] for t in rec.of_type("aws:autoscaling/tag:Tag")}
-    assert f"k8s.io/cluster-autoscaler/{eks.cluster_name(config)}" in tag_keys and "k8s.io/cluster-autoscaler/enabled" in tag_keys
+    assert f"k8s.io/cluster-autoscaler/{eks.CLUSTER_NAMES[stack]}" in tag_keys and "k8s.io/cluster-autoscaler/enabled" in tag_keys
     # Its nodes, policy and Pod Identity binding are layer 1's, deployed before layer 2 starts.
     binding = rec.one(ASSOCIATION, "cluster-autoscaler")
     assert (binding.inputs["namespace"], binding.inputs["serviceAccount"]) == ("kube-system", "cluster-autoscaler")
@@ -75,7 +75,7 @@ def test_cluster_autoscaler_release_matches_the_cluster_and_discovers_its_groups
 
 def test_cluster_autoscaler_policy_is_least_privilege():
     config, rec = eks.stack("prod")
-    cluster = eks.cluster_name(config)
+    cluster = "mlops-prod"
     statements = {s["Sid"]: s for s in eks.policy(rec.one("aws:iam/rolePolicy:RolePolicy", "eks-cluster-autoscaler"))["Statement"]}
     assert set(statements) == {"Discover", "ScaleOwnGroupsOnly", "ReadManagedNodeGroups"}
     mutate = statements["ScaleOwnGroupsOnly"]
@@ -132,12 +132,12 @@ def _workload(rec, namespace, service_account):
 def test_workload_service_accounts_are_bound_by_pod_identity_to_roles_with_store_grants_only(namespace, service_account, reads, writes):
     config, rec = eks.stack("staging")
     association, role, grants = _workload(rec, namespace, service_account)
-    assert association.inputs["clusterName"] == eks.cluster_name(config)
+    assert association.inputs["clusterName"] == "mlops-staging"
     [trust] = eks.policy(role)["Statement"]
     assert trust["Principal"] == {"Service": ["pods.eks.amazonaws.com"]}
     assert trust["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-namespace"] == namespace
     assert trust["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-service-account"] == service_account
-    assert trust["Condition"]["StringEquals"]["aws:RequestTag/eks-cluster-name"] == eks.cluster_name(config)
+    assert trust["Condition"]["StringEquals"]["aws:RequestTag/eks-cluster-name"] == "mlops-staging"
     # Every permission the role has came from the store's grant_* (policies parented by the store).
     store = rec.one("mlops:storage:ArtifactStore")
     assert grants and all(g.parent == store.urn for g in grants)

@@ -56,7 +56,7 @@ def client(service):
 
 def key_arn_of_alias():
     kms = client("kms")
-    alias = next(a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == NAMES.key_alias)
+    alias = next(a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/mlops-pulumi-secrets")
     return kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]["Arn"]
 
 

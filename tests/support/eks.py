@@ -26,11 +26,10 @@ LOGS_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/logs"
 VPC_CIDR = "10.0.0.0/16"
 ARTIFACTS_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/artifacts"
 
+# The platform names each stack's cluster <namePrefix>-<environment>; no stack file sets namePrefix.
+CLUSTER_NAMES = {"dev": "mlops-dev", "staging": "mlops-staging", "prod": "mlops-prod"}
+
 _cache: dict[str, tuple[PlatformConfig, Recording, dict]] = {}
-
-
-def cluster_name(config: PlatformConfig) -> str:
-    return config.resource_name()
 
 
 def artifact_store(config: PlatformConfig):
@@ -56,7 +55,7 @@ def build(config: PlatformConfig, *, artifact_store_factory=None, unknowns: bool
                 config=config.eks,
                 scope=scope_for(config, account_id=ACCOUNT),
                 environment=config.environment,
-                cluster_name=cluster_name(config),
+                cluster_name=CLUSTER_NAMES[config.environment],
                 subnet_ids=SUBNETS,
                 vpc_id=VPC_ID,
                 secrets_key=PlatformKey(SECRETS_KEY),
