@@ -1,22 +1,35 @@
-"""`mlopsctl diff`: the real CLI against a throwaway git repository with two commits.
+"""`mlopsctl diff` against a throwaway git repository with two commits.
 
 The repository is a copy of this project. Its first commit adds a small fixture capability to the
 program (a wrapper around ``components.program.build``); the second commit changes that fixture
 and the dev stack file, so the diff must show a create, a delete, nested and secret updates, a
 replace-on-change input and an option change, whatever the real platform registers by then.
+
+The diff of that repository runs once per module, as the CLI runs it: the base commit's own code
+previews in a subprocess in a temporary worktree, the head in this process (with the head commit's
+fixture registered as its program hook does, and its stack files). The CLI then renders that one
+diff in every format; a stack new in the change runs the whole CLI as a subprocess.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import json
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
 
-from mlopsctl.review.diff.compare import MASK, Side, compare, diff_values, load_replace_table
+import components.program
+from mlopsctl import cli
+from mlopsctl.offline.preview import preview_stack
+from mlopsctl.review.diff import run as diff_run
+from mlopsctl.review.diff.compare import MASK, Side, StackDiff, compare, diff_values, load_replace_table
 from mlopsctl.review.diff.render import GITHUB_COMMENT_LIMIT, marker, render_markdown, render_text
 from tests.support.stacks import ROOT
 
@@ -118,27 +131,52 @@ def mlopsctl(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mlopsctl", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-@pytest.fixture(scope="module")
-def cli_diffs(fixture_repo, tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, dict]]:
-    """One CLI diff per rendered format, each also writing its JSON document (``--json-out``).
+def _with_fixture(build, register):
+    """``build`` followed by ``register(platform)``: what the fixture's program hook does."""
 
-    ``--format json`` prints the very document ``--json-out`` writes (test_json_out_is_what_format_json_prints),
-    so the JSON tests read the markdown run's file instead of running the diff a third time.
-    """
+    def hooked(config):
+        platform = build(config)
+        register(platform)
+        return platform
+
+    return hooked
+
+
+@pytest.fixture(scope="module")
+def fixture_diff(fixture_repo) -> StackDiff:
+    """``run_diff`` in the fixture repository, the head side in this process as the CLI runs it."""
+    head_fixture = types.ModuleType("difffixture_head")
+    exec(FIXTURE_HEAD, head_fixture.__dict__)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(diff_run, "ROOT", fixture_repo)
+        patch.setattr(diff_run, "preview_stack", functools.partial(
+            preview_stack, stacks_dir=fixture_repo / "stacks", incluster_stacks_dir=fixture_repo / "incluster" / "stacks"))
+        patch.setattr(components.program, "build", _with_fixture(components.program.build, head_fixture.register))
+        diff = diff_run.run_diff("dev", "HEAD~1")
+    assert _git(fixture_repo, "worktree", "list").count("\n") == 1, "the temporary base worktree was left behind"
+    return diff
+
+
+@pytest.fixture(scope="module")
+def cli_diffs(fixture_diff, tmp_path_factory) -> dict[str, tuple[str, dict]]:
+    """The CLI's output of the fixture diff per format, each run also writing its JSON document (``--json-out``)."""
     runs = {}
-    for fmt in ("markdown", "text"):
-        json_out = tmp_path_factory.mktemp(f"diff-{fmt}") / "diff.json"
-        result = mlopsctl(fixture_repo, "diff", "--stack", "dev", "--base", "HEAD~1", "--format", fmt, "--json-out", str(json_out))
-        # The fixture's bare buckets break mandatory policies (public data), so the head exits 1.
-        assert result.returncode == 1, result.stderr
-        assert _git(fixture_repo, "worktree", "list").count("\n") == 1, "the temporary base worktree was left behind"
-        runs[fmt] = (result, json.loads(json_out.read_text()))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(diff_run, "run_diff", lambda stack, base: fixture_diff)
+        for fmt in ("json", "markdown", "text"):
+            json_out = tmp_path_factory.mktemp(f"diff-{fmt}") / "diff.json"
+            stdout = io.StringIO()
+            with contextlib.redirect_stdout(stdout):
+                code = cli.main(["diff", "--stack", "dev", "--base", "HEAD~1", "--format", fmt, "--json-out", str(json_out)])
+            # The fixture's bare buckets break mandatory policies (public data), so the head exits 1.
+            assert code == 1
+            runs[fmt] = (stdout.getvalue(), json.loads(json_out.read_text()))
     return runs
 
 
 @pytest.fixture(scope="module")
 def json_diff(cli_diffs) -> dict:
-    return cli_diffs["markdown"][1]
+    return cli_diffs["json"][1]
 
 
 def _change(document: dict, name: str) -> dict:
@@ -203,15 +241,20 @@ def _assert_no_plaintext(output: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
 def test_secrets_never_show_in_text_or_markdown(cli_diffs, fmt, json_diff):
-    result, document = cli_diffs[fmt]
-    _assert_no_plaintext(result.stdout + result.stderr)
-    assert document["changes"] == json_diff["changes"]  # --json-out: the same document whatever the format
+    stdout, document = cli_diffs[fmt]
+    _assert_no_plaintext(stdout)
+    assert document == json_diff  # --json-out: the same document whatever the format
     if fmt == "markdown":
-        assert result.stdout.startswith(marker("dev"))
-        assert "update (may replace)" in result.stdout and "<code>fixture-fresh</code>" in result.stdout
+        assert stdout.startswith(marker("dev"))
+        assert "update (may replace)" in stdout and "<code>fixture-fresh</code>" in stdout
     else:
-        assert "~ aws:s3/bucket:Bucket  fixture-data  update (may replace): bucket" in result.stdout
-        assert "scalingConfig.maxSize: 3 -> 5" in result.stdout
+        assert "~ aws:s3/bucket:Bucket  fixture-data  update (may replace): bucket" in stdout
+        assert "scalingConfig.maxSize: 3 -> 5" in stdout
+
+
+def test_format_json_prints_the_json_out_document(cli_diffs):
+    stdout, document = cli_diffs["json"]
+    assert json.loads(stdout) == document
 
 
 def test_secrets_never_show_in_json(json_diff):
