@@ -10,6 +10,7 @@ import pytest
 
 from mlopsctl import cli
 from mlopsctl.offline import preview
+from tests.support.cli import cached_in_process
 from tests.support.policy import tagged_provider
 from tests.support.programs import run_component
 from tests.support.stacks import STACKS, stack_preview
@@ -26,9 +27,10 @@ def test_real_stacks_have_no_mandatory_violations_under_their_own_config(policy_
         assert [v for v in report.violations if v.unknown] == []
 
 
-def test_preview_json_carries_the_policy_result_and_retain_on_delete(capsys):
-    assert cli.main(["preview", "--stack", "prod", "--format", "json"]) == 0
-    document = json.loads(capsys.readouterr().out)
+def test_preview_json_carries_the_policy_result_and_retain_on_delete():
+    code, stdout = cached_in_process("preview", "--stack", "prod", "--format", "json")
+    assert code == 0
+    document = json.loads(stdout)
     policy = document["policy"]
     assert policy["evaluated"] is True and policy["pack"]["name"] == "mlops-platform"
     assert policy["pack"]["config"].endswith("policies/config/prod.json")

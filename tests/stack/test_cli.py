@@ -1,41 +1,73 @@
-"""The mlopsctl command line, run as a user runs it (a subprocess)."""
+"""The mlopsctl command line: each preview contract once as a user runs it (a subprocess), the
+formats and flags in-process, rendering the cached previews."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
 
 import pytest
 
-from tests.support.stacks import ROOT
+from mlopsctl.offline import preview
+from tests.support.cli import cached_in_process, mlopsctl, run_in_process
+from tests.support.stacks import ROOT, stack_preview
+
+PROD_JSON = ("preview", "--stack", "prod", "--format", "json")
 
 
-def mlopsctl(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mlopsctl", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+def _other_hash_seed() -> str:
+    """A PYTHONHASHSEED unlike this process's, so that set and dict-of-set orders differ between the two."""
+    ours = os.environ.get("PYTHONHASHSEED", "")
+    return str(int(ours) + 1) if ours.isdigit() else "1"
 
 
-def test_preview_json_follows_the_contract():
-    result = mlopsctl("preview", "--stack", "dev", "--format", "json", "--no-policy")  # the pack: test_policies_stacks.py
+@pytest.fixture(scope="module")
+def prod_json_subprocess():
+    """The prod preview with the pack, both layers, as ``mlopsctl preview`` prints it from a fresh process."""
+    result = mlopsctl(*PROD_JSON, env={"PYTHONHASHSEED": _other_hash_seed()})
     assert result.returncode == 0, result.stderr
-    document = json.loads(result.stdout)
-    assert document["stack"] == "dev"
+    return result.stdout
+
+
+def test_preview_json_follows_the_contract(prod_json_subprocess):
+    document = json.loads(prod_json_subprocess)
+    assert document["stack"] == "prod"
     assert set(document) >= {"stack", "resources", "policy", "cost"}
+    assert document["policy"]["evaluated"] is True and [layer["project"] for layer in document["layers"]] == ["mlops-platform", "mlops-platform-incluster"]
     keys = {"urn", "type", "name", "parent", "custom", "protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges",
             "replaceOnChanges", "additionalSecretOutputs", "provider", "dependencies", "propertyDependencies", "inputs"}
     assert document["resources"] and all(set(r) == keys for r in document["resources"])
 
 
+def test_two_previews_of_one_commit_are_byte_for_byte_equal(prod_json_subprocess):
+    """Registration order, dependency order, hash seeds and the pack's parallel analysis vary; the output does not.
+
+    One run is the subprocess above (its own hash seed, a cold start); the other runs in this
+    worker, which has other previews' caches warm.
+    """
+    code, stdout = cached_in_process(*PROD_JSON)
+    assert code == 0
+    assert stdout == prod_json_subprocess and len(stdout) > 100_000
+
+
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
-def test_preview_text_and_markdown(fmt):
-    result = mlopsctl("preview", "--stack", "staging", "--format", fmt, "--no-policy")
-    assert result.returncode == 0, result.stderr
-    assert "pulumi:providers:aws" in result.stdout
+def test_preview_text_and_markdown(monkeypatch, fmt):
+    cached = stack_preview("staging")
+
+    def previewed(stack, *, stacks_dir, unknowns, policy):
+        assert (stack, stacks_dir, unknowns, policy) == ("staging", ROOT / "stacks", False, False)  # --no-policy reached it
+        return cached
+
+    monkeypatch.setattr(preview, "preview_stack", previewed)
+    code, stdout = run_in_process("preview", "--stack", "staging", "--format", fmt, "--no-policy")
+    assert code == 0
+    assert stdout == {"text": preview.render_text, "markdown": preview.render_markdown}[fmt](cached)
+    assert "pulumi:providers:aws" in stdout
     if fmt == "markdown":
-        assert result.stdout.startswith("### Offline preview: `staging`")
-        assert "| Type | Count |" in result.stdout
+        assert stdout.startswith("### Offline preview: `staging`")
+        assert "| Type | Count |" in stdout
     else:
-        assert "Resources:" in result.stdout and "+ mlops:index:MlopsPlatform" in result.stdout
+        assert "Resources:" in stdout and "+ mlops:index:MlopsPlatform" in stdout
 
 
 def test_unknown_stack_is_one_line_and_exit_2():
@@ -63,9 +95,9 @@ def test_secure_values_become_marked_placeholders(tmp_path):
         "    costCenter: cc-ml-dev", "    costCenter:\n      secure: v1:AAAABBBBCCCC"
     )
     (tmp_path / "Pulumi.dev.yaml").write_text(text)
-    result = mlopsctl("preview", "--stack", "dev", "--stacks-dir", str(tmp_path), "--format", "json", "--no-policy")
-    assert result.returncode == 0, result.stderr
-    document = json.loads(result.stdout)
+    code, stdout = run_in_process("preview", "--stack", "dev", "--stacks-dir", str(tmp_path), "--format", "json", "--no-policy")
+    assert code == 0
+    document = json.loads(stdout)
     assert document["secrets"]["keys"] == ["mlops-platform:platform.costCenter"]
     provider = next(r for r in document["resources"] if r["type"] == "pulumi:providers:aws")
     assert json.loads(provider["inputs"]["defaultTags"])["tags"]["cost-center"] == "[secret: not decrypted offline]"
@@ -75,13 +107,3 @@ def test_bad_arguments_exit_2():
     result = mlopsctl("preview", "--stack", "dev", "--format", "yaml")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
-
-
-def test_two_previews_of_one_commit_are_byte_for_byte_equal():
-    """Registration order, dependency order and the pack's parallel analysis vary; the output does not."""
-    runs = [
-        subprocess.run([sys.executable, "-m", "mlopsctl", "preview", "--stack", "prod", "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-        for _ in range(2)
-    ]
-    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
-    assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout) > 100_000
