@@ -21,7 +21,7 @@ import pytest
 
 from mlopsctl.offline.preview import load_config
 from mlopsctl.offline.stackfile import load_stack_file
-from tests.support.aws_seed import BUCKET, REGION, Seed, seed_stack
+from tests.support.aws_seed import BUCKET, MOTO_SETTINGS, REGION, Seed, seed_stack
 from tests.support.stacks import ROOT
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
@@ -56,7 +56,7 @@ def _wait_until_serving(process: subprocess.Popen, port: int, deadline_seconds: 
 def moto_server():
     port = _free_port()
     process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **CREDENTIALS})
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **CREDENTIALS, **MOTO_SETTINGS})
     try:
         _wait_until_serving(process, port)
         yield f"http://127.0.0.1:{port}"

@@ -14,6 +14,8 @@ from tests.support.stacks import ROOT, stack_preview
 
 PROD_JSON = ("preview", "--stack", "prod", "--format", "json")
 
+pytestmark = pytest.mark.xdist_group("prod-preview-subprocess")  # its module fixture runs once
+
 
 def _other_hash_seed() -> str:
     """A PYTHONHASHSEED unlike this process's, so that set and dict-of-set orders differ between the two."""

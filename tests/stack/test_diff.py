@@ -33,6 +33,8 @@ from mlopsctl.review.diff.compare import MASK, Side, StackDiff, compare, diff_va
 from mlopsctl.review.diff.render import GITHUB_COMMENT_LIMIT, marker, render_markdown, render_text
 from tests.support.stacks import ROOT
 
+pytestmark = pytest.mark.xdist_group("diff-fixture-repo")  # the module fixture runs its diff once
+
 STACK_FILE = "stacks/Pulumi.dev.yaml"
 BASE_SECRET, HEAD_SECRET = "hunter2-base-plaintext", "hunter2-head-plaintext"
 CIPHERTEXT = "v1:AAAABBBBCCCCsecretciphertext"

@@ -161,6 +161,12 @@ def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: s
     }
 
 
+# Speed only: moto's EC2 backend (which its EKS node groups create) otherwise loads some 1,300
+# default AMIs, with a volume and snapshot each, every time it starts or resets. Nothing here
+# reads EC2 images; node groups are verified by their amiType.
+MOTO_SETTINGS = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+
+
 _SHARED_LOADERS: dict = {}
 
 
@@ -168,7 +174,7 @@ _SHARED_LOADERS: dict = {}
 def moto_account(monkeypatch, region: str):
     """An empty moto account: fake credentials in the environment, shared loader, ``mock_aws``."""
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-                       "AWS_DEFAULT_REGION": region}.items():
+                       "AWS_DEFAULT_REGION": region, **MOTO_SETTINGS}.items():
         monkeypatch.setenv(key, value)
     share_botocore_loader(monkeypatch)
     with mock_aws():
