@@ -112,16 +112,16 @@ def test_access_entries_are_the_configured_admins_and_deploy_role_only(stack):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_same_stack_under_two_caller_identities_registers_identical_resources(stack):
-    """A PR preview (read-only role), a laptop and CI plan exactly the same access entries."""
+    """A PR preview (read-only role) plans exactly the access entries of the offline preview's deployer session."""
     from mlopsctl.offline.stackfile import load_stack_file
 
     stack_file = load_stack_file(stack)
     account = STACK_ACCOUNTS[stack]
-    recordings = [
-        run_program(main, stack=stack, project="mlops-platform", config=stack_file.runtime_config(), account_id=account, caller_arn=caller)
-        for caller in (f"arn:aws:sts::{account}:assumed-role/mlops-deploy-{stack}/ci", f"arn:aws:sts::{account}:assumed-role/mlops-preview-{stack}/pr-7")
-    ]
-    first, second = ([r.to_json() for r in rec.resources] for rec in recordings)
+    pr_caller = f"arn:aws:sts::{account}:assumed-role/mlops-preview-{stack}/pr-7"
+    assert pr_caller != DEPLOYER_SESSION_ARN  # the cached preview ran as the deployer session
+    deployer = stack_preview(stack).layers[0].recording
+    pr = run_program(main, stack=stack, project="mlops-platform", config=stack_file.runtime_config(), account_id=account, caller_arn=pr_caller)
+    first, second = ([r.to_json() for r in rec.resources] for rec in (deployer, pr))
     assert sorted(first, key=lambda r: r["urn"]) == sorted(second, key=lambda r: r["urn"])
 
 
