@@ -68,16 +68,15 @@ def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: s
     """Create the resources of a deployed ``config`` stack; return its outputs."""
     seed = seed or Seed()
     kms = _client("kms", endpoint_url)
+    # Only the keys the seed uses: moto makes an RSA key pair for every key it creates.
     key_arn = kms.create_key(Description="artifact store")["KeyMetadata"]["Arn"]
-    other_key_arn = kms.create_key(Description="someone else's key")["KeyMetadata"]["Arn"]
-    replica_key_arn = _client("kms", endpoint_url, REPLICA_REGION).create_key(Description="replica")["KeyMetadata"]["Arn"]
 
     s3 = _client("s3", endpoint_url)
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": seed.versioning})
     default: dict[str, str] = {"SSEAlgorithm": seed.sse_algorithm}
     if seed.sse_algorithm == "aws:kms":
-        default["KMSMasterKeyID"] = other_key_arn if seed.use_other_key else key_arn
+        default["KMSMasterKeyID"] = kms.create_key(Description="someone else's key")["KeyMetadata"]["Arn"] if seed.use_other_key else key_arn
     s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={
         "Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": seed.bucket_key_enabled}]})
     s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration=seed.public_access_block)
@@ -85,6 +84,7 @@ def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: s
     replica_s3.create_bucket(Bucket=REPLICA, CreateBucketConfiguration={"LocationConstraint": REPLICA_REGION})
     replica_s3.put_bucket_versioning(Bucket=REPLICA, VersioningConfiguration={"Status": "Enabled"})
     if seed.replication and config.storage.replication.enabled:
+        replica_key_arn = _client("kms", endpoint_url, REPLICA_REGION).create_key(Description="replica")["KeyMetadata"]["Arn"]
         s3.put_bucket_replication(Bucket=BUCKET, ReplicationConfiguration={
             "Role": f"arn:aws:iam::{ACCOUNT}:role/mlops-prod-replication",
             "Rules": [{
