@@ -16,6 +16,7 @@ os.environ[TODAY_ENV] = TEST_TODAY
 import components.program  # noqa: E402, F401 - the SDK and the components: loaded once, then frozen below
 from mlopsctl.offline.gctuning import THRESHOLD  # noqa: E402
 from mlopsctl.offline.preview import PreviewResult  # noqa: E402
+from tests.support import stacks  # noqa: E402
 from tests.support.stacks import STACKS, stack_preview  # noqa: E402
 
 # The SDK's modules and classes live as long as the worker: freeze them out of the cyclic
@@ -24,6 +25,16 @@ from tests.support.stacks import STACKS, stack_preview  # noqa: E402
 # garbage each test makes is still collected, only less often).
 gc.freeze()
 gc.set_threshold(*THRESHOLD)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _previews_shared_between_workers(tmp_path_factory):
+    """Under xdist, the workers' common temporary folder holds the stack previews (pytest prunes it)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        stacks.shared_previews_dir = tmp_path_factory.getbasetemp().parent / "stack-previews"
+        stacks.shared_previews_dir.mkdir(exist_ok=True)
+    yield
+    stacks.shared_previews_dir = None
 
 
 @pytest.fixture(params=STACKS)

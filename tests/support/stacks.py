@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import fcntl
+import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +24,33 @@ STACK_ACCOUNTS = {"dev": "123456789012", "staging": "210987654321", "prod": "345
 REQUIRED_TAG_KEYS = {"environment", "owner", "cost-center", "managed-by", "project"}
 
 _stack_cache: dict[tuple[str, bool], PreviewResult] = {}
+# Set by tests/conftest.py to a folder all xdist workers of this session share, so that each
+# preview is computed by one worker and read by the others (None: this process only).
+shared_previews_dir: Path | None = None
 
 
 def stack_preview(stack: str, unknowns: bool = False) -> PreviewResult:
     """The offline preview of a real stack file, computed once per test session."""
     key = (stack, unknowns)
     if key not in _stack_cache:
-        _stack_cache[key] = preview_stack(stack, unknowns=unknowns)
+        _stack_cache[key] = _computed_once(f"{stack}-{'unknowns' if unknowns else 'known'}", lambda: preview_stack(stack, unknowns=unknowns))
     return _stack_cache[key]
+
+
+def _computed_once(name: str, compute):
+    """``compute()``, or the result another worker of this session pickled under ``name``."""
+    if shared_previews_dir is None:
+        return compute()
+    path = shared_previews_dir / f"{name}.pickle"
+    with open(shared_previews_dir / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker waits for the one computing it
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        result = compute()
+        partial = path.with_suffix(f".{os.getpid()}")
+        partial.write_bytes(pickle.dumps(result))
+        partial.replace(path)
+        return result
 
 
 def stack_raw_config(stack: str) -> dict[str, Any]:
