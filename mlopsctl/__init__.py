@@ -9,7 +9,7 @@ Three sub-packages, one per concern; ``cli.py`` is the one entry point over them
 - ``ops``: boto3 operations on a real account (bootstrap, post-deploy verify).
 
 ``review`` builds on ``offline``, ``ops`` reads stack files through it, and ``offline`` imports
-neither of the others (tests/test_import_graph.py keeps these directions).
+neither of the others (tests/unit/test_import_graph.py keeps these directions).
 """
 
 from pathlib import Path

@@ -1,6 +1,6 @@
 """Blocks of README.md and docs/*.md that are generated from the code, never typed by hand.
 
-``python -m mlopsctl.review.docsgen`` rewrites every block; ``tests/test_docs_sync.py`` fails when a
+``python -m mlopsctl.review.docsgen`` rewrites every block; ``tests/unit/test_docs_sync.py`` fails when a
 block differs from what the code renders now. A block sits between
 ``<!-- generated:<name> start ... -->`` and ``<!-- generated:<name> end -->``.
 

@@ -1,0 +1,248 @@
+"""PlatformKeys under mocks: one key per purpose, rotation, deletion window, aliases, key policies,
+and the grants (PlatformKey) through which every other component gets to use a key."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from components.iam.policy import PolicyError, Statement, expand_action, policy_document
+from components.keys import GRANT_ACTIONS, KEY_PURPOSES, KEY_USE_ACTIONS, KmsAction, PlatformKey, PlatformKeys, PlatformKeysArgs
+from components.scope import scope_for
+from mlopsctl.offline.harness import ACCOUNT_ID
+from tests.support.programs import run_component
+from tests.support.stacks import ROOT as REPO
+from tests.support.stacks import STACK_ACCOUNTS, stack_config, stack_preview
+
+ROOT = f"arn:aws:iam::{ACCOUNT_ID}:root"
+ADMIN = {"Sid": "EnableIamPolicies", "Effect": "Allow", "Principal": {"AWS": [ROOT]}, "Action": ["kms:*"], "Resource": ["*"]}
+USE = sorted(
+    ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
+)
+
+
+def platform_keys(config, provider: aws.Provider) -> PlatformKeys:
+    args = PlatformKeysArgs(scope=scope_for(config, account_id=ACCOUNT_ID), deletion_window_days=config.storage.kms_deletion_window_days, protect=config.storage.protect)
+    return PlatformKeys("keys", args, opts=pulumi.ResourceOptions(providers={"aws": provider}))
+
+
+def _build(stack: str):
+    config = stack_config(stack)
+
+    def program():
+        platform_keys(config, aws.Provider("aws", region=config.region))
+
+    return run_component(program)
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return _build("dev")
+
+
+def _policy(rec, stem):
+    return json.loads(rec.one("aws:kms/key:Key", f"keys-{stem}").inputs["policy"])
+
+
+def test_one_rotating_key_per_purpose_with_alias_and_configured_window(dev):
+    keys = dev.of_type("aws:kms/key:Key")
+    assert sorted(k.name for k in keys) == sorted(f"keys-{stem}" for stem, _ in KEY_PURPOSES.values())
+    for key in keys:
+        assert key.inputs["enableKeyRotation"] is True
+        assert key.inputs["deletionWindowInDays"] == 7  # dev default window
+        assert key.inputs["keyUsage"] == "ENCRYPT_DECRYPT"
+        assert key.parent == dev.one("mlops:security:PlatformKeys").urn
+    aliases = {a.inputs["name"]: a for a in dev.of_type("aws:kms/alias:Alias")}
+    assert sorted(aliases) == ["alias/mlops-dev-artifacts", "alias/mlops-dev-ebs", "alias/mlops-dev-eks-secrets", "alias/mlops-dev-logs"]
+    artifacts_key = dev.one("aws:kms/key:Key", "keys-artifacts")
+    assert aliases["alias/mlops-dev-artifacts"].propertyDependencies["targetKeyId"] == [artifacts_key.urn]
+
+
+def test_artifacts_and_eks_secrets_keys_trust_only_the_account_through_iam(dev):
+    assert _policy(dev, "artifacts") == {"Version": "2012-10-17", "Statement": [ADMIN]}
+    assert _policy(dev, "eks-secrets") == {"Version": "2012-10-17", "Statement": [ADMIN]}
+
+
+def test_ebs_key_lets_the_auto_scaling_service_linked_role_encrypt_and_attach_volumes(dev):
+    slr = f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    assert _policy(dev, "ebs")["Statement"] == [
+        ADMIN,
+        {"Sid": "AllowAutoScalingToUseKeyForVolumes", "Effect": "Allow", "Principal": {"AWS": [slr]}, "Action": USE, "Resource": ["*"]},
+        {
+            "Sid": "AllowAutoScalingToAttachVolumes",
+            "Effect": "Allow",
+            "Principal": {"AWS": [slr]},
+            "Action": ["kms:CreateGrant"],
+            "Resource": ["*"],
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    ]
+
+
+def test_logs_key_trusts_the_regional_logs_service_for_this_accounts_log_groups_only(dev):
+    assert _policy(dev, "logs")["Statement"] == [
+        ADMIN,
+        {
+            "Sid": "AllowCloudWatchLogsForThisAccountsLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": ["logs.us-east-1.amazonaws.com"]},
+            "Action": USE,
+            "Resource": ["*"],
+            "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:*"}},
+        },
+    ]
+
+
+@pytest.mark.parametrize(("stack", "protected", "window"), [("dev", False, 7), ("staging", True, 30), ("prod", True, 30)])
+def test_keys_are_protected_and_retained_per_environment(stack, protected, window):
+    rec = stack_preview(stack).recording
+    keys = rec.of_type("aws:kms/key:Key")
+    assert len(keys) >= 4
+    for key in keys:
+        assert (key.protect, key.retainOnDelete) == (protected, protected), key.name
+        assert key.inputs["deletionWindowInDays"] == window
+    outputs = rec.stack_outputs["kmsKeys"]
+    assert sorted(outputs) == ["artifacts", "ebs", "eksSecrets", "logs"]
+    assert all(arn.startswith(f"arn:aws:kms:us-east-1:{STACK_ACCOUNTS[stack]}:key/") for arn in outputs.values())
+
+
+def test_key_policies_refuse_service_wildcards_for_anyone_but_the_account_root():
+    other = Statement(sid="Oops", principals={"AWS": ["arn:aws:iam::123456789012:role/app"]}, actions=["kms:*"], resources=["*"])
+    seen = {}
+
+    def program():
+        seen["doc"] = policy_document([other], kind="key")
+
+    with pytest.raises(Exception) as caught:
+        run_component(program)
+    assert "kms:* may be granted to the account root only" in str(caught.value)
+    with pytest.raises(PolicyError, match="grants a whole service"):
+        policy_document([Statement(principals={"AWS": ["x"]}, actions=["kms:*"], resources=["*"])], kind="resource")
+
+
+def test_key_grant_scopes_a_role_to_one_key_and_optionally_one_service():
+    config = stack_config("dev")
+    seen = {}
+
+    def program():
+        provider = aws.Provider("aws", region=config.region)
+        keys = platform_keys(config, provider)
+        role = aws.iam.Role("cluster", assume_role_policy="{}", opts=pulumi.ResourceOptions(provider=provider))
+        owner = pulumi.ComponentResource("test:index:Owner", "owner", opts=pulumi.ResourceOptions(providers={"aws": provider}))
+        actions = [KmsAction.ENCRYPT, KmsAction.DECRYPT, KmsAction.LIST_GRANTS, KmsAction.DESCRIBE_KEY]
+        keys.eks_secrets.grant("cluster-secrets", role, "UseEksSecretsKey", actions, via_service="eks.us-east-1.amazonaws.com", opts=pulumi.ResourceOptions(parent=owner))
+        keys.logs.grant("cluster-logs", role, "UseLogsKey", [KmsAction.DESCRIBE_KEY], opts=pulumi.ResourceOptions(parent=owner))
+        seen["owner"] = owner
+
+    rec = run_component(program)
+    key = rec.one("aws:kms/key:Key", "keys-eks-secrets")
+    grant = rec.one("aws:iam/rolePolicy:RolePolicy", "cluster-secrets")
+    assert grant.inputs["role"] == rec.one("aws:iam/role:Role", "cluster").id
+    # The policy sits with the component that owns the role, under the name the caller gave it.
+    assert grant.parent == rec.one("test:index:Owner").urn
+    assert json.loads(grant.inputs["policy"])["Statement"] == [
+        {
+            "Sid": "UseEksSecretsKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ListGrants"],
+            "Resource": [f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/{key.id}"],
+            "Condition": {"StringEquals": {"kms:ViaService": "eks.us-east-1.amazonaws.com"}},
+        }
+    ]
+    logs = json.loads(rec.one("aws:iam/rolePolicy:RolePolicy", "cluster-logs").inputs["policy"])["Statement"][0]
+    assert "Condition" not in logs and logs["Sid"] == "UseLogsKey"
+
+
+def test_key_statements_carry_service_encryption_context_and_grant_conditions_in_a_stable_order():
+    key = PlatformKey("arn:aws:kms:us-east-1:123456789012:key/k")
+    statement = key.allow("UseThroughS3", [KmsAction.DECRYPT], via_service="s3.us-east-1.amazonaws.com", encryption_context={"aws:s3:arn": ["arn:aws:s3:::b"]})
+    assert statement.to_dict() == {
+        "Sid": "UseThroughS3",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": ["arn:aws:kms:us-east-1:123456789012:key/k"],
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}, "StringLike": {"kms:EncryptionContext:aws:s3:arn": ["arn:aws:s3:::b"]}},
+    }
+    grants = key.allow("Attach", GRANT_ACTIONS, for_aws_resources=True).to_dict()
+    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert all(type(action) is str for action in grants["Action"])
+
+
+@pytest.mark.parametrize(
+    ("actions", "kwargs", "message"),
+    [
+        (["kms:Decrypt"], {}, "lists KmsAction members"),
+        (["kms:ReEncrypt*"], {}, "lists KmsAction members"),
+        ([], {}, "lists KmsAction members"),
+        ([KmsAction.DESCRIBE_KEY], {"for_aws_resources": True}, "kms:DescribeKey never carries kms:GrantIsForAWSResource"),
+    ],
+)
+def test_key_statements_refuse_strings_wildcards_and_conditions_that_never_match(actions, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PlatformKey("arn:aws:kms:us-east-1:123456789012:key/k").allow("Bad", actions, **kwargs)
+
+
+def test_every_kms_action_is_one_exact_iam_action():
+    """No member can stand for more than one operation (what kms:ReEncrypt* did)."""
+    for action in KmsAction:
+        assert "*" not in action and "?" not in action
+        assert [f"kms:{d['name']}" for d in expand_action(action)] == [action.value]
+    assert set(KEY_USE_ACTIONS) | set(GRANT_ACTIONS) <= set(KmsAction)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every KMS permission goes through components/keys
+
+
+KMS_HOME = ("components/keys/",)
+# The policy checks name kms:* for the one allowed key-administration statement.
+KMS_RULES = ("components/iam/policy.py",)
+
+
+def kms_literals(source: str) -> list[str]:
+    """String constants in ``source`` that are KMS actions or condition keys (``kms:...``)."""
+    return [node.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("kms:")]
+
+
+def test_no_kms_action_or_condition_key_is_written_outside_the_keys_component():
+    sources = [p for d in ("components", "incluster") for p in (REPO / d).rglob("*.py")] + [REPO / "__main__.py"]
+    found = {}
+    for path in sources:
+        relative = str(path.relative_to(REPO))
+        if relative.startswith(KMS_HOME) or relative in KMS_RULES:
+            continue
+        literals = kms_literals(path.read_text(encoding="utf-8"))
+        if literals:
+            found[relative] = literals
+    assert found == {}, "ask the key for a statement (PlatformKey.allow / .grant) instead of writing kms: by hand"
+    assert kms_literals('Statement(actions=["kms:Decrypt"], resources=[arn])') == ["kms:Decrypt"]
+
+
+def _kms_statements(recording):
+    for resource in recording.resources:
+        for key in ("policy", "assumeRolePolicy"):
+            value = resource.inputs.get(key)
+            if isinstance(value, str) and value.startswith("{"):
+                for statement in json.loads(value)["Statement"]:
+                    if any(action.startswith("kms:") for action in statement["Action"]):
+                        yield resource, statement
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_key_statement_names_exact_actions_and_identity_policies_name_the_key(stack):
+    statements = list(_kms_statements(stack_preview(stack).recording))
+    assert len(statements) >= 10
+    for resource, statement in statements:
+        label = (resource.name, statement.get("Sid"))
+        if statement["Sid"] == "EnableIamPolicies":
+            assert resource.type == "aws:kms/key:Key" and statement["Action"] == ["kms:*"], label
+            continue
+        assert all("*" not in action and "?" not in action for action in statement["Action"]), label
+        assert set(statement["Action"]) <= {action.value for action in KmsAction}, label
+        if resource.type == "aws:iam/rolePolicy:RolePolicy":
+            # One key (the replica's lives in the replica region), never "*".
+            assert all(arn.startswith("arn:aws:kms:") and f":{STACK_ACCOUNTS[stack]}:key/" in arn for arn in statement["Resource"]), label

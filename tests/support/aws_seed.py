@@ -1,0 +1,199 @@
+"""Seed a deployed-looking stack into moto (in-process or moto_server) for ``mlopsctl verify``.
+
+The resources match the given stack config unless a keyword says otherwise, and the function
+returns the stack outputs in the ``pulumi stack output --json`` shape of the stack-output contract.
+
+moto gaps worked around here (see also the tests that cover them another way):
+- moto's SageMaker accepts only older instance types for endpoint configs (ml.g5.* is rejected),
+  so seeded endpoints use ml.m5.large; GPU variants are covered with botocore's Stubber.
+- moto reports every cluster, node group and endpoint as ACTIVE/InService; states such as
+  DEGRADED or Failed are set on moto's backend objects by the tests that need them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from components.config import PlatformConfig
+
+REGION = "us-east-1"
+REPLICA_REGION = "us-west-2"
+ACCOUNT = "123456789012"
+BUCKET = "mlops-prod-artifacts-abc123"
+REPLICA = "mlops-prod-artifacts-replica-abc123"
+CLUSTER = "mlops-prod-eks"
+ENDPOINT = "mlops-prod-churn"
+NODE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/mlops-prod-nodes"
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
+
+
+@dataclass
+class Seed:
+    """What to seed; every default is compliant with the prod stack file."""
+
+    bucket_key_enabled: bool = True
+    sse_algorithm: str = "aws:kms"
+    use_other_key: bool = False
+    versioning: str = "Enabled"
+    public_access_block: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True))
+    replication: bool = True
+    cluster_version: str | None = None  # None: the config's version
+    log_types: tuple[str, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+    secrets_encryption: bool = True
+    gpu_ami_type: str = "AL2023_x86_64_NVIDIA"
+    gpu_capacity_type: str = "ON_DEMAND"
+    gpu_max_size: int | None = None  # None: the config's maxSize
+    gpu_taints: bool = True
+    endpoint_kms: bool = True
+    data_capture: bool = True
+    autoscaling_min: int | None | str = "config"  # None: no scalable target; "config": the stack's minCount
+    autoscaling_max: int | None = None  # None: the stack's maxCount
+
+
+def _client(service: str, endpoint_url: str | None, region: str = REGION):
+    return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
+
+
+def _configured_groups(config: PlatformConfig) -> list[tuple[str, Any]]:
+    return [("system", config.eks.system_node_group), *((g.name, g) for g in config.eks.gpu_node_groups)]
+
+
+def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: str | None = None) -> dict[str, Any]:
+    """Create the resources of a deployed ``config`` stack; return its outputs."""
+    seed = seed or Seed()
+    kms = _client("kms", endpoint_url)
+    # Only the keys the seed uses: moto makes an RSA key pair for every key it creates.
+    key_arn = kms.create_key(Description="artifact store")["KeyMetadata"]["Arn"]
+
+    s3 = _client("s3", endpoint_url)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": seed.versioning})
+    default: dict[str, str] = {"SSEAlgorithm": seed.sse_algorithm}
+    if seed.sse_algorithm == "aws:kms":
+        default["KMSMasterKeyID"] = kms.create_key(Description="someone else's key")["KeyMetadata"]["Arn"] if seed.use_other_key else key_arn
+    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": seed.bucket_key_enabled}]})
+    s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration=seed.public_access_block)
+    replica_s3 = _client("s3", endpoint_url, REPLICA_REGION)
+    replica_s3.create_bucket(Bucket=REPLICA, CreateBucketConfiguration={"LocationConstraint": REPLICA_REGION})
+    replica_s3.put_bucket_versioning(Bucket=REPLICA, VersioningConfiguration={"Status": "Enabled"})
+    if seed.replication and config.storage.replication.enabled:
+        replica_key_arn = _client("kms", endpoint_url, REPLICA_REGION).create_key(Description="replica")["KeyMetadata"]["Arn"]
+        s3.put_bucket_replication(Bucket=BUCKET, ReplicationConfiguration={
+            "Role": f"arn:aws:iam::{ACCOUNT}:role/mlops-prod-replication",
+            "Rules": [{
+                "ID": "replicate-all", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": ""},
+                "DeleteMarkerReplication": {"Status": "Enabled"},
+                "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+                "Destination": {"Bucket": f"arn:aws:s3:::{REPLICA}", "EncryptionConfiguration": {"ReplicaKmsKeyID": replica_key_arn}},
+            }],
+        })
+
+    eks = _client("eks", endpoint_url)
+    cluster: dict[str, Any] = {
+        "name": CLUSTER, "version": seed.cluster_version or config.eks.version, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/mlops-prod-cluster",
+        "resourcesVpcConfig": {"subnetIds": ["subnet-a", "subnet-b", "subnet-c"], "endpointPublicAccess": False, "endpointPrivateAccess": True},
+        "logging": {"clusterLogging": [{"types": list(seed.log_types), "enabled": True}]},
+    }
+    if seed.secrets_encryption:
+        cluster["encryptionConfig"] = [{"resources": ["secrets"], "provider": {"keyArn": key_arn}}]
+    eks.create_cluster(**cluster)
+    node_groups: dict[str, str] = {}
+    for index, (group, want) in enumerate(_configured_groups(config)):
+        gpu = group != "system"
+        first_gpu = gpu and index == 1
+        node_groups[group] = f"{config.name_prefix}-{config.environment}-{group}-{index:04x}"
+        eks.create_nodegroup(
+            clusterName=CLUSTER, nodegroupName=node_groups[group], subnets=["subnet-a", "subnet-b"], nodeRole=NODE_ROLE,
+            instanceTypes=list(want.instance_types),
+            amiType=seed.gpu_ami_type if first_gpu else want.ami_type,
+            capacityType=seed.gpu_capacity_type if first_gpu else want.capacity_type,
+            scalingConfig={"minSize": want.min_size, "desiredSize": want.desired_size,
+                           "maxSize": seed.gpu_max_size if first_gpu and seed.gpu_max_size else want.max_size},
+            taints=[GPU_TAINT] if gpu and (seed.gpu_taints or not first_gpu) else [],
+        )
+
+    sagemaker = _client("sagemaker", endpoint_url)
+    sagemaker.create_model(ModelName="churn-model", ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/mlops-prod-sagemaker",
+                           PrimaryContainer={"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/churn:1"})
+    endpoint_config: dict[str, Any] = {
+        "EndpointConfigName": "mlops-prod-churn-20261122",
+        "ProductionVariants": [{"VariantName": "primary", "ModelName": "churn-model", "InstanceType": "ml.m5.large",
+                                "InitialInstanceCount": 2}],
+    }
+    if seed.endpoint_kms:
+        endpoint_config["KmsKeyId"] = key_arn
+    if seed.data_capture:
+        endpoint_config["DataCaptureConfig"] = {
+            "EnableCapture": True, "InitialSamplingPercentage": 20, "DestinationS3Uri": f"s3://{BUCKET}/data-capture/{ENDPOINT}",
+            "KmsKeyId": key_arn, "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        }
+    sagemaker.create_endpoint_config(**endpoint_config)
+    endpoint_arn = sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=endpoint_config["EndpointConfigName"])["EndpointArn"]
+    if seed.autoscaling_min is not None:
+        instance = next((e.instance for e in config.serving.endpoints if e.instance), None)
+        low = instance.min_count if seed.autoscaling_min == "config" and instance else seed.autoscaling_min
+        high = seed.autoscaling_max if seed.autoscaling_max is not None else (instance.max_count if instance else 4)
+        _client("application-autoscaling", endpoint_url).register_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=f"endpoint/{ENDPOINT}/variant/primary",
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=low, MaxCapacity=high)
+
+    return {
+        "artifactStore": {
+            "bucketName": BUCKET, "bucketArn": f"arn:aws:s3:::{BUCKET}", "kmsKeyArn": key_arn, "logBucketName": "mlops-prod-logs-abc123",
+            "replicaBucketName": REPLICA if config.storage.replication.enabled else None,
+            "replicaRegion": config.storage.replication.region if config.storage.replication.enabled else None,
+            "prefixes": {"models": "models/", "datasets": "datasets/", "dataCapture": "data-capture/", "pipelines": "pipelines/"},
+        },
+        "network": {"vpcId": "vpc-123", "privateSubnetIds": ["subnet-a", "subnet-b", "subnet-c"], "publicSubnetIds": [], "natGatewayCount": 3},
+        "cluster": {"name": CLUSTER, "version": config.eks.version, "endpoint": "https://example.eks.amazonaws.com",
+                    "oidcProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{REGION}.amazonaws.com/id/ABC",
+                    "nodeGroups": node_groups},
+        "kubeconfig": "[secret]",
+        "endpoints": {"churn": {"name": ENDPOINT, "arn": endpoint_arn, "invokeUrl": f"https://runtime.sagemaker.{REGION}.amazonaws.com/endpoints/{ENDPOINT}/invocations",
+                                "variantNames": ["primary"], "modelPackageGroup": "churn"}},
+    }
+
+
+# Speed only: moto's EC2 backend (which its EKS node groups create) otherwise loads some 1,300
+# default AMIs, with a volume and snapshot each, every time it starts or resets. Nothing here
+# reads EC2 images; node groups are verified by their amiType.
+MOTO_SETTINGS = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+
+
+_SHARED_LOADERS: dict = {}
+
+
+@contextlib.contextmanager
+def moto_account(monkeypatch, region: str):
+    """An empty moto account: fake credentials in the environment, shared loader, ``mock_aws``."""
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+                       "AWS_DEFAULT_REGION": region, **MOTO_SETTINGS}.items():
+        monkeypatch.setenv(key, value)
+    share_botocore_loader(monkeypatch)
+    with mock_aws():
+        yield
+
+
+def share_botocore_loader(monkeypatch) -> None:
+    """Speed only: let every botocore session in this process share one data loader.
+
+    moto and each ``AwsClients`` create fresh botocore sessions, and each would re-read and re-parse
+    botocore's large JSON models (endpoints, SageMaker, EC2). The loader only reads bundled files
+    and caches them, so sharing it changes no behaviour.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    def create_loader(search_path_string=None):
+        if search_path_string not in _SHARED_LOADERS:
+            _SHARED_LOADERS[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return _SHARED_LOADERS[search_path_string]
+
+    monkeypatch.setattr(botocore.session, "create_loader", create_loader)
