@@ -22,6 +22,24 @@ from pathlib import Path
 from typing import Any
 
 from awsfacts import botocore_models
+from awsfacts.resource_types import (  # noqa: F401 - re-exported: the checks select resources by these
+    CODEBUILD_PROJECT,
+    CODEBUILD_WEBHOOK,
+    ECR_REPOSITORY,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    IAM_ROLE,
+    KMS_KEY,
+    KMS_REPLICA_KEY,
+    LAUNCH_TEMPLATE,
+    LOG_GROUP,
+    NAT_GATEWAY,
+    SAGEMAKER_ENDPOINT,
+    SAGEMAKER_ENDPOINT_CONFIG,
+    SAGEMAKER_MODEL,
+    SAGEMAKER_NOTEBOOK,
+    SUBNET,
+)
 from pulumi_policy import (
     EnforcementLevel,
     PolicyComplianceFramework,
@@ -52,9 +70,8 @@ BUCKET_LOGGING_TYPES = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLogg
 BUCKET_ACL_TYPES = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
 BUCKET_PAB_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
 BUCKET_POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
-KMS_KEY_TYPES = ("aws:kms/key:Key",)
-KMS_REPLICA_KEY_TYPES = ("aws:kms/replicaKey:ReplicaKey",)
-IAM_ROLE = "aws:iam/role:Role"
+KMS_KEY_TYPES = (KMS_KEY,)
+KMS_REPLICA_KEY_TYPES = (KMS_REPLICA_KEY,)
 IAM_DOCUMENT_TYPES = (
     "aws:iam/policy:Policy",
     "aws:iam/rolePolicy:RolePolicy",
@@ -67,19 +84,7 @@ IAM_ATTACHMENT_TYPES = (
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
     "aws:iam/policyAttachment:PolicyAttachment",
 )
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-LAUNCH_TEMPLATE_TYPES = ("aws:ec2/launchTemplate:LaunchTemplate",)
-SAGEMAKER_ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-SAGEMAKER_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-SAGEMAKER_MODEL = "aws:sagemaker/model:Model"
-SAGEMAKER_NOTEBOOK = "aws:sagemaker/notebookInstance:NotebookInstance"
-ECR_REPOSITORY = "aws:ecr/repository:Repository"
-CODEBUILD_PROJECT = "aws:codebuild/project:Project"
-CODEBUILD_WEBHOOK = "aws:codebuild/webhook:Webhook"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
-SUBNET = "aws:ec2/subnet:Subnet"
+LAUNCH_TEMPLATE_TYPES = (LAUNCH_TEMPLATE,)
 
 
 # ---------------------------------------------------------------------------------------------

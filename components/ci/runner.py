@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.config import CiRunnerConfig
+from components.config import CiRunnerConfig, runner_project_name
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy, service_role
 from components.scope import AwsScope
@@ -25,11 +25,6 @@ from components.scope import AwsScope
 RUNS_ON_LABEL = "codebuild-{project}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}"
 # Who may approve a pull request's build, if a PR event ever reached this webhook.
 PR_APPROVER_ROLES = ("GITHUB_MAINTAIN", "GITHUB_ADMIN")
-
-
-def runner_project_name(name_stem: str) -> str:
-    """``mlops-prod-gha-runner``: deterministic, because the workflows' runs-on label embeds it."""
-    return f"{name_stem}-gha-runner"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from a stack file to a model or a one-line :class:`ConfigError` in ``parsing``. 
 
 from components.config.base import (
     LOG_RETENTION_DAYS,
-    LONGEST_BUCKET_STEM,
     NAME_PREFIX_MAX,
     NAME_PREFIX_MIN,
     NAME_PREFIX_PATTERN,
@@ -47,6 +46,7 @@ from components.config.environments import ENVIRONMENT_DEFAULTS, Environment
 from components.config.iam import IamConfig
 from components.config.network import NetworkConfig
 from components.config.parsing import CONFIG_KEY, REGION_KEY, ConfigError, load_from_pulumi_config, parse_platform_config, stack_file_for
+from components.config.physical_names import REPLICA_LOG_BUCKET_STEM, github_connection_name, runner_project_name, state_bucket_name
 from components.config.platform import PlatformConfig
 from components.config.serving import (
     CANARY_STEP_PERCENT,
@@ -90,7 +90,10 @@ __all__ = [
     "GPU_TAINT_VALUE",
     "LINEAR_STEP_PERCENT",
     "LOG_RETENTION_DAYS",
-    "LONGEST_BUCKET_STEM",
+    "REPLICA_LOG_BUCKET_STEM",
+    "github_connection_name",
+    "runner_project_name",
+    "state_bucket_name",
     "MODELS_PREFIX",
     "NAME_PREFIX_MAX",
     "NAME_PREFIX_MIN",

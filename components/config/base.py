@@ -12,6 +12,7 @@ from pydantic.alias_generators import to_camel
 
 from components import facts
 from components.config.environments import Environment
+from components.config.physical_names import REPLICA_LOG_BUCKET_STEM, github_connection_name, runner_project_name, state_bucket_name
 
 # namePrefix is also bootstrap's --name: the deploy role's S3, KMS-alias, IAM and CodeBuild
 # permissions are scoped to <name>-*, so both must accept exactly the same names. The bound is the
@@ -26,17 +27,16 @@ from components.config.environments import Environment
 # EKS cluster names (<prefix>-<env>, 100), KMS aliases (256), CodeBuild projects (150) are looser.
 # bootstrap's validate_name still checks each name it builds against botocore.
 S3_BUCKET_NAME_MAX = 63
-LONGEST_BUCKET_STEM = "replica-logs"  # stems of components/storage: artifacts, access-logs, replica, replica-logs
 
 
 def _name_prefix_max() -> int:
     env = max(typing.get_args(Environment), key=len)
     region = max(facts.known_regions(), key=len)
     return min(
-        S3_BUCKET_NAME_MAX - facts.PREFIXED_UNIQUE_SUFFIX_LENGTH - len(f"-{env}-{LONGEST_BUCKET_STEM}-"),
-        S3_BUCKET_NAME_MAX - len(f"-pulumi-state-{'0' * 12}-{region}"),
-        int(facts.shape_limits("codeconnections", "ConnectionName")["max"]) - len("-github"),
-        int(facts.shape_limits("iam", "roleNameType")["max"]) - facts.PULUMI_RANDOM_SUFFIX_LENGTH - len(f"-{env}-gha-runner"),
+        S3_BUCKET_NAME_MAX - facts.PREFIXED_UNIQUE_SUFFIX_LENGTH - len(f"-{env}-{REPLICA_LOG_BUCKET_STEM}-"),
+        S3_BUCKET_NAME_MAX - len(state_bucket_name("", "0" * 12, region)),
+        int(facts.shape_limits("codeconnections", "ConnectionName")["max"]) - len(github_connection_name("")),
+        int(facts.shape_limits("iam", "roleNameType")["max"]) - facts.PULUMI_RANDOM_SUFFIX_LENGTH - len(runner_project_name(f"-{env}")),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.config import REPLICA_LOG_BUCKET_STEM
 from components.iam.policy import Statement, policy_document
 from components.iam.roles import inline_policy, service_role
 from components.keys import KmsAction, PlatformKey, key_policy_statements
@@ -55,7 +56,7 @@ def replicate(name: str, buckets: BucketBuilder, *, source: DataBucket, source_k
         lifecycle_rules=buckets.cleanup_rules(),
         region=region,
     )
-    log_bucket = buckets.access_logs(f"{name}-replica", replica.bucket, bucket_stem="replica-logs", region=region)
+    log_bucket = buckets.access_logs(f"{name}-replica", replica.bucket, bucket_stem=REPLICA_LOG_BUCKET_STEM, region=region)
 
     role = service_role(
         f"{name}-replication-role",

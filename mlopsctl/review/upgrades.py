@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policies.awsfacts.eks_versions import minor_key
-
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
+from policies.awsfacts.resource_types import EKS_CLUSTER
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ import datetime as _dt
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from .facts import clock
+from .facts import clock, resource_types
 from .inputs import StackResource
 from .ledger import Ledger
 from .report import CostReport
 from .rules import RULES
-from .sagemaker import ENDPOINT_CONFIG, EndpointConfigPricing
+from .sagemaker import EndpointConfigPricing
 from .table import PriceTable, default_table
 
 # Charges that depend on traffic or data volume: named, never priced, never zero.
@@ -87,7 +87,7 @@ def price_resources(
     ledger = Ledger(list(resources), table or default_table(), on_date or clock.today())
     endpoint_configs = EndpointConfigPricing(ledger)  # joins the autoscaling targets first
     rules: dict[str, Callable[[StackResource], None]] = {token: partial(rule, ledger) for token, rule in RULES.items()}
-    rules[ENDPOINT_CONFIG] = endpoint_configs.price
+    rules[resource_types.SAGEMAKER_ENDPOINT_CONFIG] = endpoint_configs.price
     for resource in ledger.resources:
         rule = rules.get(resource.type)
         if rule is not None:

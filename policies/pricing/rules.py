@@ -11,20 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from .facts import eks_versions
+from .facts import resource_types as types
 from .inputs import StackResource, as_int, component_of, is_unknown
 from .ledger import Ledger
 from .report import SCENARIOS, LineItem
-
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
-EIP = "aws:ec2/eip:Eip"
-VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-KMS_KEY = "aws:kms/key:Key"
-KMS_REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey"
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 
 # EKS's CreateNodegroup default when neither instanceTypes nor a launch template sets one.
 EKS_DEFAULT_NODE_INSTANCE_TYPE = "t3.medium"
@@ -107,7 +97,7 @@ def _launch_template_type(ledger: Ledger, r: StackResource) -> list[str] | None:
         return [EKS_DEFAULT_NODE_INSTANCE_TYPE]
     for urn in r.deps("launchTemplate"):
         template = ledger.by_urn.get(urn)
-        if template is not None and template.type == LAUNCH_TEMPLATE:
+        if template is not None and template.type == types.LAUNCH_TEMPLATE:
             instance_type = template.inputs.get("instanceType")
             return [instance_type] if isinstance(instance_type, str) else None
     return None
@@ -157,7 +147,7 @@ def kms_key(ledger: Ledger, r: StackResource) -> None:
     rotation = r.inputs.get("enableKeyRotation") is True
     rotated = ledger.price_or_unknown(r, "kms.rotatedKeyMaterial.month", "KMS key rotation", scenarios=("ceiling",)) if rotation else None
     ceiling = price.usd + 2 * rotated.usd if rotated else (None if rotation else price.usd)
-    label = "KMS multi-Region replica key" if r.type == KMS_REPLICA_KEY else "KMS customer managed key"
+    label = "KMS multi-Region replica key" if r.type == types.KMS_REPLICA_KEY else "KMS customer managed key"
     ledger.line_items.append(
         LineItem(
             urn=r.urn, type=r.type, component=component_of(r.urn), item=label, unit="key-month", hours=None,
@@ -198,13 +188,13 @@ def composite_alarm(ledger: Ledger, r: StackResource) -> None:
 Rule = Callable[[Ledger, StackResource], None]
 
 RULES: dict[str, Rule] = {
-    EKS_CLUSTER: eks_cluster,
-    NODE_GROUP: node_group,
-    NAT_GATEWAY: nat_gateway,
-    EIP: eip,
-    VPC_ENDPOINT: vpc_endpoint,
-    KMS_KEY: kms_key,
-    KMS_REPLICA_KEY: kms_key,
-    METRIC_ALARM: metric_alarm,
-    COMPOSITE_ALARM: composite_alarm,
+    types.EKS_CLUSTER: eks_cluster,
+    types.EKS_NODE_GROUP: node_group,
+    types.NAT_GATEWAY: nat_gateway,
+    types.EIP: eip,
+    types.VPC_ENDPOINT: vpc_endpoint,
+    types.KMS_KEY: kms_key,
+    types.KMS_REPLICA_KEY: kms_key,
+    types.METRIC_ALARM: metric_alarm,
+    types.COMPOSITE_ALARM: composite_alarm,
 }

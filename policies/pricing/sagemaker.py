@@ -11,14 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .facts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION
+from .facts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION, resource_types
 from .inputs import StackResource, as_int, component_of, is_unknown
 from .ledger import Ledger
 from .report import SCENARIOS, LineItem
-
-ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-SAGEMAKER_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-SCALING_TARGET = "aws:appautoscaling/target:Target"
 
 
 class EndpointConfigPricing:
@@ -36,12 +32,12 @@ class EndpointConfigPricing:
         preview), through ``propertyDependencies`` of ``resourceId``; the endpoint's config likewise
         by ``endpointConfigName`` or its property dependencies.
         """
-        endpoints = [r for r in self.ledger.resources if r.type == SAGEMAKER_ENDPOINT]
-        configs = [r for r in self.ledger.resources if r.type == ENDPOINT_CONFIG]
+        endpoints = [r for r in self.ledger.resources if r.type == resource_types.SAGEMAKER_ENDPOINT]
+        configs = [r for r in self.ledger.resources if r.type == resource_types.SAGEMAKER_ENDPOINT_CONFIG]
         joined: dict[tuple[str, str], tuple[int | None, int | None, str]] = {}
         self.unjoined_targets: list[StackResource] = []
         for target in self.ledger.resources:
-            if target.type != SCALING_TARGET or target.inputs.get("serviceNamespace") != "sagemaker":
+            if target.type != resource_types.SCALING_TARGET or target.inputs.get("serviceNamespace") != "sagemaker":
                 continue
             if target.inputs.get("scalableDimension") != SAGEMAKER_VARIANT_SCALABLE_DIMENSION:
                 continue
@@ -53,13 +49,13 @@ class EndpointConfigPricing:
                     endpoint_name, variant = pieces[1], pieces[3]
             endpoint = next((e for e in endpoints if endpoint_name is not None and e.inputs.get("name") == endpoint_name), None)
             if endpoint is None:
-                endpoint = next((self.ledger.by_urn[u] for u in target.deps("resourceId") if u in self.ledger.by_urn and self.ledger.by_urn[u].type == SAGEMAKER_ENDPOINT), None)
+                endpoint = next((self.ledger.by_urn[u] for u in target.deps("resourceId") if u in self.ledger.by_urn and self.ledger.by_urn[u].type == resource_types.SAGEMAKER_ENDPOINT), None)
             config = None
             if endpoint is not None:
                 config_name = endpoint.inputs.get("endpointConfigName")
                 config = next((c for c in configs if isinstance(config_name, str) and not is_unknown(config_name) and c.inputs.get("name") == config_name), None)
                 if config is None:
-                    config = next((self.ledger.by_urn[u] for u in endpoint.deps("endpointConfigName") if u in self.ledger.by_urn and self.ledger.by_urn[u].type == ENDPOINT_CONFIG), None)
+                    config = next((self.ledger.by_urn[u] for u in endpoint.deps("endpointConfigName") if u in self.ledger.by_urn and self.ledger.by_urn[u].type == resource_types.SAGEMAKER_ENDPOINT_CONFIG), None)
             if config is not None and variant is None:
                 names = [v.get("variantName") for v in _variants(config)]
                 variant = names[0] if len(names) == 1 else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from awsfacts.resource_types import ACCOUNT_PUBLIC_ACCESS_BLOCK
 from packlib import (
     BUCKET_ACL_TYPES,
     BUCKET_LOGGING_TYPES,
@@ -43,7 +44,6 @@ PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restri
 PUBLIC_CANNED_ACLS = ("public-read", "public-read-write", "authenticated-read")
 PUBLIC_GRANTEE_URIS = ("http://acs.amazonaws.com/groups/global/AllUsers", "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
 KMS_SSE_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
-ACCOUNT_PAB = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
 
 
 def access_log_targets(resources: list) -> set[str]:
@@ -77,7 +77,7 @@ def _sse_rules(resource: Any) -> list:
     frameworks=[checkov("CKV_AWS_53", "Ensure S3 bucket has block public ACLS enabled")],
 )
 def _check_s3_public_access_block(args, report, cfg) -> None:
-    account_level = [r for r in args.resources if r.resource_type == ACCOUNT_PAB and all(is_true(lookup(r.props, f)) for f in PAB_FLAGS)]
+    account_level = [r for r in args.resources if r.resource_type == ACCOUNT_PUBLIC_ACCESS_BLOCK and all(is_true(lookup(r.props, f)) for f in PAB_FLAGS)]
     if account_level:
         return
 

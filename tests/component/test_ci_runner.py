@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from mlopsctl.ops.bootstrap import names as bootstrap_names
 from tests.support.iam_eval import is_allowed
 from tests.support.stacks import STACK_ACCOUNTS, STACKS, assert_one_line_config_error, stack_preview, stack_raw_config
 
@@ -26,7 +25,6 @@ def test_runner_project_runs_in_the_private_subnets_unprivileged_and_logged(stac
     preview, rec, parts = _runner(stack)
     project = parts[PROJECT].inputs
     assert project["name"] == f"mlops-{stack}-gha-runner"
-    assert bootstrap_names.runner_project_name("mlops", stack) == project["name"]  # the name bootstrap hands to the workflows
     private = sorted(s.id for s in rec.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"].get("kubernetes.io/role/internal-elb") == "1")
     assert sorted(project["vpcConfig"]["subnets"]) == private and project["vpcConfig"]["vpcId"] == rec.one("aws:ec2/vpc:Vpc").id
     assert project["vpcConfig"]["securityGroupIds"] == [parts["aws:ec2/securityGroup:SecurityGroup"].id]

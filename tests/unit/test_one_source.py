@@ -28,6 +28,11 @@ HOMES: dict[str, tuple[re.Pattern[str], str]] = {
     "botocore model reader": (re.compile(r"service-2\.json"), "policies/awsfacts/botocore_models.py"),
     "aws_facts sections": (re.compile(r'"gpuInstanceFamilies"\s*:'), "policies/awsfacts/aws_facts.json"),
     "config entry parser": (re.compile(r"""\.get\(["']enforcementLevel["']"""), "mlopsctl/offline/policycheck/config.py"),
+    "runner project name": (re.compile(r"""gha-runner["'}]"""), "components/config/physical_names.py"),
+    "state bucket name": (re.compile(r"-pulumi-state-\{"), "components/config/physical_names.py"),
+    "GitHub connection name": (re.compile(r"""\}-github["']"""), "components/config/physical_names.py"),
+    "type-token constants": (re.compile(r"""^[A-Z][A-Z0-9_]* = ["'](?:aws|kubernetes):[A-Za-z0-9.]+/[A-Za-z0-9]+:[A-Za-z0-9]+["']""", re.M),
+                             "policies/awsfacts/resource_types.py"),
 }
 
 
@@ -64,6 +69,10 @@ def test_the_scanner_finds_a_copy_that_came_back(sources):
         "botocore model reader": 'path = latest / "service-2.json.gz"\n',
         "aws_facts sections": '{"gpuInstanceFamilies": {"ec2": []}}\n',
         "config entry parser": 'level = policy.get("enforcementLevel", "mandatory")\n',
+        "runner project name": 'return f"{name}-{environment}-gha-runner"\n',
+        "state bucket name": 'bucket = f"{name}-pulumi-state-{account}-{region}"\n',
+        "GitHub connection name": 'return f"{self.name}-github"\n',
+        "type-token constants": 'EKS_CLUSTER = "aws:eks/cluster:Cluster"\n',
     }
     assert set(copies) == set(HOMES)
     for fact, copy in copies.items():

@@ -12,7 +12,15 @@ import typing
 from dataclasses import dataclass
 
 from components import facts
-from components.config import GITHUB_REPO_PATTERN, NAME_PREFIX_PATTERN, NAME_PREFIX_RULE, Environment
+from components.config import (
+    GITHUB_REPO_PATTERN,
+    NAME_PREFIX_PATTERN,
+    NAME_PREFIX_RULE,
+    Environment,
+    github_connection_name,
+    runner_project_name,
+    state_bucket_name,
+)
 
 ENVIRONMENTS: tuple[str, ...] = typing.get_args(Environment)
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -39,11 +47,6 @@ def validate_environment(environment: str) -> str:
     return environment
 
 
-def runner_project_name(name: str, environment: str) -> str:
-    """The CodeBuild GitHub Actions runner project layer 1 creates (its output ciRunner.projectName is authoritative)."""
-    return f"{name}-{environment}-gha-runner"
-
-
 # Pulumi auto-names a resource without an explicit name: logical name + "-" + 7 hex characters.
 _AUTO_NAME_SUFFIX = "-" + "0" * 7
 
@@ -55,11 +58,11 @@ def derived_names(name: str) -> list[tuple[str, str, str, str]]:
         names += [
             (f"deploy role of {env}", "iam", "roleNameType", f"{name}-deploy-{env}"),
             (f"preview role of {env}", "iam", "roleNameType", f"{name}-preview-{env}"),
-            (f"CodeBuild runner project of {env}", "codebuild", "ProjectName", runner_project_name(name, env)),
+            (f"CodeBuild runner project of {env}", "codebuild", "ProjectName", runner_project_name(f"{name}-{env}")),
             # The runner's service role may carry the project's name plus Pulumi's auto-name suffix.
-            (f"runner service role of {env}", "iam", "roleNameType", runner_project_name(name, env) + _AUTO_NAME_SUFFIX),
+            (f"runner service role of {env}", "iam", "roleNameType", runner_project_name(f"{name}-{env}") + _AUTO_NAME_SUFFIX),
         ]
-    names.append(("GitHub connection", "codeconnections", "ConnectionName", f"{name}-github"))  # Names.connection_name
+    names.append(("GitHub connection", "codeconnections", "ConnectionName", github_connection_name(name)))
     return names
 
 
@@ -71,7 +74,7 @@ def validate_name(name: str, region: str) -> None:
     """
     if not NAME_PATTERN.match(name or ""):
         raise BootstrapInputError(f"--name: {name!r} must be {NAME_PREFIX_RULE}")
-    bucket = f"{name}-pulumi-state-{'0' * 12}-{region}"
+    bucket = state_bucket_name(name, "0" * 12, region)
     if len(bucket) > 63:
         raise BootstrapInputError(f"--name: {name!r} makes the state bucket name {len(bucket)} characters long; S3 allows 63")
     for what, service, shape, value in derived_names(name):
@@ -97,8 +100,7 @@ class Names:
     # S3 and KMS
     @property
     def state_bucket(self) -> str:
-        # Account and region make the globally unique bucket name predictable and collision-free.
-        return f"{self.name}-pulumi-state-{self.account}-{self.region}"
+        return state_bucket_name(self.name, self.account, self.region)
 
     @property
     def state_bucket_arn(self) -> str:
@@ -161,7 +163,7 @@ class Names:
     # The GitHub connection (CodeConnections) the runner project's source and webhook use
     @property
     def connection_name(self) -> str:
-        return f"{self.name}-github"
+        return github_connection_name(self.name)
 
     @property
     def connections_console_url(self) -> str:

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.config import PROJECT
+from components.config import PROJECT, runner_project_name
 from components.incluster.config import PROJECT as INCLUSTER_PROJECT
 from mlopsctl import ROOT
 from mlopsctl.offline.stackfile import INCLUSTER_DIR
-from mlopsctl.ops.bootstrap.names import ENVIRONMENTS, Names, runner_project_name
+from mlopsctl.ops.bootstrap.names import ENVIRONMENTS, Names
 
 OK, CREATED, DRIFT, FIXED = "ok", "created", "drift", "fixed"
 # Outstanding steps only a human can take (no --fix): a GitHub connection waiting for its console
@@ -94,7 +94,7 @@ class BootstrapReport:
             variable("environment", "AWS_ROLE_ARN", roles["deploy"]),
             variable("environment", "AWS_REGION", n.region),
             variable("environment", "PULUMI_BACKEND_URL", n.login_url()),
-            variable("environment", "CODEBUILD_RUNNER_PROJECT", runner_project_name(n.name, env),
+            variable("environment", "CODEBUILD_RUNNER_PROJECT", runner_project_name(f"{n.name}-{env}"),
                      "suggested; the stack output ciRunner.projectName is authoritative"),
             variable("repository", f"AWS_PREVIEW_ROLE_ARN_{suffix}", roles["preview"]),
             variable("repository", f"PULUMI_BACKEND_URL_{suffix}", n.login_url()),

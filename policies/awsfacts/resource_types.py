@@ -1,0 +1,29 @@
+"""Pulumi type tokens that more than one part of the repository names: one definition each.
+
+The pack's checks, the cost model, the diff's upgrade rules and the mock runtime all select
+resources by token; pulumi-aws renames tokens between major versions (v7 made ``s3/bucketV2`` the
+``s3/bucket``), so a token spelt in two places would drift on the next upgrade.
+"""
+
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+EIP = "aws:ec2/eip:Eip"
+SUBNET = "aws:ec2/subnet:Subnet"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+KMS_KEY = "aws:kms/key:Key"
+KMS_REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+IAM_ROLE = "aws:iam/role:Role"
+SAGEMAKER_ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+SAGEMAKER_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+SAGEMAKER_MODEL = "aws:sagemaker/model:Model"
+SAGEMAKER_NOTEBOOK = "aws:sagemaker/notebookInstance:NotebookInstance"
+SCALING_TARGET = "aws:appautoscaling/target:Target"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+CODEBUILD_PROJECT = "aws:codebuild/project:Project"
+CODEBUILD_WEBHOOK = "aws:codebuild/webhook:Webhook"
+ACCOUNT_PUBLIC_ACCESS_BLOCK = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
