@@ -315,3 +315,14 @@ def test_list_files_of_the_committed_table_names_every_type_once(capsys):
     assert [r[0] for r in rows] == sorted(TABLE["types"])
     assert rows[[r[0] for r in rows].index("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")][2] == (
         "internal/service/ec2/vpc_default_security_group.go internal/service/ec2/vpc_security_group.go")
+
+
+def test_the_docs_list_the_files_each_type_was_read_from(capsys):
+    """docs/replace-facts.md's per-type table is list-files' output, so it cannot go stale."""
+    doc = (ROOT / "docs" / "replace-facts.md").read_text()
+    rows = [line for line in doc.split("## Files read per type", 1)[1].splitlines() if line.startswith("| `")]
+    documented = [(cells[0].strip("` "), " ".join(f.strip("` ") for f in cells[2].split(", ")))
+                  for cells in (row.strip("|").split(" | ") for row in rows)]
+    assert main(["list-files"]) == 0
+    listed = [(token, files) for token, _, files in (line.split("\t") for line in capsys.readouterr().out.splitlines())]
+    assert documented == listed
