@@ -17,7 +17,6 @@ import contextlib
 import functools
 import io
 import json
-import shutil
 import subprocess
 import sys
 import types
@@ -30,9 +29,9 @@ from mlopsctl import cli
 from mlopsctl.offline.preview import preview_stack
 from mlopsctl.review.diff import run as diff_run
 from mlopsctl.review.diff.compare import MASK, Side, StackDiff, compare, diff_values
-from mlopsctl.review.diff.replace_rules import ReplaceTable, load_replace_table
 from mlopsctl.review.diff.render import GITHUB_COMMENT_LIMIT, marker, render_markdown, render_text
-from tests.support.stacks import ROOT
+from mlopsctl.review.diff.replace_rules import ReplaceTable, load_replace_table
+from tests.support.gitrepo import copy_project, git, init_repo
 
 pytestmark = pytest.mark.xdist_group("diff-fixture-repo")  # the module fixture runs its diff once
 
@@ -95,38 +94,19 @@ def register(platform):
 '''
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
-
-
-def _copy_project(destination: Path) -> None:
-    """The project's files as git sees them (tracked and new, not ignored): no .venv, no caches."""
-    listed = _git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
-    for relative in filter(None, listed):
-        source = ROOT / relative
-        if source.is_file():
-            target = destination / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-
-
 @pytest.fixture(scope="module")
 def fixture_repo(tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("diff-repo")
-    _copy_project(repo)
+    copy_project(repo)
     (repo / "components" / "program.py").write_text((repo / "components" / "program.py").read_text() + PROGRAM_HOOK)
     (repo / "components" / "difffixture.py").write_text(FIXTURE_BASE)
-    _git(repo, "init", "--quiet", "--initial-branch=main")
-    for key, value in (("user.name", "diff test"), ("user.email", "diff@example.invalid"), ("commit.gpgsign", "false")):
-        _git(repo, "config", key, value)
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "--quiet", "-m", "base")
+    init_repo(repo, "base")
 
     (repo / "components" / "difffixture.py").write_text(FIXTURE_HEAD)
     stack_text = (repo / STACK_FILE).read_text()
     assert "    costCenter: cc-ml-dev\n" in stack_text
     (repo / STACK_FILE).write_text(stack_text.replace("    costCenter: cc-ml-dev\n", f"    costCenter:\n      secure: {CIPHERTEXT}\n"))
-    _git(repo, "commit", "--quiet", "-am", "head")
+    git(repo, "commit", "--quiet", "-am", "head")
     return repo
 
 
@@ -156,7 +136,7 @@ def fixture_diff(fixture_repo) -> StackDiff:
             preview_stack, stacks_dir=fixture_repo / "stacks", incluster_stacks_dir=fixture_repo / "incluster" / "stacks"))
         patch.setattr(components.program, "build", _with_fixture(components.program.build, head_fixture.register))
         diff = diff_run.run_diff("dev", "HEAD~1")
-    assert _git(fixture_repo, "worktree", "list").count("\n") == 1, "the temporary base worktree was left behind"
+    assert git(fixture_repo, "worktree", "list").count("\n") == 1, "the temporary base worktree was left behind"
     return diff
 
 
@@ -285,7 +265,7 @@ def test_bad_input_is_one_line_and_exit_2(fixture_repo, args, message):
 
 
 def test_not_a_git_repository_is_one_line_and_exit_2(tmp_path):
-    _copy_project(tmp_path)
+    copy_project(tmp_path)
     result = mlopsctl(tmp_path, "diff", "--stack", "dev", "--base", "HEAD~1")
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {tmp_path} is not inside a git repository"
@@ -401,16 +381,12 @@ def test_markdown_is_truncated_to_the_github_limit_longest_section_first():
 
 
 def test_a_stack_new_in_the_change_is_all_creates(tmp_path):
-    _copy_project(tmp_path)
+    copy_project(tmp_path)
     added = [Path("stacks/Pulumi.staging.yaml"), Path("incluster/stacks/Pulumi.staging.yaml")]
     kept = {path: (tmp_path / path).read_text() for path in added}
     for path in added:
         (tmp_path / path).unlink()
-    _git(tmp_path, "init", "--quiet", "--initial-branch=main")
-    for key, value in (("user.name", "diff test"), ("user.email", "diff@example.invalid"), ("commit.gpgsign", "false")):
-        _git(tmp_path, "config", key, value)
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "--quiet", "-m", "base without staging")
+    init_repo(tmp_path, "base without staging")
     for path, text in kept.items():  # uncommitted: the working tree counts
         (tmp_path / path).write_text(text)
     result = mlopsctl(tmp_path, "diff", "--stack", "staging", "--base", "HEAD", "--format", "json")
