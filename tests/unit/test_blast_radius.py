@@ -70,6 +70,7 @@ def test_a_vpc_cidr_change_replaces_the_vpc_and_drags_subnets_cluster_and_node_g
     assert "cannot move to another VPC" in by_name["cluster"].caused_by[0].why
     assert by_name["system"].label == "replace"
     assert by_name["runner"].label == "update"  # CodeBuild moves VPC in place
+    assert [(c.name, c.key, c.cause_state) for c in by_name["runner"].caused_by] == [("private-1", "vpcConfig", "replaced")]
     assert by_name["ns-ml-serving"].label == "replace"  # the in-cluster layer lives in the cluster
     assert "artifacts" not in by_name  # no input points at a replaced resource
     assert [r.name for r in diff.roots] == ["vpc"]
@@ -108,8 +109,10 @@ def test_a_protected_dependent_is_refused_in_staging():
     ("type_", "old", "new", "label", "reason"),
     [
         (VPC, {"instanceTenancy": "default"}, {"instanceTenancy": "dedicated"}, "update (may replace)", "instanceTenancy (conditional: "),
-        (CLUSTER, {"kubeApiServerConfig": {}}, {"kubeApiServerConfig": {"x": 1}}, "update (may replace)", "kubeApiServerConfig.x (not in the upstream version read"),
-        ("pulumi:providers:aws", {"region": "us-east-1"}, {"region": "us-west-2"}, "update (may replace)", "region (no replace facts for pulumi:providers:aws)"),
+        (CLUSTER, {"kubeApiServerConfig": {}}, {"kubeApiServerConfig": {"x": 1}}, "update (may replace)", "kubeApiServerConfig.x (unverified: "),
+        ("pulumi:providers:aws", {"region": "us-east-1"}, {"region": "us-west-2"}, "update (may replace)", "region (unverified: "),
+        ("pulumi:providers:aws", {"defaultTags": {"tags": {"a": "1"}}}, {"defaultTags": {"tags": {"a": "2"}}}, "update", None),
+        ("aws:sqs/queue:Queue", {"name": "a"}, {"name": "b"}, "update (may replace)", "name (no replace facts for aws:sqs/queue:Queue)"),
         (BUCKET, {"forceDestroy": False}, {"forceDestroy": True}, "update", None),
     ],
 )

@@ -25,7 +25,8 @@ class Edge:
     cause: str
     dependent: str
     key: str
-    effect: Effect
+    effect: Effect  # on the dependent
+    cause_effect: Effect  # of the cause: replaced, or maybe replaced
     why: str = ""  # an AWS constraint beyond the schema, when that is what makes it a replacement
 
 
@@ -83,7 +84,7 @@ def blast_radius(direct: dict[str, Effect], resources: dict[str, dict[str, Any]]
         carried = upstream_types.get(cause, set()) | {resources[cause]["type"]}
         inside, why = (residents or {}).get(cause, ([], ""))
         reached = [(urn, key, None) for urn, key in sorted(dependents.get(cause, []))]
-        reached += [(urn, RESIDENT_KEY, Edge(cause, urn, RESIDENT_KEY, cause_effect, why)) for urn in inside if urn not in created]
+        reached += [(urn, RESIDENT_KEY, Edge(cause, urn, RESIDENT_KEY, cause_effect, cause_effect, why)) for urn in inside if urn not in created]
         for urn, key, fixed in reached:
             edge = fixed or _edge(cause, urn, key, cause_effect, resources[urn]["type"], carried, table)
             previous = edges.get((cause, urn, key))
@@ -104,10 +105,10 @@ def blast_radius(direct: dict[str, Effect], resources: dict[str, dict[str, Any]]
 def _edge(cause: str, urn: str, key: str, cause_effect: Effect, type_token: str, carried: set[str], table: ReplaceTable) -> Edge:
     facts = table.facts(type_token)
     if facts is None:
-        return Edge(cause, urn, key, min(cause_effect, Effect.MAY_REPLACE), f"no replace facts for {type_token}")
+        return Edge(cause, urn, key, min(cause_effect, Effect.MAY_REPLACE), cause_effect, f"no replace facts for {type_token}")
     rule = facts.upstream_rule(key, carried)
     if rule is not None:
-        return Edge(cause, urn, key, cause_effect, rule.rule)
+        return Edge(cause, urn, key, cause_effect, cause_effect, rule.rule)
     induced = facts.key_effect(key)
     # A dependent is replaced no more surely than its cause is.
-    return Edge(cause, urn, key, min(induced, cause_effect) if induced > Effect.UPDATE else Effect.UPDATE)
+    return Edge(cause, urn, key, min(induced, cause_effect) if induced > Effect.UPDATE else Effect.UPDATE, cause_effect)

@@ -191,7 +191,7 @@ def compare(stack: str, base: Side, head: Side, table: ReplaceTable | None = Non
             unchanged.discard(edge.dependent)
             resource = new_by_urn[edge.dependent]
             changes[edge.dependent] = _with_resource_facts(Change("update", edge.dependent, resource["type"], resource["name"]), resource)
-        changes[edge.dependent].caused_by.append(Cause(edge.cause, new_by_urn[edge.cause]["name"], edge.key, edge.effect, edge.why))
+        changes[edge.dependent].caused_by.append(Cause(edge.cause, new_by_urn[edge.cause]["name"], edge.key, edge.effect, edge.cause_effect, edge.why))
     return StackDiff(
         stack=stack,
         base=base,

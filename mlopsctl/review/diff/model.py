@@ -38,15 +38,21 @@ class Cause:
     urn: str
     name: str
     key: str
-    effect: Effect
+    effect: Effect  # on this resource
+    cause_effect: Effect  # on the cause
     why: str = ""
 
+    @property
+    def cause_state(self) -> str:
+        return "replaced" if self.cause_effect == Effect.REPLACE else "maybe replaced"
+
     def to_json(self) -> dict[str, Any]:
-        return {"urn": self.urn, "name": self.name, "input": self.key, "effect": EFFECT_LABELS[self.effect], "why": self.why}
+        return {"urn": self.urn, "name": self.name, "input": self.key, "effect": EFFECT_LABELS[self.effect],
+                "cause": EFFECT_LABELS[self.cause_effect], "why": self.why}
 
 
 EFFECT_LABELS = {Effect.UPDATE: "update", Effect.MAY_REPLACE: "may replace", Effect.REPLACE: "replace"}
-TAG_KEYS = ("tags", "tagsAll")
+TAG_KEYS = ("tags", "tagsAll", "defaultTags")  # defaultTags: a provider's tags for every resource
 
 
 @dataclass
@@ -91,8 +97,7 @@ class Change:
     def reasons(self) -> list[str]:
         """Why this may be or is a replacement, most certain first."""
         return [*self.forced_replace, *self.replace_reasons, *self.may_replace_reasons,
-                *(f"{c.name} is {'replaced' if c.effect == Effect.REPLACE or c.why else 'maybe replaced'} ({c.key})"
-                  for c in self.caused_by if c.effect >= Effect.MAY_REPLACE)]
+                *(f"{c.name} is {c.cause_state} ({c.key})" for c in self.caused_by if c.effect >= Effect.MAY_REPLACE)]
 
     def to_json(self) -> dict[str, Any]:
         return {

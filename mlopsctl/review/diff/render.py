@@ -186,7 +186,7 @@ def _update_block(change: Change) -> str:
             lines.append(f"| … | {len(rows) - 200} more paths | |")
     for cause in change.caused_by:
         why = f": {_inline(cause.why)}" if cause.why else ""
-        lines.append(f"- {_code(cause.key)} follows {_code(cause.name)}, which is {'replaced' if cause.effect.name == 'REPLACE' else 'maybe replaced'}{why}")
+        lines.append(f"- {_code(cause.key)} follows {_code(cause.name)}, which is {cause.cause_state}{why}")
     if change.ignored:
         lines += ["", "Ignored by `ignoreChanges`: " + ", ".join(_code(p) for p in change.ignored)]
     lines += ["", "</details>"]

@@ -99,7 +99,7 @@ class TypeFacts:
             elif rule := next((r for p, r in self.conditional if covers(p, path)), None):
                 may.append(f"{path} (conditional: {rule})")
             elif any(covers(p, path) for p in self.unverified):
-                may.append(f"{path} (not in the upstream version read: unverified)")
+                may.append(f"{path} (unverified: the upstream source read does not settle it)")
         return PathVerdict(replaces, may)
 
     def key_effect(self, key: str) -> Effect:
