@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                       help="markdown is a PR comment that fits GitHub's 65,536-character limit")
     diff.add_argument("--json-out", type=Path, metavar="PATH", help="Also write the full JSON document to PATH (one run for both).")
+    diff.add_argument("--head-label", default="working tree", metavar="LABEL",
+                      help="How the output names the head, e.g. the pull request's head commit SHA (default: working tree).")
+    diff.add_argument("--out", type=Path, metavar="PATH",
+                      help="Write the output to PATH instead of stdout. With --format markdown, a head that cannot be "
+                           "previewed writes a one-line error comment there (exit 2), so a PR comment never goes stale.")
     diff.set_defaults(handler=_diff)
 
     _add_operations_commands(commands)
@@ -60,20 +65,28 @@ def json_text(document: Any) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def emit(fmt: str, *, document: Callable[[], Any], markdown: Callable[[], str], text: Callable[[], str]) -> None:
-    """Print a result in the chosen format (json, markdown or text)."""
+def emit(fmt: str, *, document: Callable[[], Any], markdown: Callable[[], str], text: Callable[[], str], out: Path | None = None) -> None:
+    """Print a result in the chosen format (json, markdown or text), or write it to ``out``."""
     renderers = {"json": lambda: json_text(document()), "markdown": markdown, "text": text}
-    print(renderers[fmt](), end="")
+    if out is None:
+        print(renderers[fmt](), end="")
+    else:
+        out.write_text(renderers[fmt]())
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from mlopsctl.review.diff.render import render_markdown, render_text
+    from mlopsctl.review.diff.render import render_error_comment, render_markdown, render_text
     from mlopsctl.review.diff.run import run_diff
 
-    result = run_diff(args.stack, args.base)
+    try:
+        result = run_diff(args.stack, args.base, args.head_label)
+    except (ConfigError, StackFileError, PolicyPackError, DiffError) as exc:
+        if args.out and args.format == "markdown":
+            args.out.write_text(render_error_comment(args.stack, args.head_label, str(exc)))
+        raise
     if args.json_out:
         args.json_out.write_text(json_text(result.to_json()))
-    emit(args.format, document=result.to_json, markdown=lambda: render_markdown(result), text=lambda: render_text(result))
+    emit(args.format, document=result.to_json, markdown=lambda: render_markdown(result), text=lambda: render_text(result), out=args.out)
     for problem in result.blocking_problems():
         print(f"error: {problem}", file=sys.stderr)
     return EXIT_VIOLATION if result.head_mandatory_violations() or result.blocking_problems() else EXIT_OK

@@ -9,6 +9,7 @@ Pricing is ``policies/pricing``, the same code ``mlopsctl cost`` runs offline.
 
 from __future__ import annotations
 
+from packlib import stack_name
 from pricing import BUDGET_DEFAULT_LEVEL, BUDGET_KEY, BUDGET_POLICY, SCENARIOS, StackResource, budget_verdict, plain, price_resources
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, Severity, StackValidationArgs, StackValidationPolicy
 
@@ -54,7 +55,7 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
     totals = ", ".join(f"{s} {'unknown' if (t := report.total(s)) is None else f'${t:,.2f}'}" for s in SCENARIOS)
     report_violation(
         f"{verdict['message']} (monthly {totals}; prices as of {report.as_of}). Largest at the ceiling: {drivers or 'none'}. "
-        f"Lower maximum sizes, or raise {BUDGET_KEY} in policies/config/<stack>.json."
+        f"Lower maximum sizes, or raise {BUDGET_KEY} in policies/config/{stack_name(args.resources) or '<stack>'}.json."
     )
 
 

@@ -34,6 +34,7 @@ from awsfacts.resource_types import (  # noqa: F401 - re-exported: the checks se
     LAUNCH_TEMPLATE,
     LOG_GROUP,
     NAT_GATEWAY,
+    S3_BUCKET,
     SAGEMAKER_ENDPOINT,
     SAGEMAKER_ENDPOINT_CONFIG,
     SAGEMAKER_MODEL,
@@ -60,7 +61,7 @@ MISSING = object()
 # ---------------------------------------------------------------------------------------------
 # Type tokens (pulumi-aws v7), with the deprecated twins v7 still ships.
 
-BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+BUCKET_TYPES = (S3_BUCKET, "aws:s3/bucketV2:BucketV2")
 BUCKET_SSE_TYPES = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
@@ -119,6 +120,15 @@ def is_set(obj: Any, *path: str | int) -> bool:
 def is_true(value: Any) -> bool:
     """Wire booleans arrive as bools, some provider schemas use the strings "true"/"false"."""
     return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def stack_name(resources: Iterable[Any]) -> str | None:
+    """The stack under analysis, read from a resource URN (``urn:pulumi:<stack>::<project>::...``)."""
+    for resource in resources:
+        head = getattr(resource, "urn", "").split("::", 1)[0]
+        if head.startswith("urn:pulumi:"):
+            return head.removeprefix("urn:pulumi:")
+    return None
 
 
 def as_list(value: Any) -> list:

@@ -27,3 +27,19 @@ ECR_REPOSITORY = "aws:ecr/repository:Repository"
 CODEBUILD_PROJECT = "aws:codebuild/project:Project"
 CODEBUILD_WEBHOOK = "aws:codebuild/webhook:Webhook"
 ACCOUNT_PUBLIC_ACCESS_BLOCK = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
+S3_BUCKET = "aws:s3/bucket:Bucket"
+MODEL_PACKAGE_GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
+KUBERNETES_NAMESPACE = "kubernetes:core/v1:Namespace"
+
+# What a resource of each type holds that replacing or deleting it destroys. `mlopsctl diff`
+# refuses such a replacement in staging and prod; the pack's reliability-protect-data-stores
+# requires `protect` on the buckets and keys among them.
+DATA_HOLDING_TYPES: dict[str, str] = {
+    S3_BUCKET: "its objects (artifacts, datasets, models, access logs)",
+    KMS_KEY: "the key material: everything encrypted under the key becomes unreadable once it is deleted",
+    KMS_REPLICA_KEY: "the replica's key material, which the replica bucket's objects are encrypted under",
+    LOG_GROUP: "its log events (flow logs, control-plane and audit logs)",
+    MODEL_PACKAGE_GROUP: "the model versions teams registered and their approval history",
+    EKS_CLUSTER: "its etcd: every Kubernetes object, including teams' workloads, secrets and volumes' claims",
+    KUBERNETES_NAMESPACE: "every object in the namespace, including Secrets and PersistentVolumeClaims",
+}

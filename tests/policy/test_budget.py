@@ -46,12 +46,15 @@ def test_the_pack_ships_the_budget_policy_with_its_config_schema(pack):
 
 
 def test_over_budget_is_a_mandatory_stack_violation(pack):
-    violations = _budget_only(pack, run_component(build()), {"enforcementLevel": "mandatory", "monthlyBudgetUsd": 1000})
+    recording = run_component(build())
+    violations = _budget_only(pack, recording, {"enforcementLevel": "mandatory", "monthlyBudgetUsd": 1000})
     assert len(violations) == 1
     violation = violations[0]
     assert (violation.policy, violation.level, violation.urn) == (POLICY, "mandatory", None)  # a stack-level verdict
     assert f"ceiling {FIXTURE_CEILING}/month exceeds the budget of $1,000.00/month" in violation.message
     assert "EKS nodes g5.xlarge/g5.2xlarge (SPOT) $1,769.52" in violation.message  # the largest driver is named
+    stack = recording.stack
+    assert violation.message.endswith(f"raise monthlyBudgetUsd in policies/config/{stack}.json.")  # the real stack, not <stack>
 
 
 def test_within_budget_passes(pack):

@@ -17,7 +17,6 @@ import contextlib
 import functools
 import io
 import json
-import shutil
 import subprocess
 import sys
 import types
@@ -29,9 +28,10 @@ import components.program
 from mlopsctl import cli
 from mlopsctl.offline.preview import preview_stack
 from mlopsctl.review.diff import run as diff_run
-from mlopsctl.review.diff.compare import MASK, Side, StackDiff, compare, diff_values, load_replace_table
+from mlopsctl.review.diff.compare import MASK, Side, StackDiff, compare, diff_values
 from mlopsctl.review.diff.render import GITHUB_COMMENT_LIMIT, marker, render_markdown, render_text
-from tests.support.stacks import ROOT
+from mlopsctl.review.diff.replace_rules import ReplaceTable, load_replace_table
+from tests.support.gitrepo import copy_project, git, init_repo
 
 pytestmark = pytest.mark.xdist_group("diff-fixture-repo")  # the module fixture runs its diff once
 
@@ -94,38 +94,19 @@ def register(platform):
 '''
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
-
-
-def _copy_project(destination: Path) -> None:
-    """The project's files as git sees them (tracked and new, not ignored): no .venv, no caches."""
-    listed = _git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
-    for relative in filter(None, listed):
-        source = ROOT / relative
-        if source.is_file():
-            target = destination / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-
-
 @pytest.fixture(scope="module")
 def fixture_repo(tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("diff-repo")
-    _copy_project(repo)
+    copy_project(repo)
     (repo / "components" / "program.py").write_text((repo / "components" / "program.py").read_text() + PROGRAM_HOOK)
     (repo / "components" / "difffixture.py").write_text(FIXTURE_BASE)
-    _git(repo, "init", "--quiet", "--initial-branch=main")
-    for key, value in (("user.name", "diff test"), ("user.email", "diff@example.invalid"), ("commit.gpgsign", "false")):
-        _git(repo, "config", key, value)
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "--quiet", "-m", "base")
+    init_repo(repo, "base")
 
     (repo / "components" / "difffixture.py").write_text(FIXTURE_HEAD)
     stack_text = (repo / STACK_FILE).read_text()
     assert "    costCenter: cc-ml-dev\n" in stack_text
     (repo / STACK_FILE).write_text(stack_text.replace("    costCenter: cc-ml-dev\n", f"    costCenter:\n      secure: {CIPHERTEXT}\n"))
-    _git(repo, "commit", "--quiet", "-am", "head")
+    git(repo, "commit", "--quiet", "-am", "head")
     return repo
 
 
@@ -155,7 +136,7 @@ def fixture_diff(fixture_repo) -> StackDiff:
             preview_stack, stacks_dir=fixture_repo / "stacks", incluster_stacks_dir=fixture_repo / "incluster" / "stacks"))
         patch.setattr(components.program, "build", _with_fixture(components.program.build, head_fixture.register))
         diff = diff_run.run_diff("dev", "HEAD~1")
-    assert _git(fixture_repo, "worktree", "list").count("\n") == 1, "the temporary base worktree was left behind"
+    assert git(fixture_repo, "worktree", "list").count("\n") == 1, "the temporary base worktree was left behind"
     return diff
 
 
@@ -164,7 +145,7 @@ def cli_diffs(fixture_diff, tmp_path_factory) -> dict[str, tuple[str, dict]]:
     """The CLI's output of the fixture diff per format, each run also writing its JSON document (``--json-out``)."""
     runs = {}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(diff_run, "run_diff", lambda stack, base: fixture_diff)
+        patch.setattr(diff_run, "run_diff", lambda stack, base, head_label="working tree": fixture_diff)
         for fmt in ("json", "markdown", "text"):
             json_out = tmp_path_factory.mktemp(f"diff-{fmt}") / "diff.json"
             stdout = io.StringIO()
@@ -203,11 +184,12 @@ def test_update_lists_changed_paths_with_old_and_new_values(json_diff):
     assert paths == {"bucket": ("fixture-data-v1", "fixture-data-v2"), "tags.tier": ("gold", "platinum")}
 
 
-def test_bucket_rename_is_labelled_may_replace_from_the_sourced_table(json_diff):
+def test_bucket_rename_is_a_replacement_from_the_derived_facts(json_diff):
     data = _change(json_diff, "fixture-data")
-    assert data["label"] == "update (may replace)"
-    assert data["replaceReasons"] == ["bucket"]
-    assert "bucket" in load_replace_table()["types"]["aws:s3/bucket:Bucket"]["paths"]
+    assert data["label"] == "replace" and data["replace"] is True
+    assert data["replaceReasons"] == ["bucket"]  # tags.tier changed too, in place
+    assert "bucket" in load_replace_table().document["types"]["aws:s3/bucket:Bucket"]["replacePaths"]
+    assert data["holdsData"] and json_diff["environment"] == "dev" and json_diff["blocked"] == []
 
 
 def test_nested_path_option_change_and_ignore_changes(json_diff):
@@ -248,9 +230,9 @@ def test_secrets_never_show_in_text_or_markdown(cli_diffs, fmt, json_diff):
     assert document == json_diff  # --json-out: the same document whatever the format
     if fmt == "markdown":
         assert stdout.startswith(marker("dev"))
-        assert "update (may replace)" in stdout and "<code>fixture-fresh</code>" in stdout
+        assert "<b>fixture-data</b>: replace · <b>holds data</b> (bucket)" in stdout and "<code>fixture-fresh</code>" in stdout
     else:
-        assert "~ aws:s3/bucket:Bucket  fixture-data  update (may replace): bucket" in stdout
+        assert "~ aws:s3/bucket:Bucket  fixture-data  replace: bucket  [holds data]" in stdout
         assert "scalingConfig.maxSize: 3 -> 5" in stdout
 
 
@@ -283,7 +265,7 @@ def test_bad_input_is_one_line_and_exit_2(fixture_repo, args, message):
 
 
 def test_not_a_git_repository_is_one_line_and_exit_2(tmp_path):
-    _copy_project(tmp_path)
+    copy_project(tmp_path)
     result = mlopsctl(tmp_path, "diff", "--stack", "dev", "--base", "HEAD~1")
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {tmp_path} is not inside a git repository"
@@ -340,13 +322,13 @@ def test_cost_and_policy_not_evaluated_on_either_side():
     assert "_not evaluated (the head preview has no policy results)_" in render_markdown(diff)
 
 
-def test_endpoint_config_variant_change_may_replace_but_tags_do_not():
+def test_endpoint_config_variant_change_replaces_but_tags_do_not():
     token = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
     old = _resource("ec", token, productionVariants=[{"variantName": "blue", "instanceType": "ml.m5.large"}], tags={"a": "1"})
     new = _resource("ec", token, productionVariants=[{"variantName": "blue", "instanceType": "ml.g5.xlarge"}], tags={"a": "2"})
     diff = compare("dev", Side("b", _preview([old]), None), Side("h", _preview([new]), None))
     (change,) = diff.changes
-    assert change.label == "update (may replace)"
+    assert change.label == "replace"
     assert change.replace_reasons == ["productionVariants[0].instanceType"]
     tags_only = compare("dev", Side("b", _preview([old]), None),
                         Side("h", _preview([{**old, "inputs": {**old["inputs"], "tags": {"a": "2"}}}]), None))
@@ -399,16 +381,12 @@ def test_markdown_is_truncated_to_the_github_limit_longest_section_first():
 
 
 def test_a_stack_new_in_the_change_is_all_creates(tmp_path):
-    _copy_project(tmp_path)
+    copy_project(tmp_path)
     added = [Path("stacks/Pulumi.staging.yaml"), Path("incluster/stacks/Pulumi.staging.yaml")]
     kept = {path: (tmp_path / path).read_text() for path in added}
     for path in added:
         (tmp_path / path).unlink()
-    _git(tmp_path, "init", "--quiet", "--initial-branch=main")
-    for key, value in (("user.name", "diff test"), ("user.email", "diff@example.invalid"), ("commit.gpgsign", "false")):
-        _git(tmp_path, "config", key, value)
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "--quiet", "-m", "base without staging")
+    init_repo(tmp_path, "base without staging")
     for path, text in kept.items():  # uncommitted: the working tree counts
         (tmp_path / path).write_text(text)
     result = mlopsctl(tmp_path, "diff", "--stack", "staging", "--base", "HEAD", "--format", "json")
@@ -440,9 +418,11 @@ def test_a_provider_change_may_replace_and_unchanged_resources_are_counted():
     same = _resource("same", bucket="x")
     diff = compare("dev", Side("b", _preview([old, same]), None), Side("h", _preview([new, same]), None))
     (change,) = diff.changes
-    assert change.label == "update (may replace)" and change.replace_reasons == ["provider"]
+    assert change.label == "update (may replace)" and change.replace_reasons == []
+    assert change.may_replace_reasons == ["provider (the engine replaces a resource moved to another provider unless the provider says otherwise)"]
     assert [o.path for o in change.options] == ["provider"]
-    assert diff.summary() == {"create": 0, "update": 1, "mayReplace": 1, "delete": 0, "unchanged": 1}
+    assert diff.summary() == {"create": 0, "update": 0, "replace": 0, "mayReplace": 1, "dependents": 0, "dataTouched": 1,
+                              "tagOnly": 0, "delete": 0, "unchanged": 1}
 
 
 # --- Kubernetes version changes: seen only where both sides are visible ----------------------
@@ -465,7 +445,7 @@ def _cluster_side(version: str, label: str) -> Side:
     ],
 )
 def test_kubernetes_version_changes_are_explained_or_blocked(old, new, problem):
-    diff = compare("prod", _cluster_side(old, "base"), _cluster_side(new, "head"), table={})
+    diff = compare("prod", _cluster_side(old, "base"), _cluster_side(new, "head"), table=ReplaceTable({}))
     [upgrade] = diff.kubernetes_upgrades
     assert (upgrade.old, upgrade.new) == (old, new)
     if problem is None:
@@ -477,7 +457,7 @@ def test_kubernetes_version_changes_are_explained_or_blocked(old, new, problem):
         [blocked] = diff.blocking_problems()
         assert problem in blocked
         assert f"BLOCKED: Kubernetes {old} -> {new}" in render_text(diff)
-        assert "**Blocked:**" in render_markdown(diff)
+        assert ":no_entry: **Blocked**: 1 problem(s): Kubernetes" in render_markdown(diff)
     assert diff.to_json()["blocked"] == diff.blocking_problems()
 
 
@@ -485,7 +465,7 @@ def test_a_blocked_upgrade_exits_1_with_one_line(monkeypatch, capsys):
     from mlopsctl import cli
     from mlopsctl.review.diff import run as diff_run
 
-    monkeypatch.setattr(diff_run, "run_diff", lambda stack, base: compare(stack, _cluster_side("1.34", "base"), _cluster_side("1.36", "head"), table={}))
+    monkeypatch.setattr(diff_run, "run_diff", lambda stack, base, head_label: compare(stack, _cluster_side("1.34", "base"), _cluster_side("1.36", "head"), table=ReplaceTable({})))
     assert cli.main(["diff", "--stack", "prod", "--base", "HEAD"]) == 1
     assert capsys.readouterr().err.startswith("error: Kubernetes 1.34 -> 1.36 on 'eks-cluster' skips 1 minor(s)")
 
@@ -498,7 +478,7 @@ def test_json_out_is_what_format_json_prints(monkeypatch, capsys, tmp_path):
     head = _preview([_resource("a", bucket="a-v2"), _resource("b")], violations=[_violation("bucket-versioning", "b")])
     diff = compare("dev", Side("main (abc1234)", _preview([_resource("a", bucket="a-v1")], violations=[]), None),
                    Side("working tree", head, None))
-    monkeypatch.setattr(diff_run, "run_diff", lambda stack, base: diff)
+    monkeypatch.setattr(diff_run, "run_diff", lambda stack, base, head_label: diff)
     for fmt in ("json", "text", "markdown"):
         json_out = tmp_path / f"{fmt}.json"
         assert cli.main(["diff", "--stack", "dev", "--base", "HEAD~1", "--format", fmt, "--json-out", str(json_out)]) == 1

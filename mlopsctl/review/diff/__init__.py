@@ -9,15 +9,19 @@ process while the base runs. Resources are matched by URN:
 - update: changed wire-format input paths (``scalingConfig.desiredSize: 1 -> 2``) and changed
   resource options (protect, retainOnDelete, ignoreChanges, provider, ...).
 
-What mocks cannot tell: no provider diff runs, so whether AWS updates in place or replaces is
-unknown. An update touching an input listed in ``review/data/replace_on_change.json`` (Terraform
-``ForceNew`` inputs, with sources) is labelled ``update (may replace)``; one touching a path in the
-resource's own ``replaceOnChanges`` option is a certain ``replace``. Everything else may still be a
-replacement the table does not know about.
+What mocks cannot tell, the replace facts do: no provider diff runs, so whether AWS updates in
+place or replaces comes from ``review/data/replace_on_change.json`` (derived from each provider's
+source, one entry per registered type). A changed replace fact, or a path in the resource's own
+``replaceOnChanges``, is a ``replace``; a conditional or unverified fact is ``update (may
+replace)``. Each replacement drags along the resources whose inputs were built from its outputs
+(the recorded property dependencies): replaced where that input is a replace fact of theirs, else
+updated. In staging and prod, replacing a protected or data-holding resource is refused (exit 1).
 
 Secrets never show: wire-format secrets, inputs named like credentials and the resource's
 ``additionalSecretOutputs`` are masked, and stack-file ``secure:`` values are only named.
 
 ``run`` makes the two previews, ``compare`` matches and explains them (resources, cost, policy,
-secret config, Kubernetes upgrades), ``render`` writes the terminal text and the PR comment.
+secret config, Kubernetes upgrades) into ``model``'s ``StackDiff``, ``replace_rules`` reads the
+facts, ``blast`` follows the replacements, ``render`` and ``graph`` write the terminal text and the
+PR comment.
 """

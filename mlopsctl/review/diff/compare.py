@@ -8,137 +8,24 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from mlopsctl import ROOT
+from components.incluster.config import PROJECT as INCLUSTER_PROJECT
 from mlopsctl.offline.preview import NOT_EVALUATED
 from mlopsctl.offline.stackfile import SECRET_PLACEHOLDER, map_secure
 from mlopsctl.offline.wire import is_secret
-from mlopsctl.review.upgrades import VersionChange, version_changes
+from mlopsctl.review.diff.blast import blast_radius
+from mlopsctl.review.diff.model import MASK, Cause, Change, InputChange, Side, StackDiff
+from mlopsctl.review.diff.replace_rules import PathVerdict, ReplaceTable, covers, load_replace_table
+from mlopsctl.review.upgrades import version_changes
+from policies.awsfacts.resource_types import DATA_HOLDING_TYPES, EKS_CLUSTER
 
-REPLACE_TABLE_PATH = ROOT / "mlopsctl" / "review" / "data" / "replace_on_change.json"
-MASK = "[secret]"
 # Input names that hold credentials even when the program forgot to mark them secret.
 _SENSITIVE_KEY = re.compile(r"password|secret|token|private_?key|access_?key|credential", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][\w$]*$")
 OPTION_FIELDS = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "replaceOnChanges", "additionalSecretOutputs", "provider")
-
-
-@dataclass
-class Side:
-    label: str  # "main (1a2b3c4)" or "working tree"
-    preview: dict[str, Any]
-    stack_text: str | None  # the stack file as committed/checked out, for secure: keys
-    exists: bool = True
-
-
-@dataclass
-class InputChange:
-    path: str
-    old: Any
-    new: Any
-    masked: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "old": self.old, "new": self.new, "masked": self.masked}
-
-
-@dataclass
-class Change:
-    op: str  # create | delete | update
-    urn: str
-    type: str
-    name: str
-    inputs: list[InputChange] = field(default_factory=list)
-    options: list[InputChange] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)  # changed paths the engine will ignore (ignoreChanges)
-    replace_reasons: list[str] = field(default_factory=list)  # ForceNew paths that changed
-    forced_replace: list[str] = field(default_factory=list)  # replaceOnChanges paths that changed
-    protect: bool = False
-
-    @property
-    def label(self) -> str:
-        if self.op != "update":
-            return self.op
-        if self.forced_replace:
-            return "replace"
-        return "update (may replace)" if self.replace_reasons else "update"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "op": self.op,
-            "label": self.label,
-            "urn": self.urn,
-            "type": self.type,
-            "name": self.name,
-            "mayReplace": bool(self.replace_reasons or self.forced_replace),
-            "replaceReasons": self.replace_reasons,
-            "replaceOnChanges": self.forced_replace,
-            "protect": self.protect,
-            "inputs": [c.to_json() for c in self.inputs],
-            "options": [c.to_json() for c in self.options],
-            "ignoredByIgnoreChanges": self.ignored,
-        }
-
-
-@dataclass
-class StackDiff:
-    stack: str
-    base: Side
-    head: Side
-    changes: list[Change]
-    unchanged: int
-    cost: dict[str, Any]
-    policy: dict[str, Any]
-    secret_config: dict[str, list[str]]
-    table_as_of: str
-    kubernetes_upgrades: list[VersionChange] = field(default_factory=list)
-
-    def of(self, op: str) -> list[Change]:
-        return [c for c in self.changes if c.op == op]
-
-    @property
-    def may_replace(self) -> list[Change]:
-        return [c for c in self.changes if c.op == "update" and (c.replace_reasons or c.forced_replace)]
-
-    def head_mandatory_violations(self) -> list[dict]:
-        return [v for v in (self.head.preview.get("policy") or {}).get("violations", []) if v.get("level") == "mandatory"]
-
-    def blocking_problems(self) -> list[str]:
-        """What this diff refuses (exit 1) because only a comparison of both sides can see it."""
-        return [u.problem for u in self.kubernetes_upgrades if u.problem]
-
-    def summary(self) -> dict[str, int]:
-        return {"create": len(self.of("create")), "update": len(self.of("update")), "mayReplace": len(self.may_replace),
-                "delete": len(self.of("delete")), "unchanged": self.unchanged}
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "stack": self.stack,
-            "base": {"label": self.base.label, "stackExists": self.base.exists},
-            "head": {"label": self.head.label},
-            "summary": self.summary(),
-            "changes": [c.to_json() for c in self.changes],
-            "cost": self.cost,
-            "policy": self.policy,
-            "secretConfig": self.secret_config,
-            "kubernetesUpgrades": [u.to_json() for u in self.kubernetes_upgrades],
-            "blocked": self.blocking_problems(),
-            "notes": [GAP_NOTE],
-        }
-
-
-GAP_NOTE = ("Mocks run no provider diff: `update (may replace)` comes from a sourced table of replace-on-change inputs "
-            "(mlopsctl/review/data/replace_on_change.json), and an update not labelled so may still be a replacement. "
-            "Run `pulumi preview` with credentials for the provider's verdict.")
-
-
-def load_replace_table(path: Path = REPLACE_TABLE_PATH) -> dict[str, Any]:
-    return json.loads(path.read_text())
 
 
 def _segment(key: str) -> str:
@@ -232,36 +119,7 @@ def _contains_secret(value: Any) -> bool:
     return False
 
 
-def _normalise(path: str) -> list[str]:
-    """``productionVariants[0].variantName`` -> ``["productionVariants", "variantName"]``."""
-    cleaned = re.sub(r"\[\d+\]", "", path)
-    cleaned = re.sub(r'\["([^"]*)"\]', r".\1", cleaned)
-    return [part for part in cleaned.split(".") if part]
-
-
-def _covers(pattern: str, path: str) -> bool:
-    """Whether an option/table path covers a changed path (same path or a parent of it)."""
-    pattern_parts, path_parts = _normalise(pattern), _normalise(path)
-    if pattern_parts == ["*"]:
-        return True
-    return path_parts[: len(pattern_parts)] == pattern_parts
-
-
-def _replace_reasons(type_token: str, paths: list[str], table: dict[str, Any]) -> list[str]:
-    entry = table.get("types", {}).get(type_token)
-    if not entry:
-        return []
-    except_ = entry.get("except", [])
-    reasons = []
-    for path in paths:
-        if any(_covers(e, path) for e in except_):
-            continue
-        if any(_covers(p, path) for p in entry["paths"]):
-            reasons.append(path)
-    return reasons
-
-
-def _compare_resource(old: dict, new: dict, table: dict[str, Any]) -> Change | None:
+def _compare_resource(old: dict, new: dict, table: ReplaceTable) -> Change | None:
     secret_outputs = set(new.get("additionalSecretOutputs") or []) | set(old.get("additionalSecretOutputs") or [])
     changes: list[InputChange] = []
     old_inputs, new_inputs = old.get("inputs") or {}, new.get("inputs") or {}
@@ -269,52 +127,88 @@ def _compare_resource(old: dict, new: dict, table: dict[str, Any]) -> Change | N
         masked = key in secret_outputs or bool(_SENSITIVE_KEY.search(key))
         changes += diff_values(old_inputs.get(key), new_inputs.get(key), _join("", key), masked=masked)
     ignore = new.get("ignoreChanges") or []
-    ignored = [c.path for c in changes if any(_covers(p, c.path) for p in ignore)]
+    ignored = [c.path for c in changes if any(covers(p, c.path) for p in ignore)]
     changes = [c for c in changes if c.path not in ignored]
     options = [InputChange(name, old.get(name), new.get(name)) for name in OPTION_FIELDS if (old.get(name) or None) != (new.get(name) or None)]
     if not changes and not options:
         return None
     paths = [c.path for c in changes]
-    reasons = _replace_reasons(new["type"], paths, table)
+    facts = table.facts(new["type"])
+    if facts is None:
+        verdict = PathVerdict([], [f"{p} (no replace facts for {new['type']})" for p in paths])
+    else:
+        verdict = facts.classify(paths)
+    may = list(verdict.may_replace)
     if any(o.path == "provider" for o in options):
-        reasons.append("provider")  # the engine replaces a resource moved to another provider unless the provider says otherwise
-    forced = [p for p in paths if any(_covers(r, p) for r in new.get("replaceOnChanges") or [])]
-    return Change("update", new["urn"], new["type"], new["name"], changes, options, ignored, reasons, forced, bool(new.get("protect")))
+        may.append("provider (the engine replaces a resource moved to another provider unless the provider says otherwise)")
+    forced = [p for p in paths if any(covers(r, p) for r in new.get("replaceOnChanges") or [])]
+    change = Change("update", new["urn"], new["type"], new["name"], changes, options, ignored, verdict.replaces, may, forced)
+    return _with_resource_facts(change, new)
 
 
-def compare(stack: str, base: Side, head: Side, table: dict[str, Any] | None = None) -> StackDiff:
+def _with_resource_facts(change: Change, resource: dict) -> Change:
+    change.protect = bool(resource.get("protect"))
+    change.retain_on_delete = bool(resource.get("retainOnDelete"))
+    change.holds = DATA_HOLDING_TYPES.get(resource["type"]) if resource.get("custom", True) else None
+    return change
+
+
+def _residents(resources: dict[str, dict]) -> dict[str, tuple[list[str], str]]:
+    """The in-cluster layer's objects live in layer 1's EKS cluster: a new cluster starts empty."""
+    clusters = [urn for urn, r in resources.items() if r["type"] == EKS_CLUSTER]
+    inside = sorted(urn for urn, r in resources.items()
+                    if urn.split("::")[1] == INCLUSTER_PROJECT and r.get("custom", True) and r["type"].startswith("kubernetes:"))
+    why = "the in-cluster layer's objects live in the cluster: a new cluster starts empty, so each is created again there"
+    return {urn: (inside, why) for urn in clusters} if inside else {}
+
+
+def compare(stack: str, base: Side, head: Side, table: ReplaceTable | None = None, environment: str | None = None) -> StackDiff:
     table = table if table is not None else load_replace_table()
     old_by_urn = {r["urn"]: r for r in base.preview.get("resources", [])}
     new_by_urn = {r["urn"]: r for r in head.preview.get("resources", [])}
-    changes: list[Change] = []
-    unchanged = 0
+    changes: dict[str, Change] = {}
+    unchanged: set[str] = set()
     # Registration order varies between runs (resources register as their inputs resolve), so
     # changes are listed in URN order to keep the output stable.
     for urn, new in sorted(new_by_urn.items()):
         old = old_by_urn.get(urn)
         if old is None:
-            changes.append(Change("create", urn, new["type"], new["name"], protect=bool(new.get("protect"))))
+            changes[urn] = _with_resource_facts(Change("create", urn, new["type"], new["name"]), new)
             continue
         change = _compare_resource(old, new, table)
         if change is None:
-            unchanged += 1
+            unchanged.add(urn)
         else:
-            changes.append(change)
+            changes[urn] = change
     for urn, old in sorted(old_by_urn.items()):
         if urn not in new_by_urn:
-            changes.append(Change("delete", urn, old["type"], old["name"], protect=bool(old.get("protect"))))
+            changes[urn] = _with_resource_facts(Change("delete", urn, old["type"], old["name"]), old)
+    created = {urn for urn, c in changes.items() if c.op == "create"}
+    direct = {urn: c.direct_effect for urn, c in changes.items() if c.op == "update"}
+    blast = blast_radius(direct, new_by_urn, table, created, _residents(new_by_urn))
+    for edge in blast.edges:
+        if edge.dependent not in changes:  # unchanged in the program, changed by the replacement upstream
+            unchanged.discard(edge.dependent)
+            resource = new_by_urn[edge.dependent]
+            changes[edge.dependent] = _with_resource_facts(Change("update", edge.dependent, resource["type"], resource["name"]), resource)
+        changes[edge.dependent].caused_by.append(Cause(edge.cause, new_by_urn[edge.cause]["name"], edge.key, edge.effect, edge.cause_effect, edge.why))
     return StackDiff(
         stack=stack,
         base=base,
         head=head,
-        changes=changes,
-        unchanged=unchanged,
+        changes=[changes[urn] for urn in sorted(changes, key=lambda u: (_OP_ORDER[changes[u].op], u))],
+        unchanged=len(unchanged),
         cost=cost_delta(base.preview.get("cost") or {}, head.preview.get("cost") or {}),
         policy=policy_delta(base.preview.get("policy") or {}, head.preview.get("policy") or {}),
         secret_config=secret_config_changes(base.stack_text, head.stack_text),
-        table_as_of=table.get("asOf", "?"),
+        table_as_of=table.as_of,
+        environment=environment,
         kubernetes_upgrades=version_changes(old_by_urn, new_by_urn),
+        blast=blast,
     )
+
+
+_OP_ORDER = {"create": 0, "update": 0, "delete": 1}
 
 
 COST_FIGURES = ("idle", "expected", "ceiling")

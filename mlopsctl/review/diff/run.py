@@ -75,8 +75,11 @@ def _finish_preview(proc: subprocess.Popen, where: str) -> dict[str, Any]:
     raise DiffError(f"{where}: preview failed: {reason}")
 
 
-def run_diff(stack: str, base_ref: str) -> StackDiff:
-    """Preview ``stack`` at ``base_ref`` and at this checkout's working tree and compare them."""
+def run_diff(stack: str, base_ref: str, head_label: str = "working tree") -> StackDiff:
+    """Preview ``stack`` at ``base_ref`` and at this checkout's working tree and compare them.
+
+    ``head_label`` names the head in the output: CI passes the pull request's head commit.
+    """
     repo_dir = ROOT
     probe = _git(repo_dir, "rev-parse", "--show-toplevel", check=False)
     if probe.returncode != 0:
@@ -99,28 +102,30 @@ def run_diff(stack: str, base_ref: str) -> StackDiff:
         base = Side(base_label, {"stack": stack, "resources": [], "policy": {"evaluated": True, "violations": []},
                                  "cost": {"evaluated": True, "monthly": {"idle": 0, "expected": 0, "ceiling": 0}}},
                     None, exists=False)
-        head = Side("working tree", _preview_here(stack), head_text)
+        head_preview, environment = _preview_here(stack)
+        head = Side(head_label, head_preview, head_text)
     else:
         with _base_worktree(toplevel, commit) as worktree:
             base_proc = _start_preview(worktree / prefix, stack)  # the base's own code, in parallel with ...
             try:
-                head = Side("working tree", _preview_here(stack), head_text)  # ... the head, in this process
+                head_preview, environment = _preview_here(stack)  # ... the head, in this process
+                head = Side(head_label, head_preview, head_text)
                 base = Side(base_label, _finish_preview(base_proc, base_label), base_stack.stdout)
             finally:
                 if base_proc.poll() is None:
                     base_proc.kill()
                     base_proc.communicate()
-    return compare(stack, base, head)
+    return compare(stack, base, head, environment=environment)
 
 
-def _preview_here(stack: str) -> dict[str, Any]:
-    """The working tree's preview, in this process; the same document the base's CLI prints."""
+def _preview_here(stack: str) -> tuple[dict[str, Any], str]:
+    """The working tree's preview (the same document the base's CLI prints) and its environment."""
     try:
         result = preview_stack(stack, policy=True)
     except (ConfigError, StackFileError, PolicyPackError) as exc:
         raise DiffError(f"working tree: preview failed: {exc}") from None
     # Through JSON, so both sides compare as the same plain types.
-    return json.loads(json.dumps(result.to_json()))
+    return json.loads(json.dumps(result.to_json())), result.config.environment
 
 
 @contextlib.contextmanager
