@@ -3,17 +3,19 @@
 A type is equal when the files read give the same replace paths (or the same ``"*"`` rule and
 ``except``), the same unverified inputs, every value-dependent replacement found in the code is
 covered by the table (its ``replacePaths`` or ``conditional`` paths), and nothing was left
-unread. Kubernetes types are not derived: pulumi-kubernetes states its rules in Go tables and
-code paths, not in a schema (docs/replace-facts.md says how they were read).
+unread. Kubernetes and provider types are not derived (``table.not_derived_reason`` says why;
+docs/replace-facts.md how they were read).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mlopsctl.review.replacefacts.derivation import EVERY_INPUT, Derived, derive
+from mlopsctl.review.diff.replace_rules import EVERY_INPUT, covers
+from mlopsctl.review.replacefacts.derivation import Derived, derive
 from mlopsctl.review.replacefacts.sdk_inputs import InputTree
 from mlopsctl.review.replacefacts.table import UpstreamSource
 
@@ -30,12 +32,7 @@ class TypeCheck:
     files: tuple[str, ...]
     kind: str = ""
     differences: list[str] = field(default_factory=list)
-    derived: bool = True  # False: a type this check does not derive (Kubernetes)
-
-
-def covers(pattern: str, path: str) -> bool:
-    """A table path covers itself and everything nested under it; ``"*"`` covers every path."""
-    return pattern == EVERY_INPUT or path == pattern or path.startswith(pattern + ".")
+    not_derived: str | None = None  # why this check does not derive the type
 
 
 def _listed(values: Iterable[str]) -> str:
@@ -76,8 +73,8 @@ def check_types(table: dict[str, Any], sources: list[UpstreamSource], reader: Up
     for source in sources:
         check = TypeCheck(source.token, source.files)
         checks.append(check)
-        if source.tf_resource is None:
-            check.derived = False
+        if source.not_derived:
+            check.not_derived = source.not_derived
             continue
         texts = [reader.read(path) for path in source.files]
         missing = [path for path, text in zip(source.files, texts, strict=True) if text is None]
@@ -90,8 +87,8 @@ def check_types(table: dict[str, Any], sources: list[UpstreamSource], reader: Up
     return checks
 
 
-def _types(count: int, kind: str = "") -> str:
-    return f"{count} {kind}type{'' if count == 1 else 's'}"
+def _types(count: int) -> str:
+    return f"{count} type{'' if count == 1 else 's'}"
 
 
 def report(checks: list[TypeCheck], label: str) -> list[str]:
@@ -101,9 +98,11 @@ def report(checks: list[TypeCheck], label: str) -> list[str]:
         if check.differences:
             lines.append(f"{check.token}  ({'; '.join(filter(None, [', '.join(check.files), check.kind]))})")
             lines += [f"  {d}" for d in check.differences]
-    derived = [c for c in checks if c.derived]
+    derived = [c for c in checks if not c.not_derived]
     differing = [c for c in derived if c.differences]
     summary = f"checked {_types(len(derived))} against {label}: {len(derived) - len(differing)} equal, {len(differing)} differ"
-    if skipped := len(checks) - len(derived):
-        summary += f"; {_types(skipped, 'Kubernetes ')} not derived (their rules were read by hand, see docs/replace-facts.md)"
+    reasons = Counter(c.not_derived for c in checks if c.not_derived)
+    skipped = [f"{_types(count)} ({reason})" for reason, count in sorted(reasons.items())]
+    if skipped:
+        summary += f"; not derived, read by hand (docs/replace-facts.md): {', '.join(skipped)}"
     return [*lines, summary]

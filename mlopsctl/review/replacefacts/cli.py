@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mlopsctl.review.diff.compare import REPLACE_TABLE_PATH
+from mlopsctl.review.diff.replace_rules import REPLACE_TABLE_PATH
 from mlopsctl.review.replacefacts.check import check_types, report
 from mlopsctl.review.replacefacts.derivation import FilesDirectory, GitMirror, SourceError
 from mlopsctl.review.replacefacts.sdk_inputs import InputTree, SdkError

@@ -22,7 +22,6 @@ from pathlib import Path
 from mlopsctl.review.replacefacts.goschema import TAG_ATTRIBUTES, GoSyntaxError, Hint, Schema, SchemaNotFound, read_schema
 from mlopsctl.review.replacefacts.table import UpstreamSource
 
-EVERY_INPUT = "*"
 REGION = "region"
 
 

@@ -107,10 +107,10 @@ class InputTree:
         return self._roots[provider]
 
     def paths(self, token: str) -> frozenset[str]:
-        """Every input path of the resource type ``token`` (``aws:ec2/vpc:Vpc``)."""
+        """Every input path of the resource type ``token`` (``aws:ec2/vpc:Vpc``, ``pulumi:providers:aws``)."""
         if token not in self._trees:
             provider, module_dir, resource_file = self._resource_file(token)
-            name = token.rsplit(":", 1)[1]
+            name = "Provider" if token.startswith("pulumi:providers:") else token.rsplit(":", 1)[1]
             top = _class(resource_file, f"{name}InitArgs") or _class(resource_file, f"{name}Args")
             if top is None:
                 raise SdkError(f"{token}: no {name}Args class in {resource_file}")
@@ -120,6 +120,10 @@ class InputTree:
         return self._trees[token]
 
     def _resource_file(self, token: str) -> tuple[str, Path, Path]:
+        if token.startswith("pulumi:providers:"):  # a provider's inputs: ProviderArgs in <package>/provider.py
+            provider = token.removeprefix("pulumi:providers:")
+            root = self.root(provider)
+            return provider, root, root / "provider.py"
         parts = token.split(":")
         if len(parts) != 3 or "/" not in parts[1]:
             raise SdkError(f"{token}: not a type token (provider:module/member:Name)")

@@ -14,9 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from mlopsctl import ROOT
-from mlopsctl.review.diff.compare import REPLACE_TABLE_PATH
+from mlopsctl.review.diff.replace_rules import REPLACE_TABLE_PATH
 
 TERRAFORM_AWS = "terraform-provider-aws"
+PULUMI_KUBERNETES = "pulumi-kubernetes"
+# Why a type's facts are not derived from a resource schema (they were read by hand).
+KUBERNETES_REASON = "pulumi-kubernetes states its replace rules in Go tables and code paths, not in a schema"
+PROVIDER_REASON = "provider resources: replacement follows the provider's DiffConfig, not a resource schema"
+_TOKEN = re.compile(r"^(?:(?:aws|kubernetes):[\w.-]+/[\w.-]+:\w+|pulumi:providers:(?:aws|kubernetes))$")
 _TF_RESOURCE = re.compile(r"^aws_[a-z0-9_]+$")
 _UPSTREAM_PATH = re.compile(r"^[\w.-]+(?:/[\w.-]+)*\.go$")
 
@@ -32,8 +37,19 @@ class UpstreamSource:
     token: str
     repository: str
     files: tuple[str, ...]  # the resource's own file first, then files it borrows schema parts from
-    tf_resource: str | None = None  # None: not a terraform-provider-aws resource (Kubernetes)
+    tf_resource: str | None = None  # None: not a terraform-provider-aws resource
     renames: dict[str, str] = field(default_factory=dict)  # Terraform attribute -> Pulumi input
+
+    @property
+    def not_derived(self) -> str | None:
+        """Why the check does not derive this type's facts (None: it does)."""
+        return not_derived_reason(self.token)
+
+
+def not_derived_reason(token: str) -> str | None:
+    if token.startswith("pulumi:providers:"):
+        return PROVIDER_REASON
+    return KUBERNETES_REASON if token.startswith("kubernetes:") else None
 
 
 def display(path: Path) -> str:
@@ -79,8 +95,8 @@ def _check_shape(table: Any, shown: str) -> None:
 
 def _check_entry(shown: str, token: str, entry: Any) -> None:
     key = f"types[{json.dumps(token)}]"
-    if not re.match(r"^(aws|kubernetes):[\w.-]+/[\w.-]+:\w+$", token):
-        raise _fail(shown, key, "not a type token", "provider:module/member:Name, provider aws or kubernetes")
+    if not _TOKEN.match(token):
+        raise _fail(shown, key, "not a type token", "aws:<module>/<member>:<Name>, kubernetes:<group>/<version>:<Kind>, pulumi:providers:aws|kubernetes")
     if not isinstance(entry, dict):
         raise _fail(shown, key, "not an object", "an object with replacePaths and source")
     if not _strings(entry.get("replacePaths")):
@@ -119,6 +135,8 @@ def upstream_sources(table: dict[str, Any]) -> list[UpstreamSource]:
             files = (source["file"], *source.get("alsoReads", []))
             found.append(UpstreamSource(token, repositories.get(TERRAFORM_AWS, TERRAFORM_AWS), files,
                                         source["tfResource"], dict(source.get("renames", {}))))
-        else:
-            found.append(UpstreamSource(token, repositories.get("pulumi-kubernetes", "pulumi-kubernetes"), (source["file"],)))
+        elif token.startswith("kubernetes:") or token == "pulumi:providers:kubernetes":
+            found.append(UpstreamSource(token, repositories.get(PULUMI_KUBERNETES, PULUMI_KUBERNETES), (source["file"],)))
+        else:  # the bridged provider: source.file names the repository it was read in
+            found.append(UpstreamSource(token, "(named in source.file)", (source["file"],)))
     return found
