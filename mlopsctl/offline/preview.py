@@ -9,6 +9,7 @@ from typing import Any
 
 from components.config import CONFIG_KEY, PROJECT, REGION_KEY, PlatformConfig, parse_platform_config
 from components.incluster.config import PROJECT as INCLUSTER_PROJECT
+from mlopsctl.markdown import inline_text
 from mlopsctl.offline.harness import ACCOUNT_ID, STACK_REFERENCE, Recording, run_program
 from mlopsctl.offline.stackfile import INCLUSTER_STACKS_DIR, SECRET_PLACEHOLDER, STACKS_DIR, StackFile, load_stack_file
 from mlopsctl.offline.wire import is_secret, unwrap_secrets
@@ -250,8 +251,7 @@ def render_markdown(result: PreviewResult) -> str:
     else:
         out += ["| Level | Policy | Resource | Message |", "|---|---|---|---|"]
         for v in policy["violations"]:
-            message = v["message"].replace("\n", " ").replace("|", "\\|")
-            out.append(f"| {v['level']} | `{v['policy']}` | `{(v.get('urn') or '(stack)').rsplit('::', 1)[-1]}` | {message} |")
+            out.append(f"| {v['level']} | `{v['policy']}` | `{(v.get('urn') or '(stack)').rsplit('::', 1)[-1]}` | {inline_text(v['message'])} |")
     if result.cost.get("evaluated"):
         from mlopsctl.offline.cost_report import render_markdown as cost_markdown
 

@@ -115,7 +115,7 @@ def test_the_workflow_replaces_the_comment_with_one_line_when_the_head_cannot_be
     comment = (repo / "out" / "diff-staging.md").read_text()
     lines = comment.splitlines()
     assert lines[0] == marker("staging")  # the sticky-comment job finds and replaces the stale diff by it
-    assert lines[-1].startswith(":no_entry: **Cannot preview** head `0123456789abcdef0123456789abcdef01234567`: ")
+    assert lines[-1].startswith(":no_entry: **Cannot preview** head <code>0123456789abcdef0123456789abcdef01234567</code>: ")
     assert "stacks/Pulumi.staging.yaml" in lines[-1] and "vpcCidr" in lines[-1]
     assert not (repo / "out" / "diff-staging.json").exists()
     assert summary.read_text() == comment

@@ -175,5 +175,5 @@ def test_policy_messages_are_escaped_for_markdown_and_html():
 def test_the_error_comment_replaces_the_diff_with_one_line_naming_the_head():
     comment = render_error_comment("prod", "abc123", "stacks/Pulumi.prod.yaml: platform.network.vpcCidr: <bad> is not a CIDR")
     assert comment.splitlines()[0] == "<!-- mlopsctl-diff stack=prod -->"
-    assert comment.splitlines()[-1] == (":no_entry: **Cannot preview** head `abc123`: "
+    assert comment.splitlines()[-1] == (":no_entry: **Cannot preview** head <code>abc123</code>: "
                                         "stacks/Pulumi.prod.yaml: platform.network.vpcCidr: &lt;bad&gt; is not a CIDR")

@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from mlopsctl.markdown import inline_code as _code
+from mlopsctl.markdown import inline_text as _inline
 from mlopsctl.offline.preview import NOT_EVALUATED
 from mlopsctl.offline.wire import UNKNOWN
 from mlopsctl.review.diff.graph import replacement_graph
@@ -129,20 +131,7 @@ def marker(stack: str) -> str:
 def render_error_comment(stack: str, head_label: str, error: str) -> str:
     """The sticky comment when the head cannot be previewed: it replaces the stale diff, never leaves it up."""
     return (f"{marker(stack)}\n### Offline change diff: `{stack}`\n\n"
-            f"{VERDICT_ICONS['blocked']} **Cannot preview** head `{_inline(head_label)}`: {_inline(error)}\n")
-
-
-def _inline(text: str) -> str:
-    """Free text (a policy message, a problem) made inert for markdown and HTML, on one line."""
-    escaped = html.escape(str(text).replace("\n", " "), quote=False).replace("|", "&#124;")
-    for char in "\\`*_[]":
-        escaped = escaped.replace(char, "\\" + char)
-    return escaped
-
-
-def _code(text: str) -> str:
-    """Inline code for a table cell that survives backticks, pipes and HTML in values."""
-    return "<code>" + html.escape(text.replace("\n", " "), quote=False).replace("|", "&#124;") + "</code>"
+            f"{VERDICT_ICONS['blocked']} **Cannot preview** head {_code(head_label)}: {_inline(error)}\n")
 
 
 @dataclass
