@@ -12,6 +12,12 @@ NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 EIP = "aws:ec2/eip:Eip"
 SUBNET = "aws:ec2/subnet:Subnet"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+VPC = "aws:ec2/vpc:Vpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 KMS_KEY = "aws:kms/key:Key"
 KMS_REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -30,6 +36,7 @@ ACCOUNT_PUBLIC_ACCESS_BLOCK = "aws:s3/accountPublicAccessBlock:AccountPublicAcce
 S3_BUCKET = "aws:s3/bucket:Bucket"
 MODEL_PACKAGE_GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
 KUBERNETES_NAMESPACE = "kubernetes:core/v1:Namespace"
+KUBERNETES_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 
 # What a resource of each type holds that replacing or deleting it destroys. `mlopsctl diff`
 # refuses such a replacement in staging and prod; the pack's reliability-protect-data-stores

@@ -6,14 +6,16 @@ is public; a key without ``enableKeyRotation`` does not rotate), so absence is a
 
 from __future__ import annotations
 
-from . import ci, ecr, eks, iam, kms, logs, nodes, s3, sagemaker
+from . import ci, ecr, eks, iam, kms, kubernetes, logs, network, nodes, s3, sagemaker
 
 POLICIES = [
     *s3.POLICIES,
     *kms.POLICIES,
     *iam.POLICIES,
+    *network.POLICIES,
     *eks.POLICIES,
     *nodes.POLICIES,
+    *kubernetes.POLICIES,
     *sagemaker.POLICIES,
     *ecr.POLICIES,
     *logs.POLICIES,

@@ -1,9 +1,11 @@
-"""KMS key policies: automatic rotation and a deletion window long enough to undo a mistake."""
+"""KMS key policies: automatic rotation, a deletion window long enough to undo a mistake, and no lockout-check bypass."""
 
 from __future__ import annotations
 
 from packlib import (
+    KMS_KEY,
     KMS_KEY_TYPES,
+    KMS_REPLICA_KEY,
     MISSING,
     PolicyList,
     Severity,
@@ -47,3 +49,25 @@ def _check_kms_deletion_window(args, report, cfg) -> None:
     minimum = cfg("minDays")
     if days < minimum:
         report(f"deletionWindowInDays is {days:g}; at least {minimum:g} days are required here (7..30 allowed by AWS).")
+
+
+# Every pulumi-aws type that can set a key policy, and with it bypassPolicyLockoutSafetyCheck.
+KEY_POLICY_TYPES = (
+    KMS_KEY,
+    KMS_REPLICA_KEY,
+    "aws:kms/externalKey:ExternalKey",
+    "aws:kms/replicaExternalKey:ReplicaExternalKey",
+    "aws:kms/keyPolicy:KeyPolicy",
+)
+
+
+@POLICIES.resource(
+    "kms-no-lockout-bypass",
+    "KMS key policies are never applied with bypassPolicyLockoutSafetyCheck.",
+    types=KEY_POLICY_TYPES, category="security", severity=Severity.CRITICAL,
+    remediation="Remove bypass_policy_lockout_safety_check (or set it to False) and fix the key policy so the principal applying it keeps kms:PutKeyPolicy.",
+)
+def _check_kms_lockout_bypass(args, report, cfg) -> None:
+    if is_true(lookup(args.props, "bypassPolicyLockoutSafetyCheck")):
+        report("bypassPolicyLockoutSafetyCheck is true: KMS skips its check that the caller can still manage the key after this policy, "
+               "so one wrong policy can leave the key, and what it encrypts, unmanageable by anyone in the account; remove it.")

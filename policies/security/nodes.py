@@ -1,4 +1,4 @@
-"""EKS worker-node policies: node groups and their EC2 launch templates (version skew, IMDSv2, encrypted volumes, GPU AMIs)."""
+"""EKS worker-node policies: node groups and their EC2 launch templates (version skew, IMDSv2, encrypted volumes, GPU AMIs, SSH)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from awsfacts.instances import is_gpu_ec2_type
 from packlib import (
     EKS_CLUSTER,
     EKS_NODE_GROUP,
+    LAUNCH_TEMPLATE,
     LAUNCH_TEMPLATE_TYPES,
     MISSING,
     PolicyList,
     Severity,
+    UnknownValueError,
     as_list,
     checkov,
     each,
@@ -104,3 +106,55 @@ def _check_gpu_ami_type(args, report, cfg) -> None:
         return  # the launch template's AMI decides
     if ami_type not in eks_gpu_ami_types():
         report(f"GPU instance types {gpu_types} run on amiType {ami_type if ami_type is not MISSING else 'unset (AL2023 standard)'}, which has no NVIDIA driver; use one of {sorted(eks_gpu_ami_types())}.")
+
+
+def _launch_templates(node_group, templates) -> list:
+    """The launch template(s) a node group starts its nodes from, joined through propertyDependencies.
+
+    A template given by literal id or name (no dependency recorded) is matched by that value.
+    """
+    linked = [d for d in node_group.property_dependencies.get("launchTemplate") or [] if d.resource_type == LAUNCH_TEMPLATE]
+    if linked:
+        return linked
+    wanted = {lookup(node_group.props, "launchTemplate", key) for key in ("id", "name")} - {MISSING}
+    return [t for t in templates if {lookup(t.props, "id"), lookup(t.props, "name")} & wanted]
+
+
+@POLICIES.stack(
+    "eks-node-no-ssh",
+    "EKS node groups allow no SSH: no remoteAccess, and no key pair in the launch template their nodes start from.",
+    category="security", severity=Severity.HIGH,
+    remediation="Drop remote_access from the node group and key_name from its launch template; reach nodes with SSM Session Manager (the node role's AmazonSSMManagedInstanceCore) or kubectl debug.",
+)
+def _check_node_ssh(args, report, cfg) -> None:
+    templates = of_types(args.resources, LAUNCH_TEMPLATE_TYPES)
+
+    def check(node_group) -> None:
+        if is_set(node_group.props, "remoteAccess"):
+            report(f"{resource_label(node_group)} sets remoteAccess: EKS opens SSH (RDP on Windows) to its nodes with an EC2 key pair.", node_group.urn)
+        for template in _launch_templates(node_group, templates):
+            if is_set(template.props, "keyName"):
+                report(f"{resource_label(node_group)} starts its nodes from {resource_label(template)}, whose keyName installs an EC2 key pair "
+                       "for SSH on every node; remove it.", node_group.urn)
+
+    each(of_types(args.resources, (EKS_NODE_GROUP,)), check)
+
+
+@POLICIES.resource(
+    "eks-node-ssh-not-from-internet",
+    "EKS node group remote access is never open to the internet (an ec2SshKey without sourceSecurityGroupIds).",
+    types=(EKS_NODE_GROUP,), category="security", severity=Severity.CRITICAL,
+    remediation="Remove remote_access; if SSH is unavoidable, list source_security_group_ids so that only those groups reach port 22.",
+    frameworks=[checkov("CKV_AWS_100", "Ensure AWS EKS node group does not have implicit SSH access from 0.0.0.0/0")],
+)
+def _check_node_ssh_from_internet(args, report, cfg) -> None:
+    if not is_set(args.props, "remoteAccess", "ec2SshKey"):
+        return
+    try:
+        groups = lookup(args.props, "remoteAccess", "sourceSecurityGroupIds")
+    except UnknownValueError:
+        return  # a list computed in this update; the AWS default applies only to an absent or empty one
+    if groups is not MISSING and len(groups):
+        return
+    report("remoteAccess.ec2SshKey is set without sourceSecurityGroupIds, so EKS opens port 22 (3389 on Windows) on every node "
+           "to 0.0.0.0/0; remove remoteAccess, or list the security groups that may connect.")
