@@ -24,6 +24,20 @@ GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": KUBERNET
 DEFAULT_LIMITS = {"cpu": "2", "memory": "4Gi"}
 DEFAULT_REQUESTS = {"cpu": "250m", "memory": "512Mi"}
 ML_NAMESPACES = (TRAINING_NAMESPACE, SERVING_NAMESPACE)
+# Pod Security Admission, enforced per namespace (docs/policies.md). Serving runs long-lived model
+# servers that need neither root nor extra capabilities: restricted. Training runs images teams
+# bring (framework images commonly run as root): baseline, which still refuses privileged pods,
+# host namespaces and hostPath. Audit and warn stay at restricted in both, so a workload learns
+# what restricted would refuse; warn also covers Deployments and Jobs, which enforce does not check.
+POD_SECURITY_ENFORCE = {TRAINING_NAMESPACE: "baseline", SERVING_NAMESPACE: "restricted"}
+
+
+def pod_security_labels(enforce: str) -> dict[str, str]:
+    return {
+        "pod-security.kubernetes.io/enforce": enforce,
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+    }
 
 
 def device_plugin_values() -> dict:
@@ -91,7 +105,11 @@ class InClusterSetup(pulumi.ComponentResource):
         self.namespaces: dict[str, k8s.core.v1.Namespace] = {}
         self.quotas: dict[str, k8s.core.v1.ResourceQuota] = {}
         for namespace in ML_NAMESPACES:
-            ns = k8s.core.v1.Namespace(f"{name}-ns-{namespace}", metadata={"name": namespace}, opts=k8s_opts)
+            ns = k8s.core.v1.Namespace(
+                f"{name}-ns-{namespace}",
+                metadata={"name": namespace, "labels": pod_security_labels(POD_SECURITY_ENFORCE[namespace])},
+                opts=k8s_opts,
+            )
             self.namespaces[namespace] = ns
             in_ns = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[ns]))
             self.quotas[namespace] = k8s.core.v1.ResourceQuota(
@@ -137,6 +155,9 @@ class InClusterSetup(pulumi.ComponentResource):
             self.service_accounts[workload.namespace] = k8s.core.v1.ServiceAccount(
                 f"{name}-{workload.namespace}-{workload.service_account}-sa",
                 metadata={"name": workload.service_account, "namespace": workload.namespace, "labels": {"app.kubernetes.io/managed-by": "pulumi"}},
+                # The workloads call AWS, not the Kubernetes API: EKS Pod Identity delivers their
+                # credentials through its own projected token, so the API token stays unmounted.
+                automount_service_account_token=False,
                 opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[self.namespaces[workload.namespace]])),
             )
 

@@ -118,6 +118,25 @@ def test_ml_namespaces_have_gpu_quotas_from_config_and_default_limits(stack):
         assert limit["type"] == "Container" and limit["default"] and limit["defaultRequest"]
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_ml_namespaces_enforce_pod_security_and_audit_and_warn_at_restricted(stack):
+    labels = {n.inputs["metadata"]["name"]: n.inputs["metadata"]["labels"] for n in eks.incluster(stack).of_type("kubernetes:core/v1:Namespace")}
+    audit_and_warn = {"pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted"}
+    # Serving's model servers need no root: restricted. Training runs teams' framework images: baseline.
+    assert labels == {
+        "ml-serving": {"pod-security.kubernetes.io/enforce": "restricted", **audit_and_warn},
+        "ml-training": {"pod-security.kubernetes.io/enforce": "baseline", **audit_and_warn},
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_workload_service_accounts_mount_no_kubernetes_api_token(stack):
+    accounts = {(s.inputs["metadata"]["namespace"], s.inputs["metadata"]["name"]): s.inputs for s in eks.incluster(stack).of_type("kubernetes:core/v1:ServiceAccount")}
+    assert set(accounts) == {("ml-training", "training"), ("ml-serving", "serving")}
+    # Pod Identity brings the AWS credentials through its own projected token; neither calls the API.
+    assert {key: inputs["automountServiceAccountToken"] for key, inputs in accounts.items()} == dict.fromkeys(accounts, False)
+
+
 def _workload(rec, namespace, service_account):
     [association] = [a for a in rec.of_type(ASSOCIATION) if (a.inputs["namespace"], a.inputs["serviceAccount"]) == (namespace, service_account)]
     [role] = [r for r in rec.of_type("aws:iam/role:Role") if association.inputs["roleArn"] == f"arn:aws:iam::{eks.ACCOUNT}:role/{r.id}"]
