@@ -12,6 +12,7 @@ import pytest
 
 from components.iam.policy import Statement, policy_document
 from tests.support.policy import evaluate, fired
+from tests.support.stacks import STACKS, stack_preview
 
 SUBNETS = ["subnet-a", "subnet-b"]
 
@@ -83,6 +84,13 @@ CASES = [
          lambda o: aws.kms.Key("k", enable_key_rotation=False, opts=o), "enableKeyRotation is not true"),
     Case("kms-deletion-window", lambda o: aws.kms.Key("k", enable_key_rotation=True, deletion_window_in_days=30, opts=o),
          lambda o: aws.kms.Key("k", enable_key_rotation=True, deletion_window_in_days=7, opts=o), "at least 30 days"),
+    Case("kms-no-lockout-bypass", lambda o: aws.kms.Key("k", enable_key_rotation=True, bypass_policy_lockout_safety_check=False, opts=o),
+         lambda o: aws.kms.Key("k", enable_key_rotation=True, bypass_policy_lockout_safety_check=True, opts=o), "bypassPolicyLockoutSafetyCheck is true"),
+    Case("kms-no-lockout-bypass",
+         lambda o: aws.kms.KeyPolicy("kp", key_id=aws.kms.Key("k", enable_key_rotation=True, opts=o).id, policy=document({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}), opts=o),
+         lambda o: aws.kms.KeyPolicy("kp", key_id=aws.kms.Key("k", enable_key_rotation=True, opts=o).id, policy=document({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/app"}, "Action": "kms:Decrypt", "Resource": "*"}),
+                                     bypass_policy_lockout_safety_check=True, opts=o),
+         "unmanageable by anyone in the account"),
     Case("iam-no-star-action",
          lambda o: aws.iam.Policy("p", policy=policy_document([Statement(actions=["s3:GetObject"], resources=["arn:aws:s3:::b/*"])]), opts=o),
          lambda o: aws.iam.Policy("p", policy=document({"Effect": "Allow", "Action": "*", "Resource": "*"}), opts=o), "allows Action \"*\""),
@@ -162,6 +170,15 @@ def test_policies_survive_a_first_preview_with_unknown_values(policy_pack, case)
     assert bad.by_policy(case.policy), f"{case.policy} passed silently on unknowns"
     good = evaluate(policy_pack, case.good, unknowns=True)
     assert fired(good, case.policy) == []
+
+
+def test_a_lockout_bypass_is_mandatory_in_dev_too_and_no_platform_key_sets_it(policy_pack):
+    bypass = evaluate(policy_pack, lambda o: aws.kms.Key("k", enable_key_rotation=True, bypass_policy_lockout_safety_check=True, opts=o), env="dev")
+    assert [v.level for v in bypass.by_policy("kms-no-lockout-bypass")] == ["mandatory"]
+    for stack in STACKS:
+        result = stack_preview(stack)
+        assert result.recording.of_type("aws:kms/key:Key")
+        assert policy_pack(result.config.environment).analyze(result.recording).by_policy("kms-no-lockout-bypass") == []
 
 
 def test_log_group_kms_applies_only_where_required(policy_pack):
