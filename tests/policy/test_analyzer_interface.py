@@ -21,9 +21,10 @@ from tests.support.stacks import ROOT
 ENVIRONMENTS = ("dev", "staging", "prod")
 # Warnings, never blockers: a model's network mode is a trade-off; a forced upgrade is a date to plan for.
 ADVISORY_BY_DESIGN = ("sagemaker-model-network", "eks-standard-support-ending")
-# Critical security: public data, admin IAM, unencrypted secrets (mandatory even in dev).
+# Critical security: public data, admin IAM, unencrypted secrets, SSH/RDP open to the internet, a
+# key policy that can lock everyone out (mandatory even in dev).
 CRITICAL = {"s3-public-access-block", "s3-no-public-acl-or-policy", "iam-no-star-action", "iam-no-admin-attachments", "iam-no-wildcard-trust", "eks-secrets-encryption",
-            "codebuild-runner-webhook-maintainers-only"}
+            "codebuild-runner-webhook-maintainers-only", "sg-no-internet-admin-ports", "eks-node-ssh-not-from-internet", "kms-no-lockout-bypass"}
 
 
 @pytest.fixture(scope="module")
