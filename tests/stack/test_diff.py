@@ -359,6 +359,11 @@ def test_secret_wrappers_and_credential_names_are_masked():
     assert [(c.path, c.old, c.new) for c in changes] == [
         ("value", MASK, MASK), ("masterPassword", MASK, MASK), ("nested.list[0]", MASK, MASK)]
     assert diff_values({"value": {**secret, "value": "same"}}, {"value": {**secret, "value": "same"}}) == []
+    # A flag or a number under a credential-like name is no credential: shown, not masked.
+    (flag,) = diff_values({"automountServiceAccountToken": None}, {"automountServiceAccountToken": False})
+    assert (flag.path, flag.old, flag.new, flag.masked) == ("automountServiceAccountToken", None, False, False)
+    (token,) = diff_values({"apiToken": None}, {"apiToken": "t0k"})
+    assert (token.old, token.new) == (None, MASK)
 
 
 def test_markdown_is_truncated_to_the_github_limit_longest_section_first():

@@ -60,7 +60,7 @@ def diff_values(old: Any, new: Any, path: str = "", *, masked: bool = False) -> 
         return [] if old_plain == new_plain else [InputChange(path, MASK, MASK, masked=True)]
     if old == new:
         return []
-    if masked:
+    if masked and not (_is_flag_or_number(old) and _is_flag_or_number(new)):
         return [InputChange(path, MASK if old is not None else None, MASK if new is not None else None, masked=True)]
     old_value, new_value = _container_or_value(old), _container_or_value(new)
     if isinstance(old_value, dict | list) or isinstance(new_value, dict | list):
@@ -82,6 +82,11 @@ def diff_values(old: Any, new: Any, path: str = "", *, masked: bool = False) -> 
     if _contains_secret(old_value) or _contains_secret(new_value):  # a container replaced by a scalar or vice versa
         return [InputChange(path, MASK if old is not None else None, MASK if new is not None else None, masked=True)]
     return [InputChange(path, _scrub(_tidy(old_value)), _scrub(_tidy(new_value)))]
+
+
+def _is_flag_or_number(value: Any) -> bool:
+    """A value no credential can be (``automountServiceAccountToken: false``): shown even under a credential-like name."""
+    return value is None or isinstance(value, bool | int | float)
 
 
 def _scrub(value: Any) -> Any:
