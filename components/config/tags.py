@@ -31,6 +31,10 @@ def _bad_characters(part: str, text: str) -> tuple[str, str] | None:
     return None
 
 
+def _shown(text: str, limit: int = 60) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
 def _problems(part: str, text: str) -> list[str]:
     rules = facts.tag_rules()
     limits = rules[part]
@@ -70,7 +74,7 @@ def tag_issues(written: Mapping[str, str], origins: Mapping[str, str], extra: Ma
     for key, value in written.items():
         where = origins.get(key, f"extraTags.{key}")
         if key in extra:
-            lines += [f"@extraTags.{key}: tag key {key!r} {problem}" for problem in _problems("key", key)]
+            lines += [f"@extraTags.{key}: tag key {_shown(key)} {problem}" for problem in _problems("key", key)]
         if where not in unknown:
-            lines += [f"@{where}: the {key!r} tag's value {value!r} {problem}" for problem in _problems("value", value)]
+            lines += [f"@{where}: the {key!r} tag's value {_shown(value)} {problem}" for problem in _problems("value", value)]
     return lines

@@ -175,7 +175,11 @@ def _namespaced(key: str, project: str) -> str:
 
 def _load_document(text: str, display: str, project: str) -> Any:
     """The stack file's document, or StackFileError: ``<file>: line L, column C: <reason>``."""
-    loader = _StackFileLoader(text, project)
+    try:
+        loader = _StackFileLoader(text, project)
+    except yaml.reader.ReaderError as exc:  # the reader checks every character up front
+        line = text.count("\n", 0, exc.position) + 1
+        raise StackFileError(f"{display}: line {line}: not valid YAML: character #x{exc.character:04x}: {exc.reason}") from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -189,9 +193,6 @@ def _load_document(text: str, display: str, project: str) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
         context = f" ({exc.context} at line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
         raise StackFileError(f"{display}: {where}: not valid YAML: {exc.problem}{context}") from None
-    except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        raise StackFileError(f"{display}: line {line}: not valid YAML: character #x{exc.character:04x}: {exc.reason}") from None
     finally:
         loader.dispose()
 
@@ -210,11 +211,13 @@ def parse_stack_text(stack: str, path: Path, text: str, *, project: str = PROJEC
     if not isinstance(raw_config, dict):
         raise StackFileError(f"{display}: config: must be a mapping of keys to values")
     config: dict[str, Any] = {}
+    spelt: dict[str, str] = {}
     secrets: list[str] = []
     for key, value in raw_config.items():
         namespaced = _namespaced(str(key), project)
         if namespaced in config:
-            raise StackFileError(f"{display}: {namespaced}: set twice, as {key} and as {namespaced} (a key without a namespace is the project's)")
+            raise StackFileError(f"{display}: {namespaced}: set twice, as {spelt[namespaced]} and as {key} (a key without a namespace is the project's)")
+        spelt[namespaced] = str(key)
         config[namespaced] = _replace_secrets(value, namespaced, secrets)
     if project in PROJECT_CHECKS:
         PROJECT_CHECKS[project](config, stack, display)
