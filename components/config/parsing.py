@@ -104,6 +104,8 @@ def _type_message(kind: str, value: Any) -> str:
         return f"{message}; quote it in the stack file"
     if isinstance(value, str) and _reads_as(kind, value):
         return f"{message}; write it without quotes"
+    if kind == "bool_type" and isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n"):
+        return f"{message}; write true or false (the Pulumi CLI reads YAML 1.2, where {value} is a string)"
     return message
 
 

@@ -15,8 +15,10 @@
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,10 +62,19 @@ class StackFile:
 
     def runtime_config(self) -> dict[str, str]:
         """Config as the CLI hands it to the language host: every value a string."""
-        return {key: value if isinstance(value, str) else json.dumps(value) for key, value in self.config.items()}
+        return {key: _runtime_value(value) for key, value in self.config.items()}
 
     def secret_keys(self) -> list[str]:
         return sorted({path.split(".", 1)[0].split("[", 1)[0] for path in self.secret_paths})
+
+
+def _runtime_value(value: Any) -> str:
+    """A config value as the CLI passes it; YAML reads an unquoted date as a date, the CLI passes its text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return json.dumps(value, default=str)
 
 
 def available_stacks(stacks_dir: Path = STACKS_DIR) -> list[str]:
@@ -162,6 +173,15 @@ class _StackFileLoader(yaml.SafeLoader):
         if path[0] == "config" and len(path) > 1 and not path[1].startswith("["):
             path = (_namespaced(path[1], self.project), *path[2:])
         return "".join(part if part.startswith("[") else f".{part}" for part in path).removeprefix(".")
+
+
+# YAML 1.1 reads yes/no/on/off as booleans; the CLI's YAML 1.2 parser reads them as strings where
+# no type is known, as in config, so only true and false are booleans here too.
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_StackFileLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG] for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StackFileLoader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 class _DuplicateKey(Exception):

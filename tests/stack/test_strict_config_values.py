@@ -48,6 +48,13 @@ def test_strict_types_show_every_error_on_its_own_line(refusal):
     ]
 
 
+def test_yes_is_a_string_as_the_cli_reads_it_not_a_boolean(refusal):
+    refusal.write(edited(DEV, "webhook: true", "webhook: yes"))
+    assert refusal.lines() == [
+        f"{KEY}.ciRunner.webhook: must be true or false, got the string 'yes'; write true or false (the Pulumi CLI reads YAML 1.2, where yes is a string)"
+    ]
+
+
 def test_an_unquoted_date_for_a_string_is_named_as_a_date(refusal):
     refusal.write(edited(DEV, "costCenter: cc-ml-dev", "costCenter: 2026-01-31"))
     assert refusal.lines() == [f"{KEY}.costCenter: must be a string, got the date 2026-01-31; quote it in the stack file"]

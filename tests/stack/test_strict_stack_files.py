@@ -139,6 +139,14 @@ def test_other_namespaces_are_not_the_projects_to_police():
     assert stack_file.config["kubernetes:context"] == "dev"
 
 
+def test_an_unquoted_date_elsewhere_reaches_the_program_as_its_text():
+    from mlopsctl.offline.stackfile import parse_stack_text
+
+    stack_file = parse_stack_text("dev", ROOT / "stacks" / "Pulumi.dev.yaml", DEV + "  other:since: 2026-01-31\n  other:dates: [2026-02-01]\n")
+    assert stack_file.runtime_config()["other:since"] == "2026-01-31"
+    assert stack_file.runtime_config()["other:dates"] == '["2026-02-01"]'
+
+
 def test_a_stack_file_declaring_another_environment_is_refused(refusal):
     refusal.write(edited(DEV, "environment: dev", "environment: staging"))
     assert refusal.lines() == [
