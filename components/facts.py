@@ -103,3 +103,77 @@ def model_monitor_image_uri(region: str) -> str | None:
     if account is None:
         return None
     return f"{account}.dkr.ecr.{region}.amazonaws.com/{data['repository']}:latest"
+
+
+# Tags ------------------------------------------------------------------------------------------
+
+# The provider's default tags reach every taggable resource, so a tag must satisfy the narrowest
+# rules among the services the platform tags: IAM, SageMaker and CloudWatch Logs carry a
+# character pattern, EKS and KMS only lengths (each shape: (key, value); EC2's tag value is a
+# plain string in its model).
+TAG_SHAPES: dict[str, tuple[str, str]] = {
+    "iam": ("tagKeyType", "tagValueType"),
+    "sagemaker": ("TagKey", "TagValue"),
+    "logs": ("TagKey", "TagValue"),
+    "eks": ("TagKey", "TagValue"),
+    "kms": ("TagKeyType", "TagValueType"),
+}
+
+# botocore's patterns are Java regular expressions; Python's ``re`` has no Unicode property
+# classes, so each \p{X} class is matched by category: the value's characters of a category the
+# pattern names are stood in for by one private-use character, which the pattern names instead.
+_PROPERTY_CLASS = re.compile(r"\\p\{(\w+)\}")
+
+
+def matches_botocore_pattern(pattern: str, value: str) -> bool:
+    """``value`` fully matches a botocore shape ``pattern``, \\p{L}/\\p{Z}/\\p{N}-style classes included."""
+    import unicodedata
+
+    categories = sorted(set(_PROPERTY_CLASS.findall(pattern)))
+    if not categories:
+        return re.fullmatch(pattern, value) is not None
+    stand_in = {category: chr(0xE000 + i) for i, category in enumerate(categories)}
+    # A property class stands for every character of its category, so a pattern that also names
+    # letters or digits literally could match differently once those are stood in for.
+    literal = _PROPERTY_CLASS.sub("", pattern)
+    if re.search(r"(?<!\\)[A-Za-z0-9]", literal.replace("\\s", "").replace("\\S", "")):
+        raise ValueError(f"botocore pattern {pattern!r} mixes property classes with literal letters or digits")
+    translated = _PROPERTY_CLASS.sub(lambda m: stand_in[m.group(1)], pattern)
+    subject = "".join(next((stand_in[c] for c in categories if unicodedata.category(ch).startswith(c)), ch) for ch in value)
+    return re.fullmatch(translated, subject) is not None
+
+
+@cache
+def tag_rules() -> dict[str, dict]:
+    """``{"key": ..., "value": ...}``: the tightest min/max and every pattern of :data:`TAG_SHAPES`,
+    plus the prefix AWS reserves (aws_facts.json); each part names the shapes it came from."""
+    rules: dict[str, dict] = {}
+    for part, index in (("key", 0), ("value", 1)):
+        limits = {f"{service} {shapes[index]}": shape_limits(service, shapes[index]) for service, shapes in TAG_SHAPES.items()}
+        rules[part] = {
+            "min": max(meta.get("min", 0) for meta in limits.values()),
+            "max": min(meta["max"] for meta in limits.values() if "max" in meta),
+            "patterns": {name: meta["pattern"] for name, meta in limits.items() if "pattern" in meta},
+        }
+    rules["reservedPrefix"] = facts()["awsTagRules"]["reservedPrefix"]
+    return rules
+
+
+# Capacity --------------------------------------------------------------------------------------
+
+
+def eks_node_group_quotas() -> dict[str, int]:
+    """EKS's default quotas on managed node groups (aws_facts.json): groups per cluster, nodes per group."""
+    data = facts()["eksManagedNodeGroupQuotas"]
+    return {"nodeGroupsPerCluster": data["nodeGroupsPerCluster"], "nodesPerNodeGroup": data["nodesPerNodeGroup"]}
+
+
+def max_gpus_per_instance(instance_type: str) -> int | None:
+    """The most NVIDIA GPUs one instance of ``instance_type``'s family carries (None: not a GPU family listed)."""
+    return facts()["maxNvidiaGpusPerInstanceByFamily"]["families"].get(instance_family(instance_type))
+
+
+def vpc_netmask_rules() -> dict[str, int]:
+    """AWS's bounds on VPC and subnet IPv4 blocks and the addresses it reserves per subnet (aws_facts.json)."""
+    data = facts()["vpcCidrNetmask"]
+    return {k: int(data[k]) for k in ("largestPrefixLength", "smallestPrefixLength", "reservedAddressesPerSubnet")}

@@ -10,9 +10,12 @@ differently in dev, staging and prod. Stack files override either. Every field's
 documents it next to its default.
 
 One module per section of the stack file (``network``, ``eks``, ``storage``, ``ci_runner``,
-``iam``, ``serving``), the root model in ``platform``, what they share in ``base``, and the way
-from a stack file to a model or a one-line :class:`ConfigError` in ``parsing``. Import from
-``components.config``; the modules are its layout, not its interface.
+``iam``, ``serving``), the root model in ``platform``, what they share in ``base``, the AWS rules
+on tags in ``tags`` and on physical names in ``physical_names``, the way from a stack file's
+object to a model or a :class:`ConfigError` (one line per problem) in ``parsing``, and the checks
+of a stack's config as a whole (its namespace's keys, its name against its environment) with the
+way ``pulumi up`` reads it in ``stack``. Import from ``components.config``; the modules are its
+layout, not its interface.
 """
 
 from components.config.base import (
@@ -45,8 +48,15 @@ from components.config.eks import (
 from components.config.environments import ENVIRONMENT_DEFAULTS, Environment
 from components.config.iam import IamConfig
 from components.config.network import NetworkConfig
-from components.config.parsing import CONFIG_KEY, REGION_KEY, ConfigError, load_from_pulumi_config, parse_platform_config, stack_file_for
-from components.config.physical_names import REPLICA_LOG_BUCKET_STEM, github_connection_name, runner_project_name, state_bucket_name
+from components.config.parsing import CONFIG_KEY, REGION_KEY, ConfigError, parse_platform_config, stack_file_for
+from components.config.physical_names import (
+    BUCKET_STEMS,
+    REPLICA_LOG_BUCKET_STEM,
+    bucket_name_problem,
+    github_connection_name,
+    runner_project_name,
+    state_bucket_name,
+)
 from components.config.platform import PlatformConfig
 from components.config.serving import (
     CANARY_STEP_PERCENT,
@@ -68,6 +78,7 @@ from components.config.serving import (
     ServerlessServingConfig,
     ServingConfig,
 )
+from components.config.stack import PLATFORM_KEYS, check_platform_stack, load_from_pulumi_config, runtime_config_keys, unread_key_issues
 from components.config.storage import (
     ARTIFACT_PREFIXES,
     DATA_CAPTURE_PREFIX,
@@ -76,10 +87,12 @@ from components.config.storage import (
     StorageConfig,
     StorageTransitionConfig,
 )
+from components.config.tags import PLATFORM_TAG_KEYS, RESOURCE_TAG_KEYS, RESOURCE_TAG_PREFIXES
 from policies.awsfacts import PROJECT
 
 __all__ = [
     "ARTIFACT_PREFIXES",
+    "BUCKET_STEMS",
     "CANARY_STEP_PERCENT",
     "CONFIG_KEY",
     "DATA_CAPTURE_PREFIX",
@@ -90,7 +103,13 @@ __all__ = [
     "GPU_TAINT_VALUE",
     "LINEAR_STEP_PERCENT",
     "LOG_RETENTION_DAYS",
+    "PLATFORM_KEYS",
+    "PLATFORM_TAG_KEYS",
+    "RESOURCE_TAG_KEYS",
+    "RESOURCE_TAG_PREFIXES",
     "REPLICA_LOG_BUCKET_STEM",
+    "bucket_name_problem",
+    "check_platform_stack",
     "github_connection_name",
     "runner_project_name",
     "state_bucket_name",
@@ -142,5 +161,7 @@ __all__ = [
     "TagKey",
     "load_from_pulumi_config",
     "parse_platform_config",
+    "runtime_config_keys",
     "stack_file_for",
+    "unread_key_issues",
 ]

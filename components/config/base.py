@@ -26,7 +26,7 @@ from components.config.physical_names import REPLICA_LOG_BUCKET_STEM, github_con
 # - the runner's IAM role, <prefix>-<env>-gha-runner plus Pulumi's 8-character suffix (64): 37.
 # EKS cluster names (<prefix>-<env>, 100), KMS aliases (256), CodeBuild projects (150) are looser.
 # bootstrap's validate_name still checks each name it builds against botocore.
-S3_BUCKET_NAME_MAX = 63
+S3_BUCKET_NAME_MAX = int(facts.facts()["s3BucketNaming"]["maxLength"])
 
 
 def _name_prefix_max() -> int:
@@ -98,7 +98,26 @@ Cidr = Annotated[str, AfterValidator(_cidr)]
 RoleArn = Annotated[str, AfterValidator(_role_arn)]
 PolicyArn = Annotated[str, AfterValidator(_policy_arn)]
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
-TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+\-@]+$")]
+# Lengths of a tag key (botocore); its characters, the reserved aws: prefix and the platform's own
+# keys are checked with every other tag the platform writes (components/config/tags.py).
+TagKey = Annotated[str, Field(min_length=facts.tag_rules()["key"]["min"], max_length=facts.tag_rules()["key"]["max"])]
+
+
+def describe_value(value: typing.Any) -> str:
+    """How a stack file's value reads in an error: ``the boolean true``, ``the number 1.3``, ``the string '2'``."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"the {type(value).__name__} {value}"  # e.g. an unquoted date, which YAML reads as a date
 
 
 def repeated(values: list[str]) -> list[str]:
@@ -106,16 +125,43 @@ def repeated(values: list[str]) -> list[str]:
     return sorted({v for v in values if values.count(v) > 1})
 
 
-class Model(BaseModel):
-    """Base for every config section: camelCase keys, unknown keys rejected, immutable."""
+def _integer_choices(annotation: object) -> tuple[int, ...] | None:
+    """The choices of a ``Literal`` of integers (None for any other annotation)."""
+    if typing.get_origin(annotation) is typing.Literal and all(type(a) is int for a in typing.get_args(annotation)):
+        return typing.get_args(annotation)
+    return None
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+class Model(BaseModel):
+    """Base for every config section: camelCase keys, unknown keys rejected, immutable, and strict
+    types, as the stack file is written: no booleans or strings for numbers, no numbers for strings."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integer_choices_are_integers(cls, data: typing.Any) -> typing.Any:
+        # Strict mode still lets a Literal[1, 2] take true or 1.0 (they compare equal to 1).
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                choices = _integer_choices(field.annotation)
+                key = field.alias or name
+                value = data.get(key, data.get(name))
+                if choices and value is not None and type(value) is not int:
+                    raise ValueError(f"@{key}: must be one of {', '.join(map(str, choices))}, got {describe_value(value)}")
+        return data
 
 
 class Scaling(Model):
     min_size: int = Field(ge=0, description="Fewest nodes/instances.")
     desired_size: int = Field(ge=0, description="Nodes/instances at creation; autoscalers own it afterwards.")
-    max_size: int = Field(ge=1, description="Most nodes/instances.")
+    max_size: int = Field(
+        ge=1,
+        description=(
+            f"Most nodes/instances; a node group allows at most {facts.eks_node_group_quotas()['nodesPerNodeGroup']} (EKS default quota), "
+            "and all groups together must fit the private subnets."
+        ),
+    )
 
     @model_validator(mode="after")
     def _ordered(self):

@@ -24,6 +24,13 @@ class NodeGroupConfig(Scaling):
     imds_hop_limit: Literal[1, 2] = Field(1, description="IMDSv2 hop limit; 2 only when a pod truly needs instance metadata.")
     max_unavailable: int = Field(1, ge=1, le=100, description="Nodes replaced at once during a node group update.")
 
+    @model_validator(mode="after")
+    def _within_the_eks_quota(self):
+        quota = facts.eks_node_group_quotas()["nodesPerNodeGroup"]
+        if self.max_size > quota:
+            raise ValueError(f"@maxSize: at most {quota} nodes per managed node group (EKS default quota 'Nodes per managed node group'), got {self.max_size}")
+        return self
+
 
 class SystemNodeGroupConfig(NodeGroupConfig):
     ami_type: Literal["AL2023_x86_64_STANDARD", "BOTTLEROCKET_x86_64"] = Field("AL2023_x86_64_STANDARD", description="CPU AMI type.")
@@ -59,14 +66,19 @@ class GpuNodeGroupConfig(NodeGroupConfig):
         return types
 
     @property
+    def max_gpus_per_node(self) -> int:
+        """The most GPUs one node of the group may carry: its families' biggest sizes (aws_facts.json)."""
+        return max(facts.max_gpus_per_instance(t) or 0 for t in self.instance_types)
+
+    @property
     def accelerator(self) -> str:
         """GPU model of the group's nodes, e.g. ``nvidia-a10g`` (one per group, validated)."""
         return facts.gpu_accelerator(self.instance_types[0]) or "unknown"
 
 
 class GpuQuotaConfig(Model):
-    training: int = Field(8, ge=0, description="requests.nvidia.com/gpu quota of the ml-training namespace.")
-    serving: int = Field(2, ge=0, description="requests.nvidia.com/gpu quota of the ml-serving namespace.")
+    training: int = Field(8, ge=0, description="requests.nvidia.com/gpu quota of the ml-training namespace; at most what the GPU node groups can hold.")
+    serving: int = Field(2, ge=0, description="requests.nvidia.com/gpu quota of the ml-serving namespace; at most what the GPU node groups can hold.")
 
 
 class EksConfig(Model):
@@ -90,7 +102,10 @@ class EksConfig(Model):
         default_factory=lambda: SystemNodeGroupConfig(instance_types=["m6i.large"], min_size=2, desired_size=2, max_size=4),
         description="CPU managed node group for system pods.",
     )
-    gpu_node_groups: list[GpuNodeGroupConfig] = Field(default_factory=list, description="GPU managed node groups.")
+    gpu_node_groups: list[GpuNodeGroupConfig] = Field(
+        default_factory=list,
+        description=f"GPU managed node groups; with the system group at most {facts.eks_node_group_quotas()['nodeGroupsPerCluster']} (EKS default quota).",
+    )
     gpu_quota: GpuQuotaConfig = Field(default_factory=GpuQuotaConfig, description="GPU quotas per ML namespace.")
 
     @field_validator("version")
@@ -113,7 +128,26 @@ class EksConfig(Model):
         duplicates = repeated([g.name for g in groups])
         if duplicates:
             raise ValueError(f"GPU node group names must be unique; repeated: {duplicates}")
+        quota = facts.eks_node_group_quotas()["nodeGroupsPerCluster"]
+        if len(groups) + 1 > quota:
+            raise ValueError(f"{len(groups)} GPU node groups and the system group make {len(groups) + 1} managed node groups; EKS allows {quota} per cluster (default quota 'Managed node groups per cluster')")
         return groups
+
+    @model_validator(mode="after")
+    def _gpu_quota_within_capacity(self):
+        # A quota the node groups can never fill bounds nothing, and reads as GPUs the cluster cannot start.
+        if not self.gpu_node_groups:
+            return self
+        capacity = sum(g.max_size * g.max_gpus_per_node for g in self.gpu_node_groups)
+        held = ", ".join(f"{g.name}: maxSize {g.max_size} x up to {g.max_gpus_per_node} GPUs" for g in self.gpu_node_groups)
+        lines = [
+            f"@gpuQuota.{namespace}: {value} GPUs is more than the GPU node groups can ever hold, at most {capacity} ({held})"
+            for namespace, value in (("training", self.gpu_quota.training), ("serving", self.gpu_quota.serving))
+            if value > capacity
+        ]
+        if lines:
+            raise ValueError("\n".join(lines))
+        return self
 
     @model_validator(mode="after")
     def _endpoint(self):

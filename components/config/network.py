@@ -7,15 +7,16 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components import facts
 from components.config.base import Cidr, LogRetentionDays, Model, repeated
 
 
 class NetworkConfig(Model):
-    vpc_cidr: Cidr = Field("10.0.0.0/16", description="VPC IPv4 range.")
+    vpc_cidr: Cidr = Field("10.0.0.0/16", description="VPC IPv4 range, /16 (the largest AWS allows) to /20 (room for every AZ's subnets).")
     az_count: int = Field(2, ge=2, le=3, description="Availability zones to spread subnets over (2-3).")
     nat_gateways: Literal["single", "perAz"] = Field("single", description="One shared NAT gateway, or one per AZ.")
-    public_subnet_cidrs: list[Cidr] | None = Field(None, description="Explicit public subnets (one per AZ); derived from vpcCidr when absent.")
-    private_subnet_cidrs: list[Cidr] | None = Field(None, description="Explicit private subnets (one per AZ); derived from vpcCidr when absent.")
+    public_subnet_cidrs: list[Cidr] | None = Field(None, description="Explicit public subnets (one per AZ, each /16 to /28); derived from vpcCidr when absent.")
+    private_subnet_cidrs: list[Cidr] | None = Field(None, description="Explicit private subnets (one per AZ, each /16 to /28); derived from vpcCidr when absent. Every node runs here: all node groups' maxSize together must fit their addresses.")
     interface_endpoints: list[Literal["ecr.api", "ecr.dkr", "sts", "sagemaker.runtime", "sagemaker.api", "logs"]] = Field(
         default_factory=list, description="Interface VPC endpoints so image pulls and AWS API calls skip the NAT."
     )
@@ -32,6 +33,10 @@ class NetworkConfig(Model):
     @model_validator(mode="after")
     def _subnets(self):
         vpc = ipaddress.ip_network(self.vpc_cidr)
+        netmask = facts.vpc_netmask_rules()
+        largest, smallest = netmask["largestPrefixLength"], netmask["smallestPrefixLength"]
+        if vpc.prefixlen < largest:
+            raise ValueError(f"@vpcCidr: {self.vpc_cidr} is larger than AWS allows; a VPC's IPv4 block is /{largest} to /{smallest}")
         if vpc.prefixlen > 20:
             raise ValueError(f"@vpcCidr: {self.vpc_cidr} is too small; use /20 or larger so each AZ gets public and private subnets")
         subnets: list[tuple[str, str]] = []
@@ -41,6 +46,8 @@ class NetworkConfig(Model):
             if len(cidrs) != self.az_count:
                 raise ValueError(f"@{key}: has {len(cidrs)} entries; need exactly azCount={self.az_count}")
             for cidr in cidrs:
+                if not largest <= ipaddress.ip_network(cidr).prefixlen <= smallest:
+                    raise ValueError(f"@{key}: {cidr} is not a size AWS allows; a subnet's IPv4 block is /{largest} to /{smallest}")
                 if not ipaddress.ip_network(cidr).subnet_of(vpc):
                     raise ValueError(f"@{key}: {cidr} is outside vpcCidr {self.vpc_cidr}")
                 subnets.append((key, cidr))
@@ -61,3 +68,8 @@ class NetworkConfig(Model):
         private = [str(s) for s in list(halves[0].subnets(prefixlen_diff=2))[: self.az_count]]
         public = [str(s) for s in list(halves[1].subnets(prefixlen_diff=4))[: self.az_count]]
         return (self.public_subnet_cidrs or public, self.private_subnet_cidrs or private)
+
+    def private_addresses(self) -> int:
+        """Addresses the private subnets (where every node runs) leave after AWS's reserved ones."""
+        reserved = facts.vpc_netmask_rules()["reservedAddressesPerSubnet"]
+        return sum(ipaddress.ip_network(cidr).num_addresses - reserved for cidr in self.subnet_layout()[1])

@@ -2,10 +2,17 @@
 
 Each has one builder here: the namePrefix rule (``base.py``) is derived from their lengths,
 bootstrap scopes its deploy role to them and checks them against botocore before any AWS call,
-and the components create them. Standard library only.
+and the components create them. S3's bucket naming rules, which botocore lacks, are here too
+(:func:`bucket_name_problem`, from aws_facts.json), for the stack's buckets and bootstrap's state
+bucket alike. Standard library only (``policies.awsfacts`` is too).
 """
 
 from __future__ import annotations
+
+import ipaddress
+import re
+
+from policies.awsfacts.instances import facts
 
 # Stem of the replica's access-log bucket (components/storage): the longest bucket stem, hence
 # the one that bounds namePrefix (stems: artifacts, access-logs, replica, replica-logs).
@@ -26,3 +33,32 @@ def state_bucket_name(name: str, account: str, region: str) -> str:
 def github_connection_name(name: str) -> str:
     """The CodeConnections connection to GitHub that bootstrap creates and the runner project uses."""
     return f"{name}-github"
+
+
+# Stems of the artifact store's buckets, <namePrefix>-<environment>-<stem>-<unique suffix>
+# (components/storage): the data bucket, its access logs, and the replica with its access logs.
+BUCKET_STEMS: tuple[str, ...] = ("artifacts", "access-logs", "replica", REPLICA_LOG_BUCKET_STEM)
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why S3 refuses ``name`` as a general purpose bucket name, or None (rules: aws_facts.json)."""
+    rules = facts()["s3BucketNaming"]
+    if not rules["minLength"] <= len(name) <= rules["maxLength"]:
+        return f"is {len(name)} characters; S3 allows {rules['minLength']}-{rules['maxLength']}"
+    if not re.fullmatch(rules["pattern"], name):
+        return "may hold only lowercase letters, digits, '.' and '-', and must begin and end with a letter or digit"
+    if ".." in name:
+        return "holds two adjacent periods"
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        pass
+    else:
+        return "is formatted as an IP address"
+    prefix = next((p for p in rules["forbiddenPrefixes"] if name.startswith(p)), None)
+    if prefix:
+        return f"starts with {prefix!r}, a prefix S3 reserves"
+    suffix = next((s for s in rules["forbiddenSuffixes"] if name.endswith(s)), None)
+    if suffix:
+        return f"ends with {suffix!r}, a suffix S3 reserves"
+    return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from components import facts
 from components.config.base import NAME_PREFIX_PATTERN, NAME_PREFIX_RULE, Model, RoleArn, TagKey
@@ -11,18 +11,24 @@ from components.config.eks import EksConfig
 from components.config.environments import Environment
 from components.config.iam import IamConfig
 from components.config.network import NetworkConfig
+from components.config.physical_names import BUCKET_STEMS, bucket_name_problem, state_bucket_name
 from components.config.serving import ServingConfig
 from components.config.storage import StorageConfig
+from components.config.tags import PLATFORM_TAG_KEYS, tag_issues
 from policies.awsfacts import PROJECT
+
+# Validation context: the keys (relative to the platform object, e.g. ``costCenter``) whose values
+# are stand-ins for secrets the offline preview cannot decrypt; rules on their text are skipped.
+UNKNOWN_KEYS_CONTEXT = "unknownKeys"
 
 
 class PlatformConfig(Model):
     environment: Environment = Field(description="The environment this stack deploys; selects the per-environment defaults (ENVIRONMENT_DEFAULTS) and the checks that differ by environment.")
     region: str = Field(description="From aws:region; must be a region botocore knows.")
-    owner: str = Field(min_length=1, max_length=256, description="Owning team; the `owner` tag.")
-    cost_center: str = Field(min_length=1, max_length=256, description="The `cost-center` tag.")
-    project: str = Field(PROJECT, description="The `project` tag, and the logical name of the root MlopsPlatform component.")
-    name_prefix: str = Field("mlops", pattern=NAME_PREFIX_PATTERN, description=f"Short prefix of physical names ({NAME_PREFIX_RULE}); bootstrap's --name.")
+    owner: str = Field(min_length=1, max_length=256, description="Owning team; the `owner` tag (AWS tag value rules apply).")
+    cost_center: str = Field(min_length=1, max_length=256, description="The `cost-center` tag (AWS tag value rules apply).")
+    project: str = Field(PROJECT, description="The `project` tag (AWS tag value rules apply), and the logical name of the root MlopsPlatform component.")
+    name_prefix: str = Field("mlops", pattern=NAME_PREFIX_PATTERN, description=f"Short prefix of physical names ({NAME_PREFIX_RULE}); bootstrap's --name. Every bucket name it makes must pass S3's naming rules (no `xn--`, `sthree-` or `amzn-s3-demo-` start).")
     account_id: str = Field(
         pattern=r"^\d{12}$",
         description=(
@@ -31,7 +37,14 @@ class PlatformConfig(Model):
         ),
     )
     assume_role_arn: RoleArn | None = Field(None, description="Role the AWS provider assumes (per-environment accounts).")
-    extra_tags: dict[TagKey, str] = Field(default_factory=dict, description="More tags on every taggable resource.")
+    extra_tags: dict[TagKey, str] = Field(
+        default_factory=dict,
+        description=(
+            "More tags on every taggable resource. Keys and values follow AWS's tag rules (botocore: letters, digits, spaces and `_ . : / = + - @`; "
+            "no `aws:` prefix in any case). Keys the platform writes itself are refused, in any case: its default tags "
+            "(`environment`, `owner`, `cost-center`, `managed-by`, `project`) and its per-resource tags (`Name`, `node-group`, `mlops:role`, `kubernetes.io/*`, `k8s.io/*`)."
+        ),
+    )
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="VPC layout.")
     storage: StorageConfig = Field(default_factory=StorageConfig, description="Artifact store.")
     iam: IamConfig = Field(default_factory=IamConfig, description="IAM guardrails.")
@@ -72,17 +85,47 @@ class PlatformConfig(Model):
             raise ValueError(f"@storage.replication.region: must differ from aws:region ({self.region})")
         return self
 
+    @model_validator(mode="after")
+    def _aws_accepts_the_tags(self, info: ValidationInfo):
+        origins = {"environment": "environment", "owner": "owner", "cost-center": "costCenter", "project": "project"}
+        unknown = (info.context or {}).get(UNKNOWN_KEYS_CONTEXT, ())
+        lines = tag_issues(self.default_tags, origins, self.extra_tags, unknown)
+        if lines:
+            raise ValueError("\n".join(lines))
+        return self
+
+    @model_validator(mode="after")
+    def _s3_accepts_the_bucket_names(self):
+        # Every bucket name namePrefix produces: the store's (auto-named: prefix + a unique suffix of
+        # lowercase hex) and bootstrap's state bucket for this account and region.
+        suffix = "0" * facts.PREFIXED_UNIQUE_SUFFIX_LENGTH
+        names = [(f"{self.resource_name(stem)}-{suffix}", f"{self.resource_name(stem)}-<{len(suffix)}-character suffix>") for stem in BUCKET_STEMS]
+        state = state_bucket_name(self.name_prefix, self.account_id, self.region)
+        for name, shown in [*names, (state, f"{state} (bootstrap's state bucket)")]:
+            problem = bucket_name_problem(name)
+            if problem:
+                raise ValueError(f"@namePrefix: {self.name_prefix!r} makes the bucket name {shown}, which S3 refuses: it {problem}")
+        return self
+
+    @model_validator(mode="after")
+    def _nodes_fit_the_private_subnets(self):
+        groups = {"systemNodeGroup": self.eks.system_node_group, **{g.name: g for g in self.eks.gpu_node_groups}}
+        nodes = sum(g.max_size for g in groups.values())
+        addresses = self.network.private_addresses()
+        if nodes > addresses:
+            sizes = ", ".join(f"{name} {g.max_size}" for name, g in groups.items())
+            raise ValueError(
+                f"@eks: the node groups can grow to {nodes} nodes (maxSize: {sizes}), more than the {addresses} addresses of the private subnets "
+                f"({', '.join(self.network.subnet_layout()[1])}, after the {facts.vpc_netmask_rules()['reservedAddressesPerSubnet']} AWS reserves in each); "
+                "every node needs one, and its pods more"
+            )
+        return self
+
     @property
     def default_tags(self) -> dict[str, str]:
         """Tags every taggable AWS resource carries, through the provider's default_tags."""
-        return {
-            **self.extra_tags,
-            "environment": self.environment,
-            "owner": self.owner,
-            "cost-center": self.cost_center,
-            "managed-by": "pulumi",
-            "project": self.project,
-        }
+        own = (self.environment, self.owner, self.cost_center, "pulumi", self.project)
+        return {**self.extra_tags, **dict(zip(PLATFORM_TAG_KEYS, own, strict=True))}
 
     def resource_name(self, *parts: str) -> str:
         """Physical-name stem such as ``mlops-dev-artifacts``."""

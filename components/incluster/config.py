@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from components.config import PROJECT as PLATFORM_PROJECT
-from components.config import ConfigError
+from components.config import ConfigError, runtime_config_keys, unread_key_issues
 
 PROJECT = "mlops-platform-incluster"
 PLATFORM_STACK_KEY = f"{PROJECT}:platformStack"
+# The keys of this project's namespace the program reads.
+INCLUSTER_KEYS: tuple[str, ...] = (PLATFORM_STACK_KEY,)
 _STACK_REFERENCE = re.compile(r"^(?P<org>[A-Za-z0-9_.-]+)/(?P<project>[A-Za-z0-9_.-]+)/(?P<stack>[A-Za-z0-9_.-]+)$")
 
 
@@ -38,6 +42,14 @@ def parse_incluster_config(platform_stack: object, stack: str, source: str) -> I
     return InClusterConfig(platform_stack=platform_stack)
 
 
+def check_incluster_stack(config: Mapping[str, Any], stack: str, source: str) -> None:
+    """Refuse keys of ``mlops-platform-incluster:`` the program does not read (everything else of
+    the environment is configured in layer 1's stack file). Raises ConfigError."""
+    issues = unread_key_issues(config, PROJECT, INCLUSTER_KEYS, lambda _: f" (configure the environment in stacks/Pulumi.{stack}.yaml)")
+    if issues:
+        raise ConfigError.of(source, issues)
+
+
 def stack_file_for(stack: str) -> str:
     return f"incluster/stacks/Pulumi.{stack}.yaml"
 
@@ -46,4 +58,5 @@ def load_from_pulumi_config() -> InClusterConfig:
     import pulumi
 
     stack = pulumi.get_stack()
+    check_incluster_stack(dict.fromkeys(runtime_config_keys()), stack, stack_file_for(stack))
     return parse_incluster_config(pulumi.Config(PROJECT).get("platformStack"), stack, stack_file_for(stack))

@@ -70,7 +70,8 @@ class PreviewResult:
 
 def load_config(stack_file: StackFile) -> PlatformConfig:
     """Validate a stack's config exactly as the program will (raises ConfigError)."""
-    return parse_platform_config(stack_file.config.get(CONFIG_KEY), stack_file.config.get(REGION_KEY), stack_file.display_path)
+    return parse_platform_config(stack_file.config.get(CONFIG_KEY), stack_file.config.get(REGION_KEY), stack_file.display_path,
+                                 secret_paths=stack_file.secret_paths)
 
 
 def run_stack(stack_file: StackFile, *, unknowns: bool = False, account_id: str = ACCOUNT_ID,

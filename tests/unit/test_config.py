@@ -83,7 +83,7 @@ BAD_CONFIGS = [
     ("missing-owner", "dev", "owner", _DELETE, "owner", "required key is missing"),
     ("bad-role-arn", "dev", "eks.adminRoleArns", ["admins"], "eks.adminRoleArns[0]", "not an IAM role ARN"),
     ("duplicate-gpu-group", "prod", "eks.gpuNodeGroups.1.name", "g5", "eks.gpuNodeGroups", "repeated"),
-    ("wrong-type", "dev", "network.azCount", "two", "network.azCount", "valid integer"),
+    ("wrong-type", "dev", "network.azCount", "two", "network.azCount", "must be an integer, got the string 'two'"),
     ("too-many-azs", "dev", "network.azCount", 4, "network.azCount", "less than or equal to 3"),
 ]
 
