@@ -193,7 +193,7 @@ def _namespaced(key: str, project: str) -> str:
     return key if ":" in key else f"{project}:{key}"
 
 
-def _load_document(text: str, display: str, project: str) -> Any:
+def load_stack_document(text: str, display: str, project: str = PROJECT) -> Any:
     """The stack file's document, or StackFileError: ``<file>: line L, column C: <reason>``."""
     try:
         loader = _StackFileLoader(text, project)
@@ -219,7 +219,7 @@ def _load_document(text: str, display: str, project: str) -> Any:
 
 def parse_stack_text(stack: str, path: Path, text: str, *, project: str = PROJECT) -> StackFile:
     display = _display(path)
-    document = _load_document(text, display, project)
+    document = load_stack_document(text, display, project)
     if document is None:
         document = {}
     if not isinstance(document, dict):

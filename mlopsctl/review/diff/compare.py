@@ -10,11 +10,9 @@ import json
 import re
 from typing import Any
 
-import yaml
-
 from components.incluster.config import PROJECT as INCLUSTER_PROJECT
 from mlopsctl.offline.preview import NOT_EVALUATED
-from mlopsctl.offline.stackfile import SECRET_PLACEHOLDER, map_secure
+from mlopsctl.offline.stackfile import SECRET_PLACEHOLDER, StackFileError, load_stack_document, map_secure
 from mlopsctl.offline.wire import is_secret
 from mlopsctl.review.diff.blast import blast_radius
 from mlopsctl.review.diff.model import MASK, Cause, Change, InputChange, Side, StackDiff
@@ -275,8 +273,8 @@ def _secure_values(text: str | None) -> dict[str, str]:
     if not text:
         return {}
     try:
-        document = yaml.safe_load(text) or {}
-    except yaml.YAMLError:
+        document = load_stack_document(text, "stack file") or {}
+    except StackFileError:  # the side's own preview reported it
         return {}
     found: dict[str, str] = {}
     map_secure((document or {}).get("config") or {}, "", lambda path, ciphertext: found.__setitem__(path, str(ciphertext)))
