@@ -1,12 +1,14 @@
 """Command-line entry point: ``python -m mlopsctl <command>``.
 
-Exit codes: 0 clean; 1 a mandatory policy violation (or a failed check); 2 bad input.
+Exit codes: 0 clean; 1 a mandatory policy violation (or a failed check); 2 bad input, one line,
+found before any slow work (an argument that cannot work is refused while parsing).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +25,28 @@ EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT = 0, 1, 2
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def writable_file(value: str) -> Path:
+    """An output path (``--out``, ``--json-out``) whose directory exists and can be written, checked before the command runs."""
+    path = Path(value)
+    directory = path.parent
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value}: is a directory")
+    if not directory.is_dir():
+        raise argparse.ArgumentTypeError(f"{value}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"{value}: not writable")
+    return path
+
+
+def endpoint_url(value: str) -> str:
+    from mlopsctl.ops import awsclients
+
+    try:
+        return awsclients.endpoint_url(value)
+    except awsclients.AwsSetupError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--endpoint-url: ")) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,10 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--base", required=True, help="Git ref to compare against, e.g. origin/main or HEAD~1")
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                       help="markdown is a PR comment that fits GitHub's 65,536-character limit")
-    diff.add_argument("--json-out", type=Path, metavar="PATH", help="Also write the full JSON document to PATH (one run for both).")
+    diff.add_argument("--json-out", type=writable_file, metavar="PATH", help="Also write the full JSON document to PATH (one run for both).")
     diff.add_argument("--head-label", default="working tree", metavar="LABEL",
                       help="How the output names the head, e.g. the pull request's head commit SHA (default: working tree).")
-    diff.add_argument("--out", type=Path, metavar="PATH",
+    diff.add_argument("--out", type=writable_file, metavar="PATH",
                       help="Write the output to PATH instead of stdout. With --format markdown, a head that cannot be "
                            "previewed writes a one-line error comment there (exit 2), so a PR comment never goes stale.")
     diff.set_defaults(handler=_diff)
@@ -127,7 +151,7 @@ def _add_operations_commands(commands) -> None:
                            help="Also create GitHub OIDC trust and this environment's deploy and preview roles for this repository.")
     bootstrap.add_argument("--github-connection", action="store_true",
                            help="Also create (or find) the CodeConnections GitHub connection <name>-github of the CodeBuild runner.")
-    bootstrap.add_argument("--endpoint-url", help="Send every AWS call to this endpoint (e.g. moto_server).")
+    _add_aws_arguments(bootstrap)
     bootstrap.add_argument("--fix", action="store_true", help="Correct reported differences (never deletes data).")
     bootstrap.add_argument("--format", choices=("text", "json"), default="text")
     bootstrap.set_defaults(handler=_bootstrap)
@@ -135,15 +159,21 @@ def _add_operations_commands(commands) -> None:
     verify = commands.add_parser("verify", help="Check a deployed stack's live resources against its config.")
     verify.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml")
     verify.add_argument("--outputs", metavar="FILE", help="`pulumi stack output --json` file; '-' or absent: stdin.")
-    verify.add_argument("--endpoint-url", help="Send every AWS call to this endpoint (e.g. moto_server).")
+    _add_aws_arguments(verify)
     verify.add_argument("--format", choices=("text", "json"), default="text")
     verify.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
     verify.set_defaults(handler=_verify)
 
 
+def _add_aws_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--endpoint-url", type=endpoint_url, metavar="URL",
+                         help="Send every AWS call to this endpoint, http(s)://host[:port] (e.g. moto_server).")
+    command.add_argument("--profile", help="AWS profile of the config files (default: AWS_PROFILE, else the default chain).")
+
+
 def _bootstrap(args: argparse.Namespace) -> int:
     from components import facts
-    from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, describe_aws_error
+    from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, AwsSetupError, describe_aws_error
     from mlopsctl.ops.bootstrap.names import BootstrapInputError
     from mlopsctl.ops.bootstrap.report import render_text
     from mlopsctl.ops.bootstrap.run import Bootstrapper
@@ -152,9 +182,10 @@ def _bootstrap(args: argparse.Namespace) -> int:
         print(f"error: --region: {args.region!r} is not an AWS region known to botocore", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        bootstrapper = Bootstrapper(AwsClients(args.region, args.endpoint_url), args.name, args.environment, args.github_repo, fix=args.fix,
+        clients = AwsClients(args.region, args.endpoint_url, profile=args.profile)
+        bootstrapper = Bootstrapper(clients, args.name, args.environment, args.github_repo, fix=args.fix,
                                     github_connection=args.github_connection)
-    except BootstrapInputError as exc:
+    except (BootstrapInputError, AwsSetupError) as exc:  # arguments, profile, credentials: before any change
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except AWS_ERRORS as exc:
@@ -169,19 +200,26 @@ def _bootstrap(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    """Bad input first (stack file, profile, outputs, whose stack, whose credentials), then the checks."""
     from mlopsctl.offline.preview import load_config
     from mlopsctl.offline.stackfile import load_stack_file
-    from mlopsctl.ops.awsclients import AwsClients
+    from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, AwsSetupError, describe_aws_error
     from mlopsctl.ops.verify import OutputsError, Verifier, failed, read_outputs, render_text, to_json
 
-    config = load_config(load_stack_file(args.stack, args.stacks_dir))
+    stack_file = load_stack_file(args.stack, args.stacks_dir)
+    config = load_config(stack_file)
     try:
-        outputs = read_outputs(args.outputs, sys.stdin)
-        verifier = Verifier(config, outputs, AwsClients(config.region, args.endpoint_url))
-    except OutputsError as exc:
+        clients = AwsClients(config.region, args.endpoint_url, profile=args.profile)
+        verifier = Verifier(config, read_outputs(args.outputs, sys.stdin), clients, stack_path=stack_file.display_path)
+        try:
+            verifier.preflight()
+        except AWS_ERRORS as exc:
+            print(f"error: cannot identify the AWS account: {describe_aws_error(exc)}", file=sys.stderr)
+            return EXIT_VIOLATION
+        results = verifier.run()  # stops at the first call refused for unusable credentials
+    except (OutputsError, AwsSetupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    results = verifier.run()
     if args.format == "json":
         print(json.dumps(to_json(args.stack, config, results), indent=2))
     else:

@@ -3,7 +3,9 @@
 moto_server runs as its own process on a free port; readiness is polled with a bounded loop
 (HTTP GET until a deadline, waiting on the server process between attempts), never a sleep.
 The gaps of moto listed in test_bootstrap.py and test_verify.py apply here too: the staging stack
-is used because it has no cross-region replication, which moto cannot represent faithfully.
+is used because it has no cross-region replication, which moto cannot represent faithfully, in a
+copy with ``ciRunner.webhook: false`` because moto's CodeBuild has no webhooks. moto_server
+answers for staging's account (``MOTO_ACCOUNT_ID``), as verify refuses another account's credentials.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from tests.support.stacks import ROOT
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
                "AWS_DEFAULT_REGION": REGION}
+STAGING = load_config(load_stack_file("staging"))
+ACCOUNT = STAGING.account_id
 
 
 def _free_port() -> int:
@@ -56,7 +60,7 @@ def _wait_until_serving(process: subprocess.Popen, port: int, deadline_seconds: 
 def moto_server():
     port = _free_port()
     process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **CREDENTIALS, **MOTO_SETTINGS})
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **CREDENTIALS, **MOTO_SETTINGS, "MOTO_ACCOUNT_ID": ACCOUNT})
     try:
         _wait_until_serving(process, port)
         yield f"http://127.0.0.1:{port}"
@@ -84,11 +88,11 @@ def test_bootstrap_then_verify_through_the_cli(moto_server, monkeypatch, tmp_pat
 
     first = mlopsctl(*bootstrap)
     assert (first.returncode, first.stderr) == (0, ""), first.stdout + first.stderr
-    bucket = "mlops-pulumi-state-123456789012-us-east-1"
+    bucket = f"mlops-pulumi-state-{ACCOUNT}-us-east-1"
     assert f"  pulumi login 's3://{bucket}?region=us-east-1&awssdk=v2'\n" in first.stdout
     assert "  pulumi stack init organization/mlops-platform/prod --secrets-provider 'awskms://alias/mlops-pulumi-secrets?region=us-east-1'\n" in first.stdout
-    assert "  environment prod    AWS_ROLE_ARN                 arn:aws:iam::123456789012:role/mlops-deploy-prod\n" in first.stdout
-    assert "  repository          AWS_PREVIEW_ROLE_ARN_PROD    arn:aws:iam::123456789012:role/mlops-preview-prod\n" in first.stdout
+    assert f"  environment prod    AWS_ROLE_ARN                 arn:aws:iam::{ACCOUNT}:role/mlops-deploy-prod\n" in first.stdout
+    assert f"  repository          AWS_PREVIEW_ROLE_ARN_PROD    arn:aws:iam::{ACCOUNT}:role/mlops-preview-prod\n" in first.stdout
     assert "mlops-deploy-dev" not in first.stdout and "mlops-preview-staging" not in first.stdout
 
     second = mlopsctl(*bootstrap, "--format", "json")
@@ -97,22 +101,36 @@ def test_bootstrap_then_verify_through_the_cli(moto_server, monkeypatch, tmp_pat
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
 
-    # A deployed staging stack, then verify it from a file and from stdin.
-    outputs = seed_stack(load_config(load_stack_file("staging")), Seed(autoscaling_min=1), endpoint_url=moto_server)
+    # A deployed staging stack (its runner without a webhook), then verify it from a file and from stdin.
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    stack_text = (ROOT / "stacks" / "Pulumi.staging.yaml").read_text()
+    assert stack_text.count("      webhook: true\n") == 1
+    (stacks / "Pulumi.staging.yaml").write_text(stack_text.replace("      webhook: true\n", "      webhook: false\n"))
+    config = load_config(load_stack_file("staging", stacks))
+    outputs = seed_stack(config, Seed(autoscaling_min=1), endpoint_url=moto_server)
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(outputs))
-    passing = mlopsctl("verify", "--stack", "staging", "--outputs", str(path), "--endpoint-url", moto_server, "--format", "json")
+    verify = ("verify", "--stack", "staging", "--stacks-dir", str(stacks), "--endpoint-url", moto_server)
+    passing = mlopsctl(*verify, "--outputs", str(path), "--format", "json")
     document = json.loads(passing.stdout)
     assert (passing.returncode, passing.stderr) == (0, ""), passing.stdout
-    assert document["summary"] == {"pass": 22, "fail": 0, "error": 0, "skip": 1}
+    # store 4, network 4, cluster 4, 2 node groups x 5, runner 3, one endpoint x 4; skipped: replication, the webhook
+    assert document["summary"] == {"pass": 29, "fail": 0, "error": 0, "skip": 2}
+    assert {c["check"].split(".")[0] for c in document["checks"] if c["status"] == "pass"} == {
+        "artifactStore", "network", "cluster", "nodegroup", "ciRunner", "endpoint"}
 
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
-    failing = mlopsctl("verify", "--stack", "staging", "--endpoint-url", moto_server, stdin=json.dumps(outputs))
+    failing = mlopsctl(*verify, stdin=json.dumps(outputs))
     assert failing.returncode == 1
     [line] = [x for x in failing.stdout.splitlines() if x.lstrip().startswith("FAIL")]
     assert line.split() == ["FAIL", "artifactStore.versioning", f"s3://{BUCKET}:", "versioning", "is", "Suspended,", "want", "Enabled"]
-    assert failing.stdout.endswith("21 passed, 1 failed, 0 errors, 1 skipped\n")
+    assert failing.stdout.endswith("28 passed, 1 failed, 0 errors, 2 skipped\n")
 
-    bad = mlopsctl("verify", "--stack", "staging", "--endpoint-url", moto_server, stdin="{oops")
+    wrong = mlopsctl(*verify, stdin=json.dumps({**outputs, "environment": "prod"}))
+    assert (wrong.returncode, wrong.stdout) == (2, "")
+    assert wrong.stderr.startswith("error: wrong stack: the outputs are environment 'prod'") and wrong.stderr.count("\n") == 1
+
+    bad = mlopsctl(*verify, stdin="{oops")
     assert (bad.returncode, bad.stdout) == (2, "")
     assert bad.stderr.startswith("error: outputs (stdin): not valid JSON") and bad.stderr.count("\n") == 1

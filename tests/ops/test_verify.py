@@ -11,11 +11,14 @@ moto gaps, and how each path is covered instead:
   set on moto's backend objects, the state a real API would report.
 - moto has no throttling or permission errors; those are injected at botocore's ``before-send``
   hook, so botocore's standard retry mode really runs (its backoff sleep is short-circuited).
+- moto's CodeBuild has no webhooks: the runner project's webhook is set on moto's backend object.
+
+What verify refuses before any check (whose stack, which sections, credentials) is in
+test_verify_inputs.py.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from types import SimpleNamespace
 
@@ -25,11 +28,12 @@ from botocore.stub import Stubber
 from moto.eks.models import eks_backends
 from moto.sagemaker.models import sagemaker_backends
 
-from mlopsctl.cli import main
 from mlopsctl.offline.preview import load_config
 from mlopsctl.offline.stackfile import load_stack_file
 from mlopsctl.ops.awsclients import AwsClients
 from mlopsctl.ops.verify import ERROR, FAIL, PASS, SKIP, Verifier
+from mlopsctl.ops.verify.serving import verify_endpoints
+from mlopsctl.ops.verify.storage import verify_replication
 from tests.support.aws_seed import ACCOUNT, BUCKET, CLUSTER, ENDPOINT, REGION, REPLICA, Seed, moto_account, seed_stack
 
 PROD = load_config(load_stack_file("prod"))
@@ -74,8 +78,12 @@ def test_compliant_stack_passes_every_check(aws):
     assert [r.check for r in results.values() if r.status == SKIP] == ["artifactStore.replication"]
     groups = {r.resource for r in by_check(results, "nodegroup.taints")}
     assert groups == {f"eks nodegroup {CLUSTER}/{outputs['cluster']['nodeGroups'][g]} ({g})" for g in ("system", "g5", "g6-batch")}
-    assert len(results) == 4 + 1 + 4 + 3 * 5 + 4
+    # store 4 + replication; network 4; cluster 4; 3 node groups x 5; runner 4; one endpoint x 4
+    assert len(results) == 4 + 1 + 4 + 4 + 3 * 5 + 4 + 4
+    assert {r.check.split(".")[0] for r in results.values()} == {"artifactStore", "network", "cluster", "nodegroup", "ciRunner", "endpoint"}
 
+
+OTHER_CONNECTION = f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/99999999-1111-4a6b-9c3d-7e8f90a1b2c3"
 
 # One test per check, each failing for its own reason and only that check failing.
 CASES = [
@@ -85,6 +93,13 @@ CASES = [
     ("artifactStore.publicAccessBlock", Seed(public_access_block={"BlockPublicAcls": True, "IgnorePublicAcls": True,
                                                                    "BlockPublicPolicy": True, "RestrictPublicBuckets": False}),
      "public access block off: RestrictPublicBuckets", None),
+    ("network.vpc", Seed(vpc_cidr="10.99.0.0/16"), "CIDR 10.99.0.0/16, config says 10.30.0.0/16", None),
+    ("network.privateSubnets", Seed(private_subnets=2), "2 private subnet(s) in 2 zone(s) (us-east-1a, us-east-1b); config says azCount 3", None),
+    ("network.natGateways", Seed(nat_gateways=1), "1 available NAT gateway(s); config natGateways perAz wants 3", None),
+    ("network.flowLog", Seed(flow_log=False), "no active flow log of ALL traffic (flow logs: none)", None),
+    ("ciRunner.source", Seed(runner_connection=OTHER_CONNECTION),
+     f"source auth is CODECONNECTIONS {OTHER_CONNECTION}, config says CODECONNECTIONS {PROD.ci_runner.connection_arn}", None),
+    ("ciRunner.webhook", Seed(runner_webhook=False), "the project has no webhook; config sets ciRunner.webhook: true", None),
     ("cluster.version", Seed(cluster_version="1.33"), "Kubernetes 1.33, config says 1.35", None),
     ("cluster.logging", Seed(log_types=("api", "audit")), "control-plane log types off: authenticator", None),
     ("cluster.secretsEncryption", Seed(secrets_encryption=False), "not envelope-encrypted", None),
@@ -163,6 +178,71 @@ def test_data_capture_must_go_to_the_endpoints_prefix(aws):
     assert_only_failure(verify(config, outputs), "endpoint.dataCapture", f"want s3://{BUCKET}/capture/{ENDPOINT}/")
 
 
+def test_endpoint_declared_but_missing_and_one_the_config_lacks(aws):
+    config = _without_replication(PROD)
+    outputs = seed_stack(config)
+    outputs["endpoints"] = {"fraud": outputs["endpoints"].pop("churn")}
+    results = Verifier(config, outputs, AwsClients(config.region)).run()
+    failing = [(r.check, r.resource, r.reason) for r in results if r.status == FAIL]
+    assert failing == [("endpoint.present", "endpoint churn", "serving.endpoints declares 'churn'; the outputs' endpoints have no 'churn'"),
+                       ("endpoint.present", f"sagemaker endpoint {ENDPOINT}",
+                        "endpoint 'fraud' is in the outputs but not in the stack config's serving.endpoints")]
+
+
+# --- the in-VPC runner ---------------------------------------------------------------------------
+
+RUNNER = "mlops-prod-gha-runner"
+
+
+def test_runner_project_missing_fails_every_runner_check(aws):
+    config = _without_replication(PROD)
+    results = verify(config, seed_stack(config, Seed(runner=False)))
+    failing = [(r.check, r.reason) for r in results.values() if r.status in (FAIL, ERROR)]
+    assert failing == [("ciRunner.project", f"no CodeBuild project {RUNNER} in us-east-1")] + [
+        (check, f"no CodeBuild project {RUNNER}") for check in ("ciRunner.source", "ciRunner.vpc", "ciRunner.webhook")]
+
+
+def test_runner_outside_its_security_group_or_subnets(aws):
+    config = _without_replication(PROD)
+    outputs = seed_stack(config)
+    group = outputs["ciRunner"]["securityGroupId"]
+    outputs["ciRunner"]["securityGroupId"] = "sg-0123456789abcdef0"
+    outputs["network"]["privateSubnetIds"] = outputs["network"]["privateSubnetIds"][:2]
+    [bad] = [r for r in verify(config, outputs).values() if r.check == "ciRunner.vpc"]
+    assert bad.status == FAIL
+    assert bad.reason.startswith(f"security groups ['{group}'] lack the runner's sg-0123456789abcdef0; subnets subnet-")
+    assert bad.reason.endswith("are not the private subnets")
+
+
+def test_runner_webhook_must_be_limited_to_the_configured_actors(aws):
+    from moto.codebuild.models import codebuild_backends
+
+    config = _without_replication(PROD)
+    outputs = seed_stack(config)
+    webhook = codebuild_backends[ACCOUNT][REGION].codebuild_projects[RUNNER].project_metadata["webhook"]
+    webhook["filterGroups"] = [[{"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"}]]  # any actor, forks included
+    assert_only_failure(verify(config, outputs), "ciRunner.webhook",
+                        "no webhook filter group of WORKFLOW_JOB_QUEUED limited to ACTOR_ACCOUNT_ID ^(1234567|7654321)$")
+
+
+def test_runner_without_webhook_in_config_skips_the_webhook_check(aws):
+    config = _without_replication(PROD)
+    no_webhook = config.model_copy(update={"ci_runner": config.ci_runner.model_copy(update={"webhook": False})})
+    results = verify(no_webhook, seed_stack(no_webhook))
+    [webhook] = by_check(results, "ciRunner.webhook")
+    assert (webhook.status, webhook.reason) == (SKIP, "ciRunner.webhook is false: no webhook to check")
+    assert {r.status for r in results.values() if r.check.startswith("ciRunner.") and r.check != "ciRunner.webhook"} == {PASS}
+
+
+def test_stack_without_a_runner_connection_checks_no_runner(aws):
+    config = _without_replication(PROD)
+    outputs = seed_stack(config)
+    bare = config.model_copy(update={"ci_runner": config.ci_runner.model_copy(update={"connection_arn": None, "webhook": False})})
+    results = verify(bare, outputs)
+    assert [(r.check, r.status) for r in results.values() if r.check.startswith("ciRunner")] == [("ciRunner", SKIP)]
+    assert "ciRunner.connectionArn is not set" in results[("ciRunner", "ciRunner")].reason
+
+
 # --- replication --------------------------------------------------------------------------------
 
 
@@ -200,10 +280,10 @@ def _stubbed_replication_verifier(rules, replica_versioning):
         "Role": f"arn:aws:iam::{ACCOUNT}:role/mlops-prod-replication", "Rules": rules}}, {"Bucket": BUCKET})
     if replica_versioning is not None:
         replica_stub.add_response("get_bucket_versioning", {"Status": replica_versioning}, {"Bucket": REPLICA})
-    outputs = {"artifactStore": {"bucketName": BUCKET, "bucketArn": f"arn:aws:s3:::{BUCKET}", "kmsKeyArn": "k",
-                                 "replicaBucketName": REPLICA, "replicaRegion": "us-west-2"}}
-    verifier = Verifier(PROD, outputs, clients)
-    return verifier, primary_stub, replica_stub
+    store = {"bucketName": BUCKET, "bucketArn": f"arn:aws:s3:::{BUCKET}", "kmsKeyArn": "k", "replicaBucketName": REPLICA,
+             "replicaRegion": "us-west-2"}
+    verifier = Verifier(PROD, {"environment": "prod", "region": REGION, "artifactStore": store}, clients)
+    return verifier, store, primary_stub, replica_stub
 
 
 @pytest.mark.parametrize(("rules", "replica_versioning", "passed", "reason"), [
@@ -212,9 +292,9 @@ def _stubbed_replication_verifier(rules, replica_versioning):
     ([_replication_rule("elsewhere-bucket")], None, False, f"no enabled replication rule to arn:aws:s3:::{REPLICA}"),
 ])
 def test_replication_paths_with_stubber(aws, rules, replica_versioning, passed, reason):
-    verifier, primary_stub, replica_stub = _stubbed_replication_verifier(rules, replica_versioning)
+    verifier, store, primary_stub, replica_stub = _stubbed_replication_verifier(rules, replica_versioning)
     with primary_stub, replica_stub:
-        ok, why = verifier._replication(BUCKET, "us-west-2")
+        ok, why = verify_replication(verifier, store, "us-west-2")
     primary_stub.assert_no_pending_responses()
     replica_stub.assert_no_pending_responses()
     assert (ok, reason in why) == (passed, True), why
@@ -247,10 +327,11 @@ def test_gpu_endpoint_variant_with_stubber(aws):
         "ServiceNamespace": "sagemaker", "ResourceId": "endpoint/gpu/variant/primary", "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
         "MinCapacity": 2, "MaxCapacity": 8, "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/aas", "CreationTime": "2026-11-22T00:00:00Z"}]},
         {"ServiceNamespace": "sagemaker", "ResourceIds": ["endpoint/gpu/variant/primary"], "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"})
-    outputs = {"artifactStore": {"bucketName": BUCKET, "kmsKeyArn": key}, "endpoints": {"churn": {"name": "gpu"}}}
+    outputs = {"environment": "prod", "region": REGION, "artifactStore": {"bucketName": BUCKET, "kmsKeyArn": key},
+               "endpoints": {"churn": {"name": "gpu"}}}
     verifier = Verifier(PROD, outputs, clients)
     with stub, scaling_stub:
-        verifier.verify_endpoints()
+        verify_endpoints(verifier, outputs["endpoints"], outputs["artifactStore"])
     stub.assert_no_pending_responses()
     scaling_stub.assert_no_pending_responses()
     assert [(r.check, r.status) for r in verifier.results] == [
@@ -322,72 +403,3 @@ def test_permission_error_is_reported_on_that_check_only(aws):
     assert errors == ["cluster.logging", "cluster.secretsEncryption", "cluster.status", "cluster.version"]
     assert "permission denied for DescribeCluster (AccessDeniedException)" in results[("cluster.status", "cluster.status")].reason
     assert all(r.status in (PASS, SKIP) for r in results.values() if not r.check.startswith("cluster."))
-
-
-# --- CLI: output, exit codes and bad input ----------------------------------------------------
-
-
-def run_cli(args, capsys, stdin_text=None, monkeypatch=None):
-    if stdin_text is not None:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin_text))
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_cli_json_and_exit_codes(aws, capsys, monkeypatch, tmp_path):
-    config = load_config(load_stack_file("staging"))
-    outputs = seed_stack(config, Seed(autoscaling_min=1))
-    path = tmp_path / "outputs.json"
-    path.write_text(json.dumps(outputs))
-    code, out, err = run_cli(["verify", "--stack", "staging", "--outputs", str(path), "--format", "json"], capsys)
-    document = json.loads(out)
-    assert (code, err, document["ok"]) == (0, "", True), out
-    assert document["summary"] == {"pass": 4 + 4 + 2 * 5 + 4, "fail": 0, "error": 0, "skip": 1}
-    assert set(document["checks"][0]) == {"check", "resource", "status", "reason"}
-
-    import boto3
-
-    boto3.client("s3", region_name=REGION).put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
-    code, out, _ = run_cli(["verify", "--stack", "staging"], capsys, json.dumps(outputs), monkeypatch)
-    assert code == 1
-    assert "FAIL  artifactStore.versioning" in out and f"s3://{BUCKET}: versioning is Suspended, want Enabled" in out
-    assert out.rstrip().endswith("21 passed, 1 failed, 0 errors, 1 skipped")
-
-
-def test_absent_sections_are_skipped_with_a_note(aws, capsys, monkeypatch):
-    code, out, _ = run_cli(["verify", "--stack", "dev", "--outputs", "-"], capsys, json.dumps({"network": {"vpcId": "vpc-1"}}), monkeypatch)
-    assert code == 0
-    for section in ("artifactStore", "cluster", "endpoints"):
-        assert f"SKIP  {section}" in out and f"no '{section}' section in the stack outputs" in out
-
-
-@pytest.mark.parametrize(("args", "stdin", "message"), [
-    (["verify", "--stack", "qa"], "{}", "error: stacks/Pulumi.qa.yaml: no such stack 'qa' in stacks; available stacks: dev, prod, staging"),
-    (["verify", "--stack", "dev"], "{not json", "error: outputs (stdin): not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2"),
-    (["verify", "--stack", "dev"], "[1, 2]", "error: outputs (stdin): must be a JSON object (pulumi stack output --json), got list"),
-    (["verify", "--stack", "dev"], '{"artifactStore": {"kmsKeyArn": "k"}}', "error: outputs: artifactStore.bucketName: missing or not a str"),
-    (["verify", "--stack", "dev"], '{"endpoints": {"a": 1}}', "error: outputs: endpoints: must map each endpoint to an object with a string 'name'"),
-    (["verify", "--stack", "dev", "--outputs", "/nonexistent/outputs.json"], "", "error: --outputs /nonexistent/outputs.json: No such file or directory"),
-    (["verify"], "", "mlopsctl verify: error: the following arguments are required: --stack"),
-])
-def test_bad_input_is_one_line_and_exit_2(aws, capsys, monkeypatch, args, stdin, message):
-    code, out, err = run_cli(args, capsys, stdin, monkeypatch) if args != ["verify"] else _argparse_exit(args, capsys)
-    assert (code, out) == (2, "")
-    assert err.strip() == message
-    assert "Traceback" not in err
-
-
-def _argparse_exit(args, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
-
-
-def test_missing_region_in_stack_file_is_bad_input(aws, capsys, monkeypatch, tmp_path):
-    text = (load_stack_file("dev").path).read_text().replace("  aws:region: us-east-1\n", "")
-    (tmp_path / "Pulumi.dev.yaml").write_text(text)
-    code, out, err = run_cli(["verify", "--stack", "dev", "--stacks-dir", str(tmp_path)], capsys, "{}", monkeypatch)
-    assert (code, out) == (2, "")
-    assert err.strip() == f"error: {tmp_path}/Pulumi.dev.yaml: aws:region: required key is missing (set the AWS region, e.g. us-east-1)"

@@ -8,11 +8,15 @@ moto gaps worked around here (see also the tests that cover them another way):
   so seeded endpoints use ml.m5.large; GPU variants are covered with botocore's Stubber.
 - moto reports every cluster, node group and endpoint as ACTIVE/InService; states such as
   DEGRADED or Failed are set on moto's backend objects by the tests that need them.
+- moto's CodeBuild has no webhooks: in-process, the runner project's webhook is set on moto's
+  backend object (what BatchGetProjects would return); against moto_server it cannot be, so those
+  tests use a stack whose ``ciRunner.webhook`` is false.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +58,13 @@ class Seed:
     data_capture: bool = True
     autoscaling_min: int | None | str = "config"  # None: no scalable target; "config": the stack's minCount
     autoscaling_max: int | None = None  # None: the stack's maxCount
+    vpc_cidr: str | None = None  # None: the config's vpcCidr
+    private_subnets: int | None = None  # None: one per configured zone
+    nat_gateways: int | None = None  # None: as many as the config's natGateways implies
+    flow_log: bool = True
+    runner: bool = True  # the CodeBuild runner project, when the config enables it
+    runner_connection: str | None = None  # None: the config's connectionArn
+    runner_webhook: bool = True  # in-process moto only (moto_server has no way to set one)
 
 
 def _client(service: str, endpoint_url: str | None, region: str = REGION):
@@ -64,9 +75,61 @@ def _configured_groups(config: PlatformConfig) -> list[tuple[str, Any]]:
     return [("system", config.eks.system_node_group), *((g.name, g) for g in config.eks.gpu_node_groups)]
 
 
+def _seed_network(config: PlatformConfig, seed: Seed, endpoint_url: str | None) -> dict[str, Any]:
+    """A VPC with one private and one public subnet per zone, NAT gateways and a flow log; its outputs."""
+    ec2, network = _client("ec2", endpoint_url), config.network
+    cidr = ipaddress.ip_network(seed.vpc_cidr or network.vpc_cidr)
+    vpc_id = ec2.create_vpc(CidrBlock=str(cidr))["Vpc"]["VpcId"]
+    zones = sorted(z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"])[:network.az_count]
+    blocks = list(cidr.subnets(new_prefix=cidr.prefixlen + 4))
+    private = [ec2.create_subnet(VpcId=vpc_id, CidrBlock=str(blocks[i]), AvailabilityZone=zone)["Subnet"]["SubnetId"]
+               for i, zone in enumerate(zones[:seed.private_subnets if seed.private_subnets is not None else len(zones)])]
+    public = [ec2.create_subnet(VpcId=vpc_id, CidrBlock=str(blocks[8 + i]), AvailabilityZone=zone)["Subnet"]["SubnetId"]
+              for i, zone in enumerate(zones)]
+    nat_count = seed.nat_gateways if seed.nat_gateways is not None else (1 if network.nat_gateways == "single" else network.az_count)
+    for index in range(nat_count):
+        allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        ec2.create_nat_gateway(SubnetId=public[index % len(public)], AllocationId=allocation)
+    if seed.flow_log:
+        group = f"/aws/vpc-flow-logs/{config.name_prefix}-{config.environment}"
+        _client("logs", endpoint_url).create_log_group(logGroupName=group)
+        ec2.create_flow_logs(ResourceIds=[vpc_id], ResourceType="VPC", TrafficType="ALL", LogDestinationType="cloud-watch-logs",
+                             LogGroupName=group, DeliverLogsPermissionArn=f"arn:aws:iam::{ACCOUNT}:role/flow-logs")
+    return {"vpcId": vpc_id, "privateSubnetIds": private, "publicSubnetIds": public, "natGatewayCount": nat_count}
+
+
+def _seed_runner(config: PlatformConfig, seed: Seed, network: dict[str, Any], endpoint_url: str | None) -> dict[str, Any]:
+    """The in-VPC CodeBuild runner project of ``ciRunner``; its outputs."""
+    runner, account = config.ci_runner, _client("sts", endpoint_url).get_caller_identity()["Account"]
+    name = f"{config.name_prefix}-{config.environment}-gha-runner"
+    group = _client("ec2", endpoint_url).create_security_group(GroupName=name, Description="runner", VpcId=network["vpcId"])["GroupId"]
+    outputs = {"projectName": name, "runsOn": f"codebuild-{name}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}",
+               "securityGroupId": group, "serviceRoleArn": f"arn:aws:iam::{account}:role/{name}-role", "webhook": runner.webhook}
+    if not (seed.runner and runner.enabled):
+        return outputs
+    codebuild = _client("codebuild", endpoint_url)
+    project = codebuild.create_project(
+        name=name, serviceRole=outputs["serviceRoleArn"], artifacts={"type": "NO_ARTIFACTS"},
+        source={"type": "GITHUB", "location": f"https://github.com/{runner.github_repo}.git",
+                "auth": {"type": "CODECONNECTIONS", "resource": seed.runner_connection or runner.connection_arn}},
+        environment={"type": "LINUX_CONTAINER", "computeType": runner.compute_type, "image": runner.image},
+        vpcConfig={"vpcId": network["vpcId"], "subnets": network["privateSubnetIds"], "securityGroupIds": [group]})["project"]
+    outputs["projectArn"] = project["arn"]
+    if runner.webhook and seed.runner_webhook and endpoint_url is None:
+        from moto.codebuild.models import codebuild_backends
+
+        actors = "|".join(str(actor) for actor in runner.allowed_actor_ids)
+        codebuild_backends[account][REGION].codebuild_projects[name].project_metadata["webhook"] = {
+            "url": f"https://api.github.com/repos/{runner.github_repo}/hooks/1", "buildType": "BUILD",
+            "filterGroups": [[{"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"}, {"type": "ACTOR_ACCOUNT_ID", "pattern": f"^({actors})$"}]]}
+    return outputs
+
+
 def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: str | None = None) -> dict[str, Any]:
     """Create the resources of a deployed ``config`` stack; return its outputs."""
     seed = seed or Seed()
+    network = _seed_network(config, seed, endpoint_url)
+    runner = _seed_runner(config, seed, network, endpoint_url)
     kms = _client("kms", endpoint_url)
     # Only the keys the seed uses: moto makes an RSA key pair for every key it creates.
     key_arn = kms.create_key(Description="artifact store")["KeyMetadata"]["Arn"]
@@ -145,13 +208,16 @@ def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: s
             ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=low, MaxCapacity=high)
 
     return {
+        "environment": config.environment,
+        "region": config.region,
         "artifactStore": {
             "bucketName": BUCKET, "bucketArn": f"arn:aws:s3:::{BUCKET}", "kmsKeyArn": key_arn, "logBucketName": "mlops-prod-logs-abc123",
             "replicaBucketName": REPLICA if config.storage.replication.enabled else None,
             "replicaRegion": config.storage.replication.region if config.storage.replication.enabled else None,
             "prefixes": {"models": "models/", "datasets": "datasets/", "dataCapture": "data-capture/", "pipelines": "pipelines/"},
         },
-        "network": {"vpcId": "vpc-123", "privateSubnetIds": ["subnet-a", "subnet-b", "subnet-c"], "publicSubnetIds": [], "natGatewayCount": 3},
+        "network": network,
+        "ciRunner": runner,
         "cluster": {"name": CLUSTER, "version": config.eks.version, "endpoint": "https://example.eks.amazonaws.com",
                     "oidcProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{REGION}.amazonaws.com/id/ABC",
                     "nodeGroups": node_groups},
