@@ -1,7 +1,8 @@
 """Command-line entry point: ``python -m mlopsctl <command>``.
 
 Exit codes: 0 clean; 1 a mandatory policy violation (or a failed check); 2 bad input, one line,
-found before any slow work (an argument that cannot work is refused while parsing).
+found before any slow work (an argument that cannot work is refused while parsing); 130 or 143
+when stopped by Ctrl-C (SIGINT) or SIGTERM, after cleaning up (mlopsctl/interrupts.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError
+from mlopsctl import interrupts
 from mlopsctl.offline.policycheck.config import PolicyPackError
 from mlopsctl.offline.stackfile import STACKS_DIR, StackFileError
 from mlopsctl.review.diff.run import DiffError
@@ -229,8 +231,13 @@ def _verify(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except (ConfigError, StackFileError, PolicyPackError, DiffError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    with interrupts.handled():
+        try:
+            return args.handler(args)
+        except (ConfigError, StackFileError, PolicyPackError, DiffError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM, after every cleanup has run on the way out
+            stopped = exc if isinstance(exc, interrupts.Interrupted) else interrupts.Interrupted(2)
+            print(f"error: interrupted by {stopped.signal_name}; stopped after cleaning up", file=sys.stderr)
+            return stopped.exit_code

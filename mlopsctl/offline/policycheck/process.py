@@ -1,4 +1,8 @@
-"""One running policy pack (``python policies/__main__.py``) driven over gRPC as the engine drives it."""
+"""One running policy pack (``python policies/__main__.py``) driven over gRPC as the engine drives it.
+
+The pack runs in its parent's process group: a terminal's Ctrl-C reaches it directly, and a diff's
+base preview and its pack are stopped together as one group (mlopsctl/review/diff/run.py).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from typing import Any
 from google.protobuf import empty_pb2, json_format
 
 from mlopsctl import ROOT
+from mlopsctl.interrupts import deferred
 from mlopsctl.offline.harness import RecordedResource, Recording
 from mlopsctl.offline.policycheck import analyzer_proto
 from mlopsctl.offline.policycheck.config import PolicyPackError, level_to_proto, load_config_file, normalize_config, reconcile_config
@@ -83,19 +88,25 @@ class PolicyPackProcess:
             self.channel = None
             self.stub = None
         if self.process is not None:
-            # Ctrl-C is what the pack expects: PolicyPack stops its gRPC server on KeyboardInterrupt.
-            for stop, timeout in ((lambda p: p.send_signal(signal.SIGINT), 3), (subprocess.Popen.terminate, 3), (subprocess.Popen.kill, None)):
-                if self.process.poll() is not None:
-                    break
-                stop(self.process)
-                try:
-                    self.process.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    continue
-            for stream in (self.process.stdout, self.process.stderr):
-                if stream is not None:
-                    stream.close()
-            self.process = None
+            # Not cut short by Ctrl-C or SIGTERM (mlopsctl/interrupts.py): the pack is always stopped.
+            with deferred():
+                self._stop()
+
+    def _stop(self) -> None:
+        assert self.process is not None
+        # Ctrl-C is what the pack expects: PolicyPack stops its gRPC server on KeyboardInterrupt.
+        for stop, timeout in ((lambda p: p.send_signal(signal.SIGINT), 3), (subprocess.Popen.terminate, 3), (subprocess.Popen.kill, None)):
+            if self.process.poll() is not None:
+                break
+            stop(self.process)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                continue
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+        self.process = None
 
     def __enter__(self) -> PolicyPackProcess:
         return self.start()

@@ -1,4 +1,9 @@
-"""The two previews of a diff: the base ref's own code in a temporary worktree (a subprocess), the working tree here."""
+"""The two previews of a diff: the base ref's own code in a temporary worktree (a subprocess), the working tree here.
+
+The base preview runs in its own process group, with the policy pack it starts: stopping the diff
+(an error, Ctrl-C or SIGTERM, see mlopsctl/interrupts.py) stops that whole group and removes the
+worktree, so neither a pack process nor a worktree is left behind.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,12 +21,15 @@ from typing import Any
 
 from components.config import ConfigError
 from mlopsctl import ROOT
+from mlopsctl.interrupts import deferred
 from mlopsctl.offline.policycheck.config import PolicyPackError
 from mlopsctl.offline.preview import preview_stack
 from mlopsctl.offline.stackfile import StackFileError, available_stacks
 from mlopsctl.review.diff.compare import Side, StackDiff, compare
 
 PREVIEW_TIMEOUT_S = 900
+# How long the base preview gets to stop its policy pack after SIGTERM before its group is killed.
+STOP_TIMEOUT_S = 10
 
 
 class DiffError(Exception):
@@ -55,15 +64,32 @@ def _start_preview(project_dir: Path, stack: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env=_child_env(),
+        process_group=0,  # its own group: a terminal's Ctrl-C reaches only us, and we stop the group
     )
+
+
+def _stop_preview(proc: subprocess.Popen) -> None:
+    """Stop the base preview's process group (the preview and its policy pack): SIGTERM, then SIGKILL."""
+    with deferred():
+        if proc.poll() is None:
+            _signal_group(proc, signal.SIGTERM)  # the preview's own handler then closes its pack
+            try:
+                proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)  # the preview is not reaped yet, so its group id is still its own
+        proc.communicate()
+
+
+def _signal_group(proc: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signum)
 
 
 def _finish_preview(proc: subprocess.Popen, where: str) -> dict[str, Any]:
     try:
         stdout, stderr = proc.communicate(timeout=PREVIEW_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
+        _stop_preview(proc)
         raise DiffError(f"{where}: preview did not finish within {PREVIEW_TIMEOUT_S} s") from None
     if proc.returncode in (0, 1):  # 1: the preview ran and found mandatory violations
         try:
@@ -112,9 +138,8 @@ def run_diff(stack: str, base_ref: str, head_label: str = "working tree") -> Sta
                 head = Side(head_label, head_preview, head_text)
                 base = Side(base_label, _finish_preview(base_proc, base_label), base_stack.stdout)
             finally:
-                if base_proc.poll() is None:
-                    base_proc.kill()
-                    base_proc.communicate()
+                if base_proc.returncode is None:
+                    _stop_preview(base_proc)
     return compare(stack, base, head, environment=environment)
 
 
@@ -137,7 +162,8 @@ def _base_worktree(toplevel: Path, commit: str) -> Iterator[Path]:
         _git(toplevel, "worktree", "add", "--detach", "--quiet", str(worktree), commit)
         yield worktree
     finally:
-        removed = _git(toplevel, "worktree", "remove", "--force", str(worktree), check=False).returncode == 0
-        shutil.rmtree(scratch, ignore_errors=True)
-        if not removed:  # e.g. `worktree add` failed half-way: drop its administrative entry
-            _git(toplevel, "worktree", "prune", check=False)
+        with deferred():
+            removed = _git(toplevel, "worktree", "remove", "--force", str(worktree), check=False).returncode == 0
+            shutil.rmtree(scratch, ignore_errors=True)
+            if not removed:  # e.g. `worktree add` failed half-way: drop its administrative entry
+                _git(toplevel, "worktree", "prune", check=False)
