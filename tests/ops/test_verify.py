@@ -19,11 +19,9 @@ test_verify_inputs.py.
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 from moto.eks.models import eks_backends
 from moto.sagemaker.models import sagemaker_backends
@@ -34,6 +32,7 @@ from mlopsctl.ops.awsclients import AwsClients
 from mlopsctl.ops.verify import ERROR, FAIL, PASS, SKIP, Verifier
 from mlopsctl.ops.verify.serving import verify_endpoints
 from mlopsctl.ops.verify.storage import verify_replication
+from tests.support.aws_errors import answer_with_error
 from tests.support.aws_seed import ACCOUNT, BUCKET, CLUSTER, ENDPOINT, REGION, REPLICA, Seed, moto_account, seed_stack
 
 PROD = load_config(load_stack_file("prod"))
@@ -359,28 +358,12 @@ def test_serverless_endpoint_wants_the_key_skips_autoscaling_and_wants_no_captur
 # --- AWS errors are per check -----------------------------------------------------------------
 
 
-class _Raw:
-    def __init__(self, body: bytes):
-        self._body = body
-
-    def stream(self, **_):
-        yield self._body
-
-
-def _inject(client, operation: str, status: int, body: dict, calls: list):
-    def before_send(request, **_):
-        calls.append(request.headers.get("X-Amz-Target", request.url))
-        return AWSResponse(request.url, status, {"Content-Type": "application/x-amz-json-1.1"}, _Raw(json.dumps(body).encode()))
-
-    client.meta.events.register(f"before-send.{client.meta.service_model.service_name.replace(' ', '-').lower()}.{operation}", before_send)
-
-
 def test_throttling_is_retried_then_reported_on_that_check_only(aws, monkeypatch):
     config = _without_replication(PROD)
     outputs = seed_stack(config)
     clients = AwsClients(REGION)
     calls: list[str] = []
-    _inject(clients.client("sagemaker"), "DescribeEndpoint", 400, {"__type": "ThrottlingException", "message": "Rate exceeded"}, calls)
+    answer_with_error(clients.client("sagemaker"), "DescribeEndpoint", 400, "ThrottlingException", "Rate exceeded", calls, retried=True)
     monkeypatch.setattr("botocore.endpoint.time.sleep", lambda seconds: None)  # botocore's backoff, not the test's
     results = verify(config, outputs, clients)
     assert len(calls) == 1 + 8  # the first attempt and 8 retries (botocore: max_attempts counts retries)
@@ -395,8 +378,8 @@ def test_permission_error_is_reported_on_that_check_only(aws):
     outputs = seed_stack(config)
     clients = AwsClients(REGION)
     calls: list[str] = []
-    _inject(clients.client("eks"), "DescribeCluster", 403,
-            {"__type": "AccessDeniedException", "message": "User is not authorized to perform: eks:DescribeCluster"}, calls)
+    answer_with_error(clients.client("eks"), "DescribeCluster", 403, "AccessDeniedException",
+                      "User is not authorized to perform: eks:DescribeCluster", calls)
     results = verify(config, outputs, clients)
     assert len(calls) == 1  # not retried
     errors = sorted(r.check for r in results.values() if r.status == ERROR)

@@ -11,13 +11,12 @@ import io
 import json
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from mlopsctl.cli import main
 from mlopsctl.offline.preview import load_config
 from mlopsctl.offline.stackfile import load_stack_file
-from mlopsctl.ops import awsclients
 from mlopsctl.ops.verify import FAIL, PASS, SKIP, CheckResult, failed, verifier
+from tests.support.aws_errors import answer_every_client_with_error
 from tests.support.aws_seed import BUCKET, REGION, Seed, moto_account, seed_stack
 
 STAGING = load_config(load_stack_file("staging"))
@@ -162,34 +161,10 @@ def test_no_credentials_is_one_line_and_exit_2(no_credentials, capsys, monkeypat
                    "e.g. aws sso login)\n")
 
 
-def _refuse(service: str, operation: str, code: str, message: str, monkeypatch) -> list[str]:
-    """Every ``service`` client the CLI makes answers ``operation`` with ``code`` (HTTP 403); the calls are recorded."""
-    calls: list[str] = []
-    real = awsclients.AwsClients.client
-
-    def client(self, name, region=None):
-        made = real(self, name, region)
-        if name == service and not getattr(made, "_refusing", False):
-            xml = made.meta.service_model.protocol == "query"
-
-            def refuse(request, **_):
-                calls.append(operation)
-                body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error></ErrorResponse>"
-                        if xml else json.dumps({"__type": code, "message": message})).encode()
-                raw = type("Raw", (), {"stream": lambda self, **_: iter([body])})()
-                return AWSResponse(request.url, 403, {"Content-Type": "text/xml" if xml else "application/x-amz-json-1.1"}, raw)
-
-            made.meta.events.register(f"before-send.{made.meta.service_model.service_id.hyphenize()}.{operation}", refuse)
-            made._refusing = True
-        return made
-
-    monkeypatch.setattr(awsclients.AwsClients, "client", client)
-    return calls
-
-
 def test_credentials_that_expire_during_the_run_stop_it_with_one_line(staging_outputs, capsys, monkeypatch):
     _, path = staging_outputs
-    calls = _refuse("eks", "DescribeCluster", "ExpiredTokenException", "The security token included in the request is expired", monkeypatch)
+    calls = answer_every_client_with_error(monkeypatch, "eks", "DescribeCluster", 403, "ExpiredTokenException",
+                                           "The security token included in the request is expired")
     code, out, err = run_cli(["verify", "--stack", "staging", "--outputs", str(path)], capsys)
     assert (code, out) == (2, "")  # not one error per cluster check
     assert err == ("error: the AWS credentials were refused (ExpiredTokenException: The security token included in the request is "
@@ -199,7 +174,7 @@ def test_credentials_that_expire_during_the_run_stop_it_with_one_line(staging_ou
 
 def test_an_expired_token_before_the_first_check_is_one_line(staging_outputs, capsys, monkeypatch):
     _, path = staging_outputs
-    _refuse("sts", "GetCallerIdentity", "ExpiredToken", "The security token included in the request is expired", monkeypatch)
+    answer_every_client_with_error(monkeypatch, "sts", "GetCallerIdentity", 403, "ExpiredToken", "The security token included in the request is expired")
     code, out, err = run_cli(["verify", "--stack", "staging", "--outputs", str(path)], capsys)
     assert (code, out, err.count("\n")) == (2, "", 1)
     assert err.startswith("error: the AWS credentials were refused (ExpiredToken: ")
