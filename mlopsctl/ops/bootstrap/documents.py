@@ -268,16 +268,48 @@ def canonical_policy(document: Any) -> Any:
 
 
 def policy_differences(actual: Any, desired: Any) -> list[str]:
-    """Statement-level differences, by Sid, in one line each."""
+    """Statement-level differences, by Sid, one line each; a changed statement shows each changed value, old → new."""
     a, d = canonical_policy(actual), canonical_policy(desired)
     if a == d:
         return []
     a_by_sid = {s.get("Sid", f"#{i}"): s for i, s in enumerate(_as_list(a.get("Statement")))}
     d_by_sid = {s.get("Sid", f"#{i}"): s for i, s in enumerate(_as_list(d.get("Statement")))}
     out = [f"statement {sid} missing" for sid in d_by_sid if sid not in a_by_sid]
-    out += [f"statement {sid} differs" for sid in d_by_sid if sid in a_by_sid and a_by_sid[sid] != d_by_sid[sid]]
+    out += [f"statement {sid}: {'; '.join(statement_changes(a_by_sid[sid], d_by_sid[sid]))}"
+            for sid in d_by_sid if sid in a_by_sid and a_by_sid[sid] != d_by_sid[sid]]
     out += [f"unexpected statement {sid}" for sid in a_by_sid if sid not in d_by_sid]
     return out or ["document differs"]
+
+
+def statement_changes(actual: dict, desired: dict) -> list[str]:
+    """Each value that differs between two canonical statements: ``path: old → new`` (lists: what is lacking and extra)."""
+    old, new = dict(_leaves(actual)), dict(_leaves(desired))
+    changes = []
+    for path in sorted(set(old) | set(new)):
+        was, wanted = old.get(path), new.get(path)
+        if was == wanted:
+            continue
+        if isinstance(was, list) or isinstance(wanted, list):  # e.g. actions: the added and removed ones, not two long lists
+            lacking, extra = sorted(set(_as_list(wanted)) - set(_as_list(was))), sorted(set(_as_list(was)) - set(_as_list(wanted)))
+            parts = ([f"lacks {', '.join(lacking)}"] if lacking else []) + ([f"has extra {', '.join(extra)}"] if extra else [])
+            changes.append(f"{_path_text(path)}: {'; '.join(parts)}")
+        else:
+            changes.append(f"{_path_text(path)}: {'(none)' if was is None else was} → {'(none)' if wanted is None else wanted}")
+    return changes
+
+
+def _leaves(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    if isinstance(value, dict) and value:
+        return [leaf for key, item in value.items() for leaf in _leaves(item, (*path, key))]
+    return [(path, value)]
+
+
+def _path_text(path: tuple[str, ...]) -> str:
+    """``Condition.StringEquals["token.actions.githubusercontent.com:sub"]``: keys that are not plain words in brackets."""
+    text = ""
+    for key in path:
+        text += (f".{key}" if text else key) if key.isidentifier() else f'["{key}"]'
+    return text
 
 
 def _as_list(value: Any) -> list:

@@ -13,14 +13,18 @@ from mlopsctl.offline.stackfile import INCLUSTER_DIR
 from mlopsctl.ops.bootstrap.names import ENVIRONMENTS, Names
 
 OK, CREATED, DRIFT, FIXED = "ok", "created", "drift", "fixed"
-# Outstanding steps only a human can take (no --fix): a GitHub connection waiting for its console
-# authorisation, or one in ERROR.
+# Outstanding: steps only a human can take (no --fix), a GitHub connection waiting for its console
+# authorisation (pending) or in ERROR (failed); and a step whose AWS call failed (failed).
 PENDING, FAILED = "pending", "failed"
 
 
 @dataclass
 class Finding:
-    """One resource's outcome. ``differences`` are human lines; ``unfixed`` those still wrong."""
+    """One resource's outcome. ``differences`` are human lines; ``unfixed`` those still wrong.
+
+    ``finished``: what this run completed of a creation an earlier run began; ``failure`` and
+    ``remedy``: the AWS error that stopped this step (its operation and code) and what to do.
+    """
 
     resource: str
     kind: str  # e.g. "s3-bucket", "kms-alias", "iam-role"
@@ -28,10 +32,15 @@ class Finding:
     differences: list[str] = field(default_factory=list)
     unfixed: list[str] = field(default_factory=list)
     note: str = ""
+    todo: list[str] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)
+    failure: str = ""
+    remedy: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"resource": self.resource, "kind": self.kind, "status": self.status,
-                "differences": self.differences, "unfixed": self.unfixed, "note": self.note}
+        return {"resource": self.resource, "kind": self.kind, "status": self.status, "differences": self.differences,
+                "unfixed": self.unfixed, "finished": self.finished, "failure": self.failure or None, "remedy": self.remedy or None,
+                "note": self.note}
 
 
 @dataclass
@@ -44,14 +53,16 @@ class BootstrapReport:
     error: str | None = None
     # With --github-connection: {"name", "arn", "status"} of the connection, once found or created.
     connection: dict[str, str] | None = None
+    # The steps an AWS error kept from running (each depends on the ones before it).
+    not_run: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return any(f.status in (CREATED, FIXED) for f in self.findings)
+        return any(f.status in (CREATED, FIXED) or f.finished for f in self.findings)
 
     @property
     def outstanding(self) -> list[Finding]:
-        return [f for f in self.findings if f.unfixed]
+        return [f for f in self.findings if f.unfixed or f.failure]
 
     def role_arns(self) -> dict[str, str]:
         """This environment's CI roles in this account: ``deploy`` and ``preview``."""
@@ -149,38 +160,71 @@ class BootstrapReport:
             "githubVariables": self.github_variables(),
             "githubConnection": self.connection_json(),
             "findings": [f.to_json() for f in self.findings],
+            "notRun": self.not_run,
         }
 
 
 class Step:
-    """Collect differences for one resource and apply fixes when allowed."""
+    """Collect differences for one resource and apply fixes when allowed.
+
+    A resource bootstrap began creating (its state tag still says so, see ``ownership``) is
+    *resumed*: what its creation sequence would have set is set now, without --fix, and it is
+    reported ``created``, not as drift. What the first create call set, and anything else found
+    different, is still drift.
+    """
 
     def __init__(self, report: BootstrapReport, resource: str, kind: str, fix: bool):
         self.finding = Finding(resource=resource, kind=kind)
         self.fix = fix
+        self.began = False  # this run's create call succeeded
+        self.resuming = False
         report.findings.append(self.finding)
 
     def created(self, note: str = "") -> None:
         self.finding.status = CREATED
         self.finding.note = note
 
-    def differs(self, description: str, fixer: Callable[[], None] | None) -> None:
-        """Record a difference; apply ``fixer`` only with --fix. ``None`` means never auto-fixed."""
+    def resume(self) -> None:
+        self.resuming = True
+        self.finding.note = "an earlier run began creating it and stopped part-way"
+
+    def differs(self, description: str, fixer: Callable[[], None] | None, *, resumable: bool = False) -> None:
+        """Record a difference; apply ``fixer`` only with --fix (or when resuming a ``resumable`` setting). ``None``: never auto-fixed."""
         if fixer is None:
             description += " (not fixed automatically)"
-        self.finding.differences.append(description)
-        if self.fix and fixer is not None:
+        if self.resuming and resumable and fixer is not None:
             fixer()
+            self.finding.finished.append(description)
         else:
-            self.finding.unfixed.append(description)
-        self.finding.status = DRIFT if self.finding.unfixed else FIXED
+            self.finding.differences.append(description)
+            if self.fix and fixer is not None:
+                fixer()
+            else:
+                self.finding.unfixed.append(description)
+        self.finding.status = DRIFT if self.finding.unfixed else CREATED if self.resuming else FIXED
+
+    def resumed(self) -> bool:
+        """Whether a resumed creation is now complete (then it is ``created``; its state tag may say so)."""
+        if not self.resuming or self.finding.unfixed:
+            return False
+        self.finding.status = CREATED
+        self.finding.note = "an earlier run began creating it and stopped part-way; finished now"
+        return True
 
     def to_do(self, description: str, status: str) -> None:
         """A step only a human can take: outstanding (exit 1) until done; a new resource stays ``created``."""
         self.finding.differences.append(description)
         self.finding.unfixed.append(description)
+        self.finding.todo.append(description)
         if self.finding.status != CREATED:
             self.finding.status = status
+
+    def failed(self, failure: str, remedy: str) -> None:
+        """An AWS call of this step failed: ``failure`` names its operation and error code, ``remedy`` what to do."""
+        self.finding.status = FAILED
+        self.finding.failure, self.finding.remedy = failure, remedy
+        if self.began:
+            self.finding.note = "created by this run, not finished"
 
 
 def render_text(report: BootstrapReport, fix: bool) -> str:
@@ -189,12 +233,22 @@ def render_text(report: BootstrapReport, fix: bool) -> str:
     for f in report.findings:
         label = {OK: "ok     ", CREATED: "created", FIXED: "fixed  ", DRIFT: "DRIFT  ", PENDING: "PENDING", FAILED: "FAILED "}[f.status]
         out.append(f"  {label} {f.kind:18} {f.resource}" + (f"  ({f.note})" if f.note else ""))
+        out += [f"            - finished: {line}" for line in f.finished]
         for difference in f.differences:
-            mark = "fixed" if difference not in f.unfixed else "differs" if f.status == DRIFT else "failed" if f.status == FAILED else "to do"
+            if difference not in f.unfixed:
+                mark = "fixed"
+            elif difference in f.todo:
+                mark = "failed" if f.status == FAILED else "to do"
+            else:
+                mark = "differs"
             out.append(f"            - {mark}: {difference}")
+        if f.failure:
+            out += [f"            - failed: {f.failure}", f"            - to do: {f.remedy}"]
     out.append("")
     if report.error:
         out.append(f"ERROR: {report.error}")
+        if report.not_run:
+            out.append(f"Not run (each needs the steps before it): {', '.join(report.not_run)}.")
         return "\n".join(out) + "\n"
     differences = sum(len(f.unfixed) for f in report.outstanding if f.status == DRIFT)
     if differences:

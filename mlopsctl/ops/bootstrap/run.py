@@ -2,15 +2,19 @@
 
 Order: the secrets key, the state bucket it encrypts, then (with ``--github-repo``) GitHub's OIDC
 provider, the CI policies and this environment's CI roles, then (with ``--github-connection``) the
-runner's GitHub connection. An AWS error stops the run at its step and is reported as such.
+runner's GitHub connection. Each step needs the ones before it, so an AWS error stops the run: the
+step that hit it is ``failed`` (the operation, the AWS error code and what to do), the steps after
+it are listed as not run, and nothing is reported ``ok`` that was not confirmed.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, describe_aws_error, tag_list, unless_missing
 from mlopsctl.ops.bootstrap import documents
+from mlopsctl.ops.bootstrap.failures import remedy
 from mlopsctl.ops.bootstrap.names import (
     GITHUB_OIDC_AUDIENCE,
     GITHUB_OIDC_URL,
@@ -19,10 +23,10 @@ from mlopsctl.ops.bootstrap.names import (
     validate_environment,
     validate_name,
 )
+from mlopsctl.ops.bootstrap.ownership import COMPLETE, CREATING, STATE_TAG, bootstrap_tags, half_built, with_state
 from mlopsctl.ops.bootstrap.report import FAILED, PENDING, BootstrapReport, Step
 from mlopsctl.ops.bootstrap.state_bucket import ensure_state_bucket
 
-BOOTSTRAP_TAGS = {"managed-by": "mlopsctl-bootstrap"}
 CONNECTION_PROVIDER = "GitHub"
 
 
@@ -36,30 +40,38 @@ class Bootstrapper:
         self.environment = validate_environment(environment)
         validate_name(name, clients.region)
         self.github = parse_github_repo(github_repo) if github_repo is not None else None
-        identity = clients.client("sts").get_caller_identity()
+        identity = clients.account()  # missing or expired credentials: AwsSetupError, one line
         partition = identity["Arn"].split(":")[1]
         self.names = Names(name=name, account=identity["Account"], region=clients.region, partition=partition)
-        self.tags = {**BOOTSTRAP_TAGS, "mlopsctl:bootstrap-name": name}
+        self.tags = bootstrap_tags(name)
         self.report = BootstrapReport(names=self.names, environment=environment, github_repo=github_repo)
+        self._current: Step | None = None  # the step whose AWS calls run now
+
+    def _step(self, resource: str, kind: str) -> Step:
+        self._current = Step(self.report, resource, kind, self.fix)
+        return self._current
 
     def run(self) -> BootstrapReport:
-        step = "secrets key"
-        try:
+        def secrets_key() -> None:
             self.report.key_arn = self.ensure_secrets_key()
-            step = "state bucket"
-            self.ensure_state_bucket(self.report.key_arn)
-            if self.github:
-                step = "GitHub OIDC provider"
-                self.ensure_oidc_provider()
-                step = "CI policies"
-                self.ensure_ci_policies(self.report.key_arn)
-                step = "CI roles"
-                self.ensure_ci_roles()
-            if self.github_connection:
-                step = "GitHub connection"
-                self.ensure_github_connection()
-        except AWS_ERRORS as exc:
-            self.report.error = f"stopped at {step}: {describe_aws_error(exc)}"
+
+        phases: list[tuple[str, Callable[[], None]]] = [
+            ("secrets key", secrets_key), ("state bucket", lambda: self.ensure_state_bucket(self.report.key_arn))]
+        if self.github:
+            phases += [("GitHub OIDC provider", self.ensure_oidc_provider), ("CI policies", lambda: self.ensure_ci_policies(self.report.key_arn)),
+                       ("CI roles", self.ensure_ci_roles)]
+        if self.github_connection:
+            phases.append(("GitHub connection", self.ensure_github_connection))
+        for index, (phase, run) in enumerate(phases):
+            self._current = None
+            try:
+                run()
+            except AWS_ERRORS as exc:
+                step = self._current or self._step(phase, "bootstrap-step")
+                step.failed(describe_aws_error(exc), remedy(exc, self.names, step.finding.resource))
+                self.report.error = f"stopped at {phase}: {describe_aws_error(exc)}"
+                self.report.not_run = [later for later, _ in phases[index + 1:]]
+                break
         return self.report
 
     # -----------------------------------------------------------------------------------------
@@ -74,22 +86,28 @@ class Bootstrapper:
 
     def ensure_secrets_key(self) -> str:
         kms = self.clients.client("kms")
-        step = Step(self.report, self.names.key_alias, "kms-alias", self.fix)
+        step = self._step(self.names.key_alias, "kms-alias")
         alias = self._find_alias(kms)
         if alias is None or not alias.get("TargetKeyId"):
             key = kms.create_key(
                 Description=f"Pulumi secrets provider and state bucket encryption ({self.names.name})",
-                KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT",
-                Tags=[{"TagKey": k, "TagValue": v} for k, v in self.tags.items()],
+                KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT", Tags=_kms_tags(with_state(self.tags, CREATING)),
             )["KeyMetadata"]
-            kms.enable_key_rotation(KeyId=key["KeyId"])
+            step.began = True
+            # The alias first: a rerun finds the key only through it.
             kms.create_alias(AliasName=self.names.key_alias, TargetKeyId=key["KeyId"])
+            kms.enable_key_rotation(KeyId=key["KeyId"])
+            kms.tag_resource(KeyId=key["KeyId"], Tags=_kms_tags({STATE_TAG: COMPLETE}))
             step.created(f"key {key['Arn']} with rotation on")
             return key["Arn"]
 
         meta = kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]
         key_id, key_arn = meta["KeyId"], meta["Arn"]
         step.finding.note = f"key {key_arn}"
+        if meta.get("KeyManager") == "CUSTOMER":
+            tags = {t["TagKey"]: t["TagValue"] for page in kms.get_paginator("list_resource_tags").paginate(KeyId=key_id) for t in page["Tags"]}
+            if half_built(tags, self.names.name):
+                step.resume()
         # The alias is never repointed: the key it names decrypts every existing stack's secrets.
         if meta.get("KeyManager") != "CUSTOMER":
             step.differs(f"alias points at an {meta.get('KeyManager')}-managed key; use a customer-managed key", None)
@@ -103,14 +121,17 @@ class Bootstrapper:
         elif state != "Enabled":
             step.differs(f"key state is {state}", None)
         if meta.get("KeyManager") == "CUSTOMER" and not kms.get_key_rotation_status(KeyId=key_id).get("KeyRotationEnabled"):
-            step.differs("automatic key rotation is off", lambda: kms.enable_key_rotation(KeyId=key_id))
+            step.differs("automatic key rotation is off", lambda: kms.enable_key_rotation(KeyId=key_id), resumable=True)
+        if step.resumed():
+            kms.tag_resource(KeyId=key_id, Tags=_kms_tags({STATE_TAG: COMPLETE}))
+            step.finding.note += f" (key {key_arn})"
         return key_arn
 
     # -----------------------------------------------------------------------------------------
     # S3
 
     def ensure_state_bucket(self, key_arn: str) -> None:
-        step = Step(self.report, f"s3://{self.names.state_bucket}", "s3-bucket", self.fix)
+        step = self._step(f"s3://{self.names.state_bucket}", "s3-bucket")
         ensure_state_bucket(self.clients.client("s3"), self.names, step, key_arn, self.tags)
 
     # -----------------------------------------------------------------------------------------
@@ -119,7 +140,7 @@ class Bootstrapper:
     def ensure_oidc_provider(self) -> None:
         iam = self.clients.client("iam")
         arn = self.names.oidc_provider_arn
-        step = Step(self.report, arn, "iam-oidc-provider", self.fix)
+        step = self._step(arn, "iam-oidc-provider")
         existing = {p["Arn"] for p in iam.list_open_id_connect_providers().get("OpenIDConnectProviderList", [])}
         if arn not in existing:
             # No thumbprint: IAM trusts GitHub's OIDC endpoint through its library of root CAs.
@@ -141,7 +162,7 @@ class Bootstrapper:
     def _ensure_managed_policy(self, name: str, document: dict, description: str) -> None:
         iam = self.clients.client("iam")
         arn = self.names.policy_arn(name)
-        step = Step(self.report, arn, "iam-policy", self.fix)
+        step = self._step(arn, "iam-policy")
         policy = unless_missing(lambda: iam.get_policy(PolicyArn=arn)["Policy"], "NoSuchEntity", None)
         if policy is None:
             iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document), Description=description, Tags=tag_list(self.tags))
@@ -171,23 +192,30 @@ class Bootstrapper:
         """An account bootstrapped before preview roles were per environment still has ``<name>-preview``."""
         iam = self.clients.client("iam")
         n = self.names
+        self._current = None
         if unless_missing(lambda: iam.get_role(RoleName=n.legacy_preview_role), "NoSuchEntity", None) is None:
             return
-        step = Step(self.report, n.role_arn(n.legacy_preview_role), "iam-role", self.fix)
+        step = self._step(n.role_arn(n.legacy_preview_role), "iam-role")
         step.differs(f"legacy preview role shared by every environment: pull requests now assume {n.preview_role(self.environment)}; "
                      f"delete it once no workflow reads AWS_PREVIEW_ROLE_ARN", None)
 
     def _ensure_role(self, role_name: str, trust: dict, policy_arn: str, description: str) -> None:
         iam = self.clients.client("iam")
         boundary = self.names.policy_arn(self.names.boundary_policy)
-        step = Step(self.report, self.names.role_arn(role_name), "iam-role", self.fix)
+        step = self._step(self.names.role_arn(role_name), "iam-role")
         role = unless_missing(lambda: iam.get_role(RoleName=role_name)["Role"], "NoSuchEntity", None)
         if role is None:
+            # Trust, boundary and tags are set by the create call itself; the policy is the one step after it.
             iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust), Description=description,
-                            PermissionsBoundary=boundary, MaxSessionDuration=3600, Tags=tag_list(self.tags))
+                            PermissionsBoundary=boundary, MaxSessionDuration=3600, Tags=tag_list(with_state(self.tags, CREATING)))
+            step.began = True
             iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
+            iam.tag_role(RoleName=role_name, Tags=tag_list({STATE_TAG: COMPLETE}))
             step.created()
             return
+        tags = {t["Key"]: t["Value"] for page in iam.get_paginator("list_role_tags").paginate(RoleName=role_name) for t in page["Tags"]}
+        if half_built(tags, self.names.name):
+            step.resume()
 
         differences = documents.policy_differences(role["AssumeRolePolicyDocument"], trust)
         if differences:
@@ -200,12 +228,15 @@ class Bootstrapper:
         attached = {p["PolicyArn"] for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=role_name)
                     for p in page["AttachedPolicies"]}
         if policy_arn not in attached:
-            step.differs(f"policy {policy_arn} not attached", lambda: iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn))
+            step.differs(f"policy {policy_arn} not attached", lambda: iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn),
+                         resumable=True)
         # Permissions someone else granted are reported, never removed: the boundary caps them anyway.
         for extra in sorted(attached - {policy_arn}):
             step.differs(f"extra managed policy attached: {extra}", None)
         for inline in iam.list_role_policies(RoleName=role_name).get("PolicyNames", []):
             step.differs(f"extra inline policy: {inline}", None)
+        if step.resumed():
+            iam.tag_role(RoleName=role_name, Tags=tag_list({STATE_TAG: COMPLETE}))
 
     # -----------------------------------------------------------------------------------------
     # CodeConnections: the GitHub connection of the runner project (moto has no codeconnections)
@@ -224,22 +255,22 @@ class Bootstrapper:
         """Find ``<name>-github`` by name, or create it. A new connection is PENDING until a human authorises it."""
         codeconnections = self.clients.client("codeconnections")
         name = self.names.connection_name
+        step = self._step(name, "codeconnections")  # named by its ARN once that is known
         matches = [c for c in self._list_connections(codeconnections) if c.get("ConnectionName") == name]
         if not matches:
             arn = codeconnections.create_connection(ProviderType=CONNECTION_PROVIDER, ConnectionName=name, Tags=tag_list(self.tags))["ConnectionArn"]
-            step = Step(self.report, arn, "codeconnections", self.fix)
+            step.finding.resource = arn
             step.created(f"{name}, {CONNECTION_PROVIDER}, PENDING")
             self.report.connection = {"name": name, "arn": arn, "status": "PENDING"}
             step.to_do("connection is PENDING: authorise it once in the console (GitHub connection, below)", PENDING)
             return
         if len(matches) > 1:
-            step = Step(self.report, name, "codeconnections", self.fix)
             step.differs(f"{len(matches)} connections are named {name} ({', '.join(c['ConnectionArn'] for c in matches)}); "
                          f"delete all but one in the console", None)
             return
         connection = codeconnections.get_connection(ConnectionArn=matches[0]["ConnectionArn"])["Connection"]
         arn, status, provider = connection["ConnectionArn"], connection.get("ConnectionStatus", "unknown"), connection.get("ProviderType")
-        step = Step(self.report, arn, "codeconnections", self.fix)
+        step.finding.resource = arn
         step.finding.note = f"{name}, {provider}, {status}"
         if provider != CONNECTION_PROVIDER:
             step.differs(f"connection {name} is a {provider} connection, want {CONNECTION_PROVIDER}; delete or rename it in the console", None)
@@ -249,3 +280,7 @@ class Bootstrapper:
             step.to_do("connection is PENDING: authorise it once in the console (GitHub connection, below)", PENDING)
         elif status != "AVAILABLE":
             step.to_do(f"connection is {status}: see GitHub connection, below", FAILED)
+
+
+def _kms_tags(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"TagKey": k, "TagValue": v} for k, v in tags.items()]

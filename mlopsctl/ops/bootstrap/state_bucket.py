@@ -3,7 +3,9 @@
 Versioned, SSE-KMS with the secrets key and the S3 bucket key, public access blocked, ACLs
 disabled, TLS 1.2+ only, and a lifecycle rule that expires noncurrent state versions. Fixes
 never delete: policy statements and lifecycle rules are replaced by Sid or rule ID, everyone
-else's stay.
+else's stay. A bucket an earlier run created and did not finish (``ownership``) gets the
+settings it lacks without --fix; its location and object ownership are drift even then
+(CreateBucket itself sets them).
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlopsctl.ops.awsclients import default_encryption_rule, tag_list, unless_missing
+from botocore.exceptions import ClientError
+
+from mlopsctl.ops.awsclients import default_encryption_rule, error_code, tag_list, unless_missing
 from mlopsctl.ops.bootstrap.documents import canonical_policy, tls_only_statements
 from mlopsctl.ops.bootstrap.names import Names
+from mlopsctl.ops.bootstrap.ownership import COMPLETE, CREATING, STATE_TAG, half_built, with_state
 from mlopsctl.ops.bootstrap.report import Step
 
 LIFECYCLE_RULE_ID = "expire-noncurrent-state-versions"
@@ -25,7 +30,23 @@ PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "Block
 
 
 def _bucket_exists(s3, bucket: str) -> bool:
-    return unless_missing(lambda: s3.head_bucket(Bucket=bucket) is not None, ("404", "NoSuchBucket", "NotFound"), False)
+    """Whether this account has ``bucket``. S3 answers HeadBucket with 403 for a bucket of another account."""
+    try:
+        return unless_missing(lambda: s3.head_bucket(Bucket=bucket) is not None, ("404", "NoSuchBucket", "NotFound"), False)
+    except ClientError as exc:
+        if error_code(exc) in ("403", "Forbidden", "AccessDenied") and _listed(s3, bucket) is False:
+            # S3's own code for "this name is taken by someone else", so the report says so.
+            raise ClientError({"Error": {"Code": "BucketAlreadyExists", "Message": f"HeadBucket answered 403 and {bucket} is not among "
+                                                                                  f"this account's buckets (ListBuckets)"}}, "HeadBucket") from exc
+        raise
+
+
+def _listed(s3, bucket: str) -> bool | None:
+    """Whether ListBuckets names ``bucket``; ``None`` when these credentials may not list buckets either."""
+    try:
+        return any(b["Name"] == bucket for page in s3.get_paginator("list_buckets").paginate() for b in page.get("Buckets", []))
+    except ClientError:
+        return None
 
 
 def _desired_encryption(key_arn: str) -> dict:
@@ -51,16 +72,22 @@ def ensure_state_bucket(s3, names: Names, step: Step, key_arn: str, tags: dict[s
         if names.region != "us-east-1":
             create["CreateBucketConfiguration"] = {"LocationConstraint": names.region}
         s3.create_bucket(**create)
+        step.began = True
+        # Tagged at once, so that a rerun after a failure below recognises its own unfinished bucket.
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_list(with_state(tags, CREATING))})
         s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
         s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=_desired_encryption(key_arn))
         s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": tls_only_statements(names)}))
         s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [_desired_lifecycle_rule()]})
-        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_list(tags)})
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_list(with_state(tags, COMPLETE))})
         step.created("versioned, SSE-KMS, public access blocked, TLS-only, noncurrent versions expire")
         return
 
+    current_tags = {t["Key"]: t["Value"] for t in unless_missing(lambda: s3.get_bucket_tagging(Bucket=bucket)["TagSet"], "NoSuchTagSet", [])}
+    if half_built(current_tags, names.name):
+        step.resume()
     location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
     location = "eu-west-1" if location == "EU" else location
     if location != names.region:
@@ -69,13 +96,15 @@ def ensure_state_bucket(s3, names: Names, step: Step, key_arn: str, tags: dict[s
     status = s3.get_bucket_versioning(Bucket=bucket).get("Status", "never enabled")
     if status != "Enabled":
         step.differs(f"versioning is {status}, want Enabled",
-                     lambda: s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}))
+                     lambda: s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}), resumable=True)
 
     _check_encryption(s3, names, step, key_arn)
     _check_public_access_block(s3, names, step)
     _check_ownership(s3, names, step)
     _check_policy(s3, names, step)
     _check_lifecycle(s3, names, step)
+    if step.resumed():
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_list({**current_tags, STATE_TAG: COMPLETE})})
 
 
 def _check_encryption(s3, names: Names, step: Step, key_arn: str) -> None:
@@ -93,7 +122,7 @@ def _check_encryption(s3, names: Names, step: Step, key_arn: str) -> None:
     if wrong:
         # Changes the default for new objects only; existing objects keep their encryption.
         step.differs("; ".join(wrong), lambda: s3.put_bucket_encryption(
-            Bucket=bucket, ServerSideEncryptionConfiguration=_desired_encryption(key_arn)))
+            Bucket=bucket, ServerSideEncryptionConfiguration=_desired_encryption(key_arn)), resumable=True)
 
 
 def _check_public_access_block(s3, names: Names, step: Step) -> None:
@@ -103,7 +132,7 @@ def _check_public_access_block(s3, names: Names, step: Step) -> None:
     off = [flag for flag in PUBLIC_ACCESS_BLOCK if not current.get(flag)]
     if off:
         step.differs(f"public access block off: {', '.join(off)}",
-                     lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK))
+                     lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK), resumable=True)
 
 
 def _check_ownership(s3, names: Names, step: Step) -> None:
@@ -133,7 +162,7 @@ def _check_policy(s3, names: Names, step: Step) -> None:
             kept = [s for s in statements if s.get("Sid") not in {w["Sid"] for w in wanted}]
             s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": kept + wanted}))
 
-        step.differs(f"bucket policy lacks TLS-only statement(s) {', '.join(wrong)}", merge)
+        step.differs(f"bucket policy lacks TLS-only statement(s) {', '.join(wrong)}", merge, resumable=True)
 
 
 def _check_lifecycle(s3, names: Names, step: Step) -> None:
@@ -148,7 +177,7 @@ def _check_lifecycle(s3, names: Names, step: Step) -> None:
 
         what = "missing" if ours is None else "differs"
         step.differs(f"lifecycle rule {LIFECYCLE_RULE_ID} {what} (want noncurrent state versions to expire after "
-                     f"{NONCURRENT_STATE_DAYS} days)", merge)
+                     f"{NONCURRENT_STATE_DAYS} days)", merge, resumable=True)
     for rule in rules:
         if rule.get("Status") == "Enabled" and rule.get("Expiration") and rule.get("ID") != LIFECYCLE_RULE_ID:
             step.differs(f"lifecycle rule {rule.get('ID')!r} expires current objects, which would delete live state; remove it", None)
