@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,34 @@ def test_bad_arguments_exit_2():
     result = mlopsctl("preview", "--stack", "dev", "--format", "yaml")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def _unwritable_directory(tmp_path):
+    """A directory this process may not write: a read-only one of our own, or (as root, who may write any) one of /proc."""
+    own = tmp_path / "read-only"
+    own.mkdir()
+    own.chmod(0o500)
+    for candidate in (own, Path("/proc/self")):
+        if not os.access(candidate, os.W_OK):
+            return candidate
+    pytest.fail("found no directory this process cannot write")
+
+
+@pytest.mark.parametrize("flag", ["--out", "--json-out"])
+def test_an_unusable_output_path_is_refused_before_any_preview(monkeypatch, tmp_path, capsys, flag):
+    from mlopsctl import cli
+    from mlopsctl.review.diff import run
+
+    monkeypatch.setattr(run, "run_diff", lambda *args, **kwargs: pytest.fail("the diff ran despite a bad output path"))
+    unwritable = _unwritable_directory(tmp_path)
+    cases = {
+        str(tmp_path / "missing" / "diff.md"): f"directory {tmp_path / 'missing'} does not exist",
+        str(tmp_path): "is a directory",
+        str(unwritable / "diff.md"): "not writable",
+    }
+    for path, reason in cases.items():
+        with pytest.raises(SystemExit) as stopped:
+            cli.main(["diff", "--stack", "dev", "--base", "HEAD", flag, path])
+        out, err = capsys.readouterr()
+        assert (stopped.value.code, out) == (2, "")
+        assert err == f"mlopsctl diff: error: argument {flag}: {path}: {reason}\n"
