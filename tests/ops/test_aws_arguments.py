@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from mlopsctl.cli import main
+from tests.support.aws_seed import without_credentials
 
 BOOTSTRAP = ["bootstrap", "--environment", "dev", "--region", "us-east-1", "--name", "mlops"]
 VERIFY = ["verify", "--stack", "dev", "--outputs", "/nonexistent/outputs.json"]  # outputs are read after the AWS arguments
@@ -17,11 +18,7 @@ VERIFY = ["verify", "--stack", "dev", "--outputs", "/nonexistent/outputs.json"] 
 
 @pytest.fixture(autouse=True)
 def no_credentials(monkeypatch, tmp_path):
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    without_credentials(monkeypatch, tmp_path)
 
 
 def run(args, capsys):

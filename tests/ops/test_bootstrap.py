@@ -24,7 +24,7 @@ from mlopsctl.ops.bootstrap.names import Names, derived_names, validate_name
 from mlopsctl.ops.bootstrap.report import render_text
 from mlopsctl.ops.bootstrap.run import Bootstrapper
 from tests.support.aws_errors import answer_with_error
-from tests.support.aws_seed import moto_account
+from tests.support.aws_seed import moto_account, without_credentials
 from tests.support.iam_eval import is_allowed
 
 REGION = "eu-west-1"
@@ -663,12 +663,7 @@ def test_bad_input_is_one_line_and_exit_2(aws, capsys, args, message):
 
 @pytest.fixture
 def no_credentials(monkeypatch, tmp_path):
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(key, raising=False)
-    # No files, no instance metadata: botocore finds no credentials and never leaves this machine.
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    without_credentials(monkeypatch, tmp_path)
 
 
 def test_bad_name_is_rejected_before_any_aws_call(no_credentials, capsys):

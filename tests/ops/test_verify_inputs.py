@@ -17,7 +17,7 @@ from mlopsctl.offline.preview import load_config
 from mlopsctl.offline.stackfile import load_stack_file
 from mlopsctl.ops.verify import FAIL, PASS, SKIP, CheckResult, failed, verifier
 from tests.support.aws_errors import answer_every_client_with_error
-from tests.support.aws_seed import BUCKET, REGION, Seed, moto_account, seed_stack
+from tests.support.aws_seed import BUCKET, REGION, Seed, moto_account, seed_stack, without_credentials
 
 STAGING = load_config(load_stack_file("staging"))
 
@@ -145,12 +145,7 @@ def test_credentials_of_another_account_are_refused(staging_outputs, capsys, mon
 
 @pytest.fixture
 def no_credentials(monkeypatch, tmp_path):
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(key, raising=False)
-    # No files, no instance metadata: botocore finds no credentials and never leaves this machine.
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    without_credentials(monkeypatch, tmp_path)
 
 
 def test_no_credentials_is_one_line_and_exit_2(no_credentials, capsys, monkeypatch, tmp_path):

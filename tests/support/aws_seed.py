@@ -247,6 +247,15 @@ def moto_account(monkeypatch, region: str):
         yield
 
 
+def without_credentials(monkeypatch, tmp_path) -> None:
+    """No AWS credentials and no profiles: no variables, no files, no instance metadata (never leaves this machine)."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
 def share_botocore_loader(monkeypatch) -> None:
     """Speed only: let every botocore session in this process share one data loader.
 
