@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -238,6 +239,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM, after every cleanup has run on the way out
-            stopped = exc if isinstance(exc, interrupts.Interrupted) else interrupts.Interrupted(2)
+            stopped = exc if isinstance(exc, interrupts.Interrupted) else interrupts.Interrupted(signal.SIGINT)
             print(f"error: interrupted by {stopped.signal_name}; stopped after cleaning up", file=sys.stderr)
             return stopped.exit_code
