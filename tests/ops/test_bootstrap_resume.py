@@ -236,6 +236,20 @@ def test_a_half_built_secrets_key_gets_rotation_and_no_new_key(aws, capsys):
     assert {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]}[STATE_TAG] == "complete"
 
 
+def test_a_half_built_secrets_key_without_its_alias_is_found_by_its_tags_and_finished(aws, capsys):
+    kms = client("kms")
+    other = kms.create_key(KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT")["KeyMetadata"]  # someone else's key
+    key = kms.create_key(KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT",
+                         Tags=[{"TagKey": t["Key"], "TagValue": t["Value"]} for t in CREATING])["KeyMetadata"]  # stopped before CreateAlias
+    code, report = bootstrap(capsys)
+    assert (code, finding(report, "kms-alias")["status"]) == (0, "created")
+    assert sorted(k["KeyId"] for k in kms.list_keys()["Keys"]) == sorted([other["KeyId"], key["KeyId"]])  # no third key
+    alias = next(a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == NAMES.key_alias)
+    assert alias["TargetKeyId"] == key["KeyId"]
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+    assert {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]}[STATE_TAG] == "complete"
+
+
 # --- drift shows old → new ------------------------------------------------------------------------
 
 

@@ -8,9 +8,10 @@ its own and unfinished (an earlier run stopped part-way: an AWS error, Ctrl-C, a
 connection), and finishes it instead of reporting the missing settings as drift. Without the tag
 (``complete``, or a resource made before bootstrap wrote it, or by hand) differences are drift.
 
-The windows this cannot cover are one call wide: a bucket that exists but whose tagging call never
-ran is compared as drift (``--fix`` completes it); a key whose alias was never created is not
-found again, and a rerun creates a new one (the orphan carries ``creating`` and this name's tags).
+A key whose alias was never created is found by its tags (an enabled customer key with this name's
+``creating`` state) and finished, not created twice. The window this cannot cover is one call
+wide: a bucket that exists but whose tagging call never ran is compared as drift (``--fix``
+completes it).
 """
 
 from __future__ import annotations

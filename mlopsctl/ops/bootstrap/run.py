@@ -84,15 +84,30 @@ class Bootstrapper:
                     return alias
         return None
 
+    def _half_built_key_without_alias(self, kms) -> dict | None:
+        """A key an earlier run created and tagged but stopped before aliasing: finished, not duplicated."""
+        for page in kms.get_paginator("list_keys").paginate():
+            for entry in page["Keys"]:
+                meta = kms.describe_key(KeyId=entry["KeyId"])["KeyMetadata"]
+                if meta.get("KeyManager") != "CUSTOMER" or meta.get("KeyState") != "Enabled":
+                    continue
+                tags = {t["TagKey"]: t["TagValue"] for tags_page in kms.get_paginator("list_resource_tags").paginate(KeyId=entry["KeyId"])
+                        for t in tags_page["Tags"]}
+                if half_built(tags, self.names.name):
+                    return meta
+        return None
+
     def ensure_secrets_key(self) -> str:
         kms = self.clients.client("kms")
         step = self._step(self.names.key_alias, "kms-alias")
         alias = self._find_alias(kms)
         if alias is None or not alias.get("TargetKeyId"):
-            key = kms.create_key(
-                Description=f"Pulumi secrets provider and state bucket encryption ({self.names.name})",
-                KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT", Tags=_kms_tags(with_state(self.tags, CREATING)),
-            )["KeyMetadata"]
+            key = self._half_built_key_without_alias(kms)
+            if key is None:
+                key = kms.create_key(
+                    Description=f"Pulumi secrets provider and state bucket encryption ({self.names.name})",
+                    KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT", Tags=_kms_tags(with_state(self.tags, CREATING)),
+                )["KeyMetadata"]
             step.began = True
             # The alias first: a rerun finds the key only through it.
             kms.create_alias(AliasName=self.names.key_alias, TargetKeyId=key["KeyId"])
