@@ -10,7 +10,7 @@ differently in dev, staging and prod. Stack files override either. Every field's
 documents it next to its default.
 
 One module per section of the stack file (``network``, ``eks``, ``storage``, ``ci_runner``,
-``iam``, ``serving``), the root model in ``platform``, what they share in ``base``, the AWS rules
+``iam``, ``serving``, ``images``), the root model in ``platform``, what they share in ``base``, the AWS rules
 on tags in ``tags`` and on physical names in ``physical_names``, the way from a stack file's
 object to a model or a :class:`ConfigError` (one line per problem) in ``parsing``, and the checks
 of a stack's config as a whole (its namespace's keys, its name against its environment) with the
@@ -47,6 +47,15 @@ from components.config.eks import (
 )
 from components.config.environments import ENVIRONMENT_DEFAULTS, Environment
 from components.config.iam import IamConfig
+from components.config.images import (
+    PUSHER_NAME_MAX,
+    SERVING,
+    TRAINING,
+    ImagePurpose,
+    ImagePusherConfig,
+    ImageRepositoryConfig,
+    ImagesConfig,
+)
 from components.config.network import NetworkConfig
 from components.config.parsing import CONFIG_KEY, REGION_KEY, ConfigError, parse_platform_config, stack_file_for
 from components.config.physical_names import (
@@ -54,6 +63,8 @@ from components.config.physical_names import (
     REPLICA_LOG_BUCKET_STEM,
     bucket_name_problem,
     github_connection_name,
+    image_push_role_name,
+    image_repository_name,
     runner_project_name,
     state_bucket_name,
 )
@@ -77,6 +88,7 @@ from components.config.serving import (
     SageMakerInstanceType,
     ServerlessServingConfig,
     ServingConfig,
+    ecr_image_parts,
 )
 from components.config.stack import PLATFORM_KEYS, check_platform_stack, load_from_pulumi_config, runtime_config_keys, unread_key_issues
 from components.config.storage import (
@@ -111,6 +123,8 @@ __all__ = [
     "bucket_name_problem",
     "check_platform_stack",
     "github_connection_name",
+    "image_push_role_name",
+    "image_repository_name",
     "runner_project_name",
     "state_bucket_name",
     "MODELS_PREFIX",
@@ -119,8 +133,11 @@ __all__ = [
     "NAME_PREFIX_PATTERN",
     "NAME_PREFIX_RULE",
     "PROJECT",
+    "PUSHER_NAME_MAX",
     "REGION_KEY",
     "S3_BUCKET_NAME_MAX",
+    "SERVING",
+    "TRAINING",
     "AlarmConfig",
     "ChallengerVariantConfig",
     "Cidr",
@@ -137,6 +154,10 @@ __all__ = [
     "GpuNodeGroupConfig",
     "GpuQuotaConfig",
     "IamConfig",
+    "ImagePurpose",
+    "ImagePusherConfig",
+    "ImageRepositoryConfig",
+    "ImagesConfig",
     "InstanceServingConfig",
     "InstanceVariantConfig",
     "LogRetentionDays",
@@ -159,6 +180,7 @@ __all__ = [
     "StorageTransitionConfig",
     "SystemNodeGroupConfig",
     "TagKey",
+    "ecr_image_parts",
     "load_from_pulumi_config",
     "parse_platform_config",
     "runtime_config_keys",

@@ -35,6 +35,18 @@ def github_connection_name(name: str) -> str:
     return f"{name}-github"
 
 
+def image_repository_name(name_stem: str, repository: str) -> str:
+    """An ECR repository of the stack, e.g. ``mlops-prod/serve`` (``images.repositories[].name``)."""
+    return f"{name_stem}/{repository}"
+
+
+def image_push_role_name(name: str, environment: str, pusher: str) -> str:
+    """The GitHub OIDC role a model repository's CI pushes images with, e.g. ``mlops-push-prod-churn``:
+    bootstrap creates it (``--image-pushers``), the stack's repository policies name it. Like the
+    deploy role ``<name>-deploy-<env>``, it starts with ``<name>-push-``, which no stack-made role does."""
+    return f"{name}-push-{environment}-{pusher}"
+
+
 # Stems of the artifact store's buckets, <namePrefix>-<environment>-<stem>-<unique suffix>
 # (components/storage): the data bucket, its access logs, and the replica with its access logs.
 BUCKET_STEMS: tuple[str, ...] = ("artifacts", "access-logs", "replica", REPLICA_LOG_BUCKET_STEM)

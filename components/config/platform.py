@@ -10,6 +10,7 @@ from components.config.ci_runner import CiRunnerConfig
 from components.config.eks import EksConfig
 from components.config.environments import Environment
 from components.config.iam import IamConfig
+from components.config.images import ImagesConfig
 from components.config.network import NetworkConfig
 from components.config.physical_names import BUCKET_STEMS, bucket_name_problem, state_bucket_name
 from components.config.serving import ServingConfig
@@ -42,7 +43,7 @@ class PlatformConfig(Model):
         description=(
             "More tags on every taggable resource. Keys and values follow AWS's tag rules (botocore: letters, digits, spaces and `_ . : / = + - @`; "
             "no `aws:` prefix in any case). Keys the platform writes itself are refused, in any case: its default tags "
-            "(`environment`, `owner`, `cost-center`, `managed-by`, `project`) and its per-resource tags (`Name`, `node-group`, `mlops:role`, `kubernetes.io/*`, `k8s.io/*`)."
+            "(`environment`, `owner`, `cost-center`, `managed-by`, `project`) and its per-resource tags (`Name`, `node-group`, `mlops:role`, `mlops:expected-storage-gb`, `kubernetes.io/*`, `k8s.io/*`)."
         ),
     )
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="VPC layout.")
@@ -51,6 +52,7 @@ class PlatformConfig(Model):
     eks: EksConfig = Field(default_factory=EksConfig, description="EKS cluster and node groups.")
     serving: ServingConfig = Field(default_factory=ServingConfig, description="SageMaker serving.")
     ci_runner: CiRunnerConfig = Field(default_factory=CiRunnerConfig, description="The in-VPC CodeBuild GitHub Actions runner for layer 2 deploys.")
+    images: ImagesConfig = Field(default_factory=ImagesConfig, description="ECR repositories of training and serving images, and who pushes to them.")
 
     @field_validator("region")
     @classmethod
@@ -81,6 +83,7 @@ class PlatformConfig(Model):
             if self.storage.force_destroy:
                 raise ValueError("@storage.forceDestroy: not allowed in prod")
         self.serving.check_environment(self.environment, self.name_prefix, self.region)
+        self.images.check_stack(self.resource_name(), self.account_id, self.region, self.serving)
         if self.storage.replication.enabled and self.storage.replication.region == self.region:
             raise ValueError(f"@storage.replication.region: must differ from aws:region ({self.region})")
         return self

@@ -64,6 +64,14 @@ _MODEL_PACKAGE_VERSION = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12
 _S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(\S+[^/])$")
 
 
+def ecr_image_parts(uri: str) -> tuple[str, str, str]:
+    """(account, region, repository) of a validated ECR image URI."""
+    match = _ECR_IMAGE.match(uri)
+    if match is None:
+        raise ValueError(f"{uri!r} is not an ECR image URI")
+    return match.group(1), match.group(2), match.group(4)
+
+
 def _ecr_image(value: str) -> str:
     if not _ECR_IMAGE.match(value) or not facts.name_matches_shape("sagemaker", "ContainerImage", value):
         raise ValueError(f"{value!r} is not an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> or @sha256:<digest>)")

@@ -12,3 +12,8 @@ PROJECT = "mlops-platform"
 # Application Auto Scaling's dimension of a SageMaker variant's instance count: the program scales
 # on it, the cost model joins targets by it, ``mlopsctl verify`` reads it back.
 SAGEMAKER_VARIANT_SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+# The tag on each ECR repository that carries the storage its stack file plans for it
+# (``images.repositories[].expectedStorageGb``): the program writes it, the cost model prices it,
+# since a resource's inputs are all the pack and the cost model see of a stack.
+EXPECTED_STORAGE_GB_TAG = "mlops:expected-storage-gb"
