@@ -29,6 +29,7 @@ KEY_PURPOSES: dict[str, tuple[str, str]] = {
     "eks_secrets": ("eks-secrets", "EKS envelope encryption of Kubernetes secrets"),
     "ebs": ("ebs", "EBS root and data volumes of EKS nodes"),
     "logs": ("logs", "CloudWatch Logs log groups"),
+    "images": ("images", "ECR repositories of training and serving images"),
 }
 
 AUTOSCALING_SERVICE_LINKED_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
@@ -105,7 +106,9 @@ def key_policy_statements(purpose: str, scope: AwsScope, *, region: str | None =
         )
     # artifacts and eks_secrets: used only by principals that hold an identity-policy grant (the
     # store's grants, the EKS cluster role, the replication role), so nothing beyond the admin
-    # statement is trusted here.
+    # statement is trusted here. images: ECR uses it through the grants it creates on the key when
+    # the deploy role creates a repository (its identity policy allows that); pullers and pushers
+    # need no key permission, so nothing more is trusted either.
     return statements
 
 
@@ -138,7 +141,7 @@ def customer_managed_key(
 class PlatformKeys(pulumi.ComponentResource):
     """The platform's customer-managed KMS keys.
 
-    Attributes: ``artifacts``, ``eks_secrets``, ``ebs``, ``logs`` (:class:`PlatformKey`: the ARN
+    Attributes: ``artifacts``, ``eks_secrets``, ``ebs``, ``logs``, ``images`` (:class:`PlatformKey`: the ARN
     and the grants other components use), ``keys`` and ``aliases`` (purpose -> ``aws.kms.Key`` /
     ``aws.kms.Alias``), ``arns`` (purpose -> ARN) and ``output_arns`` (the ``kmsKeys`` stack output).
     """
@@ -147,6 +150,7 @@ class PlatformKeys(pulumi.ComponentResource):
     eks_secrets: PlatformKey
     ebs: PlatformKey
     logs: PlatformKey
+    images: PlatformKey
 
     def __init__(self, name: str, args: PlatformKeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:security:PlatformKeys", name, None, opts)
@@ -170,6 +174,6 @@ class PlatformKeys(pulumi.ComponentResource):
             self.keys[purpose] = key
             setattr(self, purpose, PlatformKey(arn=key.arn))
         self.arns: dict[str, pulumi.Output[str]] = {purpose: key.arn for purpose, key in self.keys.items()}
-        # Stack-output shape: {"artifacts": arn, "eksSecrets": arn, "ebs": arn, "logs": arn}.
+        # Stack-output shape: {"artifacts": arn, "eksSecrets": arn, "ebs": arn, "logs": arn, "images": arn}.
         self.output_arns: dict[str, pulumi.Output[str]] = {to_camel(purpose): arn for purpose, arn in self.arns.items()}
         self.register_outputs(self.output_arns)

@@ -57,14 +57,16 @@ def test_one_rotating_key_per_purpose_with_alias_and_configured_window(dev):
         assert key.inputs["keyUsage"] == "ENCRYPT_DECRYPT"
         assert key.parent == dev.one("mlops:security:PlatformKeys").urn
     aliases = {a.inputs["name"]: a for a in dev.of_type("aws:kms/alias:Alias")}
-    assert sorted(aliases) == ["alias/mlops-dev-artifacts", "alias/mlops-dev-ebs", "alias/mlops-dev-eks-secrets", "alias/mlops-dev-logs"]
+    assert sorted(aliases) == ["alias/mlops-dev-artifacts", "alias/mlops-dev-ebs", "alias/mlops-dev-eks-secrets", "alias/mlops-dev-images", "alias/mlops-dev-logs"]
     artifacts_key = dev.one("aws:kms/key:Key", "keys-artifacts")
     assert aliases["alias/mlops-dev-artifacts"].propertyDependencies["targetKeyId"] == [artifacts_key.urn]
 
 
-def test_artifacts_and_eks_secrets_keys_trust_only_the_account_through_iam(dev):
+def test_artifacts_eks_secrets_and_images_keys_trust_only_the_account_through_iam(dev):
     assert _policy(dev, "artifacts") == {"Version": "2012-10-17", "Statement": [ADMIN]}
     assert _policy(dev, "eks-secrets") == {"Version": "2012-10-17", "Statement": [ADMIN]}
+    # ECR uses the images key through the grants it creates when the deploy role creates a repository.
+    assert _policy(dev, "images") == {"Version": "2012-10-17", "Statement": [ADMIN]}
 
 
 def test_ebs_key_lets_the_auto_scaling_service_linked_role_encrypt_and_attach_volumes(dev):
@@ -106,7 +108,7 @@ def test_keys_are_protected_and_retained_per_environment(stack, protected, windo
         assert (key.protect, key.retainOnDelete) == (protected, protected), key.name
         assert key.inputs["deletionWindowInDays"] == window
     outputs = rec.stack_outputs["kmsKeys"]
-    assert sorted(outputs) == ["artifacts", "ebs", "eksSecrets", "logs"]
+    assert sorted(outputs) == ["artifacts", "ebs", "eksSecrets", "images", "logs"]
     assert all(arn.startswith(f"arn:aws:kms:us-east-1:{STACK_ACCOUNTS[stack]}:key/") for arn in outputs.values())
 
 
@@ -224,6 +226,8 @@ def test_no_kms_action_or_condition_key_is_written_outside_the_keys_component():
 
 def _kms_statements(recording):
     for resource in recording.resources:
+        if resource.type == "aws:ecr/lifecyclePolicy:LifecyclePolicy":
+            continue  # its policy is ECR's lifecycle rules, not an IAM document
         for key in ("policy", "assumeRolePolicy"):
             value = resource.inputs.get(key)
             if isinstance(value, str) and value.startswith("{"):
