@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from components.ci import GitHubRunner, GitHubRunnerArgs
 from components.config import PlatformConfig
 from components.eks.component import EksCluster, EksClusterArgs
+from components.images import ImageRepositories, ImageRepositoriesArgs
 from components.incluster import contract
 from components.keys import PlatformKeys, PlatformKeysArgs
 from components.network import Network, NetworkArgs
@@ -32,7 +33,7 @@ class MlopsPlatform(pulumi.ComponentResource):
     """Root component: an explicit, tagged AWS provider and every platform capability under it.
 
     Attributes: ``aws_provider``, ``scope`` (the :class:`AwsScope` every component gets), one
-    attribute per component (``keys``, ``store``, ``network``, ``eks``, ``ci_runner``,
+    attribute per component (``keys``, ``store``, ``images``, ``network``, ``eks``, ``ci_runner``,
     ``serving``) and ``outputs`` (the stack outputs).
     """
 
@@ -58,6 +59,19 @@ class MlopsPlatform(pulumi.ComponentResource):
         self.store = ArtifactStore(f"{name}-artifacts", ArtifactStoreArgs(config=config.storage, scope=scope, key=self.keys.artifacts), opts=child)
         self.outputs["kmsKeys"] = self.keys.output_arns
         self.outputs["artifactStore"] = self.store.outputs
+        self.images = ImageRepositories(
+            f"{name}-images",
+            ImageRepositoriesArgs(
+                config=config.images,
+                scope=scope,
+                key=self.keys.images,
+                name_prefix=config.name_prefix,
+                environment=config.environment,
+                protect=config.storage.protect,
+                force_delete=config.storage.force_destroy,
+            ),
+            opts=child,
+        )
 
         self.network = Network(
             f"{name}-network",
@@ -110,7 +124,7 @@ class MlopsPlatform(pulumi.ComponentResource):
                 scope=scope,
                 store=self.store,
                 key=self.keys.artifacts,
-                name_prefix=config.name_prefix,
+                images=self.images,
                 subnet_ids=self.network.private_subnet_ids,
                 vpc_id=self.network.vpc_id,
                 retain_registry=config.storage.protect,
@@ -118,6 +132,12 @@ class MlopsPlatform(pulumi.ComponentResource):
             opts=child,
         )
         self.outputs["endpoints"] = self.serving.outputs
+        # Every puller is granted now (the endpoints' execution roles above): the repository
+        # policies name exactly them and the nodes.
+        if config.images.repositories:
+            self.images.grant_pull(self.eks.node_role)
+        self.images.seal()
+        self.outputs["images"] = self.images.outputs
         self.register_outputs(self.outputs)
 
 

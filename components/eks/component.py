@@ -106,6 +106,7 @@ class EksCluster(pulumi.ComponentResource):
         before_compute = [addon(a, child) for a in addons.BEFORE_COMPUTE]
 
         role, role_attachments = nodegroups.node_role(name, scope, opts=child)
+        self.node_role = role  # the image repositories grant it pull (components/images)
         node_opts = pulumi.ResourceOptions(parent=self, depends_on=[*role_attachments, *before_compute])
         self.node_groups: dict[str, aws.eks.NodeGroup] = {}
         self.asg_tags: dict[str, list[aws.autoscaling.Tag]] = {}

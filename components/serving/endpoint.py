@@ -14,7 +14,6 @@ Why the names are what they are:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,16 +22,23 @@ import pulumi
 import pulumi_aws as aws
 
 from components import facts
-from components.config import DATA_CAPTURE_PREFIX, MODELS_PREFIX, EndpointConfig, InstanceVariantConfig, ModelSourceConfig
+from components.config import (
+    DATA_CAPTURE_PREFIX,
+    MODELS_PREFIX,
+    SERVING,
+    EndpointConfig,
+    InstanceVariantConfig,
+    ModelSourceConfig,
+    ecr_image_parts,
+)
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy
-from components.iam.sagemaker import platform_repositories_arn, sagemaker_execution_role
+from components.iam.sagemaker import sagemaker_execution_role
 from components.scope import AwsScope
 from policies.awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION as SCALABLE_DIMENSION
 
 INVOCATIONS_PER_INSTANCE = "SageMakerVariantInvocationsPerInstance"
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-_ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)")
 
 
 class ArtifactAccess(Protocol):
@@ -43,6 +49,14 @@ class ArtifactAccess(Protocol):
     def grant_write(self, role: aws.iam.Role, prefix: str = ...) -> Any: ...
 
     def prefix_uri(self, prefix: str) -> pulumi.Output[str]: ...
+
+
+class ImagePull(Protocol):
+    """What serving needs from the platform's image repositories (components/images ImageRepositories)."""
+
+    def holds(self, image_uri: str) -> bool: ...
+
+    def grant_pull(self, role: aws.iam.Role, *, purpose: str | None = ...) -> pulumi.Resource: ...
 
 
 def invoke_url(region: str, endpoint_name: str) -> str:
@@ -60,7 +74,8 @@ class ExecutionRoleArgs:
     store: the artifact store (``models/`` read and ``data_capture_prefix`` write grants) (required).
     scope: the account, region and partition of the trust policy, ECR and log ARNs, and the
         boundary of the role (required).
-    image_repository_arns: ECR repositories the models pull from (required, at least one).
+    image_repository_arns: ECR repositories outside the platform's the models pull from (required;
+        may be empty when every image comes from the platform's repositories, through their grant).
     data_capture_prefix: the endpoint's capture prefix, e.g. ``data-capture/churn/`` (required).
     extra_statements: more statements in one extra inline policy, e.g. VPC access (default none).
     """
@@ -79,7 +94,8 @@ class ExecutionRole(pulumi.ComponentResource):
         super().__init__("mlops:serving:ExecutionRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # Reuses the platform's SageMaker role builder (components/iam/sagemaker.py): trust with
-        # aws:SourceAccount, store grants, ECR pull on the given repositories, logs.
+        # aws:SourceAccount, store grants, ECR pull on the given repositories, logs. Pull from the
+        # platform's repositories is their own grant (SageMakerEndpoint).
         self.role = sagemaker_execution_role(
             name,
             args.scope,
@@ -106,8 +122,9 @@ class SageMakerEndpointArgs:
         ``data-capture/<endpoint>/`` write only through its grants (required).
     kms_key_arn: platform KMS key for the endpoint config's volumes and captured data (required).
     model_package_group_name: the registry group of this endpoint's model family (required).
-    name_prefix: the platform's ``namePrefix``; a model package's image is pulled only from this
-        account's repositories under ``<name_prefix>/`` (required).
+    images: the platform's image repositories (required): a model package's image, and an
+        ``image:`` URI of one of them, are pulled through ``images.grant_pull`` (the serving
+        repositories, exactly), never from a wider scope.
     subnet_ids: private subnets for ``vpc: true`` endpoints (default None; required then).
     vpc_id: VPC of the model's dedicated security group (default None; required with vpc).
     """
@@ -118,7 +135,7 @@ class SageMakerEndpointArgs:
     store: ArtifactAccess
     kms_key_arn: pulumi.Input[str]
     model_package_group_name: pulumi.Input[str]
-    name_prefix: str
+    images: ImagePull
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
     vpc_id: pulumi.Input[str] | None = None
 
@@ -141,13 +158,13 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         if settings.instance and settings.instance.challenger:
             sources["challenger"] = settings.instance.challenger.model
         images = {variant: self._image(variant, source) for variant, source in sources.items()}
-        # Repository -> ARN: variants pulling from one repository share its entry (the ARNs are
-        # Outputs of the partition, so they cannot be compared themselves).
-        repositories = {image["repository"]: image["repositoryArn"] for image in images.values() if image is not None}
-        if any(image is None for image in images.values()):
-            # A model package names its image, and no data source can read it at program time:
-            # pull from this account's repositories under <namePrefix>/ only, never all of them.
-            repositories[f"{args.name_prefix}/*"] = platform_repositories_arn(scope, args.name_prefix)
+        # Repository -> ARN of the images from elsewhere (SageMaker's prebuilt, another registry's):
+        # variants pulling from one repository share its entry (the ARNs are Outputs of the
+        # partition, so they cannot be compared themselves).
+        repositories = {image["repository"]: image["repositoryArn"] for image in images.values() if image is not None and not image["platform"]}
+        # A model package names its image, and no data source can read it at program time: it is
+        # pulled from the platform's serving repositories, exactly, like a URI naming one of them.
+        platform_images = any(image is None or image["platform"] for image in images.values())
         self.security_group = self._security_group() if settings.vpc else None
         self.execution = ExecutionRole(
             f"{name}-execution",
@@ -166,6 +183,9 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         self._role_ready: list[pulumi.Resource] = [self.execution]
         if isinstance(args.store, pulumi.Resource):
             self._role_ready.append(args.store)
+        self.image_pull = args.images.grant_pull(self.execution_role, purpose=SERVING) if platform_images else None
+        if self.image_pull is not None:
+            self._role_ready.append(self.image_pull)
 
         self.models = {variant: self._model(variant, source, images[variant]) for variant, source in sources.items()}
         self.endpoint_config = self._endpoint_config()
@@ -189,18 +209,18 @@ class SageMakerEndpoint(pulumi.ComponentResource):
 
     # -- model ----------------------------------------------------------------------------
 
-    def _image(self, variant: str, source: ModelSourceConfig) -> dict[str, pulumi.Input[str]] | None:
-        """Image URI, its ECR repository (``<region>:<account or registry>/<name>``) and the
-        repository's ARN; None for model packages (images come from the package)."""
+    def _image(self, variant: str, source: ModelSourceConfig) -> dict[str, Any] | None:
+        """Image URI, its ECR repository (``<region>:<account or registry>/<name>``), the
+        repository's ARN and whether it is one of the platform's (``platform``); None for model
+        packages (images come from the package)."""
         scope = self._args.scope
         if source.image:
-            match = _ECR_IMAGE.match(source.image)
-            assert match is not None  # validated by the config
-            account, region, repository = match.group(1), match.group(2), match.group(3)
+            account, region, repository = ecr_image_parts(source.image)
             return {
                 "uri": source.image,
                 "repository": f"{region}:{account}/{repository}",
                 "repositoryArn": pulumi.Output.concat("arn:", scope.partition, f":ecr:{region}:{account}:repository/{repository}"),
+                "platform": self._args.images.holds(source.image),
             }
         if source.prebuilt_image:
             image = aws.sagemaker.get_prebuilt_ecr_image_output(
@@ -215,6 +235,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
                 # SageMaker's registry account is fixed per region.
                 "repository": f"{scope.region}:sagemaker/{repository}",
                 "repositoryArn": pulumi.Output.concat("arn:", scope.partition, f":ecr:{scope.region}:", image.registry_id, f":repository/{repository}"),
+                "platform": False,
             }
         return None
 

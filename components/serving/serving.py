@@ -10,7 +10,7 @@ import pulumi
 from components.config import ServingConfig
 from components.keys import PlatformKey
 from components.scope import AwsScope
-from components.serving.endpoint import ArtifactAccess, SageMakerEndpoint, SageMakerEndpointArgs
+from components.serving.endpoint import ArtifactAccess, ImagePull, SageMakerEndpoint, SageMakerEndpointArgs
 from components.serving.monitoring import DriftMonitoring, DriftMonitoringArgs
 from components.serving.registry import ModelRegistry, ModelRegistryArgs
 
@@ -25,8 +25,8 @@ class ServingArgs:
     store: the artifact store, used only through its grants and prefix URIs (required).
     key: the platform's artifacts KMS key (required): endpoint volumes, captured data and
         monitoring reports.
-    name_prefix: the platform's ``namePrefix``; model packages pull images from this account's
-        ECR repositories under ``<name_prefix>/`` only (required).
+    images: the platform's image repositories (required); endpoints whose images are theirs (model
+        packages, ``image:`` URIs naming one) get ``images.grant_pull(role, purpose="serving")``.
     subnet_ids: private subnet ids for ``vpc: true`` endpoints (default None).
     vpc_id: the platform VPC (default None).
     retain_registry: keep model package groups on delete (default False).
@@ -36,7 +36,7 @@ class ServingArgs:
     scope: AwsScope
     store: ArtifactAccess
     key: PlatformKey
-    name_prefix: str
+    images: ImagePull
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
     vpc_id: pulumi.Input[str] | None = None
     retain_registry: bool = False
@@ -64,7 +64,7 @@ class Serving(pulumi.ComponentResource):
                     store=args.store,
                     kms_key_arn=args.key.arn,
                     model_package_group_name=self.registry.groups[endpoint.model_package_group].model_package_group_name,
-                    name_prefix=args.name_prefix,
+                    images=args.images,
                     subnet_ids=args.subnet_ids if endpoint.vpc else None,
                     vpc_id=args.vpc_id if endpoint.vpc else None,
                 ),

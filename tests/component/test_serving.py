@@ -18,6 +18,7 @@ import pytest
 
 from components import facts
 from components.config import PlatformConfig, parse_platform_config
+from components.images import ImageRepositories, ImageRepositoriesArgs
 from components.keys import PlatformKey
 from components.scope import scope_for
 from components.serving import Serving, ServingArgs
@@ -52,6 +53,11 @@ def run_serving(config: PlatformConfig, *, unknowns: bool = False):
         opts = pulumi.ResourceOptions(providers={"aws": provider})
         scope = scope_for(config, account_id=ACCOUNT_ID)
         store = ArtifactStore("store", ArtifactStoreArgs(config=config.storage, scope=scope, key=PlatformKey(KMS)), opts=opts)
+        images = ImageRepositories(
+            "images",
+            ImageRepositoriesArgs(config=config.images, scope=scope, key=PlatformKey(KMS), name_prefix=config.name_prefix, environment=config.environment),
+            opts=opts,
+        )
         Serving(
             "serving",
             ServingArgs(
@@ -59,13 +65,16 @@ def run_serving(config: PlatformConfig, *, unknowns: bool = False):
                 scope=dataclasses.replace(scope, permissions_boundary_arn=BOUNDARY),
                 store=store,
                 key=PlatformKey(KMS),
-                name_prefix=config.name_prefix,
+                images=images,
                 subnet_ids=SUBNETS,
                 vpc_id=VPC_ID,
                 retain_registry=config.storage.protect,
             ),
             opts=opts,
         )
+        # The nodes pull every repository, as in MlopsPlatform; then the repository policies.
+        images.grant_pull(aws.iam.Role("nodes", assume_role_policy="{}", opts=opts))
+        images.seal()
 
     return run_component(program, unknowns=unknowns)
 
@@ -153,28 +162,42 @@ def _pull_statements(rec):
     return [s for s in statements if s["Action"] == ["ecr:GetAuthorizationToken"] or "ecr:BatchGetImage" in s["Action"]]
 
 
-def test_model_package_models_pull_only_from_the_repositories_under_the_name_prefix():
+def _serving_repository(account: str, stack: str, prefix: str = "mlops") -> str:
+    return f"arn:aws:ecr:us-east-1:{account}:repository/{prefix}-{stack}/serve"
+
+
+def test_model_package_models_pull_only_from_the_stacks_serving_repositories():
     """A model package names its image and no data source reads it at program time, so the pull
-    scope is this account's ``repository/<namePrefix>/*`` (from config), never ``repository/*``."""
+    scope is exactly the stack's serving repositories (images.grant_pull), never a wildcard."""
     rec = run_serving(stack_config("staging", namePrefix="acme"))
     assert {m.inputs["primaryContainer"]["modelPackageName"].rsplit("/", 1)[-1] for m in rec.of_type(MODEL)} == {"7", "8"}
     assert _pull_statements(rec) == [
-        # GetAuthorizationToken supports no resource-level permissions.
+        # GetAuthorizationToken supports no resource-level permissions; the runtime policy and the
+        # grant (a whole grant on its own) each carry it.
+        {"Sid": "EcrLogin", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": ["*"]},
         {"Sid": "EcrLogin", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": ["*"]},
         {
-            "Sid": "PullModelImages",
+            "Sid": "PullPlatformImages",
             "Effect": "Allow",
             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            "Resource": [f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/acme/*"],
+            "Resource": [_serving_repository(ACCOUNT_ID, "staging", "acme")],
         },
     ]
 
 
+def test_an_image_of_a_serving_repository_is_pulled_through_the_grant_not_by_its_uri():
+    image = f"{ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/serve:v8"
+    rec = run_serving(_with_endpoint("dev", model={"image": image, "modelDataKey": "models/churn/v8/model.tar.gz"}))
+    statements = _statements(rec, rec.one(ROLE, "execution"))
+    assert _resources(statements, "ecr:BatchGetImage") == [_serving_repository(ACCOUNT_ID, "dev")]
+    assert [s["Sid"] for s in statements if "ecr:BatchGetImage" in s["Action"]] == ["PullPlatformImages"]
+
+
 @pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_whole_stack_model_package_endpoints_pull_under_the_stack_name_prefix(stack):
+def test_whole_stack_model_package_endpoints_pull_from_the_stacks_serving_repository(stack):
     rec = stack_preview(stack).recording
     [role] = [r for r in rec.of_type(ROLE) if r.name == f"mlops-{stack}-churn-execution-role"]
-    assert _resources(_statements(rec, role), "ecr:BatchGetImage") == [f"arn:aws:ecr:us-east-1:{STACK_ACCOUNTS[stack]}:repository/mlops/*"]
+    assert _resources(_statements(rec, role), "ecr:BatchGetImage") == [_serving_repository(STACK_ACCOUNTS[stack], stack)]
 
 
 def test_model_package_pull_scope_under_the_iam_evaluator():
@@ -183,15 +206,14 @@ def test_model_package_pull_scope_under_the_iam_evaluator():
     documents = [json.loads(p.inputs["policy"]) for p in rec.of_type(ROLE_POLICY) if p.inputs["role"] == role.id]
     registry = f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository"
     for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"):
-        assert is_allowed(documents, None, action, f"{registry}/acme/model"), action
-        assert is_allowed(documents, None, action, f"{registry}/acme/churn/v8"), action
-        assert not is_allowed(documents, None, action, f"{registry}/other/model"), action
-        assert not is_allowed(documents, None, action, f"{registry}/acme"), action  # not under the prefix
-        assert not is_allowed(documents, None, action, f"{registry}/acme-other/model"), action
-        assert not is_allowed(documents, None, action, "arn:aws:ecr:us-east-1:999999999999:repository/acme/model"), action
-        assert not is_allowed(documents, None, action, f"arn:aws:ecr:eu-west-1:{ACCOUNT_ID}:repository/acme/model"), action
+        assert is_allowed(documents, None, action, f"{registry}/acme-staging/serve"), action
+        assert not is_allowed(documents, None, action, f"{registry}/acme-staging/train"), action  # training images are the nodes'
+        assert not is_allowed(documents, None, action, f"{registry}/acme-staging/serve/other"), action
+        assert not is_allowed(documents, None, action, f"{registry}/acme/model"), action
+        assert not is_allowed(documents, None, action, "arn:aws:ecr:us-east-1:999999999999:repository/acme-staging/serve"), action
+        assert not is_allowed(documents, None, action, f"arn:aws:ecr:eu-west-1:{ACCOUNT_ID}:repository/acme-staging/serve"), action
     assert is_allowed(documents, None, "ecr:GetAuthorizationToken", "*")
-    assert not is_allowed(documents, None, "ecr:PutImage", f"{registry}/acme/model")
+    assert not is_allowed(documents, None, "ecr:PutImage", f"{registry}/acme-staging/serve")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,8 +379,8 @@ def test_execution_role_reads_models_writes_its_capture_prefix_and_nothing_wider
     assert [s["Condition"]["StringLike"]["s3:prefix"] for s in listing] == [["models/*"]]
     assert "s3:DeleteObject" not in {a for s in statements for a in s["Action"]}
     assert set(_resources(statements, "kms:Decrypt")) == {KMS}
-    # ECR: the platform's own repositories (model packages), never the whole registry.
-    assert _resources(statements, "ecr:BatchGetImage") == [f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/mlops/*"]
+    # ECR: the stack's serving repository (model packages), never the whole registry.
+    assert _resources(statements, "ecr:BatchGetImage") == [_serving_repository(ACCOUNT_ID, "staging")]
     # Logs: only under /aws/sagemaker/ (the shared SageMaker role builder in components/iam).
     assert _resources(statements, "logs:PutLogEvents") == [f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/sagemaker/*:log-stream:*"]
     for statement in statements:
@@ -390,11 +412,12 @@ def test_models_and_endpoint_wait_for_the_role_policies_and_grants_they_rely_on(
             "mlops-staging-churn-execution-network",  # VPC ENIs
             "store-mlops-staging-churn-execution-role-read-models",
             "store-mlops-staging-churn-execution-role-write-data-capture-churn",
+            "images-mlops-staging-churn-execution-role-pull-serving",  # the serving repositories
         ]
     )
     # The engine receives a component dependency expanded to its children: role policies and grants.
-    execution, store = rec.one("mlops:serving:ExecutionRole"), rec.one("mlops:storage:ArtifactStore")
-    assert {rec.by_urn(u).parent for u in policies.values()} == {execution.urn, store.urn}
+    execution, store, images = rec.one("mlops:serving:ExecutionRole"), rec.one("mlops:storage:ArtifactStore"), rec.one("mlops:images:ImageRepositories")
+    assert {rec.by_urn(u).parent for u in policies.values()} == {execution.urn, store.urn, images.urn}
     for resource in (rec.one(ENDPOINT), *rec.of_type(MODEL)):
         assert set(policies.values()) <= set(resource.dependencies), resource.name
 
