@@ -47,6 +47,7 @@ DATA_HOLDING_TYPES: dict[str, str] = {
     KMS_REPLICA_KEY: "the replica's key material, which the replica bucket's objects are encrypted under",
     LOG_GROUP: "its log events (flow logs, control-plane and audit logs)",
     MODEL_PACKAGE_GROUP: "the model versions teams registered and their approval history",
+    ECR_REPOSITORY: "its images: what training jobs and endpoints run (a model package names its image, which must stay pullable)",
     EKS_CLUSTER: "its etcd: every Kubernetes object, including teams' workloads, secrets and volumes' claims",
     KUBERNETES_NAMESPACE: "every object in the namespace, including Secrets and PersistentVolumeClaims",
 }

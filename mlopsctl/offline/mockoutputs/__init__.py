@@ -11,7 +11,7 @@ of the two. A data source without an entry in ``INVOKES`` fails the run: nothing
 
 from __future__ import annotations
 
-from mlopsctl.offline.mockoutputs import account, cloudwatch, eks, iam, network, serving, storage
+from mlopsctl.offline.mockoutputs import account, cloudwatch, ecr, eks, iam, network, serving, storage
 from mlopsctl.offline.mockoutputs.context import InvokeHandler, OutputFactory
 
 COMPUTED_OUTPUTS: dict[str, OutputFactory] = {
@@ -24,6 +24,7 @@ COMPUTED_OUTPUTS: dict[str, OutputFactory] = {
     # Storage
     "aws:s3/bucket:Bucket": storage.bucket,
     "aws:s3/bucketV2:BucketV2": storage.bucket,
+    "aws:ecr/repository:Repository": ecr.repository,
     # Network
     "aws:ec2/vpc:Vpc": network.vpc,
     "aws:ec2/subnet:Subnet": network.subnet,
@@ -71,6 +72,8 @@ GENERIC_OUTPUTS_SUFFICE: frozenset[str] = frozenset({
     "aws:codebuild/project:Project",
     "aws:codebuild/webhook:Webhook",
     "aws:ec2/route:Route",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    "aws:ecr/repositoryPolicy:RepositoryPolicy",
     "aws:eks/accessEntry:AccessEntry",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
     "aws:eks/addon:Addon",
