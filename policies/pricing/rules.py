@@ -1,5 +1,5 @@
 """Price rules per resource kind: EKS control planes and node groups, NAT gateways, public IPv4
-addresses, interface VPC endpoints, KMS keys and CloudWatch alarms.
+addresses, interface VPC endpoints, KMS keys, CloudWatch alarms and ECR image storage.
 
 Each rule reads one resource's inputs and records line items, unknown items and exclusions in the
 run's :class:`~.ledger.Ledger`. SageMaker endpoint configurations have their own module
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from .facts import eks_versions
+from .facts import EXPECTED_STORAGE_GB_TAG, eks_versions
 from .facts import resource_types as types
 from .inputs import StackResource, as_int, component_of, is_unknown
 from .ledger import Ledger
@@ -185,6 +185,30 @@ def composite_alarm(ledger: Ledger, r: StackResource) -> None:
     ledger.flat(r, "CloudWatch composite alarm", price, 1, hourly=False, unit="alarm-month")
 
 
+def ecr_repository(ledger: Ledger, r: StackResource) -> None:
+    """Image storage at the size the stack plans for the repository (its ``mlops:expected-storage-gb``
+    tag, from ``images.repositories[].expectedStorageGb``): storage bills whatever the traffic."""
+    ledger.exclude(r, "ECR data transfer", "same-region pulls are free; cross-region and internet transfer bill per GB: traffic-dependent")
+    tags = r.inputs.get("tags")
+    planned = tags.get(EXPECTED_STORAGE_GB_TAG) if isinstance(tags, Mapping) else None
+    if planned is None:
+        ledger.exclude(r, "ECR image storage", f"GB-month of the images pushed: usage-dependent (no {EXPECTED_STORAGE_GB_TAG} tag plans a size)")
+        return
+    try:
+        size = float(planned)
+    except (TypeError, ValueError):
+        ledger.unknown(r, "ECR image storage", f"tag {EXPECTED_STORAGE_GB_TAG} is {planned!r}, not a number of GB")
+        return
+    price = ledger.price_or_unknown(r, "ecr.storage.gbMonth", "ECR image storage")
+    if price is None:
+        return
+    ledger.flat(
+        r, f"ECR image storage ({size:g} GB planned)", price, size, hourly=False, unit="GB-month",
+        note=f"the planned size (tag {EXPECTED_STORAGE_GB_TAG}) in every scenario: the lifecycle policy, not traffic, bounds it; "
+        "basic scanning on push is free (enhanced scanning would be Amazon Inspector's, per image scanned)",
+    )
+
+
 Rule = Callable[[Ledger, StackResource], None]
 
 RULES: dict[str, Rule] = {
@@ -197,4 +221,5 @@ RULES: dict[str, Rule] = {
     types.KMS_REPLICA_KEY: kms_key,
     types.METRIC_ALARM: metric_alarm,
     types.COMPOSITE_ALARM: composite_alarm,
+    types.ECR_REPOSITORY: ecr_repository,
 }
