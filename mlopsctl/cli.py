@@ -154,6 +154,10 @@ def _add_operations_commands(commands) -> None:
                            help="Also create GitHub OIDC trust and this environment's deploy and preview roles for this repository.")
     bootstrap.add_argument("--github-connection", action="store_true",
                            help="Also create (or find) the CodeConnections GitHub connection <name>-github of the CodeBuild runner.")
+    bootstrap.add_argument("--image-pushers", action="store_true",
+                           help="Also create the image push roles <name>-push-<env>-<pusher> of images.pushers in stacks/Pulumi.<env>.yaml "
+                                "(needs --github-repo).")
+    bootstrap.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
     _add_aws_arguments(bootstrap)
     bootstrap.add_argument("--fix", action="store_true", help="Correct reported differences (never deletes data).")
     bootstrap.add_argument("--format", choices=("text", "json"), default="text")
@@ -177,7 +181,7 @@ def _add_aws_arguments(command: argparse.ArgumentParser) -> None:
 def _bootstrap(args: argparse.Namespace) -> int:
     from components import facts
     from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, AwsSetupError, describe_aws_error
-    from mlopsctl.ops.bootstrap.names import BootstrapInputError
+    from mlopsctl.ops.bootstrap.names import BootstrapInputError, validate_environment
     from mlopsctl.ops.bootstrap.report import render_text
     from mlopsctl.ops.bootstrap.run import Bootstrapper
 
@@ -185,9 +189,16 @@ def _bootstrap(args: argparse.Namespace) -> int:
         print(f"error: --region: {args.region!r} is not an AWS region known to botocore", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
+        stack = None
+        if args.image_pushers:
+            from mlopsctl.offline.preview import load_config
+            from mlopsctl.offline.stackfile import load_stack_file
+
+            # A bad stack file or config is bad input too (exit 2, in main).
+            stack = load_config(load_stack_file(validate_environment(args.environment), args.stacks_dir))
         clients = AwsClients(args.region, args.endpoint_url, profile=args.profile)
         bootstrapper = Bootstrapper(clients, args.name, args.environment, args.github_repo, fix=args.fix,
-                                    github_connection=args.github_connection)
+                                    github_connection=args.github_connection, stack=stack)
     except (BootstrapInputError, AwsSetupError) as exc:  # arguments, profile, credentials: before any change
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -40,11 +40,16 @@ def image_repository_name(name_stem: str, repository: str) -> str:
     return f"{name_stem}/{repository}"
 
 
+def image_push_role_prefix(name: str) -> str:
+    """What every image push role's name starts with (``<name>-push-``), which no stack-made role's does."""
+    return f"{name}-push-"
+
+
 def image_push_role_name(name: str, environment: str, pusher: str) -> str:
     """The GitHub OIDC role a model repository's CI pushes images with, e.g. ``mlops-push-prod-churn``:
-    bootstrap creates it (``--image-pushers``), the stack's repository policies name it. Like the
-    deploy role ``<name>-deploy-<env>``, it starts with ``<name>-push-``, which no stack-made role does."""
-    return f"{name}-push-{environment}-{pusher}"
+    bootstrap creates it (``--image-pushers``), the stack's repository policies name it, like the
+    deploy role ``<name>-deploy-<env>``."""
+    return f"{image_push_role_prefix(name)}{environment}-{pusher}"
 
 
 # Stems of the artifact store's buckets, <namePrefix>-<environment>-<stem>-<unique suffix>

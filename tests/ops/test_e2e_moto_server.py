@@ -101,6 +101,22 @@ def test_bootstrap_then_verify_through_the_cli(moto_server, monkeypatch, tmp_pat
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
 
+    # This account is staging's (accountId): its stack file's image pushers get their push roles.
+    pushers = mlopsctl("bootstrap", "--environment", "staging", "--region", REGION, "--name", "mlops", "--github-repo", "acme/ml-platform",
+                       "--image-pushers", "--endpoint-url", moto_server, "--format", "json")
+    assert (pushers.returncode, pushers.stderr) == (0, ""), pushers.stdout + pushers.stderr
+    [push] = json.loads(pushers.stdout)["imagePushRoles"]
+    assert (push["roleArn"], push["subject"]) == (f"arn:aws:iam::{ACCOUNT}:role/mlops-push-staging-churn", "repo:example-org/churn-model:environment:staging")
+    iam = boto3.client("iam", region_name=REGION, endpoint_url=moto_server)
+    trust = iam.get_role(RoleName="mlops-push-staging-churn")["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == push["subject"]
+    policy = iam.get_policy(PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/mlops-push-staging-churn")["Policy"]
+    document = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
+    document = json.loads(document) if isinstance(document, str) else document
+    assert [s["Resource"] for s in document["Statement"] if s["Sid"] == "PushImages"] == [
+        [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/mlops-staging/train", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/mlops-staging/serve"]]
+
     # A deployed staging stack (its runner without a webhook), then verify it from a file and from stdin.
     stacks = tmp_path / "stacks"
     stacks.mkdir()

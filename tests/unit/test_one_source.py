@@ -31,7 +31,7 @@ HOMES: dict[str, tuple[re.Pattern[str], str]] = {
     "runner project name": (re.compile(r"""gha-runner["'}]"""), "components/config/physical_names.py"),
     "state bucket name": (re.compile(r"-pulumi-state-\{"), "components/config/physical_names.py"),
     "GitHub connection name": (re.compile(r"""\}-github["']"""), "components/config/physical_names.py"),
-    "image push role name": (re.compile(r"-push-\{"), "components/config/physical_names.py"),
+    "image push role name": (re.compile(r"""-push-["'{]"""), "components/config/physical_names.py"),
     "type-token constants": (re.compile(r"""^[A-Z][A-Z0-9_]* = ["'](?:aws|kubernetes):[A-Za-z0-9.]+/[A-Za-z0-9]+:[A-Za-z0-9]+["']""", re.M),
                              "policies/awsfacts/resource_types.py"),
 }

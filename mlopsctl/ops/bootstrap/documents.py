@@ -16,6 +16,9 @@ Design of the CI identities (see docs/operations.md, "CI identities"):
   itself on every role or user created, and protects the state bucket and secrets key.
 - ``<name>-preview-<env>``: assumed by pull-request jobs previewing stack ``<env>`` (each lives in
   its environment's account); reads state, decrypts secrets, describes and lists.
+- ``<name>-push-<env>-<pusher>`` (with ``--image-pushers``): assumed by a model repository's
+  workflows (the OIDC subject ``images.pushers`` configures); logs in to the registry and pushes
+  to exactly the stack's repositories that name the pusher, with its own policy of the same name.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import json
 from typing import Any
 
 from components.config import PROJECT
+from components.images import PUSH_ACTIONS
 from mlopsctl.ops.bootstrap.names import GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, Names
 
 # IAM mutations that would let a CI role widen its own power if it could apply them to itself.
@@ -59,6 +63,14 @@ CEILING_SERVICES = (
 # Bootstrap owns the GitHub connection (created once, authorised by a human in the console): no
 # role under the boundary may create, delete or re-point one.
 CONNECTION_MUTATIONS = ("codeconnections:CreateConnection", "codeconnections:DeleteConnection", "codeconnections:UpdateConnectionInstallation")
+# What pulumi up does to the stacks' image repositories (components/images), and what a preview
+# reads of them besides ecr:Describe*.
+IMAGE_REPOSITORY_READS = ("ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource")
+IMAGE_REPOSITORY_ACTIONS = (
+    "ecr:CreateRepository", "ecr:DeleteLifecyclePolicy", "ecr:DeleteRepository", "ecr:DeleteRepositoryPolicy", "ecr:DescribeRepositories",
+    *IMAGE_REPOSITORY_READS, "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability", "ecr:PutLifecyclePolicy",
+    "ecr:SetRepositoryPolicy", "ecr:TagResource", "ecr:UntagResource",
+)
 # Service-linked roles the platform's services create on first use.
 SERVICE_LINKED_ROLE_SERVICES = (
     "autoscaling.amazonaws.com", "eks-nodegroup.amazonaws.com", "eks.amazonaws.com", "sagemaker.application-autoscaling.amazonaws.com",
@@ -108,8 +120,8 @@ def boundary_policy(names: Names, key_arn: str) -> dict[str, Any]:
     state_objects = f"{names.state_bucket_arn}/*"
     return _document([
         _statement("CeilingPlatformServices", "Allow", [f"{service}:*" for service in CEILING_SERVICES], "*"),
-        _statement("DenyChangesToCiRoles", "Deny", ROLE_MUTATIONS, names.ci_role_arns),
-        _statement("DenyChangesToCiPolicies", "Deny", POLICY_MUTATIONS, names.ci_policy_arns),
+        _statement("DenyChangesToCiRoles", "Deny", ROLE_MUTATIONS, [*names.ci_role_arns, names.push_role_pattern_arns[0]]),
+        _statement("DenyChangesToCiPolicies", "Deny", POLICY_MUTATIONS, [*names.ci_policy_arns, names.push_role_pattern_arns[1]]),
         _statement("DenyChangesToGitHubOidcProvider", "Deny", OIDC_PROVIDER_MUTATIONS, [names.oidc_provider_arn]),
         _statement("DenyRemovingAnyBoundary", "Deny", ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"], "*"),
         _statement(
@@ -166,6 +178,10 @@ def deploy_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "sts:GetCallerIdentity",
         ], "*"),
         _statement("PublicSsmParameters", "Allow", ["ssm:GetParameter", "ssm:GetParameters"], [f"arn:{p}:ssm:*::parameter/aws/service/*"]),
+        # The stacks' image repositories (<name>-<env>/<repo>), their lifecycle and repository
+        # policies; tags ride on CreateRepository, which needs TagResource for them. Never an
+        # image push or delete: images come from the model repositories' push roles only.
+        _statement("PlatformImageRepositories", "Allow", IMAGE_REPOSITORY_ACTIONS, [f"arn:{p}:ecr:{region}:{account}:repository/{prefix}-*"]),
         _statement("PlatformBuckets", "Allow", ["s3:*"], [f"arn:{p}:s3:::{prefix}-*", f"arn:{p}:s3:::{prefix}-*/*"]),
         _statement("ListBuckets", "Allow", ["s3:ListAllMyBuckets"], "*"),
         _statement("CreateKeys", "Allow", ["kms:CreateKey", "kms:ListAliases", "kms:ListKeys"], "*"),
@@ -211,7 +227,8 @@ def preview_policy(names: Names, key_arn: str) -> dict[str, Any]:
         *_state_backend_statements(names, key_arn, write=False),
         _statement("DescribeAndList", "Allow", [
             "application-autoscaling:Describe*", "autoscaling:Describe*", "cloudwatch:Describe*", "cloudwatch:ListTagsForResource",
-            "codebuild:BatchGetProjects", "codeconnections:GetConnection", "codeconnections:ListTagsForResource", "ec2:Describe*", "ec2:GetManagedPrefixList*", "ecr:Describe*", "eks:Describe*", "eks:List*",
+            "codebuild:BatchGetProjects", "codeconnections:GetConnection", "codeconnections:ListTagsForResource", "ec2:Describe*", "ec2:GetManagedPrefixList*", "ecr:Describe*",
+            *IMAGE_REPOSITORY_READS, "eks:Describe*", "eks:List*",
             "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:List*",
             "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
             "logs:Describe*", "logs:ListTagsForResource", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
@@ -220,6 +237,17 @@ def preview_policy(names: Names, key_arn: str) -> dict[str, Any]:
         # Only AWS's public parameters (EKS AMI ids): other parameters may be SecureStrings.
         _statement("PublicSsmParameters", "Allow", ["ssm:GetParameter", "ssm:GetParameters"],
                    [f"arn:{names.partition}:ssm:*::parameter/aws/service/*"]),
+    ])
+
+
+def push_policy(names: Names, environment: str, repositories: list[str]) -> dict[str, Any]:
+    """Registry login (GetAuthorizationToken names no resource) and push to exactly ``repositories``
+    (``images.repositories[].name`` of ``environment``'s stack that list the pusher)."""
+    if not repositories:
+        raise ValueError("a push role needs at least one repository to push to")
+    return _document([
+        _statement("RegistryLogin", "Allow", ["ecr:GetAuthorizationToken"], "*"),
+        _statement("PushImages", "Allow", PUSH_ACTIONS, [names.image_repository_arn(environment, r) for r in repositories]),
     ])
 
 

@@ -18,6 +18,9 @@ from components.config import (
     NAME_PREFIX_RULE,
     Environment,
     github_connection_name,
+    image_push_role_name,
+    image_push_role_prefix,
+    image_repository_name,
     runner_project_name,
     state_bucket_name,
 )
@@ -159,6 +162,25 @@ class Names:
     @property
     def ci_policy_arns(self) -> list[str]:
         return [self.policy_arn(p) for p in (self.boundary_policy, self.deploy_policy, self.preview_policy)]
+
+    # Image push roles: one per model repository (``images.pushers``), each with its own policy of the same name
+    def push_role(self, environment: str, pusher: str) -> str:
+        return image_push_role_name(self.name, environment, pusher)
+
+    @property
+    def push_role_prefix(self) -> str:
+        """What every push role's name (and its policy's) starts with, in any environment."""
+        return image_push_role_prefix(self.name)
+
+    @property
+    def push_role_pattern_arns(self) -> list[str]:
+        """Every push role and its policy, in every environment: the boundary keeps them out of the stacks' reach."""
+        return [self._iam("role", f"{self.push_role_prefix}*"), self._iam("policy", f"{self.push_role_prefix}*")]
+
+    def image_repository_arn(self, environment: str, repository: str) -> str:
+        """A stack's repository (``images.repositories[].name``) in this account and region."""
+        name = image_repository_name(f"{self.name}-{environment}", repository)
+        return f"arn:{self.partition}:ecr:{self.region}:{self.account}:repository/{name}"
 
     # The GitHub connection (CodeConnections) the runner project's source and webhook use
     @property

@@ -55,6 +55,8 @@ class BootstrapReport:
     connection: dict[str, str] | None = None
     # The steps an AWS error kept from running (each depends on the ones before it).
     not_run: list[str] = field(default_factory=list)
+    # With --image-pushers: {"pusher", "githubRepo", "subject", "roleArn", "repositories"} per push role confirmed or created.
+    push_roles: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -111,6 +113,11 @@ class BootstrapReport:
             variable("repository", f"PULUMI_BACKEND_URL_{suffix}", n.login_url()),
         ]
 
+    def registry(self) -> str:
+        """The registry host image pushes log in to (``docker login``, aws-actions/amazon-ecr-login)."""
+        n = self.names
+        return f"{n.account}.dkr.ecr.{n.region}.amazonaws.com{'.cn' if n.partition == 'aws-cn' else ''}"
+
     def connection_steps(self) -> list[str]:
         """What to do about the GitHub connection, by its status (the same lines in text and JSON)."""
         c = self.connection
@@ -159,6 +166,8 @@ class BootstrapReport:
             "stackSettings": self.stack_settings(),
             "githubVariables": self.github_variables(),
             "githubConnection": self.connection_json(),
+            "imagePushRoles": self.push_roles,
+            "imageRegistry": self.registry() if self.push_roles else None,
             "findings": [f.to_json() for f in self.findings],
             "notRun": self.not_run,
         }
@@ -270,6 +279,13 @@ def render_text(report: BootstrapReport, fix: bool) -> str:
         for v in variables:
             scope = f"environment {v['environment']}" if v["scope"] == "environment" else "repository"
             out.append(f"  {scope:19} {v['name']:28} {v['value']}" + (f"  ({v['note']})" if v["note"] else ""))
+    if report.push_roles:
+        out += ["", f"Image push roles (registry {report.registry()}): a model repository's workflow assumes its role with "
+                    "aws-actions/configure-aws-credentials, from a job whose OIDC subject is the one shown:"]
+        for role in report.push_roles:
+            repositories = ", ".join(arn.split(":repository/", 1)[1] for arn in role["repositories"])
+            out += [f"  {role['pusher']}: {role['githubRepo']} ({role['subject']})", f"    role-to-assume: {role['roleArn']}",
+                    f"    pushes to: {repositories}"]
     if report.connection:
         c = report.connection
         out += ["", f"GitHub connection {c['name']} ({c['arn']}): {c['status']}"] + [f"  {line}" for line in report.connection_steps()]

@@ -1,7 +1,8 @@
 """The bootstrap run: read each account-level resource, compare it with what bootstrap wants, create or fix it.
 
 Order: the secrets key, the state bucket it encrypts, then (with ``--github-repo``) GitHub's OIDC
-provider, the CI policies and this environment's CI roles, then (with ``--github-connection``) the
+provider, the CI policies and this environment's CI roles, then (with ``--image-pushers``) the
+image push roles of the stack file's ``images.pushers``, then (with ``--github-connection``) the
 runner's GitHub connection. Each step needs the ones before it, so an AWS error stops the run: the
 step that hit it is ``failed`` (the operation, the AWS error code and what to do), the steps after
 it are listed as not run, and nothing is reported ``ok`` that was not confirmed.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, describe_aws_error, tag_list, unless_missing
 from mlopsctl.ops.bootstrap import documents
@@ -18,6 +20,7 @@ from mlopsctl.ops.bootstrap.failures import remedy
 from mlopsctl.ops.bootstrap.names import (
     GITHUB_OIDC_AUDIENCE,
     GITHUB_OIDC_URL,
+    BootstrapInputError,
     Names,
     parse_github_repo,
     validate_environment,
@@ -27,12 +30,16 @@ from mlopsctl.ops.bootstrap.ownership import COMPLETE, CREATING, STATE_TAG, boot
 from mlopsctl.ops.bootstrap.report import FAILED, PENDING, BootstrapReport, Step
 from mlopsctl.ops.bootstrap.state_bucket import ensure_state_bucket
 
+if TYPE_CHECKING:
+    from components.config import PlatformConfig
+
 CONNECTION_PROVIDER = "GitHub"
 
 
 class Bootstrapper:
     def __init__(self, clients: AwsClients, name: str, environment: str, github_repo: str | None = None, fix: bool = False,
-                 github_connection: bool = False):
+                 github_connection: bool = False, stack: PlatformConfig | None = None):
+        """stack: the environment's validated stack config (``--image-pushers``): push roles for its ``images.pushers``."""
         self.clients = clients
         self.fix = fix
         self.github_connection = github_connection
@@ -40,8 +47,14 @@ class Bootstrapper:
         self.environment = validate_environment(environment)
         validate_name(name, clients.region)
         self.github = parse_github_repo(github_repo) if github_repo is not None else None
+        self.stack = stack
+        if stack is not None:
+            _check_stack_matches(stack, name, environment, clients.region, github=self.github is not None)
         identity = clients.account()  # missing or expired credentials: AwsSetupError, one line
         partition = identity["Arn"].split(":")[1]
+        if stack is not None and stack.account_id != identity["Account"]:
+            raise BootstrapInputError(f"--image-pushers: the stack file's accountId is {stack.account_id}, but these credentials are account "
+                                      f"{identity['Account']}'s; bootstrap each environment's account with its own stack file")
         self.names = Names(name=name, account=identity["Account"], region=clients.region, partition=partition)
         self.tags = bootstrap_tags(name)
         self.report = BootstrapReport(names=self.names, environment=environment, github_repo=github_repo)
@@ -60,6 +73,8 @@ class Bootstrapper:
         if self.github:
             phases += [("GitHub OIDC provider", self.ensure_oidc_provider), ("CI policies", lambda: self.ensure_ci_policies(self.report.key_arn)),
                        ("CI roles", self.ensure_ci_roles)]
+        if self.stack is not None:
+            phases.append(("image push roles", self.ensure_image_push_roles))
         if self.github_connection:
             phases.append(("GitHub connection", self.ensure_github_connection))
         for index, (phase, run) in enumerate(phases):
@@ -203,6 +218,33 @@ class Bootstrapper:
                           n.policy_arn(n.preview_policy), f"GitHub Actions read-only preview role of stack {env} for pull requests of {org}/{repo}")
         self._report_legacy_preview_role()
 
+    def ensure_image_push_roles(self) -> None:
+        """A role and a policy of the same name per ``images.pushers`` entry; push roles of this
+        environment the stack file no longer names are reported, never deleted."""
+        images, n, env = self.stack.images, self.names, self.environment
+        for pusher, settings in images.pushers.items():
+            role = n.push_role(env, pusher)
+            repositories = [r.name for r in images.pushed_by(pusher)]
+            self._ensure_managed_policy(role, documents.push_policy(n, env, repositories),
+                                        f"Push images to {', '.join(repositories)} of the {env} stack, for {settings.github_repo}")
+            self._ensure_role(role, documents.github_trust_policy(n, settings.oidc_subject), n.policy_arn(role),
+                              f"GitHub Actions image pushes of {settings.github_repo} to the {env} stack's repositories")
+            self.report.push_roles.append({"pusher": pusher, "githubRepo": settings.github_repo, "subject": settings.oidc_subject,
+                                           "roleArn": n.role_arn(role), "repositories": [n.image_repository_arn(env, r) for r in repositories]})
+        self._report_stale_push_roles({n.push_role(env, pusher) for pusher in images.pushers})
+
+    def _report_stale_push_roles(self, wanted: set[str]) -> None:
+        iam = self.clients.client("iam")
+        prefix = self.names.push_role(self.environment, "")
+        self._current = None
+        for page in iam.get_paginator("list_roles").paginate():
+            for role in page["Roles"]:
+                name = role["RoleName"]
+                if name.startswith(prefix) and name not in wanted:
+                    step = self._step(role["Arn"], "iam-role")
+                    step.differs(f"push role not in the stack file's images.pushers: delete it (and its policy {name}) once no "
+                                 f"workflow assumes it", None)
+
     def _report_legacy_preview_role(self) -> None:
         """An account bootstrapped before preview roles were per environment still has ``<name>-preview``."""
         iam = self.clients.client("iam")
@@ -295,6 +337,18 @@ class Bootstrapper:
             step.to_do("connection is PENDING: authorise it once in the console (GitHub connection, below)", PENDING)
         elif status != "AVAILABLE":
             step.to_do(f"connection is {status}: see GitHub connection, below", FAILED)
+
+
+def _check_stack_matches(stack: PlatformConfig, name: str, environment: str, region: str, *, github: bool) -> None:
+    """The stack file must be this environment's, under this --name and --region: the push roles
+    are named from them and scoped to its repositories."""
+    if not github:
+        raise BootstrapInputError("--image-pushers: needs --github-repo (the GitHub OIDC provider and the boundary the push roles carry)")
+    for what, theirs, ours in (("environment", stack.environment, environment), ("namePrefix", stack.name_prefix, name),
+                               ("aws:region", stack.region, region)):
+        if theirs != ours:
+            option = {"environment": "--environment", "namePrefix": "--name", "aws:region": "--region"}[what]
+            raise BootstrapInputError(f"--image-pushers: the stack file's {what} is {theirs!r}, not {option} {ours!r}")
 
 
 def _kms_tags(tags: dict[str, str]) -> list[dict[str, str]]:
