@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -295,3 +296,40 @@ def test_a_bare_string_budget_level_is_that_level(tmp_path):
     assert budget_config("prod", tmp_path) == (None, "advisory")
     (tmp_path / "prod.json").write_text(json.dumps({"all": "advisory", "monthly-budget": {"monthlyBudgetUsd": 10}}))
     assert budget_config("prod", tmp_path) == (10.0, "advisory")
+
+
+# ---------------------------------------------------------------------------------------------
+# ECR image storage: the planned size of each repository
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_ecr_storage_is_priced_at_each_repositorys_planned_size(stack):
+    result = stack_preview(stack)
+    planned = {f"mlops-platform-images-{r.name}": r.expected_storage_gb for r in result.config.images.repositories}
+    items = [i for i in result.cost["lineItems"] if i["type"] == "aws:ecr/repository:Repository"]
+    assert sorted(i["urn"].rsplit("::", 1)[1] for i in items) == sorted(planned)
+    for item in items:
+        gb = planned[item["urn"].rsplit("::", 1)[1]]
+        assert item["item"] == f"ECR image storage ({gb:g} GB planned)" and item["unit"] == "GB-month"
+        # Storage bills whatever the traffic: the planned size in every scenario, at $0.10/GB-month (us-east-1).
+        assert item["monthly"] == {s: pytest.approx(gb * 0.10) for s in SCENARIOS}
+        assert item["source"].startswith("ecr-pricing-2026")
+        assert "basic scanning on push is free" in item["note"]
+    assert result.cost["byComponent"]["mlops:images:ImageRepositories"] == {s: pytest.approx(0.10 * sum(planned.values())) for s in SCENARIOS}
+    # Transfer is named, never priced; the lifecycle and repository policies carry no charge.
+    excluded = {(e["type"], e["item"]) for e in result.cost["excluded"] if e["type"].startswith("aws:ecr/")}
+    assert excluded == {("aws:ecr/repository:Repository", "ECR data transfer")}
+
+
+def test_a_repository_without_a_planned_size_is_excluded_and_a_malformed_one_is_unknown():
+    def repository(tags):
+        return StackResource(urn="urn:pulumi:s::p::aws:ecr/repository:Repository::r", type="aws:ecr/repository:Repository", inputs={"tags": tags}, region="us-east-1")
+
+    bare = price_resources([repository({})], on_date=PRICED_ON)
+    assert bare.line_items == [] and bare.unknown_items == []
+    assert {e.item for e in bare.excluded} == {"ECR data transfer", "ECR image storage"}
+    malformed = price_resources([repository({"mlops:expected-storage-gb": "lots"})], on_date=PRICED_ON)
+    assert [u.reason for u in malformed.unknown_items] == ["tag mlops:expected-storage-gb is 'lots', not a number of GB"]
+    assert malformed.total("expected") is None
+    elsewhere = price_resources([dataclasses.replace(repository({"mlops:expected-storage-gb": "10"}), region="ap-south-2")], on_date=PRICED_ON)
+    assert "no price for 'ecr.storage.gbMonth' in region ap-south-2" in elsewhere.unknown_items[0].reason

@@ -335,6 +335,24 @@ def test_endpoint_config_variant_change_replaces_but_tags_do_not():
     assert tags_only.changes[0].label == "update"
 
 
+def test_a_new_key_replaces_an_image_repository_which_prod_refuses_while_lifecycle_changes_replace_only_the_rules():
+    token = "aws:ecr/repository:Repository"
+    old = _resource("serve", token, encryptionConfigurations=[{"encryptionType": "KMS", "kmsKey": "arn:aws:kms:us-east-1:1:key/a"}], imageTagMutability="IMMUTABLE")
+    rekeyed = _resource("serve", token, encryptionConfigurations=[{"encryptionType": "KMS", "kmsKey": "arn:aws:kms:us-east-1:1:key/b"}], imageTagMutability="IMMUTABLE")
+    diff = compare("prod", Side("b", _preview([old]), None), Side("h", _preview([rekeyed]), None), environment="prod")
+    (change,) = diff.changes
+    assert (change.label, change.replace_reasons) == ("replace", ["encryptionConfigurations[0].kmsKey"])
+    assert diff.data_loss_problems() == [
+        "prod: this change replaces aws:ecr/repository:Repository serve (encryptionConfigurations[0].kmsKey), losing its images: what "
+        "training jobs and endpoints run (a model package names its image, which must stay pullable)"]
+    mutable = {**old, "inputs": {**old["inputs"], "imageTagMutability": "MUTABLE"}}
+    assert compare("prod", Side("b", _preview([old]), None), Side("h", _preview([mutable]), None)).changes[0].label == "update"
+    lifecycle = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+    rules = compare("prod", Side("b", _preview([_resource("rules", lifecycle, repository="mlops-prod/serve", policy='{"rules": [1]}')]), None),
+                    Side("h", _preview([_resource("rules", lifecycle, repository="mlops-prod/serve", policy='{"rules": [2]}')]), None), environment="prod")
+    assert (rules.changes[0].label, rules.data_loss_problems()) == ("replace", [])
+
+
 def test_replace_on_changes_option_makes_a_certain_replace():
     old = _resource("q", "aws:sqs/queue:Queue", fifoQueue=False)
     new = {**_resource("q", "aws:sqs/queue:Queue", fifoQueue=True), "replaceOnChanges": ["fifoQueue"]}

@@ -9,7 +9,9 @@ element or operator raises, so a policy using something this evaluator does not 
 never pass silently. A request's context holds only the keys that request carries: a condition on
 a key the action never sends (``kms:GrantIsForAWSResource`` on ``kms:DescribeKey``) never holds.
 
-:func:`kms_is_allowed` adds the key policy, for principals of the key's own account.
+:func:`kms_is_allowed` adds the key policy, for principals of the key's own account;
+:func:`same_account_allowed` adds a resource policy (an ECR repository's) for a principal of the
+resource's own account.
 """
 
 from __future__ import annotations
@@ -125,3 +127,19 @@ def kms_is_allowed(
     if direct == "allow":
         return True
     return via_root == "allow" and is_allowed(identity_policies, boundary, action, key_arn, context)
+
+
+def same_account_allowed(identity_policies: list[dict], resource_policy: dict, *, principal: str, action: str, resource: str) -> bool:
+    """Whether ``principal`` (a role of the resource's account) may call ``action`` on ``resource``.
+
+    IAM's rule within one account: an explicit Deny in either policy wins; otherwise an Allow in the
+    identity policies or one in the resource policy naming the principal itself suffices. A
+    resource-policy Allow for the account root only hands the decision to IAM, so here such a
+    statement allows nothing by itself; ``aws:PrincipalArn`` is the principal in the context.
+    """
+    context = {"aws:PrincipalArn": principal}
+    # The statements naming the principal itself or everyone ("*").
+    direct = _evaluate(_for_principal(resource_policy, principal), action, resource, context)
+    if direct == "deny" or any(_evaluate(d, action, resource, context) == "deny" for d in identity_policies):
+        return False
+    return direct == "allow" or is_allowed(identity_policies, None, action, resource, context)
