@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from mlopsctl.offline.mockoutputs import account, cloudwatch, ecr, eks, iam, network, serving, storage
 from mlopsctl.offline.mockoutputs.context import InvokeHandler, OutputFactory
+from policies.awsfacts.resource_types import ECR_LIFECYCLE_POLICY, ECR_REPOSITORY, ECR_REPOSITORY_POLICY
 
 COMPUTED_OUTPUTS: dict[str, OutputFactory] = {
     # Identity and keys
@@ -24,7 +25,7 @@ COMPUTED_OUTPUTS: dict[str, OutputFactory] = {
     # Storage
     "aws:s3/bucket:Bucket": storage.bucket,
     "aws:s3/bucketV2:BucketV2": storage.bucket,
-    "aws:ecr/repository:Repository": ecr.repository,
+    ECR_REPOSITORY: ecr.repository,
     # Network
     "aws:ec2/vpc:Vpc": network.vpc,
     "aws:ec2/subnet:Subnet": network.subnet,
@@ -72,8 +73,8 @@ GENERIC_OUTPUTS_SUFFICE: frozenset[str] = frozenset({
     "aws:codebuild/project:Project",
     "aws:codebuild/webhook:Webhook",
     "aws:ec2/route:Route",
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-    "aws:ecr/repositoryPolicy:RepositoryPolicy",
+    ECR_LIFECYCLE_POLICY,
+    ECR_REPOSITORY_POLICY,
     "aws:eks/accessEntry:AccessEntry",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
     "aws:eks/addon:Addon",
