@@ -117,8 +117,9 @@ class ImagesConfig(Model):
         """The checks that need the stack's name stem, account, region and endpoints (called by PlatformConfig).
 
         Every repository name the stem makes passes ECR's rule; endpoints that run model packages
-        have a serving repository to pull from; an ``image:`` URI inside this stack's repositories
-        names a declared serving repository (the repository policies let nobody else's images in).
+        have a serving repository to pull from; an ``image:`` URI under the stem names a declared
+        serving repository of this account and region (the repository policies let no other
+        role pull, and ``ImageRepositories.holds`` can then match by name).
         """
         limits = facts.shape_limits("ecr", "RepositoryName")
         for index, repository in enumerate(self.repositories):
@@ -140,7 +141,15 @@ class ImagesConfig(Model):
                 if source.image is None:
                     continue
                 image_account, image_region, repository = ecr_image_parts(source.image)
-                if repository.startswith(f"{name_stem}/") and (image_account, image_region) == (account, region) and repository not in serving_names:
+                if not repository.startswith(f"{name_stem}/"):
+                    continue
+                # The stack's namespace is its own: the same name in another account or region is refused, not guessed at.
+                if (image_account, image_region) != (account, region):
+                    raise ValueError(
+                        f"@serving.endpoints.{index}.{key}.image: {repository} is in {image_account}/{image_region}; names under {name_stem}/ "
+                        f"are this stack's own repositories, in {account}/{region}"
+                    )
+                if repository not in serving_names:
                     raise ValueError(
                         f"@serving.endpoints.{index}.{key}.image: {repository} is not one of this stack's serving repositories "
                         f"({', '.join(sorted(serving_names)) or 'none declared'}); declare it in images.repositories with purpose: serving"

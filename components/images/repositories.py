@@ -121,7 +121,8 @@ class ImageRepositories(pulumi.ComponentResource):
         return [r.name for r in self._args.config.of_purpose(purpose)]
 
     def holds(self, image_uri: str) -> bool:
-        """Whether ``image_uri`` (validated by config) is an image of one of these repositories."""
+        """Whether ``image_uri`` is an image of one of these repositories. By region and name: config
+        refuses a name under the stack's stem in another account (``ImagesConfig.check_stack``)."""
         _, region, repository = ecr_image_parts(image_uri)
         return region == self._args.scope.region and repository in self.physical_names.values()
 

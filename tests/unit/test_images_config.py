@@ -85,8 +85,13 @@ def test_an_image_uri_inside_the_stacks_repositories_must_name_a_serving_one():
     raw = stack_raw_config("dev")
     raw["serving"]["endpoints"][0]["model"] = {"image": f"{account}.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/train:v1", "modelDataKey": "models/churn/v1/model.tar.gz"}
     assert_one_line_config_error(raw, "serving.endpoints[0].model.image", "mlops-dev/train is not one of this stack's serving repositories (mlops-dev/serve)")
-    # The serving repository, and the same path in another account's registry, are fine.
-    for image in (f"{account}.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/serve:v1", "999999999999.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/train:v1"):
+    # The stack's namespace is its own: the same name in another account or region is refused too.
+    for image, where in (("999999999999.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/serve:v1", "999999999999/us-east-1"),
+                         (f"{account}.dkr.ecr.us-west-2.amazonaws.com/mlops-dev/serve:v1", f"{account}/us-west-2")):
+        raw["serving"]["endpoints"][0]["model"]["image"] = image
+        assert_one_line_config_error(raw, "serving.endpoints[0].model.image", f"mlops-dev/serve is in {where}; names under mlops-dev/ are this stack's own")
+    # The serving repository, and other names anywhere, are fine.
+    for image in (f"{account}.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/serve:v1", "999999999999.dkr.ecr.us-east-1.amazonaws.com/teams/train:v1"):
         raw["serving"]["endpoints"][0]["model"]["image"] = image
         parse_platform_config(raw, "us-east-1", "stacks/Pulumi.dev.yaml")
 
