@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.alerts import PlatformAlerts, PlatformAlertsArgs
 from components.ci import GitHubRunner, GitHubRunnerArgs
 from components.config import PlatformConfig
 from components.eks.component import EksCluster, EksClusterArgs
@@ -33,7 +34,7 @@ class MlopsPlatform(pulumi.ComponentResource):
 
     Attributes: ``aws_provider``, ``scope`` (the :class:`AwsScope` every component gets), one
     attribute per component (``keys``, ``store``, ``network``, ``eks``, ``ci_runner``,
-    ``serving``) and ``outputs`` (the stack outputs).
+    ``alerts``, ``serving``) and ``outputs`` (the stack outputs).
     """
 
     def __init__(self, name: str, args: MlopsPlatformArgs, opts: pulumi.ResourceOptions | None = None):
@@ -103,6 +104,18 @@ class MlopsPlatform(pulumi.ComponentResource):
         )
         self.outputs["ciRunner"] = self.ci_runner.outputs
 
+        self.alerts = PlatformAlerts(
+            f"{name}-alerts",
+            PlatformAlertsArgs(
+                config=config.alerts,
+                scope=scope,
+                key=self.keys.alerts,
+                model_package_groups=[e.model_package_group for e in config.serving.endpoints],
+            ),
+            opts=child,
+        )
+        self.outputs["alerts"] = self.alerts.outputs
+
         self.serving = Serving(
             f"{name}-serving",
             ServingArgs(
@@ -111,6 +124,7 @@ class MlopsPlatform(pulumi.ComponentResource):
                 store=self.store,
                 key=self.keys.artifacts,
                 name_prefix=config.name_prefix,
+                alarm_topic_arn=self.alerts.topic_arn,
                 subnet_ids=self.network.private_subnet_ids,
                 vpc_id=self.network.vpc_id,
                 retain_registry=config.storage.protect,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from components import facts
+from components.config.alerts import AlertsConfig
 from components.config.base import NAME_PREFIX_PATTERN, NAME_PREFIX_RULE, Model, RoleArn, TagKey
 from components.config.ci_runner import CiRunnerConfig
 from components.config.eks import EksConfig
@@ -51,6 +52,7 @@ class PlatformConfig(Model):
     eks: EksConfig = Field(default_factory=EksConfig, description="EKS cluster and node groups.")
     serving: ServingConfig = Field(default_factory=ServingConfig, description="SageMaker serving.")
     ci_runner: CiRunnerConfig = Field(default_factory=CiRunnerConfig, description="The in-VPC CodeBuild GitHub Actions runner for layer 2 deploys.")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="The platform's alert topic and who is subscribed to it.")
 
     @field_validator("region")
     @classmethod

@@ -27,6 +27,7 @@ class ServingArgs:
         monitoring reports.
     name_prefix: the platform's ``namePrefix``; model packages pull images from this account's
         ECR repositories under ``<name_prefix>/`` only (required).
+    alarm_topic_arn: the stack's alert topic, the alarm and OK action of every endpoint alarm (required).
     subnet_ids: private subnet ids for ``vpc: true`` endpoints (default None).
     vpc_id: the platform VPC (default None).
     retain_registry: keep model package groups on delete (default False).
@@ -37,6 +38,7 @@ class ServingArgs:
     store: ArtifactAccess
     key: PlatformKey
     name_prefix: str
+    alarm_topic_arn: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
     vpc_id: pulumi.Input[str] | None = None
     retain_registry: bool = False
@@ -65,6 +67,7 @@ class Serving(pulumi.ComponentResource):
                     kms_key_arn=args.key.arn,
                     model_package_group_name=self.registry.groups[endpoint.model_package_group].model_package_group_name,
                     name_prefix=args.name_prefix,
+                    alarm_topic_arn=args.alarm_topic_arn,
                     subnet_ids=args.subnet_ids if endpoint.vpc else None,
                     vpc_id=args.vpc_id if endpoint.vpc else None,
                 ),

@@ -9,7 +9,9 @@ element or operator raises, so a policy using something this evaluator does not 
 never pass silently. A request's context holds only the keys that request carries: a condition on
 a key the action never sends (``kms:GrantIsForAWSResource`` on ``kms:DescribeKey``) never holds.
 
-:func:`kms_is_allowed` adds the key policy, for principals of the key's own account.
+:func:`kms_is_allowed` adds the key policy, for principals of the key's own account;
+:func:`service_is_allowed` evaluates a resource or key policy for an AWS service principal, which
+no identity policy can grant anything to.
 """
 
 from __future__ import annotations
@@ -94,6 +96,20 @@ def _aws_principals(statement: dict) -> set[str]:
     if principal == "*":
         return {"*"}
     return set(_as_list((principal or {}).get("AWS", [])))
+
+
+def _service_principals(statement: dict) -> set[str]:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return {"*"}
+    return set(_as_list((principal or {}).get("Service", [])))
+
+
+def service_is_allowed(policy: dict, service: str, action: str, resource: str, context: dict[str, str] | None = None) -> bool:
+    """Whether ``service`` (``cloudwatch.amazonaws.com``) may call ``action`` on ``resource`` under a
+    resource or key policy: a statement naming the service (or ``*``) allows it and none denies it."""
+    statements = [s for s in _as_list(policy["Statement"]) if service in _service_principals(s) or "*" in _service_principals(s) or "*" in _aws_principals(s)]
+    return _evaluate({**policy, "Statement": statements}, action, resource, context or {}) == "allow"
 
 
 def _for_principal(key_policy: dict, principal: str) -> dict:
