@@ -53,8 +53,8 @@ from components.config.parsing import CONFIG_KEY, REGION_KEY, ConfigError, parse
 from components.config.physical_names import (
     BUCKET_STEMS,
     REPLICA_LOG_BUCKET_STEM,
-    bucket_name_problem,
     alerts_topic_name,
+    bucket_name_problem,
     github_connection_name,
     runner_project_name,
     state_bucket_name,
