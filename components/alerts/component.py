@@ -22,6 +22,7 @@ from components.config import AlertsConfig, alerts_topic_name
 from components.iam.policy import Statement, policy_document
 from components.keys import PlatformKey
 from components.scope import AwsScope
+from policies.awsfacts import EXPECTED_NOTIFICATIONS_TAG
 
 TARGET_ID = "alert-topic"
 
@@ -100,6 +101,8 @@ class PlatformAlerts(pulumi.ComponentResource):
             name=alerts_topic_name(scope.name_stem),
             display_name=f"{scope.name_stem} platform alerts",
             kms_master_key_id=args.key.arn,
+            # The cost model prices publishes and deliveries from this volume (policies/pricing).
+            tags={EXPECTED_NOTIFICATIONS_TAG: str(args.config.expected_notifications_per_month)},
             opts=child,
         )
         self.topic_arn: pulumi.Output[str] = self.topic.arn

@@ -43,7 +43,7 @@ class PlatformConfig(Model):
         description=(
             "More tags on every taggable resource. Keys and values follow AWS's tag rules (botocore: letters, digits, spaces and `_ . : / = + - @`; "
             "no `aws:` prefix in any case). Keys the platform writes itself are refused, in any case: its default tags "
-            "(`environment`, `owner`, `cost-center`, `managed-by`, `project`) and its per-resource tags (`Name`, `node-group`, `mlops:role`, `kubernetes.io/*`, `k8s.io/*`)."
+            "(`environment`, `owner`, `cost-center`, `managed-by`, `project`) and its per-resource tags (`Name`, `node-group`, `mlops:role`, `mlops:expected-notifications-per-month`, `kubernetes.io/*`, `k8s.io/*`)."
         ),
     )
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="VPC layout.")

@@ -12,3 +12,8 @@ PROJECT = "mlops-platform"
 # Application Auto Scaling's dimension of a SageMaker variant's instance count: the program scales
 # on it, the cost model joins targets by it, ``mlopsctl verify`` reads it back.
 SAGEMAKER_VARIANT_SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+# Tag of the alert topic carrying its expected monthly messages (``alerts.expectedNotificationsPerMonth``):
+# the program writes it, the cost model prices the topic's publishes and deliveries from it, so the
+# preview's cost and the pack's budget see the same volume.
+EXPECTED_NOTIFICATIONS_TAG = "mlops:expected-notifications-per-month"

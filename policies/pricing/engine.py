@@ -66,8 +66,8 @@ FREE_TYPES = frozenset(
         "aws:sagemaker/model:Model",
         "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
         "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",
-        "aws:sns/topic:Topic",
         "aws:sns/topicPolicy:TopicPolicy",
+        "aws:cloudwatch/eventTarget:EventTarget",
     }
 )
 
