@@ -53,21 +53,14 @@ def topic_policy_statements(scope: AwsScope, topic_arn: pulumi.Input[str]) -> li
     in_this_account = pulumi.Output.concat(":", scope.region, ":", scope.account_id, ":")
     alarms = pulumi.Output.concat(arn, "cloudwatch", in_this_account, "alarm:*")
     rules = pulumi.Output.concat(arn, "events", in_this_account, "rule/", scope.name_stem, "-*")
+
+    def publisher(sid: str, service: str, sources: pulumi.Input[str]) -> Statement:
+        conditions = {"StringEquals": {"aws:SourceAccount": scope.account_id}, "ArnLike": {"aws:SourceArn": sources}}
+        return Statement(sid=sid, principals={"Service": [service]}, actions=["sns:Publish"], resources=[topic_arn], conditions=conditions)
+
     return [
-        Statement(
-            sid="AllowThisAccountsCloudWatchAlarms",
-            principals={"Service": ["cloudwatch.amazonaws.com"]},
-            actions=["sns:Publish"],
-            resources=[topic_arn],
-            conditions={"StringEquals": {"aws:SourceAccount": scope.account_id}, "ArnLike": {"aws:SourceArn": alarms}},
-        ),
-        Statement(
-            sid="AllowThisStacksEventBridgeRules",
-            principals={"Service": ["events.amazonaws.com"]},
-            actions=["sns:Publish"],
-            resources=[topic_arn],
-            conditions={"StringEquals": {"aws:SourceAccount": scope.account_id}, "ArnLike": {"aws:SourceArn": rules}},
-        ),
+        publisher("AllowThisAccountsCloudWatchAlarms", "cloudwatch.amazonaws.com", alarms),
+        publisher("AllowThisStacksEventBridgeRules", "events.amazonaws.com", rules),
         Statement(
             sid="DenyInsecureTransport",
             effect="Deny",
