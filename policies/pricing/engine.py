@@ -67,7 +67,7 @@ FREE_TYPES = frozenset(
         "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
         "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",
         "aws:sns/topicPolicy:TopicPolicy",
-        "aws:cloudwatch/eventTarget:EventTarget",
+        resource_types.EVENT_TARGET,  # its rule is priced
     }
 )
 
