@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.alerts import PlatformAlerts, PlatformAlertsArgs
 from components.ci import GitHubRunner, GitHubRunnerArgs
 from components.config import PlatformConfig
 from components.eks.component import EksCluster, EksClusterArgs
@@ -34,7 +35,7 @@ class MlopsPlatform(pulumi.ComponentResource):
 
     Attributes: ``aws_provider``, ``scope`` (the :class:`AwsScope` every component gets), one
     attribute per component (``keys``, ``store``, ``images``, ``network``, ``eks``, ``ci_runner``,
-    ``serving``) and ``outputs`` (the stack outputs).
+    ``alerts``, ``serving``) and ``outputs`` (the stack outputs).
     """
 
     def __init__(self, name: str, args: MlopsPlatformArgs, opts: pulumi.ResourceOptions | None = None):
@@ -117,6 +118,18 @@ class MlopsPlatform(pulumi.ComponentResource):
         )
         self.outputs["ciRunner"] = self.ci_runner.outputs
 
+        self.alerts = PlatformAlerts(
+            f"{name}-alerts",
+            PlatformAlertsArgs(
+                config=config.alerts,
+                scope=scope,
+                key=self.keys.alerts,
+                model_package_groups=[e.model_package_group for e in config.serving.endpoints],
+            ),
+            opts=child,
+        )
+        self.outputs["alerts"] = self.alerts.outputs
+
         self.serving = Serving(
             f"{name}-serving",
             ServingArgs(
@@ -125,6 +138,7 @@ class MlopsPlatform(pulumi.ComponentResource):
                 store=self.store,
                 key=self.keys.artifacts,
                 images=self.images,
+                alarm_topic_arn=self.alerts.topic_arn,
                 subnet_ids=self.network.private_subnet_ids,
                 vpc_id=self.network.vpc_id,
                 retain_registry=config.storage.protect,

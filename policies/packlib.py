@@ -25,6 +25,7 @@ from awsfacts import botocore_models
 from awsfacts.resource_types import (  # noqa: F401 - re-exported: the checks select resources by these
     CODEBUILD_PROJECT,
     CODEBUILD_WEBHOOK,
+    COMPOSITE_ALARM,
     ECR_REPOSITORY,
     EKS_CLUSTER,
     EKS_NODE_GROUP,
@@ -33,6 +34,7 @@ from awsfacts.resource_types import (  # noqa: F401 - re-exported: the checks se
     KMS_REPLICA_KEY,
     LAUNCH_TEMPLATE,
     LOG_GROUP,
+    METRIC_ALARM,
     NAT_GATEWAY,
     S3_BUCKET,
     SAGEMAKER_ENDPOINT,

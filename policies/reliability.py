@@ -1,4 +1,4 @@
-"""Reliability stack policies: protected data stores, highly available endpoints, NAT per AZ.
+"""Reliability policies: protected data stores, highly available endpoints, NAT per AZ, alarms that notify.
 
 The analyzer protocol carries ``protect`` but not ``retainOnDelete`` (AnalyzerResourceOptions has
 no such field), so retention cannot be checked here; the mock tests assert it and the offline
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from packlib import (
     BUCKET_TYPES,
+    COMPOSITE_ALARM,
     KMS_KEY_TYPES,
     KMS_REPLICA_KEY_TYPES,
+    METRIC_ALARM,
     MISSING,
     NAT_GATEWAY,
     SAGEMAKER_ENDPOINT,
@@ -23,6 +25,7 @@ from packlib import (
     lookup,
     number,
     of_types,
+    raw,
     resource_label,
 )
 
@@ -119,3 +122,21 @@ def _is_public(subnet) -> bool:
     """Public subnets need no NAT: they auto-assign public IPs or are tagged for internet-facing ELBs."""
     tags = lookup(subnet.props, "tags")
     return lookup(subnet.props, "mapPublicIpOnLaunch") is True or (tags is not MISSING and "kubernetes.io/role/elb" in tags)
+
+
+@POLICIES.resource(
+    "reliability-alarm-actions",
+    "CloudWatch metric and composite alarms notify someone: alarm actions set and enabled.",
+    types=(METRIC_ALARM, COMPOSITE_ALARM), category="reliability", severity=Severity.HIGH,
+    remediation="Pass the stack's alert topic (PlatformAlerts.topic_arn) as alarm_actions and ok_actions, and leave actions_enabled true.",
+)
+def _check_alarm_actions(args, report, cfg) -> None:
+    # An alarm without actions changes state where nobody looks: the rollback it guards happens
+    # silently and the failure is found by the users.
+    if lookup(args.props, "actionsEnabled") is False:
+        report("actionsEnabled is false: the alarm changes state without notifying anyone.")
+    actions = raw(lookup(args.props, "alarmActions"))
+    if isinstance(actions, str):
+        return  # the whole list is computed in this preview
+    if not as_list(actions):
+        report("the alarm has no alarmActions: nobody is told when it fires. Send it to the stack's alert topic.")

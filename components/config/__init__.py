@@ -10,7 +10,7 @@ differently in dev, staging and prod. Stack files override either. Every field's
 documents it next to its default.
 
 One module per section of the stack file (``network``, ``eks``, ``storage``, ``ci_runner``,
-``iam``, ``serving``, ``images``), the root model in ``platform``, what they share in ``base``, the AWS rules
+``iam``, ``serving``, ``alerts``, ``images``), the root model in ``platform``, what they share in ``base``, the AWS rules
 on tags in ``tags`` and on physical names in ``physical_names``, the way from a stack file's
 object to a model or a :class:`ConfigError` (one line per problem) in ``parsing``, and the checks
 of a stack's config as a whole (its namespace's keys, its name against its environment) with the
@@ -18,6 +18,7 @@ way ``pulumi up`` reads it in ``stack``. Import from ``components.config``; the 
 layout, not its interface.
 """
 
+from components.config.alerts import AlertsConfig, AlertSubscriptionConfig
 from components.config.base import (
     LOG_RETENTION_DAYS,
     NAME_PREFIX_MAX,
@@ -61,6 +62,7 @@ from components.config.parsing import CONFIG_KEY, REGION_KEY, ConfigError, parse
 from components.config.physical_names import (
     BUCKET_STEMS,
     REPLICA_LOG_BUCKET_STEM,
+    alerts_topic_name,
     bucket_name_problem,
     github_connection_name,
     image_push_role_name,
@@ -121,6 +123,7 @@ __all__ = [
     "RESOURCE_TAG_KEYS",
     "RESOURCE_TAG_PREFIXES",
     "REPLICA_LOG_BUCKET_STEM",
+    "alerts_topic_name",
     "bucket_name_problem",
     "check_platform_stack",
     "github_connection_name",
@@ -141,6 +144,8 @@ __all__ = [
     "SERVING",
     "TRAINING",
     "AlarmConfig",
+    "AlertSubscriptionConfig",
+    "AlertsConfig",
     "ChallengerVariantConfig",
     "Cidr",
     "CiRunnerConfig",

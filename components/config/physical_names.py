@@ -25,6 +25,12 @@ def runner_project_name(name_stem: str) -> str:
     return f"{name_stem}-gha-runner"
 
 
+def alerts_topic_name(name_stem: str) -> str:
+    """The stack's SNS alert topic, e.g. ``mlops-prod-alerts``: deterministic, because the alerts
+    key's policy names the topic (its encryption context) before the topic exists."""
+    return f"{name_stem}-alerts"
+
+
 def state_bucket_name(name: str, account: str, region: str) -> str:
     """Bootstrap's Pulumi state bucket; account and region make the global name predictable and collision-free."""
     return f"{name}-pulumi-state-{account}-{region}"

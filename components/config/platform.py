@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from components import facts
+from components.config.alerts import AlertsConfig
 from components.config.base import NAME_PREFIX_PATTERN, NAME_PREFIX_RULE, Model, RoleArn, TagKey
 from components.config.ci_runner import CiRunnerConfig
 from components.config.eks import EksConfig
@@ -43,7 +44,7 @@ class PlatformConfig(Model):
         description=(
             "More tags on every taggable resource. Keys and values follow AWS's tag rules (botocore: letters, digits, spaces and `_ . : / = + - @`; "
             "no `aws:` prefix in any case). Keys the platform writes itself are refused, in any case: its default tags "
-            "(`environment`, `owner`, `cost-center`, `managed-by`, `project`) and its per-resource tags (`Name`, `node-group`, `mlops:role`, `mlops:expected-storage-gb`, `kubernetes.io/*`, `k8s.io/*`)."
+            "(`environment`, `owner`, `cost-center`, `managed-by`, `project`) and its per-resource tags (`Name`, `node-group`, `mlops:role`, `mlops:expected-notifications-per-month`, `mlops:expected-storage-gb`, `kubernetes.io/*`, `k8s.io/*`)."
         ),
     )
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="VPC layout.")
@@ -52,6 +53,7 @@ class PlatformConfig(Model):
     eks: EksConfig = Field(default_factory=EksConfig, description="EKS cluster and node groups.")
     serving: ServingConfig = Field(default_factory=ServingConfig, description="SageMaker serving.")
     ci_runner: CiRunnerConfig = Field(default_factory=CiRunnerConfig, description="The in-VPC CodeBuild GitHub Actions runner for layer 2 deploys.")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="The platform's alert topic and who is subscribed to it.")
     images: ImagesConfig = Field(default_factory=ImagesConfig, description="ECR repositories of training and serving images, and who pushes to them.")
 
     @field_validator("region")

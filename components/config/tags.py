@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from components import facts
-from policies.awsfacts import EXPECTED_STORAGE_GB_TAG
+from policies.awsfacts import EXPECTED_NOTIFICATIONS_TAG, EXPECTED_STORAGE_GB_TAG
 
 # The platform's default tags, in the order the provider receives them (PlatformConfig.default_tags).
 PLATFORM_TAG_KEYS: tuple[str, ...] = ("environment", "owner", "cost-center", "managed-by", "project")
 # Tags components put on single resources, over the defaults: names, node groups, the store's
-# bucket roles, the image repositories' planned storage, and the keys EKS, load balancers and
-# Cluster Autoscaler read.
-RESOURCE_TAG_KEYS: tuple[str, ...] = ("Name", "node-group", "mlops:role", EXPECTED_STORAGE_GB_TAG)
+# bucket roles, the alert topic's volume and the image repositories' planned storage for the cost
+# model, and the keys EKS, load balancers and Cluster Autoscaler read.
+RESOURCE_TAG_KEYS: tuple[str, ...] = ("Name", "node-group", "mlops:role", EXPECTED_NOTIFICATIONS_TAG, EXPECTED_STORAGE_GB_TAG)
 RESOURCE_TAG_PREFIXES: tuple[str, ...] = ("kubernetes.io/", "k8s.io/")
 
 

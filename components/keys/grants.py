@@ -64,6 +64,8 @@ def key_statement(
     via_service: pulumi.Input[str] | None = None,
     encryption_context: Mapping[str, Any] | None = None,
     for_aws_resources: bool = False,
+    source_account: pulumi.Input[str] | None = None,
+    source_arn_like: pulumi.Input[str] | None = None,
 ) -> Statement:
     """An Allow statement of exact KMS ``actions`` on ``resources``.
 
@@ -75,6 +77,10 @@ def key_statement(
     for_aws_resources: only grants an AWS service creates for a resource it manages
         (``kms:GrantIsForAWSResource``). Only the grant actions carry that key; any other action
         under it would never be allowed, so that is refused here.
+    source_account, source_arn_like: for a service principal acting for a resource of its own
+        (a CloudWatch alarm publishing to an encrypted topic): only on behalf of resources of this
+        account (``aws:SourceAccount``) whose ARN matches (``aws:SourceArn``, ``ArnLike``), the
+        confused-deputy guard. Only for services that send these keys with their KMS requests.
     """
     if not actions or any(not isinstance(a, KmsAction) for a in actions):
         raise ValueError(f"statement {sid}: a key statement lists KmsAction members, got {list(actions)}")
@@ -85,6 +91,10 @@ def key_statement(
     conditions: dict[str, dict[str, Any]] = {}
     if via_service is not None:
         conditions["StringEquals"] = {"kms:ViaService": via_service}
+    if source_account is not None:
+        conditions.setdefault("StringEquals", {})["aws:SourceAccount"] = source_account
+    if source_arn_like is not None:
+        conditions["ArnLike"] = {"aws:SourceArn": source_arn_like}
     if encryption_context:
         conditions["StringLike"] = {f"kms:EncryptionContext:{key}": value for key, value in encryption_context.items()}
     if for_aws_resources:

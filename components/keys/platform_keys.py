@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic.alias_generators import to_camel
 
+from components.config import alerts_topic_name
 from components.iam.policy import Statement, policy_document
 from components.keys.grants import KEY_USE_ACTIONS, KmsAction, PlatformKey, key_statement
 from components.scope import AwsScope
@@ -29,6 +30,7 @@ KEY_PURPOSES: dict[str, tuple[str, str]] = {
     "eks_secrets": ("eks-secrets", "EKS envelope encryption of Kubernetes secrets"),
     "ebs": ("ebs", "EBS root and data volumes of EKS nodes"),
     "logs": ("logs", "CloudWatch Logs log groups"),
+    "alerts": ("alerts", "The SNS alert topic's messages, published by CloudWatch alarms and EventBridge rules"),
     "images": ("images", "ECR repositories of training and serving images"),
 }
 
@@ -104,12 +106,47 @@ def key_policy_statements(purpose: str, scope: AwsScope, *, region: str | None =
                 },
             )
         )
+    elif purpose == "alerts":
+        statements += alerts_key_statements(scope, region)
     # artifacts and eks_secrets: used only by principals that hold an identity-policy grant (the
     # store's grants, the EKS cluster role, the replication role), so nothing beyond the admin
     # statement is trusted here. images: ECR uses it through the grants it creates on the key when
     # the deploy role creates a repository (its identity policy allows that); pullers and pushers
     # need no key permission, so nothing more is trusted either.
     return statements
+
+
+# What a publisher to an SSE-KMS topic needs: a data key to encrypt the message, and Decrypt of it
+# (SNS docs, "Enable compatibility between event sources from AWS services and encrypted topics").
+TOPIC_PUBLISH_KEY_ACTIONS: tuple[KmsAction, ...] = (KmsAction.DECRYPT, KmsAction.GENERATE_DATA_KEY)
+
+
+def alerts_key_statements(scope: AwsScope, region: str) -> list[Statement]:
+    """The alerts key lets exactly the two services that publish to the alert topic use it, for that topic only.
+
+    SNS encrypts each message under a data key it requests as the publisher, with the topic's ARN as
+    encryption context, so the services need the key themselves: an encrypted topic whose key
+    CloudWatch cannot use drops every alarm notification without an error anywhere.
+    - CloudWatch alarms send ``aws:SourceAccount`` and ``aws:SourceArn`` (the alarm): only this
+      account's alarms in this region.
+    - EventBridge's requests carry neither key (its guide: those conditions are not supported in a
+      KMS key policy for SNS targets), so a condition on them would never hold; the topic's
+      encryption context scopes its statement instead, and the topic policy names this stack's rules.
+    """
+    partition, account_id = scope.partition, scope.account_id
+    topic = pulumi.Output.concat("arn:", partition, ":sns:", region, ":", account_id, ":", alerts_topic_name(scope.name_stem))
+    context = {"aws:sns:topicArn": topic}
+    alarms = pulumi.Output.concat("arn:", partition, ":cloudwatch:", region, ":", account_id, ":alarm:*")
+    return [
+        key_statement(
+            "AllowCloudWatchAlarmsOfThisAccount", TOPIC_PUBLISH_KEY_ACTIONS, principals={"Service": ["cloudwatch.amazonaws.com"]}, resources=["*"],
+            encryption_context=context, source_account=account_id, source_arn_like=alarms,
+        ),
+        key_statement(
+            "AllowEventBridgeForTheAlertTopic", TOPIC_PUBLISH_KEY_ACTIONS, principals={"Service": ["events.amazonaws.com"]}, resources=["*"],
+            encryption_context=context,
+        ),
+    ]
 
 
 def customer_managed_key(
@@ -141,7 +178,7 @@ def customer_managed_key(
 class PlatformKeys(pulumi.ComponentResource):
     """The platform's customer-managed KMS keys.
 
-    Attributes: ``artifacts``, ``eks_secrets``, ``ebs``, ``logs``, ``images`` (:class:`PlatformKey`: the ARN
+    Attributes: ``artifacts``, ``eks_secrets``, ``ebs``, ``logs``, ``alerts``, ``images`` (:class:`PlatformKey`: the ARN
     and the grants other components use), ``keys`` and ``aliases`` (purpose -> ``aws.kms.Key`` /
     ``aws.kms.Alias``), ``arns`` (purpose -> ARN) and ``output_arns`` (the ``kmsKeys`` stack output).
     """
@@ -150,6 +187,7 @@ class PlatformKeys(pulumi.ComponentResource):
     eks_secrets: PlatformKey
     ebs: PlatformKey
     logs: PlatformKey
+    alerts: PlatformKey
     images: PlatformKey
 
     def __init__(self, name: str, args: PlatformKeysArgs, opts: pulumi.ResourceOptions | None = None):
@@ -174,6 +212,6 @@ class PlatformKeys(pulumi.ComponentResource):
             self.keys[purpose] = key
             setattr(self, purpose, PlatformKey(arn=key.arn))
         self.arns: dict[str, pulumi.Output[str]] = {purpose: key.arn for purpose, key in self.keys.items()}
-        # Stack-output shape: {"artifacts": arn, "eksSecrets": arn, "ebs": arn, "logs": arn, "images": arn}.
+        # Stack-output shape: {"artifacts": arn, "eksSecrets": arn, "ebs": arn, "logs": arn, "alerts": arn, "images": arn}.
         self.output_arns: dict[str, pulumi.Output[str]] = {to_camel(purpose): arn for purpose, arn in self.arns.items()}
         self.register_outputs(self.output_arns)

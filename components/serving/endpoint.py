@@ -125,6 +125,7 @@ class SageMakerEndpointArgs:
     images: the platform's image repositories (required): a model package's image, and an
         ``image:`` URI of one of them, are pulled through ``images.grant_pull`` (the serving
         repositories, exactly), never from a wider scope.
+    alarm_topic_arn: the stack's alert topic; every alarm notifies it on ALARM and on OK (required).
     subnet_ids: private subnets for ``vpc: true`` endpoints (default None; required then).
     vpc_id: VPC of the model's dedicated security group (default None; required with vpc).
     """
@@ -136,6 +137,7 @@ class SageMakerEndpointArgs:
     kms_key_arn: pulumi.Input[str]
     model_package_group_name: pulumi.Input[str]
     images: ImagePull
+    alarm_topic_arn: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
     vpc_id: pulumi.Input[str] | None = None
 
@@ -400,7 +402,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         return alarms
 
     def _variant_alarm(self, variant: str, kind: str, what: str, **metric: Any) -> aws.cloudwatch.MetricAlarm:
-        """A one-minute AWS/SageMaker alarm on one variant; the deployment rolls back when it fires."""
+        """A one-minute AWS/SageMaker alarm on one variant; the deployment rolls back when it fires,
+        and the alert topic hears of it both when it fires and when it clears."""
         name = f"{self._args.endpoint_name}-{variant}-{kind}"
         return aws.cloudwatch.MetricAlarm(
             f"{self.pulumi_resource_name}-{variant}-{kind}",
@@ -411,6 +414,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             period=60,
             evaluation_periods=self._args.settings.alarms.evaluation_periods,
             treat_missing_data="notBreaching",
+            alarm_actions=[self._args.alarm_topic_arn],
+            ok_actions=[self._args.alarm_topic_arn],
             opts=pulumi.ResourceOptions(parent=self),
             **metric,
         )

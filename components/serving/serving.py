@@ -27,6 +27,7 @@ class ServingArgs:
         monitoring reports.
     images: the platform's image repositories (required); endpoints whose images are theirs (model
         packages, ``image:`` URIs naming one) get ``images.grant_pull(role, purpose="serving")``.
+    alarm_topic_arn: the stack's alert topic, the alarm and OK action of every endpoint alarm (required).
     subnet_ids: private subnet ids for ``vpc: true`` endpoints (default None).
     vpc_id: the platform VPC (default None).
     retain_registry: keep model package groups on delete (default False).
@@ -37,6 +38,7 @@ class ServingArgs:
     store: ArtifactAccess
     key: PlatformKey
     images: ImagePull
+    alarm_topic_arn: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
     vpc_id: pulumi.Input[str] | None = None
     retain_registry: bool = False
@@ -65,6 +67,7 @@ class Serving(pulumi.ComponentResource):
                     kms_key_arn=args.key.arn,
                     model_package_group_name=self.registry.groups[endpoint.model_package_group].model_package_group_name,
                     images=args.images,
+                    alarm_topic_arn=args.alarm_topic_arn,
                     subnet_ids=args.subnet_ids if endpoint.vpc else None,
                     vpc_id=args.vpc_id if endpoint.vpc else None,
                 ),

@@ -13,6 +13,10 @@ PROJECT = "mlops-platform"
 # on it, the cost model joins targets by it, ``mlopsctl verify`` reads it back.
 SAGEMAKER_VARIANT_SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
+# Tag of the alert topic carrying its expected monthly messages (``alerts.expectedNotificationsPerMonth``):
+# the program writes it, the cost model prices the topic's publishes and deliveries from it, so the
+# preview's cost and the pack's budget see the same volume.
+EXPECTED_NOTIFICATIONS_TAG = "mlops:expected-notifications-per-month"
 # The tag on each ECR repository that carries the storage its stack file plans for it
 # (``images.repositories[].expectedStorageGb``): the program writes it, the cost model prices it,
 # since a resource's inputs are all the pack and the cost model see of a stack.

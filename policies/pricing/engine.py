@@ -67,8 +67,8 @@ FREE_TYPES = frozenset(
         "aws:sagemaker/model:Model",
         "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
         "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",
-        "aws:sns/topic:Topic",
         "aws:sns/topicPolicy:TopicPolicy",
+        resource_types.EVENT_TARGET,  # its rule is priced
     }
 )
 

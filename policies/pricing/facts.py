@@ -1,8 +1,22 @@
 """The AWS facts pricing needs, under either name the package is imported by."""
 
 try:  # imported as ``policies.pricing`` by the repository's code
-    from ..awsfacts import EXPECTED_STORAGE_GB_TAG, SAGEMAKER_VARIANT_SCALABLE_DIMENSION, clock, eks_versions, resource_types
+    from ..awsfacts import (
+        EXPECTED_NOTIFICATIONS_TAG,
+        EXPECTED_STORAGE_GB_TAG,
+        SAGEMAKER_VARIANT_SCALABLE_DIMENSION,
+        clock,
+        eks_versions,
+        resource_types,
+    )
 except ImportError:  # imported as the pack's top-level ``pricing`` (policies/ is on sys.path there)
-    from awsfacts import EXPECTED_STORAGE_GB_TAG, SAGEMAKER_VARIANT_SCALABLE_DIMENSION, clock, eks_versions, resource_types  # type: ignore[no-redef]
+    from awsfacts import (  # type: ignore[no-redef]
+        EXPECTED_NOTIFICATIONS_TAG,
+        EXPECTED_STORAGE_GB_TAG,
+        SAGEMAKER_VARIANT_SCALABLE_DIMENSION,
+        clock,
+        eks_versions,
+        resource_types,
+    )
 
-__all__ = ["EXPECTED_STORAGE_GB_TAG", "SAGEMAKER_VARIANT_SCALABLE_DIMENSION", "clock", "eks_versions", "resource_types"]
+__all__ = ["EXPECTED_NOTIFICATIONS_TAG", "EXPECTED_STORAGE_GB_TAG", "SAGEMAKER_VARIANT_SCALABLE_DIMENSION", "clock", "eks_versions", "resource_types"]

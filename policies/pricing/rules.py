@@ -1,5 +1,6 @@
 """Price rules per resource kind: EKS control planes and node groups, NAT gateways, public IPv4
-addresses, interface VPC endpoints, KMS keys, CloudWatch alarms and ECR image storage.
+addresses, interface VPC endpoints, KMS keys, CloudWatch alarms and ECR image storage (the alert
+path's topic, subscriptions and rules: ``notifications.py``).
 
 Each rule reads one resource's inputs and records line items, unknown items and exclusions in the
 run's :class:`~.ledger.Ledger`. SageMaker endpoint configurations have their own module
@@ -14,6 +15,7 @@ from .facts import EXPECTED_STORAGE_GB_TAG, eks_versions
 from .facts import resource_types as types
 from .inputs import StackResource, as_int, component_of, is_unknown
 from .ledger import Ledger
+from .notifications import event_rule, sns_subscription, sns_topic
 from .report import SCENARIOS, LineItem
 
 # EKS's CreateNodegroup default when neither instanceTypes nor a launch template sets one.
@@ -221,5 +223,8 @@ RULES: dict[str, Rule] = {
     types.KMS_REPLICA_KEY: kms_key,
     types.METRIC_ALARM: metric_alarm,
     types.COMPOSITE_ALARM: composite_alarm,
+    types.SNS_TOPIC: sns_topic,
+    types.SNS_TOPIC_SUBSCRIPTION: sns_subscription,
+    types.EVENT_RULE: event_rule,
     types.ECR_REPOSITORY: ecr_repository,
 }

@@ -14,6 +14,7 @@ from components.iam.policy import PolicyError, Statement, expand_action, policy_
 from components.keys import GRANT_ACTIONS, KEY_PURPOSES, KEY_USE_ACTIONS, KmsAction, PlatformKey, PlatformKeys, PlatformKeysArgs
 from components.scope import scope_for
 from mlopsctl.offline.harness import ACCOUNT_ID
+from tests.support.iam_eval import service_is_allowed
 from tests.support.programs import run_component
 from tests.support.stacks import ROOT as REPO
 from tests.support.stacks import STACK_ACCOUNTS, stack_config, stack_preview
@@ -57,7 +58,7 @@ def test_one_rotating_key_per_purpose_with_alias_and_configured_window(dev):
         assert key.inputs["keyUsage"] == "ENCRYPT_DECRYPT"
         assert key.parent == dev.one("mlops:security:PlatformKeys").urn
     aliases = {a.inputs["name"]: a for a in dev.of_type("aws:kms/alias:Alias")}
-    assert sorted(aliases) == ["alias/mlops-dev-artifacts", "alias/mlops-dev-ebs", "alias/mlops-dev-eks-secrets", "alias/mlops-dev-images", "alias/mlops-dev-logs"]
+    assert sorted(aliases) == ["alias/mlops-dev-alerts", "alias/mlops-dev-artifacts", "alias/mlops-dev-ebs", "alias/mlops-dev-eks-secrets", "alias/mlops-dev-images", "alias/mlops-dev-logs"]
     artifacts_key = dev.one("aws:kms/key:Key", "keys-artifacts")
     assert aliases["alias/mlops-dev-artifacts"].propertyDependencies["targetKeyId"] == [artifacts_key.urn]
 
@@ -99,6 +100,49 @@ def test_logs_key_trusts_the_regional_logs_service_for_this_accounts_log_groups_
     ]
 
 
+ALERT_TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:mlops-dev-alerts"
+ALARM = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT_ID}:alarm:mlops-dev-churn-primary-server-errors"
+RULE = f"arn:aws:events:us-east-1:{ACCOUNT_ID}:rule/mlops-dev-endpoint-status"
+
+
+def _publishing(service: str, action: str, policy: dict, *, topic: str = ALERT_TOPIC, **context: str) -> bool:
+    """Whether ``service`` may call ``action`` on the key as SNS asks it to when it publishes to ``topic``."""
+    key_arn = f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/alerts"
+    return service_is_allowed(policy, service, action, key_arn, {"kms:EncryptionContext:aws:sns:topicArn": topic, **context})
+
+
+def test_alerts_key_lets_this_accounts_alarms_publish_to_the_encrypted_topic_and_no_one_elses(dev):
+    """The classic mistake: an SSE-KMS topic whose key CloudWatch cannot use drops every alarm silently."""
+    policy = _policy(dev, "alerts")
+    ours = {"aws:SourceAccount": ACCOUNT_ID, "aws:SourceArn": ALARM}
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        assert _publishing("cloudwatch.amazonaws.com", action, policy, **ours), action
+    other_account = {"aws:SourceAccount": "999999999999", "aws:SourceArn": ALARM.replace(ACCOUNT_ID, "999999999999")}
+    assert not _publishing("cloudwatch.amazonaws.com", "kms:GenerateDataKey", policy, **other_account)
+    assert not _publishing("cloudwatch.amazonaws.com", "kms:GenerateDataKey", policy, **{**ours, "aws:SourceAccount": "999999999999"})
+    assert not _publishing("cloudwatch.amazonaws.com", "kms:GenerateDataKey", policy, **{**ours, "aws:SourceArn": RULE})  # not an alarm
+    assert not _publishing("cloudwatch.amazonaws.com", "kms:GenerateDataKey", policy, topic=ALERT_TOPIC + "-other", **ours)
+    assert not _publishing("cloudwatch.amazonaws.com", "kms:GenerateDataKey", policy)  # no source: a confused deputy
+    # Exactly what publishing needs: no encrypt/re-encrypt, no grants, no key administration.
+    for action in ("kms:Encrypt", "kms:ReEncryptFrom", "kms:CreateGrant", "kms:DescribeKey", "kms:PutKeyPolicy"):
+        assert not _publishing("cloudwatch.amazonaws.com", action, policy, **ours), action
+    assert not _publishing("sns.amazonaws.com", "kms:GenerateDataKey", policy, **ours)
+
+
+def test_alerts_key_lets_eventbridge_publish_to_the_alert_topic_only(dev):
+    # EventBridge's KMS requests carry no aws:SourceArn/aws:SourceAccount, so its statement cannot
+    # ask for them (it would never hold); the topic's encryption context is what scopes it.
+    policy = _policy(dev, "alerts")
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        assert _publishing("events.amazonaws.com", action, policy), action
+    assert not _publishing("events.amazonaws.com", "kms:GenerateDataKey", policy, topic=f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:someone-elses-topic")
+    assert not _publishing("events.amazonaws.com", "kms:GenerateDataKey", policy, topic=ALERT_TOPIC.replace(ACCOUNT_ID, "999999999999"))
+    assert not _publishing("events.amazonaws.com", "kms:Encrypt", policy)
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["AllowEventBridgeForTheAlertTopic"]["Condition"] == {"StringLike": {"kms:EncryptionContext:aws:sns:topicArn": ALERT_TOPIC}}
+    assert statements["AllowCloudWatchAlarmsOfThisAccount"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
 @pytest.mark.parametrize(("stack", "protected", "window"), [("dev", False, 7), ("staging", True, 30), ("prod", True, 30)])
 def test_keys_are_protected_and_retained_per_environment(stack, protected, window):
     rec = stack_preview(stack).recording
@@ -108,7 +152,7 @@ def test_keys_are_protected_and_retained_per_environment(stack, protected, windo
         assert (key.protect, key.retainOnDelete) == (protected, protected), key.name
         assert key.inputs["deletionWindowInDays"] == window
     outputs = rec.stack_outputs["kmsKeys"]
-    assert sorted(outputs) == ["artifacts", "ebs", "eksSecrets", "images", "logs"]
+    assert sorted(outputs) == ["alerts", "artifacts", "ebs", "eksSecrets", "images", "logs"]
     assert all(arn.startswith(f"arn:aws:kms:us-east-1:{STACK_ACCOUNTS[stack]}:key/") for arn in outputs.values())
 
 

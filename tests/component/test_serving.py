@@ -35,6 +35,7 @@ KMS = f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555
 SUBNETS = ["subnet-0aaa1111", "subnet-0bbb2222"]
 VPC_ID = "vpc-0123abcd"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT_ID}:policy/platform-boundary"
+ALERT_TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:mlops-test-alerts"
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
@@ -66,6 +67,7 @@ def run_serving(config: PlatformConfig, *, unknowns: bool = False):
                 store=store,
                 key=PlatformKey(KMS),
                 images=images,
+                alarm_topic_arn=ALERT_TOPIC,
                 subnet_ids=SUBNETS,
                 vpc_id=VPC_ID,
                 retain_registry=config.storage.protect,
@@ -315,6 +317,8 @@ def test_alarms_watch_5xx_and_model_latency_per_variant():
         for alarm in (errors, latency):
             assert alarm.inputs["period"] == 60 and alarm.inputs["evaluationPeriods"] == 3
             assert alarm.inputs["treatMissingData"] == "notBreaching"
+            # People hear of a rollback alarm firing and of it clearing.
+            assert alarm.inputs["alarmActions"] == [ALERT_TOPIC] and alarm.inputs["okActions"] == [ALERT_TOPIC]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -454,6 +454,60 @@ def test_preview_role_reads_the_runner_but_cannot_change_it(aws, capsys):
         assert not can(action, CONNECTION), action
 
 
+ALERT_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:mlops-dev-alerts"
+ALERT_RULE = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/mlops-dev-endpoint-status"
+TOPIC_ACTIONS = ("sns:CreateTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:ListTagsForResource", "sns:TagResource",
+                 "sns:UntagResource", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:DeleteTopic")
+SUBSCRIPTION_ACTIONS = ("sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe")
+RULE_ACTIONS = ("events:PutRule", "events:DescribeRule", "events:ListTagsForResource", "events:TagResource", "events:UntagResource",
+                "events:ListTargetsByRule", "events:RemoveTargets", "events:DeleteRule", "events:EnableRule", "events:DisableRule")
+
+
+def test_deploy_role_manages_the_alert_topic_and_its_rules_and_nothing_else_of_sns_or_eventbridge(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    deploy, boundary = _stored("mlops-deploy"), _stored("mlops-ci-boundary")
+
+    def can(action, resource, **context):
+        return is_allowed([deploy], boundary, action, resource, context)
+
+    subscription = f"{ALERT_TOPIC}:0a1b2c3d-1111-2222-3333-444455556666"
+    for action in TOPIC_ACTIONS:
+        assert can(action, ALERT_TOPIC), action
+        assert can(action, ALERT_TOPIC.replace("mlops-dev-", "mlops-prod-")), action
+        assert not can(action, f"arn:aws:sns:{REGION}:{ACCOUNT}:another-teams-topic"), action
+        assert not can(action, ALERT_TOPIC.replace(ACCOUNT, "999999999999")), action
+    for action in SUBSCRIPTION_ACTIONS:
+        assert can(action, subscription), action
+        assert not can(action, f"arn:aws:sns:{REGION}:{ACCOUNT}:another-teams-topic:0a1b2c3d"), action
+    for action in RULE_ACTIONS:
+        assert can(action, ALERT_RULE), action
+        assert not can(action, f"arn:aws:events:{REGION}:{ACCOUNT}:rule/another-teams-rule"), action
+    # A platform rule may target the platform's topics only: not another team's queue or function.
+    assert can("events:PutTargets", ALERT_RULE, **{"events:TargetArn": ALERT_TOPIC})
+    assert not can("events:PutTargets", ALERT_RULE, **{"events:TargetArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:anything"})
+    assert not can("events:PutTargets", ALERT_RULE)
+    # Publishing is the alarms' and rules' business (the topic policy), never the deploy role's.
+    for action in ("sns:Publish", "sns:AddPermission", "sns:CreatePlatformApplication", "events:PutEvents", "events:CreateEventBus"):
+        assert not can(action, ALERT_TOPIC if action.startswith("sns:") else ALERT_RULE), action
+    assert {"events", "sns"} <= set(docs.CEILING_SERVICES)
+
+
+def test_preview_role_reads_the_alert_topic_and_rules_but_cannot_change_them(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    preview, boundary = _stored("mlops-preview"), _stored("mlops-ci-boundary")
+
+    def can(action, resource):
+        return is_allowed([preview], boundary, action, resource)
+
+    for action in ("sns:GetTopicAttributes", "sns:ListTagsForResource", "events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource"):
+        assert can(action, ALERT_TOPIC if action.startswith("sns:") else ALERT_RULE), action
+    assert can("sns:GetSubscriptionAttributes", f"{ALERT_TOPIC}:0a1b2c3d")
+    for action in ("sns:CreateTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:Publish", "sns:DeleteTopic"):
+        assert not can(action, ALERT_TOPIC), action
+    for action in ("events:PutRule", "events:PutTargets", "events:DeleteRule", "events:RemoveTargets"):
+        assert not can(action, ALERT_RULE), action
+
+
 def test_boundary_lets_the_runner_service_role_use_the_connection_and_nothing_outside_the_ceiling(aws, capsys):
     assert bootstrap(capsys)[0] == 0
     boundary = _stored("mlops-ci-boundary")

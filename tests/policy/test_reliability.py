@@ -141,3 +141,49 @@ def test_node_group_newer_than_its_cluster_fires(policy_pack):
     assert "runs Kubernetes 1.36, newer than its cluster's 1.35" in violation.message
     assert evaluate(policy_pack, lambda o: eks(o, node_version="1.34")).by_policy("eks-node-group-version") == []  # lagging is allowed
     assert evaluate(policy_pack, eks).by_policy("eks-node-group-version") == []  # follows the cluster
+
+
+# --- Alarms that notify someone ---------------------------------------------------------------
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:mlops-prod-alerts"
+
+
+def alarms(opts, *, actions: bool = True, enabled: bool = True, composite: bool = True) -> None:
+    notify = {"alarm_actions": [TOPIC], "ok_actions": [TOPIC]} if actions else {}
+    metric = aws.cloudwatch.MetricAlarm(
+        "errors", namespace="AWS/SageMaker", metric_name="Invocation5XXErrors", statistic="Sum", period=60, evaluation_periods=3,
+        threshold=5, comparison_operator="GreaterThanOrEqualToThreshold", actions_enabled=enabled, opts=opts, **notify)
+    if composite:
+        aws.cloudwatch.CompositeAlarm("endpoint-unhealthy", alarm_name="endpoint-unhealthy", alarm_rule=metric.name.apply(lambda n: f"ALARM({n})"),
+                                      opts=opts, **notify)
+
+
+ALARM_ACTIONS = "reliability-alarm-actions"
+
+
+def test_alarms_without_actions_fail_in_staging_and_prod(policy_pack):
+    for env in ("staging", "prod"):
+        violations = evaluate(policy_pack, lambda o: alarms(o, actions=False), env=env).by_policy(ALARM_ACTIONS)
+        assert {v.urn.rsplit("::", 1)[-1] for v in violations} == {"errors", "endpoint-unhealthy"}, env
+        assert {v.level for v in violations} == {"mandatory"} and all("no alarmActions" in v.message for v in violations)
+    assert evaluate(policy_pack, alarms, env="prod").by_policy(ALARM_ACTIONS) == []
+
+
+def test_alarm_actions_switched_off_fail_too(policy_pack):
+    [violation] = evaluate(policy_pack, lambda o: alarms(o, enabled=False, composite=False)).by_policy(ALARM_ACTIONS)
+    assert "actionsEnabled is false" in violation.message
+
+
+def test_alarms_without_actions_are_advisory_in_dev(policy_pack):
+    violations = evaluate(policy_pack, lambda o: alarms(o, actions=False), env="dev").by_policy(ALARM_ACTIONS)
+    assert len(violations) == 2 and {v.level for v in violations} == {"advisory"}
+
+
+def test_a_topic_computed_in_this_preview_still_counts_as_an_action(policy_pack):
+    def with_new_topic(opts):
+        topic = aws.sns.Topic("alerts", opts=opts)
+        aws.cloudwatch.MetricAlarm("errors", namespace="AWS/SageMaker", metric_name="Invocation5XXErrors", statistic="Sum", period=60,
+                                   evaluation_periods=3, threshold=5, comparison_operator="GreaterThanOrEqualToThreshold",
+                                   alarm_actions=[topic.arn], opts=opts)
+
+    assert fired(evaluate(policy_pack, with_new_topic, unknowns=True), ALARM_ACTIONS) == []

@@ -298,6 +298,60 @@ def test_a_bare_string_budget_level_is_that_level(tmp_path):
     assert budget_config("prod", tmp_path) == (10.0, "advisory")
 
 
+# --- The alert path: a topic priced from its expected volume, free AWS-service rules -----------
+
+ALERT_VOLUME = 100_000
+
+
+def _alert_path(tagged: bool = True, custom_rule: bool = False):
+    import pulumi
+    import pulumi_aws as aws
+
+    from policies.awsfacts import EXPECTED_NOTIFICATIONS_TAG
+
+    def program():
+        opts = pulumi.ResourceOptions(provider=aws.Provider("aws", region="us-east-1"))
+        topic = aws.sns.Topic("alerts", tags={EXPECTED_NOTIFICATIONS_TAG: str(ALERT_VOLUME)} if tagged else None, opts=opts)
+        aws.sns.TopicSubscription("oncall", topic=topic.arn, protocol="email", endpoint="oncall@example.com", opts=opts)
+        aws.sns.TopicSubscription("hook", topic=topic.arn, protocol="https", endpoint="https://alerts.example.com/hook", opts=opts)
+        source = "acme.orders" if custom_rule else "aws.sagemaker"
+        rule = aws.cloudwatch.EventRule("failures", event_pattern=json.dumps({"source": [source]}), opts=opts)
+        aws.cloudwatch.EventTarget("failures", rule=rule.name, arn=topic.arn, opts=opts)
+
+    return price_recording(run_component(program), on_date=PRICED_ON)
+
+
+def test_the_alert_topic_is_priced_from_its_expected_volume_per_delivery_protocol():
+    report = _alert_path()
+    monthly = {item.item: {s: round(item.monthly(s), 2) for s in SCENARIOS} for item in report.line_items}
+    # Hand-computed: 100,000 messages x $0.50/M publishes, x $2.00/100K email, x $0.60/M HTTPS deliveries.
+    assert monthly["SNS publishes (standard topic)"] == {"idle": 0.0, "expected": 0.05, "ceiling": 0.05}
+    assert monthly["SNS email deliveries"] == {"idle": 0.0, "expected": 2.0, "ceiling": 2.0}
+    assert monthly["SNS https deliveries"] == {"idle": 0.0, "expected": 0.06, "ceiling": 0.06}
+    # A rule on AWS service events costs nothing, and says so with its source; its target carries no charge.
+    [rule] = [i for i in report.line_items if i.type == "aws:cloudwatch/eventRule:EventRule"]
+    assert rule.monthly("ceiling") == 0.0 and rule.source.startswith("eventbridge-aws-events-free-2026")
+    assert report.totals() == {"idle": 0.0, "expected": pytest.approx(2.11), "ceiling": pytest.approx(2.11)}
+    assert not [e for e in report.excluded if e.type == "aws:cloudwatch/eventTarget:EventTarget"]
+
+
+def test_without_a_volume_or_with_custom_events_the_charges_are_named_not_priced():
+    report = _alert_path(tagged=False, custom_rule=True)
+    assert not [i for i in report.line_items if i.type.startswith("aws:sns/") or i.type.startswith("aws:cloudwatch/event")]
+    excluded = {(e.type.rsplit(":", 1)[-1], e.item) for e in report.excluded}
+    assert {("Topic", "SNS publishes"), ("TopicSubscription", "SNS email deliveries"), ("TopicSubscription", "SNS https deliveries"),
+            ("EventRule", "EventBridge events")} <= excluded
+
+
+def test_every_stack_prices_its_alert_topic_from_the_stack_file():
+    for stack, volume in (("dev", 100), ("prod", 1000)):
+        preview = stack_preview(stack)
+        [topic] = preview.recording.of_type("aws:sns/topic:Topic")
+        assert topic.inputs["tags"] == {"mlops:expected-notifications-per-month": str(volume)}
+        deliveries = [i for i in preview.cost["lineItems"] if i["type"] == "aws:sns/topicSubscription:TopicSubscription"]
+        assert len(deliveries) == len(preview.config.alerts.subscriptions) and all(i["quantities"]["expected"] == volume for i in deliveries)
+
+
 # ---------------------------------------------------------------------------------------------
 # ECR image storage: the planned size of each repository
 

@@ -10,6 +10,8 @@ never pass silently. A request's context holds only the keys that request carrie
 a key the action never sends (``kms:GrantIsForAWSResource`` on ``kms:DescribeKey``) never holds.
 
 :func:`kms_is_allowed` adds the key policy, for principals of the key's own account;
+:func:`service_is_allowed` evaluates a resource or key policy for an AWS service principal, which
+no identity policy can grant anything to.
 :func:`same_account_allowed` adds a resource policy (an ECR repository's) for a principal of the
 resource's own account.
 """
@@ -96,6 +98,20 @@ def _aws_principals(statement: dict) -> set[str]:
     if principal == "*":
         return {"*"}
     return set(_as_list((principal or {}).get("AWS", [])))
+
+
+def _service_principals(statement: dict) -> set[str]:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return {"*"}
+    return set(_as_list((principal or {}).get("Service", [])))
+
+
+def service_is_allowed(policy: dict, service: str, action: str, resource: str, context: dict[str, str] | None = None) -> bool:
+    """Whether ``service`` (``cloudwatch.amazonaws.com``) may call ``action`` on ``resource`` under a
+    resource or key policy: a statement naming the service (or ``*``) allows it and none denies it."""
+    statements = [s for s in _as_list(policy["Statement"]) if service in _service_principals(s) or "*" in _service_principals(s) or "*" in _aws_principals(s)]
+    return _evaluate({**policy, "Statement": statements}, action, resource, context or {}) == "allow"
 
 
 def _for_principal(key_policy: dict, principal: str) -> dict:

@@ -85,6 +85,16 @@ BAD_CONFIGS = [
     ("duplicate-gpu-group", "prod", "eks.gpuNodeGroups.1.name", "g5", "eks.gpuNodeGroups", "repeated"),
     ("wrong-type", "dev", "network.azCount", "two", "network.azCount", "must be an integer, got the string 'two'"),
     ("too-many-azs", "dev", "network.azCount", 4, "network.azCount", "less than or equal to 3"),
+    ("plain-http-alerts", "staging", "alerts.subscriptions.1", {"protocol": "http", "endpoint": "http://alerts.example.com/hook"},
+     "alerts.subscriptions[1].protocol", "'email' or 'https'"),
+    ("http-url-as-https", "staging", "alerts.subscriptions.1.endpoint", "http://alerts.example.com/hook", "alerts.subscriptions[1].endpoint",
+     "not an https:// URL; alerts never travel over plain HTTP"),
+    ("credentials-in-hook-url", "staging", "alerts.subscriptions.1.endpoint", "https://user:secret@alerts.example.com/hook",
+     "alerts.subscriptions[1].endpoint", "no credentials in the URL"),
+    ("not-an-email", "dev", "alerts.subscriptions.0.endpoint", "ml-platform at example.com", "alerts.subscriptions[0].endpoint", "not an email address"),
+    ("subscribed-twice", "prod", "alerts.subscriptions.1", {"protocol": "email", "endpoint": "ml-platform-oncall@example.com"},
+     "alerts.subscriptions", "repeated: ml-platform-oncall@example.com"),
+    ("negative-alert-volume", "dev", "alerts.expectedNotificationsPerMonth", -1, "alerts.expectedNotificationsPerMonth", "greater than or equal to 0"),
 ]
 
 

@@ -11,7 +11,7 @@ of the two. A data source without an entry in ``INVOKES`` fails the run: nothing
 
 from __future__ import annotations
 
-from mlopsctl.offline.mockoutputs import account, cloudwatch, ecr, eks, iam, network, serving, storage
+from mlopsctl.offline.mockoutputs import account, alerts, cloudwatch, ecr, eks, iam, network, serving, storage
 from mlopsctl.offline.mockoutputs.context import InvokeHandler, OutputFactory
 from policies.awsfacts.resource_types import ECR_LIFECYCLE_POLICY, ECR_REPOSITORY, ECR_REPOSITORY_POLICY
 
@@ -42,6 +42,12 @@ COMPUTED_OUTPUTS: dict[str, OutputFactory] = {
     # Logs and alarms
     "aws:cloudwatch/logGroup:LogGroup": cloudwatch.log_group,
     "aws:cloudwatch/metricAlarm:MetricAlarm": cloudwatch.metric_alarm,
+    # Alerts
+    "aws:sns/topic:Topic": alerts.sns_topic,
+    "aws:sns/topicPolicy:TopicPolicy": alerts.sns_topic_policy,
+    "aws:sns/topicSubscription:TopicSubscription": alerts.sns_topic_subscription,
+    "aws:cloudwatch/eventRule:EventRule": alerts.event_rule,
+    "aws:cloudwatch/eventTarget:EventTarget": alerts.event_target,
     # EKS
     "aws:eks/cluster:Cluster": eks.cluster,
     "aws:eks/nodeGroup:NodeGroup": eks.node_group,

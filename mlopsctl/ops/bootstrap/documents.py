@@ -7,7 +7,8 @@ and creates that environment's roles there. The three policies are the same in e
 Design of the CI identities (see docs/operations.md, "CI identities"):
 - ``<name>-deploy-<env>``: assumed by GitHub Actions jobs running in GitHub environment ``<env>``.
   Its permissions policy covers what ``pulumi up`` of this platform touches, scoped to resources
-  named ``<name>-*`` where AWS supports resource scoping (S3, IAM, KMS aliases) and to whole
+  named ``<name>-*`` where AWS supports resource scoping (S3, IAM, KMS aliases, the alert topic and
+  its EventBridge rules) and to whole
   services where it does not (EC2, EKS, SageMaker, Application Auto Scaling, CloudWatch, Logs).
 - ``<name>-ci-boundary``: the permissions boundary on every CI role and, through
   ``iam.permissionsBoundaryArn`` in the stack config, on every role the platform creates. It is the
@@ -57,8 +58,8 @@ SECRETS_KEY_MUTATIONS = (
 # codebuild and codeconnections: the GitHub Actions runner project, whose service role (created
 # under this boundary) needs codeconnections:GetConnectionToken/GetConnection/UseConnection.
 CEILING_SERVICES = (
-    "application-autoscaling", "autoscaling", "cloudwatch", "codebuild", "codeconnections", "ec2", "ecr", "eks", "iam", "kms", "logs",
-    "s3", "sagemaker", "ssm", "sts",
+    "application-autoscaling", "autoscaling", "cloudwatch", "codebuild", "codeconnections", "ec2", "ecr", "eks", "events", "iam", "kms", "logs",
+    "s3", "sagemaker", "sns", "ssm", "sts",
 )
 # Bootstrap owns the GitHub connection (created once, authorised by a human in the console): no
 # role under the boundary may create, delete or re-point one.
@@ -217,6 +218,19 @@ def deploy_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "codeconnections:GetConnection", "codeconnections:ListTagsForResource", "codeconnections:PassConnection",
             "codeconnections:UseConnection",
         ], [f"arn:{p}:codeconnections:{region}:{account}:connection/*"]),
+        # The alert topic (<name>-<env>-alerts) and its subscriptions, whose ARNs extend the topic's.
+        _statement("AlertTopics", "Allow", [
+            "sns:CreateTopic", "sns:DeleteTopic", "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic",
+            "sns:ListTagsForResource", "sns:SetSubscriptionAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource",
+            "sns:Unsubscribe", "sns:UntagResource",
+        ], [f"arn:{p}:sns:{region}:{account}:{prefix}-*"]),
+        # The rules feeding it, on the default bus; their targets may only be the platform's topics.
+        _statement("AlertRules", "Allow", [
+            "events:DeleteRule", "events:DescribeRule", "events:DisableRule", "events:EnableRule", "events:ListTagsForResource",
+            "events:ListTargetsByRule", "events:PutRule", "events:RemoveTargets", "events:TagResource", "events:UntagResource",
+        ], [f"arn:{p}:events:{region}:{account}:rule/{prefix}-*"]),
+        _statement("AlertRuleTargets", "Allow", ["events:PutTargets"], [f"arn:{p}:events:{region}:{account}:rule/{prefix}-*"],
+                   {"ArnLike": {"events:TargetArn": f"arn:{p}:sns:{region}:{account}:{prefix}-*"}}),
         _statement("ServiceLinkedRoles", "Allow", ["iam:CreateServiceLinkedRole"], [f"{iam}:role/aws-service-role/*"],
                    {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLE_SERVICES)}}),
     ])
@@ -229,10 +243,12 @@ def preview_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "application-autoscaling:Describe*", "autoscaling:Describe*", "cloudwatch:Describe*", "cloudwatch:ListTagsForResource",
             "codebuild:BatchGetProjects", "codeconnections:GetConnection", "codeconnections:ListTagsForResource", "ec2:Describe*", "ec2:GetManagedPrefixList*", "ecr:Describe*",
             *IMAGE_REPOSITORY_READS, "eks:Describe*", "eks:List*",
+            "events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule",
             "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:List*",
             "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
             "logs:Describe*", "logs:ListTagsForResource", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
-            "s3:GetReplicationConfiguration", "s3:ListAllMyBuckets", "sagemaker:Describe*", "sagemaker:List*", "sts:GetCallerIdentity",
+            "s3:GetReplicationConfiguration", "s3:ListAllMyBuckets", "sagemaker:Describe*", "sagemaker:List*",
+            "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListTagsForResource", "sts:GetCallerIdentity",
         ], "*"),
         # Only AWS's public parameters (EKS AMI ids): other parameters may be SecureStrings.
         _statement("PublicSsmParameters", "Allow", ["ssm:GetParameter", "ssm:GetParameters"],
