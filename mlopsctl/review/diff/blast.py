@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mlopsctl.review.diff.replace_rules import Effect, ReplaceTable
@@ -38,11 +39,16 @@ class BlastRadius:
     def caused(self, urn: str) -> list[Edge]:
         return [e for e in self.edges if e.dependent == urn]
 
-    def reach(self, root: str) -> list[str]:
-        """Every URN a replacement of ``root`` affects, nearest first."""
+    @cached_property
+    def _by_cause(self) -> dict[str, list[Edge]]:
         by_cause: dict[str, list[Edge]] = defaultdict(list)
         for edge in self.edges:
             by_cause[edge.cause].append(edge)
+        return by_cause
+
+    def reach(self, root: str) -> list[str]:
+        """Every URN a replacement of ``root`` affects, nearest first."""
+        by_cause = self._by_cause
         seen: list[str] = []
         frontier = [root]
         while frontier:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mlopsctl.review.diff.blast import BlastRadius
@@ -148,7 +149,7 @@ class StackDiff:
         """Updates that replace or may replace, directly or dragged along."""
         return [c for c in self.changes if c.op == "update" and c.effect >= Effect.MAY_REPLACE]
 
-    @property
+    @cached_property
     def roots(self) -> list[Change]:
         """Replacements of their own that no other one drags along: where each chain of replacements starts."""
         direct = [c for c in self.replacements if c.direct_effect >= Effect.MAY_REPLACE]
