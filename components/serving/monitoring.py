@@ -21,7 +21,7 @@ from components.iam.policy import Statement
 from components.iam.roles import inline_policy, service_role
 from components.keys import KmsAction, PlatformKey
 from components.scope import AwsScope
-from components.serving.endpoint import ArtifactAccess, data_capture_prefix
+from components.serving.execution_role import ArtifactAccess, data_capture_prefix
 
 REPORTS_PREFIX = "pipelines/monitoring/"
 # Namespace the Model Monitor analyzer publishes data-quality metrics to.

@@ -10,7 +10,8 @@ import pulumi
 from components.config import ServingConfig
 from components.keys import PlatformKey
 from components.scope import AwsScope
-from components.serving.endpoint import ArtifactAccess, ImagePull, SageMakerEndpoint, SageMakerEndpointArgs
+from components.serving.endpoint import SageMakerEndpoint, SageMakerEndpointArgs
+from components.serving.execution_role import ArtifactAccess, ImagePull
 from components.serving.monitoring import DriftMonitoring, DriftMonitoringArgs
 from components.serving.registry import ModelRegistry, ModelRegistryArgs
 

@@ -67,7 +67,7 @@ def test_component_args_take_the_scope_and_their_own_section_never_the_values_it
         "components.ci.runner.GitHubRunnerArgs",
         "components.serving.serving.ServingArgs",
         "components.serving.endpoint.SageMakerEndpointArgs",
-        "components.serving.endpoint.ExecutionRoleArgs",
+        "components.serving.execution_role.ExecutionRoleArgs",
         "components.serving.monitoring.DriftMonitoringArgs",
     }
 
