@@ -171,6 +171,14 @@ def _add_operations_commands(commands) -> None:
     verify.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
     verify.set_defaults(handler=_verify)
 
+    promote = commands.add_parser("promote", help="Point one endpoint of a stack at another model package version (one value of the stack file).")
+    promote.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml")
+    promote.add_argument("--endpoint", required=True, help="The endpoint's name (serving.endpoints[].name).")
+    promote.add_argument("--model-package-arn", required=True, metavar="ARN",
+                         help="arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>, in the stack's account and region.")
+    promote.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
+    promote.set_defaults(handler=_promote)
+
 
 def _add_aws_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--endpoint-url", type=endpoint_url, metavar="URL",
@@ -211,6 +219,18 @@ def _bootstrap(args: argparse.Namespace) -> int:
     else:
         print(render_text(report, args.fix), end="")
     return EXIT_VIOLATION if report.error or report.outstanding else EXIT_OK
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from mlopsctl.offline.promote import PromoteError, promote
+
+    try:
+        promotion = promote(args.stack, args.endpoint, args.model_package_arn, args.stacks_dir)
+    except PromoteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(promotion.summary())
+    return EXIT_OK
 
 
 def _verify(args: argparse.Namespace) -> int:
