@@ -166,6 +166,8 @@ def _add_operations_commands(commands) -> None:
     verify = commands.add_parser("verify", help="Check a deployed stack's live resources against its config.")
     verify.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml")
     verify.add_argument("--outputs", metavar="FILE", help="`pulumi stack output --json` file; '-' or absent: stdin.")
+    verify.add_argument("--before-deploy", action="store_true",
+                        help="Before `pulumi up`: check only that every model package the stack deploys exists and is Approved (no outputs).")
     _add_aws_arguments(verify)
     verify.add_argument("--format", choices=("text", "json"), default="text")
     verify.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
@@ -240,8 +242,13 @@ def _verify(args: argparse.Namespace) -> int:
     from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, AwsSetupError, describe_aws_error
     from mlopsctl.ops.verify import OutputsError, Verifier, failed, read_outputs, render_text, to_json
 
+    if args.before_deploy and (args.outputs is not None or args.format != "text"):
+        print("error: --before-deploy: checks the stack file's model packages only; it takes no --outputs and prints text", file=sys.stderr)
+        return EXIT_BAD_INPUT
     stack_file = load_stack_file(args.stack, args.stacks_dir)
     config = load_config(stack_file)
+    if args.before_deploy:
+        return _verify_before_deploy(config, stack_file.display_path, args)
     try:
         clients = AwsClients(config.region, args.endpoint_url, profile=args.profile)
         verifier = Verifier(config, read_outputs(args.outputs, sys.stdin), clients, stack_path=stack_file.display_path)
@@ -259,6 +266,31 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         print(render_text(args.stack, config, results), end="")
     return EXIT_VIOLATION if failed(results) else EXIT_OK
+
+
+def _verify_before_deploy(config: Any, stack_path: str, args: argparse.Namespace) -> int:
+    """Every model package the stack deploys is Approved: one line each; exit 1 when one is not."""
+    from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, AwsSetupError, describe_aws_error
+    from mlopsctl.ops.verify.packages import check_account, check_packages
+
+    try:
+        clients = AwsClients(config.region, args.endpoint_url, profile=args.profile)
+        check_account(clients, config, stack_path)
+        statuses = check_packages(clients, config)
+    except AwsSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except AWS_ERRORS as exc:
+        print(f"error: cannot identify the AWS account: {describe_aws_error(exc)}", file=sys.stderr)
+        return EXIT_VIOLATION
+    for status in statuses:
+        print(status.line())
+    problems = sum(1 for s in statuses if s.problem)
+    if not statuses:
+        print(f"{stack_path}: no endpoint serves a model package; nothing to approve")
+    elif problems:
+        print(f"{problems} of {len(statuses)} model packages are not deployable; nothing was deployed")
+    return EXIT_VIOLATION if problems else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -150,3 +150,33 @@ def test_bootstrap_then_verify_through_the_cli(moto_server, monkeypatch, tmp_pat
     bad = mlopsctl(*verify, stdin="{oops")
     assert (bad.returncode, bad.stdout) == (2, "")
     assert bad.stderr.startswith("error: outputs (stdin): not valid JSON") and bad.stderr.count("\n") == 1
+
+
+def test_promote_then_verify_before_deploy_through_the_cli(moto_server, monkeypatch, tmp_path):
+    """A new version registered, promoted into the stack file, refused until approved, then passed."""
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    sagemaker = boto3.client("sagemaker", region_name=REGION, endpoint_url=moto_server)
+    group = "churn"
+    sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    arns = [sagemaker.create_model_package(ModelPackageGroupName=group, ModelApprovalStatus="PendingManualApproval")["ModelPackageArn"]
+            for _ in range(9)]
+    for arn in arns[6:8]:  # 7 and 8: what staging serves today
+        sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.staging.yaml").write_bytes((ROOT / "stacks" / "Pulumi.staging.yaml").read_bytes())
+
+    promoted = mlopsctl("promote", "--stack", "staging", "--endpoint", "churn", "--model-package-arn", arns[8], "--stacks-dir", str(stacks))
+    assert (promoted.returncode, promoted.stderr) == (0, ""), promoted.stderr
+    assert promoted.stdout.endswith(f"{arns[6]} → {arns[8]}\n")
+
+    before_deploy = ("verify", "--before-deploy", "--stack", "staging", "--stacks-dir", str(stacks), "--endpoint-url", moto_server)
+    pending = mlopsctl(*before_deploy)
+    assert (pending.returncode, pending.stderr) == (1, ""), pending.stdout + pending.stderr
+    assert f"FAIL endpoint churn (primary): {arns[8]}: PendingManualApproval, not Approved" in pending.stdout
+
+    sagemaker.update_model_package(ModelPackageArn=arns[8], ModelApprovalStatus="Approved")
+    approved = mlopsctl(*before_deploy)
+    assert (approved.returncode, approved.stderr) == (0, ""), approved.stdout + approved.stderr
+    assert approved.stdout.splitlines() == [f"ok   endpoint churn (primary): {arns[8]}: Approved", f"ok   endpoint churn (challenger): {arns[7]}: Approved"]

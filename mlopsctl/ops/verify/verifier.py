@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from components.config import PlatformConfig
-from mlopsctl.ops.awsclients import AwsClients, AwsSetupError
+from mlopsctl.ops.awsclients import AwsClients
 from mlopsctl.ops.verify.checks import ERROR, FAIL, PASS, CheckResult, Checks
 from mlopsctl.ops.verify.cluster import verify_cluster
 from mlopsctl.ops.verify.network import verify_network
 from mlopsctl.ops.verify.outputs import check_same_stack, checked_shape, declared_sections
+from mlopsctl.ops.verify.packages import check_account
 from mlopsctl.ops.verify.runner import verify_runner
 from mlopsctl.ops.verify.serving import verify_endpoints
 from mlopsctl.ops.verify.storage import verify_artifact_store
@@ -36,11 +37,7 @@ class Verifier(Checks):
 
     def preflight(self) -> str:
         """Whose credentials these are, before the first check: the stack's account, or one line (exit 2)."""
-        account = self.clients.account()["Account"]
-        if account != self.config.account_id:
-            raise AwsSetupError(f"wrong account: the credentials are for account {account}, {self.stack_path} deploys to accountId "
-                                f"{self.config.account_id} (one account per environment: use {self.config.environment}'s credentials)")
-        return account
+        return check_account(self.clients, self.config, self.stack_path)
 
     def run(self) -> list[CheckResult]:
         store, network = self.sections["artifactStore"], self.sections["network"]
