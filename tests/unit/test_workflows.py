@@ -282,6 +282,12 @@ def test_deploy_stack_runs_layer_one_hosted_and_layer_two_on_the_runner(workflow
 
     pack = '--policy-pack "$GITHUB_WORKSPACE/policies" --policy-pack-config "$GITHUB_WORKSPACE/policies/config/$STACK.json"'
     assert [r for r in _commands(aws) if r.startswith("pulumi ")] == [f'pulumi up --yes --non-interactive --stack "$STACK" {pack}']
+    steps = aws["steps"]
+    credentials = steps.index(_step(aws, "aws-actions/configure-aws-credentials@"))
+    [before_deploy] = [i for i, s in enumerate(steps) if "mlopsctl verify --before-deploy" in s.get("run", "")]
+    [up] = [i for i, s in enumerate(steps) if s.get("run", "").startswith("pulumi up ")]
+    assert steps[before_deploy]["run"].strip() == '.venv/bin/python -m mlopsctl verify --before-deploy --stack "$STACK"'
+    assert credentials < before_deploy == up - 1, "the model packages are checked with the deploy credentials, right before layer 1's up"
     assert _commands(cluster)[1:] == [
         f'pulumi preview --non-interactive --diff --cwd incluster --stack "$STACK" {pack}',
         f'pulumi up --yes --non-interactive --cwd incluster --stack "$STACK" {pack}',
