@@ -27,10 +27,10 @@ from mlopsctl.offline.preview import load_config
 from mlopsctl.offline.stackfile import (
     STACKS_DIR,
     StackFileError,
-    _namespaced,
-    _StackFileLoader,
+    StackFileLoader,
     load_stack_document,
     load_stack_file,
+    namespaced_key,
     parse_stack_text,
 )
 
@@ -134,7 +134,7 @@ def _rewritten(text: str, endpoint_name: str, arn: str, display: str, key_path: 
 
 def _arn_node(text: str, endpoint_name: str) -> yaml.ScalarNode | None:
     """The scalar node of the endpoint's ``model.modelPackageArn``, found by the stack-file loader."""
-    loader = _StackFileLoader(text, PROJECT)
+    loader = StackFileLoader(text, PROJECT)
     try:
         root = loader.get_single_node()
     finally:
@@ -156,7 +156,7 @@ def _value(node: Any, key: str, *, namespaced: bool = False) -> yaml.Node | None
         return None
     for key_node, value_node in node.value:
         written = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-        if written == key or (namespaced and isinstance(written, str) and _namespaced(written, PROJECT) == key):
+        if written == key or (namespaced and isinstance(written, str) and namespaced_key(written, PROJECT) == key):
             return value_node
     return None
 
@@ -166,7 +166,7 @@ def _check_rewrite(stack: str, path: Path, old_text: str, new_text: str, index: 
     checks as any stack file: a safety net under the text edit, whatever YAML it met."""
     expected = copy.deepcopy(load_stack_document(old_text, display))
     config_section = expected["config"]
-    platform_key = next(k for k in config_section if _namespaced(str(k), PROJECT) == CONFIG_KEY)
+    platform_key = next(k for k in config_section if namespaced_key(str(k), PROJECT) == CONFIG_KEY)
     config_section[platform_key]["serving"]["endpoints"][index]["model"]["modelPackageArn"] = arn
     try:
         if load_stack_document(new_text, display) != expected:

@@ -143,7 +143,7 @@ def _utf8_text(path: Path) -> str:
         ) from None
 
 
-class _StackFileLoader(yaml.SafeLoader):
+class StackFileLoader(yaml.SafeLoader):
     """YAML's safe loader, refusing a key repeated in one mapping (the CLI refuses it; a plain
     loader keeps the last value silently). ``project`` namespaces the keys under ``config:`` in
     error messages, as the config errors name them."""
@@ -171,17 +171,17 @@ class _StackFileLoader(yaml.SafeLoader):
     def _key_path(self, path: tuple[str, ...]) -> str:
         """``a.b[0].c``; under ``config:``, the config key path (``mlops-platform:platform.eks``)."""
         if path[0] == "config" and len(path) > 1 and not path[1].startswith("["):
-            path = (_namespaced(path[1], self.project), *path[2:])
+            path = (namespaced_key(path[1], self.project), *path[2:])
         return "".join(part if part.startswith("[") else f".{part}" for part in path).removeprefix(".")
 
 
 # YAML 1.1 reads yes/no/on/off as booleans; the CLI's YAML 1.2 parser reads them as strings where
 # no type is known, as in config, so only true and false are booleans here too.
 _BOOL_TAG = "tag:yaml.org,2002:bool"
-_StackFileLoader.yaml_implicit_resolvers = {
+StackFileLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG] for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_StackFileLoader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+StackFileLoader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 class _DuplicateKey(Exception):
@@ -189,14 +189,14 @@ class _DuplicateKey(Exception):
         super().__init__(f"{key_path}: duplicate key (line {again}; first at line {first}); each key may appear once (the Pulumi CLI refuses duplicates)")
 
 
-def _namespaced(key: str, project: str) -> str:
+def namespaced_key(key: str, project: str) -> str:
     return key if ":" in key else f"{project}:{key}"
 
 
 def load_stack_document(text: str, display: str, project: str = PROJECT) -> Any:
     """The stack file's document, or StackFileError: ``<file>: line L, column C: <reason>``."""
     try:
-        loader = _StackFileLoader(text, project)
+        loader = StackFileLoader(text, project)
     except yaml.reader.ReaderError as exc:  # the reader checks every character up front
         line = text.count("\n", 0, exc.position) + 1
         raise StackFileError(f"{display}: line {line}: not valid YAML: character #x{exc.character:04x}: {exc.reason}") from None
@@ -234,7 +234,7 @@ def parse_stack_text(stack: str, path: Path, text: str, *, project: str = PROJEC
     spelt: dict[str, str] = {}
     secrets: list[str] = []
     for key, value in raw_config.items():
-        namespaced = _namespaced(str(key), project)
+        namespaced = namespaced_key(str(key), project)
         if namespaced in config:
             raise StackFileError(f"{display}: {namespaced}: set twice, as {spelt[namespaced]} and as {key} (a key without a namespace is the project's)")
         spelt[namespaced] = str(key)
