@@ -202,14 +202,12 @@ class StackDiff:
 
     def verdict(self) -> tuple[str, str]:
         """``(blocked | needs care | safe, one line)`` for the top of a review."""
-        blocked = len(self.blocking_problems()) + (1 if self.head_mandatory_violations() else 0)
-        if blocked:
-            reasons = [*self.blocking_problems(), *(["mandatory policy violations at the head"] if self.head_mandatory_violations() else [])]
+        reasons = [*self.blocking_problems(), *(["mandatory policy violations at the head"] if self.head_mandatory_violations() else [])]
+        if reasons:
             return "blocked", f"blocked: {len(reasons)} problem(s): {reasons[0]}" + (" …" if len(reasons) > 1 else "")
-        replacements, touched = len(self.replacements), len(self.data_touched())
-        if replacements or touched or self.of("delete"):
-            return "needs care", (f"needs care: {replacements} replacement(s), {touched} data store(s) touched, "
-                                  f"{len(self.of('delete'))} deletion(s)")
+        replacements, touched, deletions = len(self.replacements), len(self.data_touched()), len(self.of("delete"))
+        if replacements or touched or deletions:
+            return "needs care", f"needs care: {replacements} replacement(s), {touched} data store(s) touched, {deletions} deletion(s)"
         return "safe", "safe: no replacements, no deletions, no data stores touched"
 
     def to_json(self) -> dict[str, Any]:
