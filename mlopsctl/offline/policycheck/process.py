@@ -29,6 +29,9 @@ from mlopsctl.offline.policycheck.requests import analyze_request, engine_value,
 POLICIES_DIR = ROOT / "policies"
 
 
+PACK_STOP_GRACE_S = 10
+
+
 class PolicyPackProcess:
     """One running policy pack (``python policies/__main__.py``) and a gRPC Analyzer stub to it."""
 
@@ -95,7 +98,8 @@ class PolicyPackProcess:
     def _stop(self) -> None:
         assert self.process is not None
         # Ctrl-C is what the pack expects: PolicyPack stops its gRPC server on KeyboardInterrupt.
-        for stop, timeout in ((lambda p: p.send_signal(signal.SIGINT), 3), (subprocess.Popen.terminate, 3), (subprocess.Popen.kill, None)):
+        # A healthy pack stops at once; the grace is for a machine under load, where 3 s proved short.
+        for stop, timeout in ((lambda p: p.send_signal(signal.SIGINT), PACK_STOP_GRACE_S), (subprocess.Popen.terminate, 3), (subprocess.Popen.kill, None)):
             if self.process.poll() is not None:
                 break
             stop(self.process)
