@@ -10,7 +10,7 @@ differently in dev, staging and prod. Stack files override either. Every field's
 documents it next to its default.
 
 One module per section of the stack file (``network``, ``eks``, ``storage``, ``ci_runner``,
-``iam``, ``serving``, ``alerts``, ``images``), the root model in ``platform``, what they share in ``base``, the AWS rules
+``iam``, ``serving``, ``alerts``, ``images``, ``promotion``), the root model in ``platform``, what they share in ``base``, the AWS rules
 on tags in ``tags`` and on physical names in ``physical_names``, the way from a stack file's
 object to a model or a :class:`ConfigError` (one line per problem) in ``parsing``, and the checks
 of a stack's config as a whole (its namespace's keys, its name against its environment) with the
@@ -64,6 +64,9 @@ from components.config.physical_names import (
     REPLICA_LOG_BUCKET_STEM,
     alerts_topic_name,
     bucket_name_problem,
+    dispatch_connection_name,
+    dispatch_queue_name,
+    dispatch_rule_name,
     github_connection_name,
     image_push_role_name,
     image_push_role_prefix,
@@ -72,6 +75,7 @@ from components.config.physical_names import (
     state_bucket_name,
 )
 from components.config.platform import PlatformConfig
+from components.config.promotion import ENVIRONMENT_ORDER, PromotionConfig, PromotionPeerConfig, next_environment, previous_environment
 from components.config.serving import (
     CANARY_STEP_PERCENT,
     LINEAR_STEP_PERCENT,
@@ -112,6 +116,11 @@ __all__ = [
     "CONFIG_KEY",
     "DATA_CAPTURE_PREFIX",
     "ENVIRONMENT_DEFAULTS",
+    "ENVIRONMENT_ORDER",
+    "PromotionConfig",
+    "PromotionPeerConfig",
+    "next_environment",
+    "previous_environment",
     "GITHUB_REPO_PATTERN",
     "GPU_TAINT_EFFECT",
     "GPU_TAINT_KEY",
@@ -124,6 +133,9 @@ __all__ = [
     "RESOURCE_TAG_PREFIXES",
     "REPLICA_LOG_BUCKET_STEM",
     "alerts_topic_name",
+    "dispatch_connection_name",
+    "dispatch_queue_name",
+    "dispatch_rule_name",
     "bucket_name_problem",
     "check_platform_stack",
     "github_connection_name",

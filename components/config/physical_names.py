@@ -31,6 +31,23 @@ def alerts_topic_name(name_stem: str) -> str:
     return f"{name_stem}-alerts"
 
 
+def dispatch_connection_name(name_stem: str) -> str:
+    """The EventBridge connection (and API destination) that calls GitHub's repository_dispatch, e.g.
+    ``mlops-prod-github-dispatch``: deterministic, because ``mlopsctl dispatch-token`` sets its token."""
+    return f"{name_stem}-github-dispatch"
+
+
+def dispatch_queue_name(name_stem: str) -> str:
+    """The dead-letter queue of approval dispatches GitHub did not accept, e.g. ``mlops-prod-dispatch-dlq``."""
+    return f"{name_stem}-dispatch-dlq"
+
+
+def dispatch_rule_name(name_stem: str, endpoint: str) -> str:
+    """The approval rule of one endpoint's model package group, e.g. ``mlops-prod-churn-promote``;
+    under the stem, as the alert topic's policy and the deploy role expect of every rule."""
+    return f"{name_stem}-{endpoint}-promote"
+
+
 def state_bucket_name(name: str, account: str, region: str) -> str:
     """Bootstrap's Pulumi state bucket; account and region make the global name predictable and collision-free."""
     return f"{name}-pulumi-state-{account}-{region}"

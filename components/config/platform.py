@@ -14,6 +14,7 @@ from components.config.iam import IamConfig
 from components.config.images import ImagesConfig
 from components.config.network import NetworkConfig
 from components.config.physical_names import BUCKET_STEMS, bucket_name_problem, state_bucket_name
+from components.config.promotion import PromotionConfig
 from components.config.serving import ServingConfig
 from components.config.storage import StorageConfig
 from components.config.tags import PLATFORM_TAG_KEYS, tag_issues
@@ -55,6 +56,7 @@ class PlatformConfig(Model):
     ci_runner: CiRunnerConfig = Field(default_factory=CiRunnerConfig, description="The in-VPC CodeBuild GitHub Actions runner for layer 2 deploys.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="The platform's alert topic and who is subscribed to it.")
     images: ImagesConfig = Field(default_factory=ImagesConfig, description="ECR repositories of training and serving images, and who pushes to them.")
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig, description="Promotion by approval: the approval dispatch to GitHub, and sharing approved packages with the next environment.")
 
     @field_validator("region")
     @classmethod
@@ -86,6 +88,7 @@ class PlatformConfig(Model):
                 raise ValueError("@storage.forceDestroy: not allowed in prod")
         self.serving.check_environment(self.environment, self.name_prefix, self.region)
         self.images.check_stack(self.resource_name(), self.account_id, self.region, self.serving)
+        self.promotion.check_stack(self.environment, self.account_id, self.ci_runner.github_repo)
         if self.storage.replication.enabled and self.storage.replication.region == self.region:
             raise ValueError(f"@storage.replication.region: must differ from aws:region ({self.region})")
         return self

@@ -1,0 +1,92 @@
+"""The ``promotion`` section: how an approved model package becomes a reviewed pull request, and
+how a stack shares its approved packages with the next environment (components/promotion,
+docs/promotion.md)."""
+
+from __future__ import annotations
+
+import typing
+
+from pydantic import Field
+
+from components.config.base import Model
+from components.config.environments import Environment
+
+# The order models travel in: a stack shares with the next environment, deploys from the previous.
+ENVIRONMENT_ORDER: tuple[str, ...] = typing.get_args(Environment)
+# EventBridge's PutTargets limits (botocore's RetryPolicy shapes: 0-185 attempts, 60-86400 s).
+RETRY_ATTEMPTS_MAX = 185
+EVENT_AGE_MIN_S, EVENT_AGE_MAX_S = 60, 86_400
+# SQS's MessageRetentionPeriod upper bound (14 days).
+QUEUE_RETENTION_MAX_S = 1_209_600
+
+
+def next_environment(environment: str) -> str | None:
+    index = ENVIRONMENT_ORDER.index(environment)
+    return ENVIRONMENT_ORDER[index + 1] if index + 1 < len(ENVIRONMENT_ORDER) else None
+
+
+def previous_environment(environment: str) -> str | None:
+    index = ENVIRONMENT_ORDER.index(environment)
+    return ENVIRONMENT_ORDER[index - 1] if index > 0 else None
+
+
+class PromotionPeerConfig(Model):
+    """Another environment's stack: its environment name and its own AWS account."""
+
+    environment: Environment = Field(description="The other environment (dev, staging or prod).")
+    account_id: str = Field(pattern=r"^\d{12}$", description="That environment's accountId, as in its own stack file (`mlopsctl promote --from-stack` checks they agree).")
+
+
+class PromotionConfig(Model):
+    """Promotion by approval: an approval in this stack's registry dispatches the promote workflow."""
+
+    dispatch: bool = Field(
+        False,
+        description=(
+            "When a model package of one of this stack's model package groups is Approved, call GitHub's repository_dispatch on "
+            "`ciRunner.githubRepo` (EventBridge rule, API destination and connection) so the promote workflow opens the pull request. "
+            "Needs `ciRunner.githubRepo`; the connection's token is set with `mlopsctl dispatch-token` (docs/promotion.md)."
+        ),
+    )
+    invocation_rate_per_second: int = Field(1, ge=1, le=300, description="The API destination's invocation rate limit; approvals are rare, GitHub rate-limits tokens.")
+    retry_attempts: int = Field(
+        24, ge=0, le=RETRY_ATTEMPTS_MAX, description=f"EventBridge retries of a failed dispatch (0-{RETRY_ATTEMPTS_MAX}) before the event goes to the dead-letter queue."
+    )
+    maximum_event_age_seconds: int = Field(
+        86_400, ge=EVENT_AGE_MIN_S, le=EVENT_AGE_MAX_S,
+        description=f"How long EventBridge keeps retrying one approval ({EVENT_AGE_MIN_S}-{EVENT_AGE_MAX_S} s); a day outlasts a GitHub outage.",
+    )
+    dead_letter_retention_seconds: int = Field(
+        QUEUE_RETENTION_MAX_S, ge=60, le=QUEUE_RETENTION_MAX_S,
+        description="How long an undelivered approval stays in the dead-letter queue (SQS allows up to 14 days); its depth alarms the alert topic.",
+    )
+    promotes_to: PromotionPeerConfig | None = Field(
+        None,
+        description=(
+            "The next environment (staging -> prod): its account may deploy this stack's approved packages. The registry's groups, the "
+            "artifact store's `models/` prefix, its key and the serving image repositories grant that account's roles read access (docs/promotion.md)."
+        ),
+    )
+    promoted_from: PromotionPeerConfig | None = Field(
+        None,
+        description=(
+            "The previous environment (prod <- staging): endpoints may deploy its approved packages (ARNs in its account), and the serving "
+            "roles may read their artifacts and images there. Must match that stack's promotesTo."
+        ),
+    )
+
+    def check_stack(self, environment: str, own_account: str, github_repo: str | None) -> None:
+        """Checks that need the environment, its account and the platform repository (called by PlatformConfig)."""
+        if self.dispatch and not github_repo:
+            raise ValueError("@promotion.dispatch: needs ciRunner.githubRepo, the repository whose promote workflow receives the dispatch")
+        for key, peer, expected in (
+            ("promotesTo", self.promotes_to, next_environment(environment)),
+            ("promotedFrom", self.promoted_from, previous_environment(environment)),
+        ):
+            if peer is None:
+                continue
+            if peer.environment != expected:
+                allowed = f"only {expected}" if expected else "nothing"
+                raise ValueError(f"@promotion.{key}.environment: {environment} can be {key} {allowed}, got {peer.environment}")
+            if peer.account_id == own_account:
+                raise ValueError(f"@promotion.{key}.accountId: {peer.account_id} is this environment's own accountId; each environment has its own account")
