@@ -15,6 +15,7 @@ from components.images import ImageRepositories, ImageRepositoriesArgs
 from components.incluster import contract
 from components.keys import PlatformKeys, PlatformKeysArgs
 from components.network import Network, NetworkArgs
+from components.promotion import ApprovalDispatch, ApprovalDispatchArgs, PromotedEndpoint
 from components.scope import lookup_scope
 from components.serving import Serving, ServingArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
@@ -35,7 +36,7 @@ class MlopsPlatform(pulumi.ComponentResource):
 
     Attributes: ``aws_provider``, ``scope`` (the :class:`AwsScope` every component gets), one
     attribute per component (``keys``, ``store``, ``images``, ``network``, ``eks``, ``ci_runner``,
-    ``alerts``, ``serving``) and ``outputs`` (the stack outputs).
+    ``alerts``, ``promotion`` (None without ``promotion.dispatch``), ``serving``) and ``outputs`` (the stack outputs).
     """
 
     def __init__(self, name: str, args: MlopsPlatformArgs, opts: pulumi.ResourceOptions | None = None):
@@ -129,6 +130,23 @@ class MlopsPlatform(pulumi.ComponentResource):
             opts=child,
         )
         self.outputs["alerts"] = self.alerts.outputs
+        self.promotion: ApprovalDispatch | None = None
+        if config.promotion.dispatch:
+            self.promotion = ApprovalDispatch(
+                f"{name}-promotion",
+                ApprovalDispatchArgs(
+                    config=config.promotion,
+                    scope=scope,
+                    environment=config.environment,
+                    github_repo=config.ci_runner.github_repo,
+                    # Promotion rewrites a champion's model package; an image-served endpoint has none.
+                    endpoints=[PromotedEndpoint(e.name, e.model_package_group) for e in config.serving.endpoints if e.model.model_package_arn],
+                    key=self.keys.dispatch,
+                    alarm_topic_arn=self.alerts.topic_arn,
+                ),
+                opts=child,
+            )
+            self.outputs["promotion"] = self.promotion.outputs
 
         self.serving = Serving(
             f"{name}-serving",

@@ -39,6 +39,8 @@ DEPLOYMENT_FAILED_OR_ROLLED_BACK = ("FAILED", "ROLLING_BACK", "UPDATE_ROLLBACK_F
 # execution status CompletedWithViolations; "Interpret results" in the Model Monitor guide).
 VIOLATIONS_EXIT_MESSAGE_PREFIX = "CompletedWithViolations"
 APPROVAL_DECISIONS = ("Approved", "Rejected")
+APPROVED = "Approved"
+MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def alert_rules(scope: AwsScope, model_package_groups: Sequence[str]) -> list[Al
             AlertRule(
                 stem="model-approval",
                 description="A model package of a platform model family was approved or rejected",
-                detail_type="SageMaker Model Package State Change",
+                detail_type=MODEL_PACKAGE_STATE_CHANGE,
                 detail={"ModelPackageGroupName": sorted(set(model_package_groups)), "ModelApprovalStatus": list(APPROVAL_DECISIONS)},
                 paths={"group": "$.detail.ModelPackageGroupName", "version": "$.detail.ModelPackageVersion", "package": "$.detail.ModelPackageArn",
                        "approval": "$.detail.ModelApprovalStatus", **_COMMON_PATHS},

@@ -45,7 +45,7 @@ class PlatformConfig(Model):
         description=(
             "More tags on every taggable resource. Keys and values follow AWS's tag rules (botocore: letters, digits, spaces and `_ . : / = + - @`; "
             "no `aws:` prefix in any case). Keys the platform writes itself are refused, in any case: its default tags "
-            "(`environment`, `owner`, `cost-center`, `managed-by`, `project`) and its per-resource tags (`Name`, `node-group`, `mlops:role`, `mlops:expected-notifications-per-month`, `mlops:expected-storage-gb`, `kubernetes.io/*`, `k8s.io/*`)."
+            "(`environment`, `owner`, `cost-center`, `managed-by`, `project`) and its per-resource tags (`Name`, `node-group`, `mlops:role`, `mlops:expected-notifications-per-month`, `mlops:expected-storage-gb`, `mlops:expected-dispatches-per-month`, `EventBridgeApiDestinations`, `kubernetes.io/*`, `k8s.io/*`)."
         ),
     )
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="VPC layout.")
@@ -88,7 +88,9 @@ class PlatformConfig(Model):
                 raise ValueError("@storage.forceDestroy: not allowed in prod")
         self.serving.check_environment(self.environment, self.name_prefix, self.region)
         self.images.check_stack(self.resource_name(), self.account_id, self.region, self.serving)
-        self.promotion.check_stack(self.environment, self.account_id, self.ci_runner.github_repo)
+        self.promotion.check_stack(
+            self.environment, self.account_id, self.ci_runner.github_repo, [e.name for e in self.serving.endpoints if e.model.model_package_arn]
+        )
         if self.storage.replication.enabled and self.storage.replication.region == self.region:
             raise ValueError(f"@storage.replication.region: must differ from aws:region ({self.region})")
         return self

@@ -60,6 +60,9 @@ class PromotionConfig(Model):
         QUEUE_RETENTION_MAX_S, ge=60, le=QUEUE_RETENTION_MAX_S,
         description="How long an undelivered approval stays in the dead-letter queue (SQS allows up to 14 days); its depth alarms the alert topic.",
     )
+    expected_approvals_per_month: int = Field(
+        20, ge=0, le=1_000_000, description="Approvals the registry is expected to see a month; the cost model prices the dispatches (API destination invocations) from it."
+    )
     promotes_to: PromotionPeerConfig | None = Field(
         None,
         description=(
@@ -75,10 +78,16 @@ class PromotionConfig(Model):
         ),
     )
 
-    def check_stack(self, environment: str, own_account: str, github_repo: str | None) -> None:
-        """Checks that need the environment, its account and the platform repository (called by PlatformConfig)."""
+    def check_stack(self, environment: str, own_account: str, github_repo: str | None, promotable_endpoints: list[str]) -> None:
+        """Checks that need the environment, its account, the platform repository and the endpoints
+        whose champion is a model package (called by PlatformConfig)."""
         if self.dispatch and not github_repo:
             raise ValueError("@promotion.dispatch: needs ciRunner.githubRepo, the repository whose promote workflow receives the dispatch")
+        if self.dispatch and not promotable_endpoints:
+            raise ValueError(
+                "@promotion.dispatch: no endpoint serves a model package (serving.endpoints[].model.modelPackageArn), so no approval could be promoted; "
+                "set it to false or deploy a model package"
+            )
         for key, peer, expected in (
             ("promotesTo", self.promotes_to, next_environment(environment)),
             ("promotedFrom", self.promoted_from, previous_environment(environment)),

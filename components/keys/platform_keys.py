@@ -19,10 +19,11 @@ import pulumi
 import pulumi_aws as aws
 from pydantic.alias_generators import to_camel
 
-from components.config import alerts_topic_name
+from components.config import alerts_topic_name, dispatch_queue_name
 from components.iam.policy import Statement, policy_document
 from components.keys.grants import KEY_USE_ACTIONS, KmsAction, PlatformKey, key_statement
 from components.scope import AwsScope
+from policies.awsfacts import EVENTBRIDGE_CONNECTION_KEY_TAG
 
 # purpose -> (alias stem, description). The alias is ``alias/<name_prefix>-<env>-<stem>``.
 KEY_PURPOSES: dict[str, tuple[str, str]] = {
@@ -32,7 +33,10 @@ KEY_PURPOSES: dict[str, tuple[str, str]] = {
     "logs": ("logs", "CloudWatch Logs log groups"),
     "alerts": ("alerts", "The SNS alert topic's messages, published by CloudWatch alarms and EventBridge rules"),
     "images": ("images", "ECR repositories of training and serving images"),
+    "dispatch": ("dispatch", "The approval dispatch: its GitHub token (the EventBridge connection's secret) and its dead-letter queue"),
 }
+# Tags a service requires of a key itself: EventBridge uses the dispatch key for the connection's secret only with this one.
+KEY_TAGS: dict[str, dict[str, str]] = {"dispatch": {EVENTBRIDGE_CONNECTION_KEY_TAG: "true"}}
 
 AUTOSCALING_SERVICE_LINKED_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 
@@ -108,6 +112,8 @@ def key_policy_statements(purpose: str, scope: AwsScope, *, region: str | None =
         )
     elif purpose == "alerts":
         statements += alerts_key_statements(scope, region)
+    elif purpose == "dispatch":
+        statements += dispatch_key_statements(scope, region)
     # artifacts and eks_secrets: used only by principals that hold an identity-policy grant (the
     # store's grants, the EKS cluster role, the replication role), so nothing beyond the admin
     # statement is trusted here. images: ECR uses it through the grants it creates on the key when
@@ -119,6 +125,8 @@ def key_policy_statements(purpose: str, scope: AwsScope, *, region: str | None =
 # What a publisher to an SSE-KMS topic needs: a data key to encrypt the message, and Decrypt of it
 # (SNS docs, "Enable compatibility between event sources from AWS services and encrypted topics").
 TOPIC_PUBLISH_KEY_ACTIONS: tuple[KmsAction, ...] = (KmsAction.DECRYPT, KmsAction.GENERATE_DATA_KEY)
+# A producer to an SSE-KMS queue needs the same two (SQS guide, "Key management").
+QUEUE_SEND_KEY_ACTIONS = TOPIC_PUBLISH_KEY_ACTIONS
 
 
 def alerts_key_statements(scope: AwsScope, region: str) -> list[Statement]:
@@ -149,6 +157,24 @@ def alerts_key_statements(scope: AwsScope, region: str) -> list[Statement]:
     ]
 
 
+def dispatch_key_statements(scope: AwsScope, region: str) -> list[Statement]:
+    """EventBridge may encrypt into the dispatch's dead-letter queue, and only that queue.
+
+    An approval GitHub did not take is sent by EventBridge itself to the SSE-KMS queue, so the
+    service needs a data key under the queue's encryption context (SQS binds ``aws:sqs:arn``).
+    The connection's secret needs nothing here: Secrets Manager uses the key on behalf of the
+    caller (the deploy role, ``mlopsctl dispatch-token``) and of EventBridge's service-linked role,
+    whose IAM permissions the admin statement lets decide, and the key's tag admits it.
+    """
+    queue = pulumi.Output.concat("arn:", scope.partition, ":sqs:", region, ":", scope.account_id, ":", dispatch_queue_name(scope.name_stem))
+    return [
+        key_statement(
+            "AllowEventBridgeForTheDispatchDeadLetterQueue", QUEUE_SEND_KEY_ACTIONS, principals={"Service": ["events.amazonaws.com"]}, resources=["*"],
+            encryption_context={"aws:sqs:arn": queue},
+        ),
+    ]
+
+
 def customer_managed_key(
     name: str,
     *,
@@ -157,10 +183,13 @@ def customer_managed_key(
     policy: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
     region: str | None = None,
+    purpose_tags: dict[str, str] | None = None,
 ) -> aws.kms.Key:
     """A symmetric encrypt/decrypt key with yearly rotation and an explicit policy.
 
     region: pulumi-aws v7's per-resource region (None: the provider's region).
+    purpose_tags: tags a service requires of the key itself (:data:`KEY_TAGS`); the stack's own
+        tags arrive through the provider's default tags.
     """
     return aws.kms.Key(
         name,
@@ -171,6 +200,7 @@ def customer_managed_key(
         customer_master_key_spec="SYMMETRIC_DEFAULT",
         policy=policy,
         region=region,
+        tags=purpose_tags,
         opts=opts,
     )
 
@@ -178,7 +208,7 @@ def customer_managed_key(
 class PlatformKeys(pulumi.ComponentResource):
     """The platform's customer-managed KMS keys.
 
-    Attributes: ``artifacts``, ``eks_secrets``, ``ebs``, ``logs``, ``alerts``, ``images`` (:class:`PlatformKey`: the ARN
+    Attributes: ``artifacts``, ``eks_secrets``, ``ebs``, ``logs``, ``alerts``, ``images``, ``dispatch`` (:class:`PlatformKey`: the ARN
     and the grants other components use), ``keys`` and ``aliases`` (purpose -> ``aws.kms.Key`` /
     ``aws.kms.Alias``), ``arns`` (purpose -> ARN) and ``output_arns`` (the ``kmsKeys`` stack output).
     """
@@ -189,6 +219,7 @@ class PlatformKeys(pulumi.ComponentResource):
     logs: PlatformKey
     alerts: PlatformKey
     images: PlatformKey
+    dispatch: PlatformKey
 
     def __init__(self, name: str, args: PlatformKeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlops:security:PlatformKeys", name, None, opts)
@@ -201,6 +232,7 @@ class PlatformKeys(pulumi.ComponentResource):
                 description=f"{scope.name(stem)}: {description}",
                 deletion_window_days=args.deletion_window_days,
                 policy=policy_document(key_policy_statements(purpose, scope), kind="key"),
+                purpose_tags=KEY_TAGS.get(purpose),
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
             )
             self.aliases[purpose] = aws.kms.Alias(
@@ -212,6 +244,6 @@ class PlatformKeys(pulumi.ComponentResource):
             self.keys[purpose] = key
             setattr(self, purpose, PlatformKey(arn=key.arn))
         self.arns: dict[str, pulumi.Output[str]] = {purpose: key.arn for purpose, key in self.keys.items()}
-        # Stack-output shape: {"artifacts": arn, "eksSecrets": arn, "ebs": arn, "logs": arn, "alerts": arn, "images": arn}.
+        # Stack-output shape: {"artifacts": arn, "eksSecrets": arn, "ebs": arn, "logs": arn, "alerts": arn, "images": arn, "dispatch": arn}.
         self.output_arns: dict[str, pulumi.Output[str]] = {to_camel(purpose): arn for purpose, arn in self.arns.items()}
         self.register_outputs(self.output_arns)

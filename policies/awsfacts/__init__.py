@@ -21,3 +21,11 @@ EXPECTED_NOTIFICATIONS_TAG = "mlops:expected-notifications-per-month"
 # (``images.repositories[].expectedStorageGb``): the program writes it, the cost model prices it,
 # since a resource's inputs are all the pack and the cost model see of a stack.
 EXPECTED_STORAGE_GB_TAG = "mlops:expected-storage-gb"
+# The tag on each approval-dispatch rule carrying the approvals its stack file expects a month
+# (``promotion.expectedApprovalsPerMonth``): the cost model prices the API destination's
+# invocations and the dead-letter queue's requests from it.
+EXPECTED_DISPATCHES_TAG = "mlops:expected-dispatches-per-month"
+# EventBridge encrypts a connection's secret with a customer-managed key only when the key carries
+# this tag set to "true" (EventBridge guide, "Encrypting EventBridge connection authorization with
+# AWS KMS keys"); the keys component writes it, extraTags may not.
+EVENTBRIDGE_CONNECTION_KEY_TAG = "EventBridgeApiDestinations"

@@ -68,6 +68,7 @@ FREE_TYPES = frozenset(
         "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
         "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",
         "aws:sns/topicPolicy:TopicPolicy",
+        resource_types.SQS_QUEUE_POLICY,
         resource_types.EVENT_TARGET,  # its rule is priced
     }
 )

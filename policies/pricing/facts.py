@@ -2,6 +2,7 @@
 
 try:  # imported as ``policies.pricing`` by the repository's code
     from ..awsfacts import (
+        EXPECTED_DISPATCHES_TAG,
         EXPECTED_NOTIFICATIONS_TAG,
         EXPECTED_STORAGE_GB_TAG,
         SAGEMAKER_VARIANT_SCALABLE_DIMENSION,
@@ -11,6 +12,7 @@ try:  # imported as ``policies.pricing`` by the repository's code
     )
 except ImportError:  # imported as the pack's top-level ``pricing`` (policies/ is on sys.path there)
     from awsfacts import (  # type: ignore[no-redef]
+        EXPECTED_DISPATCHES_TAG,
         EXPECTED_NOTIFICATIONS_TAG,
         EXPECTED_STORAGE_GB_TAG,
         SAGEMAKER_VARIANT_SCALABLE_DIMENSION,
@@ -19,4 +21,4 @@ except ImportError:  # imported as the pack's top-level ``pricing`` (policies/ i
         resource_types,
     )
 
-__all__ = ["EXPECTED_NOTIFICATIONS_TAG", "EXPECTED_STORAGE_GB_TAG", "SAGEMAKER_VARIANT_SCALABLE_DIMENSION", "clock", "eks_versions", "resource_types"]
+__all__ = ["EXPECTED_DISPATCHES_TAG", "EXPECTED_NOTIFICATIONS_TAG", "EXPECTED_STORAGE_GB_TAG", "SAGEMAKER_VARIANT_SCALABLE_DIMENSION", "clock", "eks_versions", "resource_types"]

@@ -141,7 +141,8 @@ def _round(value: float | None) -> float | None:
 
 
 def _round_price(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)
+    # Six significant digits, not decimals: per-request prices ($0.0000002 an invocation) would round to zero.
+    return None if value is None else float(f"{value:.6g}")
 
 
 def _money(value: float | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from .dispatch import api_destination, event_connection, sqs_queue
 from .facts import EXPECTED_STORAGE_GB_TAG, eks_versions
 from .facts import resource_types as types
 from .inputs import StackResource, as_int, component_of, is_unknown
@@ -227,4 +228,7 @@ RULES: dict[str, Rule] = {
     types.SNS_TOPIC_SUBSCRIPTION: sns_subscription,
     types.EVENT_RULE: event_rule,
     types.ECR_REPOSITORY: ecr_repository,
+    types.EVENT_API_DESTINATION: api_destination,
+    types.EVENT_CONNECTION: event_connection,
+    types.SQS_QUEUE: sqs_queue,
 }

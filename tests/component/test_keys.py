@@ -58,7 +58,7 @@ def test_one_rotating_key_per_purpose_with_alias_and_configured_window(dev):
         assert key.inputs["keyUsage"] == "ENCRYPT_DECRYPT"
         assert key.parent == dev.one("mlops:security:PlatformKeys").urn
     aliases = {a.inputs["name"]: a for a in dev.of_type("aws:kms/alias:Alias")}
-    assert sorted(aliases) == ["alias/mlops-dev-alerts", "alias/mlops-dev-artifacts", "alias/mlops-dev-ebs", "alias/mlops-dev-eks-secrets", "alias/mlops-dev-images", "alias/mlops-dev-logs"]
+    assert sorted(aliases) == ["alias/mlops-dev-alerts", "alias/mlops-dev-artifacts", "alias/mlops-dev-dispatch", "alias/mlops-dev-ebs", "alias/mlops-dev-eks-secrets", "alias/mlops-dev-images", "alias/mlops-dev-logs"]
     artifacts_key = dev.one("aws:kms/key:Key", "keys-artifacts")
     assert aliases["alias/mlops-dev-artifacts"].propertyDependencies["targetKeyId"] == [artifacts_key.urn]
 
@@ -152,7 +152,7 @@ def test_keys_are_protected_and_retained_per_environment(stack, protected, windo
         assert (key.protect, key.retainOnDelete) == (protected, protected), key.name
         assert key.inputs["deletionWindowInDays"] == window
     outputs = rec.stack_outputs["kmsKeys"]
-    assert sorted(outputs) == ["alerts", "artifacts", "ebs", "eksSecrets", "images", "logs"]
+    assert sorted(outputs) == ["alerts", "artifacts", "dispatch", "ebs", "eksSecrets", "images", "logs"]
     assert all(arn.startswith(f"arn:aws:kms:us-east-1:{STACK_ACCOUNTS[stack]}:key/") for arn in outputs.values())
 
 

@@ -31,7 +31,7 @@ ENDPOINT = "mlops-prod-churn"
 def registered() -> dict[str, tuple[dict, dict]]:
     """Rule stem -> (the rule's inputs, its target's inputs), as the prod preview registered them."""
     rec = stack_preview(STACK).recording
-    rules = {r.inputs["name"].removeprefix("mlops-prod-"): r for r in rec.of_type(RULE)}
+    rules = {r.inputs["name"].removeprefix("mlops-prod-"): r for r in rec.of_type(RULE) if "mlops:alerts:PlatformAlerts" in r.urn}
     targets = {t.inputs["rule"]: t for t in rec.of_type(TARGET)}
     return {stem: (rule.inputs, targets[rule.inputs["name"]].inputs) for stem, rule in rules.items()}
 

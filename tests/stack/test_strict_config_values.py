@@ -108,7 +108,7 @@ def test_a_tag_key_longer_than_aws_allows(refusal):
 def test_extra_tags_may_not_set_the_platforms_own_keys_in_any_case(refusal):
     refusal.write(with_platform(lambda platform: platform.update(extraTags={"Owner": "x", "Name": "y", "kubernetes.io/cluster/x": "z", "unrelated": "ok"})))
     allowed = ("extraTags may not set environment, owner, cost-center, managed-by, project (default tags), Name, node-group, mlops:role, "
-               "mlops:expected-notifications-per-month, mlops:expected-storage-gb or kubernetes.io/*, k8s.io/* (set on single resources)")
+               "mlops:expected-notifications-per-month, mlops:expected-storage-gb, mlops:expected-dispatches-per-month, EventBridgeApiDestinations or kubernetes.io/*, k8s.io/* (set on single resources)")
     assert refusal.lines() == [
         f"{KEY}.extraTags.Owner: collides with the platform's own tag 'owner'; {allowed}",
         f"{KEY}.extraTags.Name: collides with the platform's own tag 'Name'; {allowed}",

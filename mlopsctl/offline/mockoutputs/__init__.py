@@ -11,9 +11,17 @@ of the two. A data source without an entry in ``INVOKES`` fails the run: nothing
 
 from __future__ import annotations
 
-from mlopsctl.offline.mockoutputs import account, alerts, cloudwatch, ecr, eks, iam, network, serving, storage
+from mlopsctl.offline.mockoutputs import account, alerts, cloudwatch, ecr, eks, iam, network, promotion, serving, storage
 from mlopsctl.offline.mockoutputs.context import InvokeHandler, OutputFactory
-from policies.awsfacts.resource_types import ECR_LIFECYCLE_POLICY, ECR_REPOSITORY, ECR_REPOSITORY_POLICY
+from policies.awsfacts.resource_types import (
+    ECR_LIFECYCLE_POLICY,
+    ECR_REPOSITORY,
+    ECR_REPOSITORY_POLICY,
+    EVENT_API_DESTINATION,
+    EVENT_CONNECTION,
+    SQS_QUEUE,
+    SQS_QUEUE_POLICY,
+)
 
 COMPUTED_OUTPUTS: dict[str, OutputFactory] = {
     # Identity and keys
@@ -48,6 +56,10 @@ COMPUTED_OUTPUTS: dict[str, OutputFactory] = {
     "aws:sns/topicSubscription:TopicSubscription": alerts.sns_topic_subscription,
     "aws:cloudwatch/eventRule:EventRule": alerts.event_rule,
     "aws:cloudwatch/eventTarget:EventTarget": alerts.event_target,
+    # Promotion by approval
+    EVENT_CONNECTION: promotion.event_connection,
+    EVENT_API_DESTINATION: promotion.event_api_destination,
+    SQS_QUEUE: promotion.sqs_queue,
     # EKS
     "aws:eks/cluster:Cluster": eks.cluster,
     "aws:eks/nodeGroup:NodeGroup": eks.node_group,
@@ -93,6 +105,7 @@ GENERIC_OUTPUTS_SUFFICE: frozenset[str] = frozenset({
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketVersioning:BucketVersioning",
+    SQS_QUEUE_POLICY,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
     "kubernetes:core/v1:LimitRange",
     "kubernetes:core/v1:Namespace",
