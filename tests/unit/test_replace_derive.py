@@ -178,6 +178,98 @@ def test_an_update_that_changes_only_tags_means_every_input_replaces():
     assert not in_place.every_input_replaces
 
 
+SDK_SPROCKET_VARIABLE = '''
+var (
+	sprocketSchema = map[string]*schema.Schema{
+		names.AttrName:  {Type: schema.TypeString, Optional: true, Computed: true, ForceNew: true},
+		"teeth":         {Type: schema.TypeInt, Optional: true},
+		names.AttrTags:  tftags.TagsSchema(),
+	}
+	sprocketAttributes = attrmap.New(map[string]string{"teeth": "Teeth"}, sprocketSchema)
+)
+
+// @SDKResource("aws_sprocket", name="Sprocket")
+func resourceSprocket() *schema.Resource {
+	return &schema.Resource{
+		UpdateWithoutTimeout: resourceSprocketUpdate,
+		Timeouts: &schema.ResourceTimeout{Create: schema.DefaultTimeout(time.Minute)},
+		Schema: sprocketSchema,
+	}
+}
+
+func resourceSprocketUpdate(ctx context.Context, d *schema.ResourceData, meta any) diag.Diagnostics {
+	_ = map[string]*schema.Schema{"decoy": {Type: schema.TypeString, ForceNew: true}}
+	return nil
+}
+'''
+
+SDK_SPROCKET_SCHEMA_FUNC = '''
+// @SDKResource("aws_sprocket", name="Sprocket")
+func resourceSprocket() *schema.Resource {
+	return &schema.Resource{
+		SchemaFunc: func() map[string]*schema.Schema {
+			gearBlock := func(parent string) *schema.Resource {
+				tooth := func() *schema.Resource {
+					return &schema.Resource{
+						Schema: map[string]*schema.Schema{
+							"pitch": {Type: schema.TypeInt, Optional: true, ForceNew: true},
+						},
+					}
+				}
+				conflicts := []string{fmt.Sprintf("%s.0.tooth", parent)}
+
+				return &schema.Resource{
+					Schema: map[string]*schema.Schema{
+						"tooth": {Type: schema.TypeList, Optional: true, Elem: tooth(), ConflictsWith: conflicts},
+						"ratio": {Type: schema.TypeString, Optional: true, ValidateFunc: validation.StringMatch(regexache.MustCompile(`^[0-9]{1,3}$`), "")},
+					},
+				}
+			}
+
+			return map[string]*schema.Schema{
+				names.AttrName: {Type: schema.TypeString, Required: true, ForceNew: true},
+				"gear":         {Type: schema.TypeList, Optional: true, MaxItems: 1, Elem: gearBlock("gear")},
+			}
+		},
+	}
+}
+'''
+
+
+def test_sdkv2_resource_schema_held_in_a_package_variable_declared_before_the_resource():
+    schema = read_schema(SDK_SPROCKET_VARIABLE, "aws_sprocket")
+    assert set(schema.attributes) == {"name", "teeth", "tags"}
+    assert schema.replacing == ["name"]
+
+
+def test_sdkv2_schema_func_returns_its_map_and_closures_return_their_last_literal():
+    schema = read_schema(SDK_SPROCKET_SCHEMA_FUNC, "aws_sprocket")
+    # The first schema map in the text is the innermost closure's: reading it as the resource's
+    # schema would give "pitch" at the top level.
+    assert set(schema.attributes) == {"name", "gear", "gear.tooth", "gear.tooth.pitch", "gear.ratio"}
+    assert schema.replacing == ["gear.tooth.pitch", "name"]
+    assert schema.unread == []
+
+
+def test_a_saved_schema_section_is_read_from_its_first_map_not_from_a_nested_block():
+    section = '''
+		Schema: map[string]*schema.Schema{
+			"hub": {Type: schema.TypeString, Required: true, ForceNew: true},
+			"spoke": {Type: schema.TypeList, Optional: true, Elem: &schema.Resource{
+				Schema: map[string]*schema.Schema{"length": {Type: schema.TypeInt, Optional: true, ForceNew: true}},
+			}},
+		},
+'''
+    schema = read_schema(section, "aws_wheel")
+    assert schema.replacing == ["hub", "spoke.length"]
+
+
+def test_sdkv2_resource_schema_built_in_another_package_is_refused_not_replaced_by_another_map():
+    text = SDK_SPROCKET_VARIABLE.replace("Schema: sprocketSchema,", "Schema: sprockets.SharedSchema(),")
+    with pytest.raises(SchemaNotFound, match="sprockets.SharedSchema"):
+        read_schema(text, "aws_sprocket")
+
+
 # ---------------------------------------------------------------------------------------------
 # terraform-plugin-framework
 

@@ -3,8 +3,10 @@
 Two schema styles exist upstream, and both are read from the resource's own file(s):
 
 - terraform-plugin-sdk v2: ``map[string]*schema.Schema{...}`` with ``ForceNew: true`` per
-  attribute; nested blocks are ``Elem: &schema.Resource{Schema: ...}`` or a helper function in
-  the same file(s) that returns one;
+  attribute. The resource's ``Schema`` is that literal, a package variable holding it, or a
+  helper returning it, or its ``SchemaFunc`` returns it; nested blocks are
+  ``Elem: &schema.Resource{Schema: ...}`` or a helper function (or a closure assigned with
+  ``:=``) in the same file(s) that returns one;
 - terraform-plugin-framework: the resource's ``Schema(ctx, ...)`` method, where an attribute
   whose ``PlanModifiers`` hold ``RequiresReplace()`` (or ``RequiresReplaceIfConfigured()``)
   forces replacement; nested ``Attributes`` / ``Blocks`` / ``NestedObject`` are followed.
@@ -21,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mlopsctl.review.replacefacts.golex import Element, GoSyntaxError, keyed, literal_body, matching, squeezed
+from mlopsctl.review.replacefacts.golex import Element, GoSyntaxError, code_positions, keyed, literal_body, matching, squeezed
 
 # Terraform attributes that never force replacement on their own (the provider's tag handling).
 TAG_ATTRIBUTES = frozenset({"tags", "tags_all"})
@@ -35,6 +37,7 @@ _ACRONYMS = sorted(
     key=len, reverse=True,
 )
 _WORD = re.compile(r"[A-Z][a-z]+|[A-Z]+(?=[A-Z][a-z]|\d|$)|\d+|[a-z]+|[A-Z]")
+_SCHEMA_MAP = r"map\[string\]\*schema\.Schema\{"  # where an SDKv2 schema map literal opens
 
 # Helper calls whose meaning is known: name -> (is an input, forces replacement).
 SDK_HELPERS = {
@@ -139,15 +142,71 @@ class _Reader:
             return f"<{key}>"
         return name
 
-    def local_literal(self, call: str, marker: str) -> int | None:
-        """Where the first ``marker`` literal opens inside the local function ``call`` (its ``{``)."""
-        if "." in call:
+    def function_body(self, name: str) -> tuple[int, int] | None:
+        """The body span of the local function ``name``: ``func name(...)`` or a closure ``name := func(...)``."""
+        if "." in name:
             return None  # another package's helper: not in the text
-        head = re.search(rf"\bfunc\s+{re.escape(call)}\s*\([^)]*\)[^{{]*\{{", self.text)
-        if head is None:
-            return None
-        found = re.compile(marker).search(self.text, head.end(), matching(self.text, head.end() - 1))
+        quoted = re.escape(name)
+        head = re.search(rf"(?:\bfunc\s+{quoted}|\b{quoted}\s*:?=\s*func)\s*\([^)]*\)[^{{]*\{{", self.text)
+        return None if head is None else (head.end(), matching(self.text, head.end() - 1) - 1)
+
+    def returned_literal(self, body: tuple[int, int], marker: str) -> int | None:
+        """Where the ``marker`` literal the function body returns opens (its ``{``).
+
+        The literal after the body's last top-level ``return`` (a closure defined earlier in the
+        body returns its own literal, which is not this function's result); a body without one
+        gives its first ``marker`` literal.
+        """
+        start, end = body
+        returns = [i for i, depth in code_positions(self.text, start, end)
+                   if depth == 0 and re.match(r"return\b", self.text[i:i + 7]) and not re.match(r"\w", self.text[i - 1])]
+        found = re.compile(marker).search(self.text, returns[-1] if returns else start, end)
         return None if found is None else found.end() - 1
+
+    def local_literal(self, call: str, marker: str) -> int | None:
+        """Where the ``marker`` literal the local function ``call`` returns opens (its ``{``)."""
+        body = self.function_body(call)
+        return None if body is None else self.returned_literal(body, marker)
+
+    def resource_schema(self, start: int) -> tuple[int, int] | None:
+        """The body of the schema map of the first ``&schema.Resource{...}`` after ``start``.
+
+        None when a schema map opens before that literal (a text of schema sections, or a map
+        the resource function builds first: the caller takes the first schema map after
+        ``start``) or when the literal names no ``Schema`` or ``SchemaFunc``; SchemaNotFound
+        when it names one this text does not define (another package's helper), rather than
+        reading some other map in its place.
+        """
+        resource = re.compile(r"&schema\.Resource\{").search(self.text, start)
+        first_map = re.compile(_SCHEMA_MAP).search(self.text, start)
+        if resource is None or (first_map is not None and first_map.start() < resource.start()):
+            return None
+        found = keyed(self.text, resource.end(), matching(self.text, resource.end() - 1) - 1)
+        if "Schema" in found:
+            element = found["Schema"]
+            value = squeezed(self.text[element.start:element.end])
+            if value.startswith("map["):
+                return literal_body(self.text, element.start, element.end)
+            if re.fullmatch(r"\w+", value):  # a package variable
+                head = re.search(rf"\b{re.escape(value)}\s*=\s*{_SCHEMA_MAP}", self.text)
+                brace = None if head is None else head.end() - 1
+            else:
+                brace = self.local_literal(_callee(value), _SCHEMA_MAP)
+        elif "SchemaFunc" in found:
+            element = found["SchemaFunc"]
+            value = squeezed(self.text[element.start:element.end])
+            if value.startswith("func"):  # a function literal: its body is its first top-level brace
+                opening = next(i for i, depth in code_positions(self.text, element.start, element.end)
+                               if depth == 0 and self.text[i] == "{")
+                body = (opening + 1, matching(self.text, opening) - 1)
+            else:
+                body = self.function_body(_callee(value))
+            brace = None if body is None else self.returned_literal(body, _SCHEMA_MAP)
+        else:
+            return None
+        if brace is None:
+            raise SchemaNotFound(f"the resource's schema ({value[:60]}) is not defined in the files read")
+        return brace + 1, matching(self.text, brace) - 1
 
     def record(self, path: str, is_input: bool | None, forces: bool) -> None:
         self.schema.attributes[path] = Attribute(path, is_input, forces)
@@ -203,7 +262,7 @@ class _Reader:
         text = squeezed(self.text[start:end])
         body = literal_body(self.text, start, end)
         if body is None:
-            brace = self.local_literal(_callee(text), r"map\[string\]\*schema\.Schema\{")
+            brace = self.local_literal(_callee(text), _SCHEMA_MAP)
             return None if brace is None else (brace + 1, matching(self.text, brace) - 1)
         if text.startswith("map["):
             return body
@@ -310,10 +369,13 @@ def read_schema(text: str, tf_resource: str) -> Schema:
     else:
         reader = _Reader(text, "sdkv2")
         start = sdk_marker.end() if sdk_marker else 0
-        schema_map = re.compile(r"map\[string\]\*schema\.Schema\{").search(text, start)
-        if schema_map is None:
-            raise SchemaNotFound(f"no map[string]*schema.Schema for {tf_resource}")
-        reader.sdk_map(schema_map.end(), matching(text, schema_map.end() - 1) - 1, "")
+        body = reader.resource_schema(start)
+        if body is None:
+            schema_map = re.compile(_SCHEMA_MAP).search(text, start)
+            if schema_map is None:
+                raise SchemaNotFound(f"no map[string]*schema.Schema for {tf_resource}")
+            body = (schema_map.end(), matching(text, schema_map.end() - 1) - 1)
+        reader.sdk_map(*body, "")
         reader.schema.update_changes_only_tags = _update_changes_only_tags(text, start)
     reader.conditional_hints()
     return reader.schema
