@@ -8,15 +8,19 @@ import typing
 
 from pydantic import Field
 
+from components import facts
 from components.config.base import Model
 from components.config.environments import Environment
 
 # The order models travel in: a stack shares with the next environment, deploys from the previous.
 ENVIRONMENT_ORDER: tuple[str, ...] = typing.get_args(Environment)
-# EventBridge's PutTargets limits (botocore's RetryPolicy shapes: 0-185 attempts, 60-86400 s).
-RETRY_ATTEMPTS_MAX = 185
-EVENT_AGE_MIN_S, EVENT_AGE_MAX_S = 60, 86_400
-# SQS's MessageRetentionPeriod upper bound (14 days).
+# EventBridge's PutTargets limits, from botocore's RetryPolicy shapes.
+_ATTEMPTS = facts.shape_limits("events", "MaximumRetryAttempts")
+_AGE = facts.shape_limits("events", "MaximumEventAgeInSeconds")
+RETRY_ATTEMPTS_MAX = _ATTEMPTS["max"]
+EVENT_AGE_MIN_S, EVENT_AGE_MAX_S = _AGE["min"], _AGE["max"]
+# SQS's MessageRetentionPeriod upper bound, 14 days (botocore types queue attributes as strings,
+# so the bound is SQS's documented one: SetQueueAttributes, MessageRetentionPeriod).
 QUEUE_RETENTION_MAX_S = 1_209_600
 
 
@@ -48,9 +52,9 @@ class PromotionConfig(Model):
             "Needs `ciRunner.githubRepo`; the connection's token is set with `mlopsctl dispatch-token` (docs/promotion.md)."
         ),
     )
-    invocation_rate_per_second: int = Field(1, ge=1, le=300, description="The API destination's invocation rate limit; approvals are rare, GitHub rate-limits tokens.")
+    invocation_rate_per_second: int = Field(1, ge=facts.shape_limits("events", "ApiDestinationInvocationRateLimitPerSecond")["min"], le=300, description="The API destination's invocation rate limit (at most EventBridge's default quota of 300 per second); approvals are rare, and GitHub rate-limits tokens.")
     retry_attempts: int = Field(
-        24, ge=0, le=RETRY_ATTEMPTS_MAX, description=f"EventBridge retries of a failed dispatch (0-{RETRY_ATTEMPTS_MAX}) before the event goes to the dead-letter queue."
+        24, ge=_ATTEMPTS["min"], le=RETRY_ATTEMPTS_MAX, description=f"EventBridge retries of a failed dispatch (0-{RETRY_ATTEMPTS_MAX}) before the event goes to the dead-letter queue."
     )
     maximum_event_age_seconds: int = Field(
         86_400, ge=EVENT_AGE_MIN_S, le=EVENT_AGE_MAX_S,

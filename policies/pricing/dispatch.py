@@ -44,8 +44,8 @@ def _volumes(ledger: Ledger, targets: list[StackResource]) -> tuple[int, int] | 
             return None
         retry = target.inputs.get("retryPolicy")
         attempts = retry.get("maximumRetryAttempts") if isinstance(retry, Mapping) else None
-        # EventBridge's default policy retries 185 times (PutTargets RetryPolicy).
-        attempts = attempts if isinstance(attempts, int) else 185
+        if not isinstance(attempts, int):
+            return None  # EventBridge's own default applies, which the inputs do not state
         expected += volume
         ceiling += volume * (1 + attempts)
     return expected, ceiling
@@ -66,7 +66,7 @@ def _line(ledger: Ledger, r: StackResource, key: str, item: str, unit: str, quan
 def api_destination(ledger: Ledger, r: StackResource) -> None:
     volumes = _volumes(ledger, _targets_of(ledger, r.urn, "arn"))
     if volumes is None:
-        ledger.exclude(r, "API destination invocations", f"a rule calling it has no {EXPECTED_DISPATCHES_TAG} tag: usage the model cannot guess")
+        ledger.exclude(r, "API destination invocations", f"a rule calling it has no {EXPECTED_DISPATCHES_TAG} tag or its target no maximumRetryAttempts: usage the model cannot guess")
         return
     expected, ceiling = volumes
     _line(ledger, r, "events.apiDestination.invocation", "EventBridge API destination invocations", "invocation",
