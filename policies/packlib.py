@@ -29,6 +29,9 @@ from awsfacts.resource_types import (  # noqa: F401 - re-exported: the checks se
     ECR_REPOSITORY,
     EKS_CLUSTER,
     EKS_NODE_GROUP,
+    EVENT_API_DESTINATION,
+    EVENT_CONNECTION,
+    EVENT_TARGET,
     IAM_ROLE,
     KMS_KEY,
     KMS_REPLICA_KEY,
@@ -41,6 +44,7 @@ from awsfacts.resource_types import (  # noqa: F401 - re-exported: the checks se
     SAGEMAKER_ENDPOINT_CONFIG,
     SAGEMAKER_MODEL,
     SAGEMAKER_NOTEBOOK,
+    SQS_QUEUE,
     SUBNET,
 )
 from pulumi_policy import (

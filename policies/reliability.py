@@ -10,6 +10,8 @@ from __future__ import annotations
 from packlib import (
     BUCKET_TYPES,
     COMPOSITE_ALARM,
+    EVENT_API_DESTINATION,
+    EVENT_TARGET,
     KMS_KEY_TYPES,
     KMS_REPLICA_KEY_TYPES,
     METRIC_ALARM,
@@ -140,3 +142,22 @@ def _check_alarm_actions(args, report, cfg) -> None:
         return  # the whole list is computed in this preview
     if not as_list(actions):
         report("the alarm has no alarmActions: nobody is told when it fires. Send it to the stack's alert topic.")
+
+
+@POLICIES.stack(
+    "reliability-api-destination-dead-letters",
+    "EventBridge targets that call an HTTP API (API destinations) retry with a stated policy and keep what fails in a dead-letter queue.",
+    category="reliability", severity=Severity.HIGH,
+    remediation="Give the EventTarget retry_policy (maximum_retry_attempts, maximum_event_age_in_seconds) and dead_letter_config={'arn': <SQS queue ARN>}.",
+)
+def _check_api_destination_dead_letters(args, report, cfg) -> None:
+    # Without a dead-letter queue EventBridge drops an event once its retries are spent: an
+    # approval that never reached GitHub would be lost without a trace.
+    for target in of_types(args.resources, (EVENT_TARGET,)):
+        calls_api = any(d.resource_type == EVENT_API_DESTINATION for d in target.property_dependencies.get("arn") or [])
+        if not calls_api:
+            continue
+        if not is_set(target.props, "deadLetterConfig", "arn"):
+            report(f"{resource_label(target)} calls an API destination without deadLetterConfig.arn: events are dropped once retries are spent.", target.urn)
+        if not is_set(target.props, "retryPolicy", "maximumRetryAttempts") or not is_set(target.props, "retryPolicy", "maximumEventAgeInSeconds"):
+            report(f"{resource_label(target)} calls an API destination without an explicit retryPolicy (maximumRetryAttempts and maximumEventAgeInSeconds).", target.urn)

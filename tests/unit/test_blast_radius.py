@@ -112,7 +112,7 @@ def test_a_protected_dependent_is_refused_in_staging():
         (CLUSTER, {"kubeApiServerConfig": {}}, {"kubeApiServerConfig": {"x": 1}}, "update (may replace)", "kubeApiServerConfig.x (unverified: "),
         ("pulumi:providers:aws", {"region": "us-east-1"}, {"region": "us-west-2"}, "update (may replace)", "region (unverified: "),
         ("pulumi:providers:aws", {"defaultTags": {"tags": {"a": "1"}}}, {"defaultTags": {"tags": {"a": "2"}}}, "update", None),
-        ("aws:sqs/queue:Queue", {"name": "a"}, {"name": "b"}, "update (may replace)", "name (no replace facts for aws:sqs/queue:Queue)"),
+        ("aws:dynamodb/table:Table", {"name": "a"}, {"name": "b"}, "update (may replace)", "name (no replace facts for aws:dynamodb/table:Table)"),
         (BUCKET, {"forceDestroy": False}, {"forceDestroy": True}, "update", None),
     ],
 )
