@@ -125,7 +125,7 @@ def test_bootstrap_on_an_empty_account(aws, capsys):
         f"  repository          PULUMI_BACKEND_URL_STAGING   {login}\n"
     )
     assert "mlops-deploy-dev" not in text and "mlops-deploy-prod" not in text
-    assert text.count("created ") == 8
+    assert text.count("created ") == 9  # the key alias, the bucket, the OIDC provider, 4 policies, 2 roles
 
 
 def test_json_output_says_what_the_text_says(aws, capsys):
@@ -308,9 +308,9 @@ def test_trust_policies_name_exact_subjects(aws, capsys):
                 "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": other})
         assert is_allowed([trust], None, "sts:AssumeRoleWithWebIdentity", "*", {
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": subject})
-        policy = "mlops-preview" if role.startswith("mlops-preview") else "mlops-deploy"
-        assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == [{
-            "PolicyName": policy, "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/{policy}"}]
+        policies = ["mlops-preview"] if role.startswith("mlops-preview") else ["mlops-deploy", "mlops-deploy-events"]
+        attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+        assert sorted(attached, key=lambda p: p["PolicyName"]) == [{"PolicyName": p, "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/{p}"} for p in policies]
 
 
 def _stored(name):
@@ -465,10 +465,10 @@ RULE_ACTIONS = ("events:PutRule", "events:DescribeRule", "events:ListTagsForReso
 
 def test_deploy_role_manages_the_alert_topic_and_its_rules_and_nothing_else_of_sns_or_eventbridge(aws, capsys):
     assert bootstrap(capsys)[0] == 0
-    deploy, boundary = _stored("mlops-deploy"), _stored("mlops-ci-boundary")
+    deploy, boundary = [_stored("mlops-deploy"), _stored("mlops-deploy-events")], _stored("mlops-ci-boundary")
 
     def can(action, resource, **context):
-        return is_allowed([deploy], boundary, action, resource, context)
+        return is_allowed(deploy, boundary, action, resource, context)
 
     subscription = f"{ALERT_TOPIC}:0a1b2c3d-1111-2222-3333-444455556666"
     for action in TOPIC_ACTIONS:
@@ -633,9 +633,10 @@ def test_policies_fit_iam_managed_policy_size(aws):
     from components.config import NAME_PREFIX_MAX
 
     longest = Names("a" * NAME_PREFIX_MAX, ACCOUNT, "ap-southeast-2")
-    for build in (docs.boundary_policy, docs.deploy_policy, docs.preview_policy):
+    documents = [build(longest, key) for build in (docs.boundary_policy, docs.deploy_policy, docs.preview_policy)] + [docs.deploy_events_policy(longest)]
+    for document in documents:
         # IAM counts managed policy size without whitespace; its quota is 6,144 characters (IAM quotas page).
-        assert len(json.dumps(build(longest, key), separators=(",", ":"))) < 6144
+        assert len(json.dumps(document, separators=(",", ":"))) < 6144
 
 
 def test_longest_name_fits_every_name_built_from_it():
@@ -736,3 +737,54 @@ def test_no_credentials_is_one_line_exit_2(no_credentials, capsys):
     out, err = capsys.readouterr()
     assert out == "" and err == ("error: no usable AWS credentials: Unable to locate credentials (set AWS_PROFILE or --profile, or log in, "
                                  "e.g. aws sso login)\n")
+
+
+DISPATCH = f"arn:aws:events:{REGION}:{ACCOUNT}:api-destination/mlops-staging-github-dispatch/0a1b2c3d-1111-2222-3333-444455556666"
+CONNECTION_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:connection/mlops-staging-github-dispatch/0a1b2c3d-1111-2222-3333-444455556666"
+DEAD_LETTERS = f"arn:aws:sqs:{REGION}:{ACCOUNT}:mlops-staging-dispatch-dlq"
+PROMOTE_RULE = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/mlops-staging-churn-promote"
+DISPATCH_ACTIONS = ("events:CreateConnection", "events:DescribeConnection", "events:UpdateConnection", "events:DeleteConnection",
+                    "events:CreateApiDestination", "events:DescribeApiDestination", "events:UpdateApiDestination", "events:DeleteApiDestination")
+QUEUE_ACTIONS = ("sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:SetQueueAttributes", "sqs:ListQueueTags", "sqs:TagQueue",
+                 "sqs:UntagQueue")
+
+
+def test_deploy_role_manages_the_approval_dispatch_and_nothing_else_of_eventbridge_or_sqs(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    deploy, boundary = [_stored("mlops-deploy"), _stored("mlops-deploy-events")], _stored("mlops-ci-boundary")
+
+    def can(action, resource, **context):
+        return is_allowed(deploy, boundary, action, resource, context)
+
+    for action in DISPATCH_ACTIONS:
+        resource = CONNECTION_ARN if "Connection" in action else DISPATCH
+        assert can(action, resource), action
+        assert not can(action, resource.replace("mlops-staging-github-dispatch", "another-teams-destination")), action
+    for action in QUEUE_ACTIONS:
+        assert can(action, DEAD_LETTERS), action
+        assert not can(action, f"arn:aws:sqs:{REGION}:{ACCOUNT}:another-teams-queue"), action
+    # The approval rule may target the dispatch destination; a platform rule still reaches nothing else over HTTP.
+    assert can("events:PutTargets", PROMOTE_RULE, **{"events:TargetArn": DISPATCH})
+    assert not can("events:PutTargets", PROMOTE_RULE, **{"events:TargetArn": DISPATCH.replace("mlops-staging-", "someone-elses-")})
+    # Messages are EventBridge's and a person's business; the connection's secret is EventBridge's service-linked role's.
+    for action in ("sqs:SendMessage", "sqs:ReceiveMessage", "sqs:PurgeQueue", "sqs:AddPermission"):
+        assert not can(action, DEAD_LETTERS), action
+    for action in ("secretsmanager:GetSecretValue", "secretsmanager:CreateSecret"):
+        assert not can(action, f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:events!connection/mlops-staging-github-dispatch/x"), action
+    assert not can("events:DeauthorizeConnection", CONNECTION_ARN)
+    assert can("iam:CreateServiceLinkedRole", f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/apidestinations.events.amazonaws.com/"
+               "AWSServiceRoleForAmazonEventBridgeApiDestinations", **{"iam:AWSServiceName": "apidestinations.events.amazonaws.com"})
+    assert "sqs" in docs.CEILING_SERVICES and "secretsmanager" not in docs.CEILING_SERVICES
+
+
+def test_preview_role_reads_the_dispatch_but_cannot_change_or_drain_it(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    preview, boundary = _stored("mlops-preview"), _stored("mlops-ci-boundary")
+
+    def can(action, resource):
+        return is_allowed([preview], boundary, action, resource)
+
+    assert can("events:DescribeConnection", CONNECTION_ARN) and can("events:DescribeApiDestination", DISPATCH)
+    assert can("sqs:GetQueueAttributes", DEAD_LETTERS) and can("sqs:ListQueueTags", DEAD_LETTERS)
+    for action in ("events:UpdateConnection", "events:CreateApiDestination", "sqs:CreateQueue", "sqs:ReceiveMessage", "sqs:SetQueueAttributes"):
+        assert not can(action, CONNECTION_ARN if action.startswith("events") else DEAD_LETTERS), action

@@ -119,7 +119,7 @@ def test_a_403_on_a_bucket_that_cannot_be_listed_either_says_both_causes(aws, ca
      ["kms-alias", "s3-bucket", "iam-oidc-provider"],
      "AWS refused the request bootstrap made for CreatePolicy (MalformedPolicyDocument); this is a bootstrap bug: report it with this output"),
     ("iam", "CreateRole", 400, "Throttling", ("iam-role", f":role/{DEPLOY_ROLE}"),
-     ["kms-alias", "s3-bucket", "iam-oidc-provider", "iam-policy", "iam-policy", "iam-policy"],
+     ["kms-alias", "s3-bucket", "iam-oidc-provider", "iam-policy", "iam-policy", "iam-policy", "iam-policy"],
      f"AWS throttled CreateRole beyond botocore's standard-mode retries: wait a minute, {RERUN}"),
 ])
 def test_a_failed_step_is_failed_with_its_code_and_what_to_do(aws, capsys, monkeypatch, service, operation, status, code, failed_at,
@@ -200,10 +200,10 @@ def test_a_role_whose_policy_attachment_failed_is_finished_by_the_rerun(aws, cap
     code, report = bootstrap(capsys)
     role = finding(report, "iam-role", DEPLOY_ROLE)
     assert (code, role["status"], role["finished"], role["differences"]) == (
-        0, "created", [f"policy {NAMES.policy_arn('mlops-deploy')} not attached"], [])
+        0, "created", [f"policy {NAMES.policy_arn(p)} not attached" for p in ("mlops-deploy", "mlops-deploy-events")], [])
     assert finding(report, "iam-role", "mlops-preview-staging")["status"] == "created"
     iam = client("iam")
-    assert [p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=DEPLOY_ROLE)["AttachedPolicies"]] == ["mlops-deploy"]
+    assert [p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=DEPLOY_ROLE)["AttachedPolicies"]] == ["mlops-deploy", "mlops-deploy-events"]
     assert {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=DEPLOY_ROLE)["Tags"]}[STATE_TAG] == "complete"
 
 

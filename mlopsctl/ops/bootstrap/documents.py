@@ -56,10 +56,11 @@ SECRETS_KEY_MUTATIONS = (
 )
 # The services the platform's resources and roles use. The boundary allows nothing outside them.
 # codebuild and codeconnections: the GitHub Actions runner project, whose service role (created
-# under this boundary) needs codeconnections:GetConnectionToken/GetConnection/UseConnection.
+# under this boundary) needs codeconnections:GetConnectionToken/GetConnection/UseConnection. sqs: the
+# approval dispatch's dead-letter queue (components/promotion).
 CEILING_SERVICES = (
     "application-autoscaling", "autoscaling", "cloudwatch", "codebuild", "codeconnections", "ec2", "ecr", "eks", "events", "iam", "kms", "logs",
-    "s3", "sagemaker", "sns", "ssm", "sts",
+    "s3", "sagemaker", "sns", "sqs", "ssm", "sts",
 )
 # Bootstrap owns the GitHub connection (created once, authorised by a human in the console): no
 # role under the boundary may create, delete or re-point one.
@@ -74,7 +75,7 @@ IMAGE_REPOSITORY_ACTIONS = (
 )
 # Service-linked roles the platform's services create on first use.
 SERVICE_LINKED_ROLE_SERVICES = (
-    "autoscaling.amazonaws.com", "eks-nodegroup.amazonaws.com", "eks.amazonaws.com", "sagemaker.application-autoscaling.amazonaws.com",
+    "apidestinations.events.amazonaws.com", "autoscaling.amazonaws.com", "eks-nodegroup.amazonaws.com", "eks.amazonaws.com", "sagemaker.application-autoscaling.amazonaws.com",
     "spot.amazonaws.com",
 )
 
@@ -218,21 +219,42 @@ def deploy_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "codeconnections:GetConnection", "codeconnections:ListTagsForResource", "codeconnections:PassConnection",
             "codeconnections:UseConnection",
         ], [f"arn:{p}:codeconnections:{region}:{account}:connection/*"]),
+        _statement("ServiceLinkedRoles", "Allow", ["iam:CreateServiceLinkedRole"], [f"{iam}:role/aws-service-role/*"],
+                   {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLE_SERVICES)}}),
+    ])
+
+
+def deploy_events_policy(names: Names) -> dict[str, Any]:
+    """The deploy role's alerts and promotion: the alert topic, the EventBridge rules, the approval
+    dispatch's connection, API destination and dead-letter queue. Every resource is named under
+    ``<name>-`` (components/config/physical_names.py)."""
+    p, account, prefix, region = names.partition, names.account, names.name, names.region
+    events = f"arn:{p}:events:{region}:{account}"
+    return _document([
         # The alert topic (<name>-<env>-alerts) and its subscriptions, whose ARNs extend the topic's.
         _statement("AlertTopics", "Allow", [
             "sns:CreateTopic", "sns:DeleteTopic", "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic",
             "sns:ListTagsForResource", "sns:SetSubscriptionAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource",
             "sns:Unsubscribe", "sns:UntagResource",
         ], [f"arn:{p}:sns:{region}:{account}:{prefix}-*"]),
-        # The rules feeding it, on the default bus; their targets may only be the platform's topics.
-        _statement("AlertRules", "Allow", [
+        # The alert and approval rules, on the default bus.
+        _statement("PlatformRules", "Allow", [
             "events:DeleteRule", "events:DescribeRule", "events:DisableRule", "events:EnableRule", "events:ListTagsForResource",
             "events:ListTargetsByRule", "events:PutRule", "events:RemoveTargets", "events:TagResource", "events:UntagResource",
-        ], [f"arn:{p}:events:{region}:{account}:rule/{prefix}-*"]),
-        _statement("AlertRuleTargets", "Allow", ["events:PutTargets"], [f"arn:{p}:events:{region}:{account}:rule/{prefix}-*"],
-                   {"ArnLike": {"events:TargetArn": f"arn:{p}:sns:{region}:{account}:{prefix}-*"}}),
-        _statement("ServiceLinkedRoles", "Allow", ["iam:CreateServiceLinkedRole"], [f"{iam}:role/aws-service-role/*"],
-                   {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLE_SERVICES)}}),
+        ], [f"{events}:rule/{prefix}-*"]),
+        # Their targets may only be the platform's topics and its GitHub dispatch destination.
+        _statement("PlatformRuleTargets", "Allow", ["events:PutTargets"], [f"{events}:rule/{prefix}-*"],
+                   {"ArnLike": {"events:TargetArn": [f"arn:{p}:sns:{region}:{account}:{prefix}-*", f"{events}:api-destination/{prefix}-*"]}}),
+        # The dispatch's connection (EventBridge's service-linked role keeps its secret) and destination.
+        _statement("DispatchConnectionAndDestination", "Allow", [
+            "events:CreateApiDestination", "events:CreateConnection", "events:DeleteApiDestination", "events:DeleteConnection",
+            "events:DescribeApiDestination", "events:DescribeConnection", "events:UpdateApiDestination", "events:UpdateConnection",
+        ], [f"{events}:connection/{prefix}-*", f"{events}:api-destination/{prefix}-*"]),
+        # Its dead-letter queue (<name>-<env>-dispatch-dlq) and the queue policy; never a message.
+        _statement("DispatchDeadLetterQueues", "Allow", [
+            "sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:ListQueueTags", "sqs:SetQueueAttributes", "sqs:TagQueue",
+            "sqs:UntagQueue",
+        ], [f"arn:{p}:sqs:{region}:{account}:{prefix}-*"]),
     ])
 
 
@@ -243,12 +265,14 @@ def preview_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "application-autoscaling:Describe*", "autoscaling:Describe*", "cloudwatch:Describe*", "cloudwatch:ListTagsForResource",
             "codebuild:BatchGetProjects", "codeconnections:GetConnection", "codeconnections:ListTagsForResource", "ec2:Describe*", "ec2:GetManagedPrefixList*", "ecr:Describe*",
             *IMAGE_REPOSITORY_READS, "eks:Describe*", "eks:List*",
-            "events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule",
+            "events:DescribeApiDestination", "events:DescribeConnection", "events:DescribeRule", "events:ListTagsForResource",
+            "events:ListTargetsByRule",
             "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:List*",
             "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
             "logs:Describe*", "logs:ListTagsForResource", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
             "s3:GetReplicationConfiguration", "s3:ListAllMyBuckets", "sagemaker:Describe*", "sagemaker:List*",
-            "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListTagsForResource", "sts:GetCallerIdentity",
+            "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListTagsForResource", "sqs:GetQueueAttributes",
+            "sqs:ListQueueTags", "sts:GetCallerIdentity",
         ], "*"),
         # Only AWS's public parameters (EKS AMI ids): other parameters may be SecureStrings.
         _statement("PublicSsmParameters", "Allow", ["ssm:GetParameter", "ssm:GetParameters"],

@@ -134,6 +134,16 @@ class Names:
         return f"{self.name}-deploy"
 
     @property
+    def deploy_events_policy(self) -> str:
+        """The deploy role's second policy: alerts and promotion (SNS, EventBridge, SQS). One
+        managed policy cannot hold all of pulumi up within IAM's 6,144-character quota."""
+        return f"{self.name}-deploy-events"
+
+    @property
+    def deploy_policies(self) -> list[str]:
+        return [self.deploy_policy, self.deploy_events_policy]
+
+    @property
     def preview_policy(self) -> str:
         return f"{self.name}-preview"
 
@@ -161,7 +171,7 @@ class Names:
 
     @property
     def ci_policy_arns(self) -> list[str]:
-        return [self.policy_arn(p) for p in (self.boundary_policy, self.deploy_policy, self.preview_policy)]
+        return [self.policy_arn(p) for p in (self.boundary_policy, *self.deploy_policies, self.preview_policy)]
 
     # Image push roles: one per model repository (``images.pushers``), each with its own policy of the same name
     def push_role(self, environment: str, pusher: str) -> str:

@@ -187,6 +187,7 @@ class Bootstrapper:
         n = self.names
         self._ensure_managed_policy(n.boundary_policy, documents.boundary_policy(n, key_arn), "Permissions boundary of the CI roles and of every role the platform creates")
         self._ensure_managed_policy(n.deploy_policy, documents.deploy_policy(n, key_arn), "What pulumi up of the mlops platform needs")
+        self._ensure_managed_policy(n.deploy_events_policy, documents.deploy_events_policy(n), "What pulumi up of the mlops platform needs: alerts and promotion")
         self._ensure_managed_policy(n.preview_policy, documents.preview_policy(n, key_arn), "Read-only: pulumi preview of the mlops platform")
 
     def _ensure_managed_policy(self, name: str, document: dict, description: str) -> None:
@@ -213,9 +214,9 @@ class Bootstrapper:
         org, repo = self.github
         n, env = self.names, self.environment
         self._ensure_role(n.deploy_role(env), documents.github_trust_policy(n, documents.deploy_subject(org, repo, env)),
-                          n.policy_arn(n.deploy_policy), f"GitHub Actions deploy role for the {env} environment of {org}/{repo}")
+                          [n.policy_arn(p) for p in n.deploy_policies], f"GitHub Actions deploy role for the {env} environment of {org}/{repo}")
         self._ensure_role(n.preview_role(env), documents.github_trust_policy(n, documents.preview_subject(org, repo)),
-                          n.policy_arn(n.preview_policy), f"GitHub Actions read-only preview role of stack {env} for pull requests of {org}/{repo}")
+                          [n.policy_arn(n.preview_policy)], f"GitHub Actions read-only preview role of stack {env} for pull requests of {org}/{repo}")
         self._report_legacy_preview_role()
 
     def ensure_image_push_roles(self) -> None:
@@ -227,7 +228,7 @@ class Bootstrapper:
             repositories = [r.name for r in images.pushed_by(pusher)]
             self._ensure_managed_policy(role, documents.push_policy(n, env, repositories),
                                         f"Push images to {', '.join(repositories)} of the {env} stack, for {settings.github_repo}")
-            self._ensure_role(role, documents.github_trust_policy(n, settings.oidc_subject), n.policy_arn(role),
+            self._ensure_role(role, documents.github_trust_policy(n, settings.oidc_subject), [n.policy_arn(role)],
                               f"GitHub Actions image pushes of {settings.github_repo} to the {env} stack's repositories")
             self.report.push_roles.append({"pusher": pusher, "githubRepo": settings.github_repo, "subject": settings.oidc_subject,
                                            "roleArn": n.role_arn(role), "repositories": [n.image_repository_arn(env, r) for r in repositories]})
@@ -256,7 +257,7 @@ class Bootstrapper:
         step.differs(f"legacy preview role shared by every environment: pull requests now assume {n.preview_role(self.environment)}; "
                      f"delete it once no workflow reads AWS_PREVIEW_ROLE_ARN", None)
 
-    def _ensure_role(self, role_name: str, trust: dict, policy_arn: str, description: str) -> None:
+    def _ensure_role(self, role_name: str, trust: dict, policy_arns: list[str], description: str) -> None:
         iam = self.clients.client("iam")
         boundary = self.names.policy_arn(self.names.boundary_policy)
         step = self._step(self.names.role_arn(role_name), "iam-role")
@@ -266,7 +267,8 @@ class Bootstrapper:
             iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust), Description=description,
                             PermissionsBoundary=boundary, MaxSessionDuration=3600, Tags=tag_list(with_state(self.tags, CREATING)))
             step.began = True
-            iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
+            for policy_arn in policy_arns:
+                iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
             iam.tag_role(RoleName=role_name, Tags=tag_list({STATE_TAG: COMPLETE}))
             step.created()
             return
@@ -284,11 +286,12 @@ class Bootstrapper:
                          lambda: iam.put_role_permissions_boundary(RoleName=role_name, PermissionsBoundary=boundary))
         attached = {p["PolicyArn"] for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=role_name)
                     for p in page["AttachedPolicies"]}
-        if policy_arn not in attached:
-            step.differs(f"policy {policy_arn} not attached", lambda: iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn),
-                         resumable=True)
+        for policy_arn in policy_arns:
+            if policy_arn not in attached:
+                step.differs(f"policy {policy_arn} not attached",
+                             lambda arn=policy_arn: iam.attach_role_policy(RoleName=role_name, PolicyArn=arn), resumable=True)
         # Permissions someone else granted are reported, never removed: the boundary caps them anyway.
-        for extra in sorted(attached - {policy_arn}):
+        for extra in sorted(attached - set(policy_arns)):
             step.differs(f"extra managed policy attached: {extra}", None)
         for inline in iam.list_role_policies(RoleName=role_name).get("PolicyNames", []):
             step.differs(f"extra inline policy: {inline}", None)
