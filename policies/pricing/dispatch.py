@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from .facts import EXPECTED_DISPATCHES_TAG
 from .facts import resource_types as types
-from .inputs import StackResource, component_of, is_unknown
+from .inputs import StackResource, as_int, component_of, is_unknown
 from .ledger import Ledger
 from .report import LineItem
 
@@ -43,8 +43,8 @@ def _volumes(ledger: Ledger, targets: list[StackResource]) -> tuple[int, int] | 
         if volume is None:
             return None
         retry = target.inputs.get("retryPolicy")
-        attempts = retry.get("maximumRetryAttempts") if isinstance(retry, Mapping) else None
-        if not isinstance(attempts, int):
+        attempts = as_int(retry.get("maximumRetryAttempts")) if isinstance(retry, Mapping) else None
+        if attempts is None:
             return None  # EventBridge's own default applies, which the inputs do not state
         expected += volume
         ceiling += volume * (1 + attempts)

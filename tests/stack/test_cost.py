@@ -387,3 +387,56 @@ def test_a_repository_without_a_planned_size_is_excluded_and_a_malformed_one_is_
     assert malformed.total("expected") is None
     elsewhere = price_resources([dataclasses.replace(repository({"mlops:expected-storage-gb": "10"}), region="ap-south-2")], on_date=PRICED_ON)
     assert "no price for 'ecr.storage.gbMonth' in region ap-south-2" in elsewhere.unknown_items[0].reason
+
+
+# ---------------------------------------------------------------------------------------------
+# The approval dispatch: invocations from the rules' expected approvals, the connection's secret, the dead letters
+
+
+def test_staging_prices_the_dispatch_from_its_expected_approvals_and_retries():
+    preview = stack_preview("staging")
+    promotion = preview.config.promotion
+    items = {i["item"]: i for i in preview.cost["lineItems"] if i["component"] == "mlops:promotion:ApprovalDispatch"}
+    invocations = items["EventBridge API destination invocations"]
+    approvals = promotion.expected_approvals_per_month
+    assert invocations["quantities"] == {"idle": 0.0, "expected": float(approvals), "ceiling": float(approvals * (1 + promotion.retry_attempts))}
+    assert invocations["unitPrice"] == pytest.approx(0.0000002) and invocations["source"].startswith("eventbridge-api-destinations-2026")
+    assert items["EventBridge connection secret (Secrets Manager)"]["monthly"] == {"idle": 0.0, "expected": 0.0, "ceiling": 0.0}
+    assert items["EventBridge connection secret (Secrets Manager)"]["source"].startswith("eventbridge-connection-secret")
+    assert items["SQS requests (dead letters)"]["quantities"] == {"idle": 0.0, "expected": 0.0, "ceiling": float(approvals * 3)}
+    assert items["CloudWatch standard alarm (1 metric)"]["monthly"]["idle"] == pytest.approx(0.10)
+
+
+def _dispatch_path(tagged: bool = True, retries: bool = True):
+    import pulumi
+    import pulumi_aws as aws
+
+    from policies.awsfacts import EXPECTED_DISPATCHES_TAG
+
+    def program():
+        opts = pulumi.ResourceOptions(provider=aws.Provider("aws", region="us-east-1"))
+        connection = aws.cloudwatch.EventConnection("c", authorization_type="API_KEY", auth_parameters={"api_key": {"key": "Authorization", "value": "x"}}, opts=opts)
+        destination = aws.cloudwatch.EventApiDestination("d", connection_arn=connection.arn, http_method="POST",
+                                                         invocation_endpoint="https://api.github.com/repos/o/r/dispatches", opts=opts)
+        queue = aws.sqs.Queue("q", opts=opts)
+        rule = aws.cloudwatch.EventRule("r", event_pattern=json.dumps({"source": ["aws.sagemaker"]}),
+                                        tags={EXPECTED_DISPATCHES_TAG: "1000"} if tagged else None, opts=opts)
+        aws.cloudwatch.EventTarget("t", rule=rule.name, arn=destination.arn, dead_letter_config={"arn": queue.arn},
+                                   retry_policy={"maximum_retry_attempts": 4, "maximum_event_age_in_seconds": 3600} if retries else None, opts=opts)
+
+    return price_recording(run_component(program), on_date=PRICED_ON)
+
+
+def test_the_dispatch_ceiling_counts_every_retry_and_every_dead_letter():
+    report = _dispatch_path()
+    monthly = {i.item: {s: i.monthly(s) for s in SCENARIOS} for i in report.line_items}
+    assert monthly["EventBridge API destination invocations"] == {"idle": 0.0, "expected": pytest.approx(0.0002), "ceiling": pytest.approx(0.001)}
+    assert monthly["SQS requests (dead letters)"] == {"idle": 0.0, "expected": 0.0, "ceiling": pytest.approx(0.0012)}
+
+
+@pytest.mark.parametrize(("tagged", "retries"), [(False, True), (True, False)])
+def test_a_dispatch_without_a_volume_or_a_stated_retry_policy_is_named_not_priced(tagged, retries):
+    report = _dispatch_path(tagged=tagged, retries=retries)
+    assert not [i for i in report.line_items if i.item in ("EventBridge API destination invocations", "SQS requests (dead letters)")]
+    excluded = {(e.type.rsplit(":", 1)[-1], e.item) for e in report.excluded}
+    assert {("EventApiDestination", "API destination invocations"), ("Queue", "SQS requests")} <= excluded
