@@ -196,7 +196,7 @@ def _add_operations_commands(commands) -> None:
     promote.add_argument("--pr-dir", type=_existing_directory, metavar="DIR",
                          help="When the stack file changed, write the pull request's branch, title, body.md and path into DIR "
                               "(the promote workflow opens it); when it did not, leave none of them there.")
-    promote.add_argument("--pr-event", metavar="TEXT", default="`mlopsctl promote` run by hand",
+    promote.add_argument("--pr-event", metavar="TEXT", default="mlopsctl promote run by hand",
                          help="What asked for the promotion, quoted in the pull request body (with --pr-dir).")
     promote.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
     promote.set_defaults(handler=_promote)

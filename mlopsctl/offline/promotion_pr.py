@@ -20,6 +20,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlopsctl.markdown import inline_text
 from mlopsctl.offline.promote import Promotion, PromotionResult
 
 # The files --pr-dir holds when the stack file changed; none of them when it did not.
@@ -148,5 +149,6 @@ def _body(result: PromotionResult, event: str) -> str:
 
 
 def _one_line(text: str) -> str:
+    """Free text from the caller, inert in markdown, on one line of bounded length."""
     line = " ".join(text.split())
-    return line if len(line) <= _MAX_EVENT else line[: _MAX_EVENT - 1] + "…"
+    return inline_text(line if len(line) <= _MAX_EVENT else line[: _MAX_EVENT - 1] + "…")

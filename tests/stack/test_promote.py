@@ -317,7 +317,7 @@ def test_pr_dir_holds_the_pull_request_of_a_change(tmp_path, capsys):
     pr_dir = tmp_path / "pr"
     pr_dir.mkdir()
     code = main(["promote", "--stack", "staging", "--endpoint", "churn", "--model-package-arn", NEW, "--stacks-dir", str(stacks),
-                 "--pr-dir", str(pr_dir), "--pr-event", "repository_dispatch\nmlops-model-approved   (test)"])
+                 "--pr-dir", str(pr_dir), "--pr-event", "repository_dispatch\nmlops-model-approved   (`test` | <b>)"])
     assert code == 0, capsys.readouterr().err
     files = {path.name: path.read_text() for path in pr_dir.iterdir()}
     assert set(files) == {"branch", "title", "body.md", "path"}
@@ -327,7 +327,8 @@ def test_pr_dir_holds_the_pull_request_of_a_change(tmp_path, capsys):
     body = files["body.md"].splitlines()
     assert body[0] == "<!-- mlopsctl-promote stack=staging -->"
     assert f"| `churn` | `churn` | 9 | staging's own (account {ACCOUNT}) | `{NEW}` | `{PRIMARY}` |" in body
-    assert "**Approval event:** repository_dispatch mlops-model-approved (test)" in body  # one line, whatever it was given
+    # One line, inert in markdown, whatever it was given.
+    assert r"**Approval event:** repository\_dispatch mlops-model-approved (\`test\` &#124; &lt;b&gt;)" in body
 
 
 def test_pr_dir_is_left_empty_when_nothing_changed_or_the_promotion_is_refused(tmp_path, capsys):
@@ -356,5 +357,5 @@ def test_pr_dir_names_the_source_environment_and_every_endpoint_of_a_from_stack_
     body = (pr_dir / "body.md").read_text()
     assert f"| `fraud` | `fraud` | 3 | staging's (account {ACCOUNT}), shared with prod |" in body
     assert "(`churn`: linear steps of 25% of capacity, 600 s apart; `fraud`: a canary of 10% of capacity, the rest after 300 s)" in body
-    assert "**Approval event:** `mlopsctl promote` run by hand" in body
+    assert "**Approval event:** mlopsctl promote run by hand" in body
     capsys.readouterr()

@@ -144,7 +144,8 @@ def test_an_approval_dispatch_opens_a_pull_request_that_changes_only_that_arn(tm
     body = (run.temp / "promotion" / "body.md").read_text()
     assert body.startswith("<!-- mlopsctl-promote stack=staging -->\n")
     assert f"| `churn` | `churn` | 9 | staging's own (account {STAGING}) | `{APPROVED}` | `{STAGING_NOW}` |" in body
-    assert ("**Approval event:** repository_dispatch mlops-model-approved from the staging registry's approval rule, sent as "
+    # Markdown-escaped free text (repository\_dispatch renders as repository_dispatch).
+    assert (r"**Approval event:** repository\_dispatch mlops-model-approved from the staging registry's approval rule, sent as "
             "@mlops-dispatch-bot; run https://github.com/example-org/mlops-platform/actions/runs/4242") in body
     assert "blue/green deployment (`churn`: a canary of 20% of capacity, the rest after 300 s)" in body
     assert "rolls back automatically" in body
@@ -181,7 +182,7 @@ def test_a_person_promotes_stagings_package_to_prod_by_hand(tmp_path, remote):
                    "stacks/Pulumi.prod.yaml", PROD_NOW, APPROVED)
     body = (run.temp / "promotion" / "body.md").read_text()
     assert f"| `churn` | `churn` | 9 | staging's (account {STAGING}), shared with prod | `{APPROVED}` | `{PROD_NOW}` |" in body
-    assert "**Approval event:** workflow_dispatch by @mlops-dispatch-bot; run " in body
+    assert r"**Approval event:** workflow\_dispatch by @mlops-dispatch-bot; run " in body
 
 
 OTHER_ACCOUNT = APPROVED.replace(STAGING, "111122223333")
