@@ -280,8 +280,7 @@ def test_from_stack_refuses_stack_files_that_do_not_agree(tmp_path, capsys, stag
 def test_from_stack_refuses_a_source_endpoint_without_a_model_package(tmp_path, capsys):
     # staging promoted from dev, whose churn serves a prebuilt image: nothing to copy.
     staging = edited(real_stack_text("staging"), PROMOTES_TO, PROMOTES_TO + '      promotedFrom: {environment: dev, accountId: "123456789012"}\n')
-    dev = edited(real_stack_text("dev"), "    promotion:\n      dispatch: true\n",
-                 '    promotion:\n      dispatch: true\n      promotesTo: {environment: staging, accountId: "210987654321"}\n')
+    dev = edited(real_stack_text("dev"), "    promotion:\n", '    promotion:\n      promotesTo: {environment: staging, accountId: "210987654321"}\n')
     stacks = stacks_with(tmp_path, staging)
     stacks_with(tmp_path, dev, "dev")
     before = snapshot(stacks)
