@@ -22,10 +22,12 @@ preview: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# GitHub Actions workflows: schema-valid, and no zizmor finding above low (offline: no API calls).
+# GitHub Actions workflows and the repository's own composite actions: schema-valid, and no zizmor
+# finding above low (offline: no API calls).
 lint-workflows: setup
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
-	$(VENV)/bin/zizmor --offline --min-severity medium .github/workflows
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
+	$(VENV)/bin/zizmor --offline --min-severity medium .github/workflows .github/actions
 
 test: setup lint lint-workflows
 	$(PY) -m pytest -n 2

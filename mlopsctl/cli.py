@@ -43,6 +43,15 @@ def writable_file(value: str) -> Path:
     return path
 
 
+def _existing_directory(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value}: not a directory")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{value}: not writable")
+    return path
+
+
 def endpoint_url(value: str) -> str:
     from mlopsctl.ops import awsclients
 
@@ -173,11 +182,22 @@ def _add_operations_commands(commands) -> None:
     verify.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
     verify.set_defaults(handler=_verify)
 
-    promote = commands.add_parser("promote", help="Point one endpoint of a stack at another model package version (one value of the stack file).")
+    promote = commands.add_parser("promote", help="Point endpoints of a stack at other model package versions (only those values of the stack file).")
     promote.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml")
-    promote.add_argument("--endpoint", required=True, help="The endpoint's name (serving.endpoints[].name).")
-    promote.add_argument("--model-package-arn", required=True, metavar="ARN",
-                         help="arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>, in the stack's account and region.")
+    promote.add_argument("--endpoint", help="The endpoint's name (serving.endpoints[].name); required with --model-package-arn, "
+                                            "with --from-stack only this endpoint.")
+    source = promote.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model-package-arn", metavar="ARN",
+                        help="arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>, in the stack's region and "
+                             "its account or its promotion.promotedFrom account.")
+    source.add_argument("--from-stack", metavar="STACK",
+                        help="Each endpoint both stacks declare gets this stack's model package (staging -> prod); the two stack files' "
+                             "promotion.promotesTo and promotedFrom must agree.")
+    promote.add_argument("--pr-dir", type=_existing_directory, metavar="DIR",
+                         help="When the stack file changed, write the pull request's branch, title, body.md and path into DIR "
+                              "(the promote workflow opens it); when it did not, leave none of them there.")
+    promote.add_argument("--pr-event", metavar="TEXT", default="mlopsctl promote run by hand",
+                         help="What asked for the promotion, quoted in the pull request body (with --pr-dir).")
     promote.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
     promote.set_defaults(handler=_promote)
 
@@ -224,14 +244,26 @@ def _bootstrap(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from mlopsctl.offline.promote import PromoteError, promote
+    from mlopsctl.offline.promote import PromoteError, promote, promote_from
+    from mlopsctl.offline.promotion_pr import pull_request, write_pull_request
 
+    if args.model_package_arn is not None and args.endpoint is None:
+        print("error: --endpoint: required with --model-package-arn (which endpoint gets the package)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.pr_dir is not None:
+        write_pull_request(args.pr_dir, None)  # a refused run leaves no earlier run's pull request behind
     try:
-        promotion = promote(args.stack, args.endpoint, args.model_package_arn, args.stacks_dir)
+        if args.from_stack is not None:
+            result = promote_from(args.stack, args.from_stack, args.endpoint, args.stacks_dir)
+        else:
+            result = promote(args.stack, args.endpoint, args.model_package_arn, args.stacks_dir)
     except PromoteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(promotion.summary())
+    for promotion in result.promotions:
+        print(promotion.summary())
+    if args.pr_dir is not None:
+        write_pull_request(args.pr_dir, pull_request(result, args.pr_event))
     return EXIT_OK
 
 

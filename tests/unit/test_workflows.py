@@ -28,7 +28,10 @@ import yaml
 from tests.support.stacks import ROOT
 
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
+ACTIONS_DIR = ROOT / ".github" / "actions"
 LOCAL_PREFIX = "./.github/workflows/"
+LOCAL_ACTION_PREFIX = "./.github/actions/"
+PROMOTION_ACTION = LOCAL_ACTION_PREFIX + "promotion-pull-request"
 PR_EVENTS = frozenset({"pull_request", "pull_request_target"})
 HOSTED_LABEL = re.compile(r"^(ubuntu|windows|macos)-[0-9a-z.-]+$")
 DEPLOY_ROLE = "${{ vars.AWS_ROLE_ARN }}"
@@ -196,7 +199,7 @@ def _commands(job: dict) -> list[str]:
 
 
 def test_the_workflows_are_read(workflows):
-    assert {"pr.yml", "deploy.yml", "deploy-stack.yml"} <= set(workflows)
+    assert {"pr.yml", "deploy.yml", "deploy-stack.yml", "promote.yml"} <= set(workflows)
     assert set(triggers(workflows["pr.yml"])) == {"pull_request"}
     assert root_triggers(workflows, "deploy-stack.yml") == {("deploy.yml", "push")}
 
@@ -295,18 +298,27 @@ def test_deploy_stack_runs_layer_one_hosted_and_layer_two_on_the_runner(workflow
     ]
 
 
-def test_runner_jobs_interpolate_nothing_into_shell(workflows):
-    for name, job_id, job in iter_jobs(workflows):
-        if targets_codebuild(job):
-            for run in _runs(job):
-                assert "${{" not in run, f"{name}: job {job_id}: pass values through env:"
+def load_actions(directory: Path = ACTIONS_DIR) -> dict[str, dict]:
+    """The repository's own actions, by their `uses:` path."""
+    return {LOCAL_ACTION_PREFIX + path.parent.name: yaml.safe_load(path.read_text()) for path in sorted(directory.glob("*/action.yml"))}
+
+
+def test_no_run_script_interpolates_an_expression(workflows):
+    # Values reach a shell only through env: (zizmor's template-injection, and the runner jobs' rule).
+    scripts = [(f"{name}: job {job_id}", run) for name, job_id, job in iter_jobs(workflows) for run in _runs(job)]
+    scripts += [(uses, step["run"]) for uses, action in load_actions().items() for step in action["runs"]["steps"] if "run" in step]
+    assert len(scripts) > 10
+    for where, run in scripts:
+        assert "${{" not in run, f"{where}: pass values through env:"
 
 
 def test_actions_are_pinned_by_commit_with_their_tag(workflows):
-    for name in workflows:
-        for line in (WORKFLOWS_DIR / name).read_text().splitlines():
+    files = [WORKFLOWS_DIR / name for name in workflows] + sorted(ACTIONS_DIR.glob("*/action.yml"))
+    for path in files:
+        name = path.relative_to(ROOT)
+        for line in path.read_text().splitlines():
             match = re.match(r"\s*(?:- )?uses: (\S+)(.*)", line)
-            if match and not match.group(1).startswith(LOCAL_PREFIX):
+            if match and not match.group(1).startswith((LOCAL_PREFIX, LOCAL_ACTION_PREFIX)):
                 assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", match.group(1)), f"{name}: {line.strip()}"
                 assert re.match(r"\s+# v\d+\.\d+\.\d+$", match.group(2)), f"{name}: {line.strip()}: tag comment"
 
@@ -321,6 +333,50 @@ def test_least_privilege_and_no_persisted_credentials(workflows):
         for step in job.get("steps") or []:
             if str(step.get("uses", "")).startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False, f"{name}: job {job_id}"
+
+
+def _promotion_jobs(workflows: Workflows) -> dict[str, dict]:
+    return {"promote.yml": _job(workflows, "promote.yml", "promote"), "deploy.yml": _job(workflows, "deploy.yml", "promote-prod")}
+
+
+def test_promote_runs_on_the_approval_dispatch_and_by_hand(workflows):
+    on = triggers(workflows["promote.yml"])
+    assert set(on) == {"repository_dispatch", "workflow_dispatch"}
+    assert on["repository_dispatch"] == {"types": ["mlops-model-approved"]}
+    assert set(on["workflow_dispatch"]["inputs"]) == {"stack", "endpoint", "model-package-arn"}
+    steps = _job(workflows, "promote.yml", "promote")["steps"]
+    names = [s.get("name", s.get("uses", s.get("run"))) for s in steps]
+    validate = names.index("Validate the request")
+    promote = next(i for i, n in enumerate(names) if n.startswith("mlopsctl promote"))
+    setup = next(i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("actions/setup-python@"))
+    assert validate < setup < promote, "the request is checked before anything else runs"
+
+
+def test_promotion_pull_requests_are_opened_by_one_action_with_the_app_token(workflows):
+    action = load_actions()[PROMOTION_ACTION]
+    for name, job in _promotion_jobs(workflows).items():
+        assert job["permissions"] == {"contents": "read"}, name
+        assert HOSTED_LABEL.match(job["runs-on"]) and "environment" not in job, name
+        (step,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith(LOCAL_ACTION_PREFIX)]
+        assert step["uses"] == PROMOTION_ACTION, name
+        assert step["with"] == {"pr-dir": "${{ runner.temp }}/promotion", "app-id": "${{ vars.PROMOTION_APP_ID }}",
+                                "private-key": "${{ secrets.PROMOTION_APP_PRIVATE_KEY }}"}, name
+        assert any('--pr-dir "$RUNNER_TEMP/promotion"' in run for run in _runs(job)), name
+    # The one place that writes: nobody else creates an App token or talks to gh.
+    for name, job_id, job in iter_jobs(workflows):
+        assert not any(str(s.get("uses", "")).startswith("actions/create-github-app-token@") for s in job.get("steps") or []), f"{name}: {job_id}"
+        assert not any(re.search(r"\bgh\b", run) for run in _runs(job)), f"{name}: {job_id}"
+    (token,) = [s for s in action["runs"]["steps"] if str(s.get("uses", "")).startswith("actions/create-github-app-token@")]
+    assert {k: v for k, v in token["with"].items() if k.startswith("permission-")} == {"permission-contents": "write", "permission-pull-requests": "write"}
+    assert "owner" not in token["with"] and "repositories" not in token["with"], "the token is for this repository only"
+    assert token["if"] == "steps.change.outputs.open == 'true'"
+
+
+def test_prod_is_promoted_only_after_staging_deployed_and_verified(workflows):
+    job = _job(workflows, "deploy.yml", "promote-prod")
+    assert job["needs"] == "staging"  # the staging job's deploy-stack run ends with mlopsctl verify
+    assert _commands(job)[1].startswith('mkdir -p "$RUNNER_TEMP/promotion" .venv/bin/python -m mlopsctl promote --stack prod --from-stack staging ')
+    assert _commands(_job(workflows, "deploy-stack.yml", "cluster"))[-1].endswith('mlopsctl verify --stack "$STACK" --outputs -')
 
 
 # --- negative tests: the checkers catch what they must ------------------------------------------
