@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from components.config import PlatformConfig
-from mlopsctl.ops.awsclients import AwsClients
+from mlopsctl.ops.awsclients import AwsClients, check_account
 from mlopsctl.ops.verify.checks import ERROR, FAIL, PASS, CheckResult, Checks
 from mlopsctl.ops.verify.cluster import verify_cluster
 from mlopsctl.ops.verify.network import verify_network
 from mlopsctl.ops.verify.outputs import check_same_stack, checked_shape, declared_sections
-from mlopsctl.ops.verify.packages import check_account
 from mlopsctl.ops.verify.runner import verify_runner
 from mlopsctl.ops.verify.serving import verify_endpoints
 from mlopsctl.ops.verify.storage import verify_artifact_store
