@@ -338,6 +338,13 @@ def _verify_before_deploy(config: Any, stack_path: str, args: argparse.Namespace
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["dispatch-token"]:
+        from mlopsctl.ops.dispatch_token import ARGUMENT_REFUSED, token_in_arguments
+
+        if token_in_arguments(argv[1:]):
+            print(f"error: {ARGUMENT_REFUSED}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     args = build_parser().parse_args(argv)
     with interrupts.handled():
         try:

@@ -72,6 +72,19 @@ class GitHubToken:
         return self.value.startswith("ghs_")
 
 
+def token_in_arguments(arguments: list[str]) -> bool:
+    """Whether a command line carries something shaped like a GitHub token (``--x=ghp_…`` too).
+
+    Checked before argparse, which would echo an unknown argument, token and all, into a CI log.
+    """
+    prefixes = (*ACCEPTED_PREFIXES, *REFUSED_PREFIXES)
+    return any(part.startswith(prefixes) for argument in arguments for part in argument.split("=", 1))
+
+
+ARGUMENT_REFUSED = ("dispatch-token: a GitHub token was passed as an argument; it is read from stdin only. An argument is visible "
+                    "to other processes and kept in shell history: revoke that token and create another")
+
+
 def max_token_length() -> int:
     """What fits into the connection's API key value after ``Bearer `` (botocore's events model)."""
     return facts.shape_limits("events", "AuthHeaderParametersSensitive")["max"] - len(BEARER)
