@@ -1,4 +1,4 @@
-"""boto3 clients for ``mlopsctl bootstrap`` and ``mlopsctl verify``.
+"""boto3 clients for ``mlopsctl bootstrap``, ``verify`` and ``dispatch-token``, and their stack account check.
 
 Every client uses botocore's *standard* retry mode, so throttling (and transient 5xx) is retried
 with exponential backoff and jitter before a check sees it. ``--endpoint-url`` points every
