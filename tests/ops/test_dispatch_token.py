@@ -206,3 +206,16 @@ def test_a_stack_without_dispatch_has_no_connection_to_set(aws, capsys, monkeypa
     assert (code, out) == (2, "")
     assert err == (f"error: {tmp_path}/Pulumi.staging.yaml: promotion.dispatch is off, so the stack has no dispatch connection to hold "
                    "a token\n")
+
+
+def test_at_a_terminal_the_token_is_read_without_echo(monkeypatch):
+    from mlopsctl.ops import dispatch_token
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    prompts: list[str] = []
+    monkeypatch.setattr(dispatch_token.getpass, "getpass", lambda prompt, stream=None: prompts.append(prompt) or FINE_GRAINED)
+    assert dispatch_token.read_token(Terminal("never read")).value == FINE_GRAINED
+    assert prompts == ["GitHub token (not echoed): "]
