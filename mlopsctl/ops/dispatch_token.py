@@ -149,15 +149,18 @@ def set_dispatch_token(clients: AwsClients, config: PlatformConfig, stack_path: 
     name = dispatch_connection_name(config.resource_name())
     events = clients.client("events")
     try:
-        events.describe_connection(Name=name)
+        current = events.describe_connection(Name=name)
     except AWS_ERRORS as exc:
         if error_code(exc) == "ResourceNotFoundException":
             raise DispatchTokenFailed(f"no EventBridge connection {name} in {config.region} of account {account}: deploy {stack_path} "
                                       f"(promotion.dispatch: true) first; the stack creates it") from None
         raise _failed(exc, f"cannot read connection {name}", token) from None
+    auth = {"ApiKeyAuthParameters": {"ApiKeyName": AUTH_HEADER, "ApiKeyValue": BEARER + token.value}}
+    kept = _resendable_http_parameters(current)
+    if kept:
+        auth["InvocationHttpParameters"] = kept
     try:
-        events.update_connection(Name=name, AuthorizationType=AUTHORIZATION_TYPE, AuthParameters={
-            "ApiKeyAuthParameters": {"ApiKeyName": AUTH_HEADER, "ApiKeyValue": BEARER + token.value}})
+        events.update_connection(Name=name, AuthorizationType=AUTHORIZATION_TYPE, AuthParameters=auth)
     except AWS_ERRORS as exc:
         raise _failed(exc, f"the token was not set on {name}", token) from None
     try:
@@ -165,6 +168,22 @@ def set_dispatch_token(clients: AwsClients, config: PlatformConfig, stack_path: 
     except AWS_ERRORS as exc:
         raise _failed(exc, f"the token was set on {name}, but its state cannot be read", token) from None
     return TokenSet(name, described.get("ConnectionArn", ""), described.get("ConnectionState", "unknown"), described.get("StateReason"), token)
+
+
+def _resendable_http_parameters(described: dict) -> dict | None:
+    """The connection's invocation HTTP parameters (GitHub's Accept and API-version headers), to send back with the key.
+
+    UpdateConnection's AuthParameters may replace the stored ones as a whole (moto does; AWS does
+    not document it), and headers the update dropped would show as drift that the next ``pulumi
+    up`` repairs by sending the whole auth parameters, placeholder key included. So they are sent
+    back as read, unless one is secret: DescribeConnection hides a secret value, and sending it
+    back without would erase it.
+    """
+    parameters = (described.get("AuthParameters") or {}).get("InvocationHttpParameters") or {}
+    entries = [entry for kind in parameters.values() for entry in kind]
+    if not entries or any(entry.get("IsValueSecret") or "Value" not in entry for entry in entries):
+        return None
+    return {kind: [dict(entry) for entry in values] for kind, values in parameters.items() if values}
 
 
 def _failed(exc: BaseException, what: str, token: GitHubToken) -> Exception:

@@ -17,9 +17,10 @@ from moto.events.models import events_backends
 from mlopsctl.cli import main
 from mlopsctl.offline.preview import load_config
 from mlopsctl.offline.stackfile import load_stack_file
+from mlopsctl.ops.awsclients import AwsClients
 from mlopsctl.ops.dispatch_token import HOURLY_NOTE, TokenRefused, github_token, max_token_length, token_in_arguments
 from tests.support.aws_errors import answer_every_client_with_error
-from tests.support.aws_seed import PLACEHOLDER_KEY, REGION, moto_account, without_credentials
+from tests.support.aws_seed import GITHUB_HEADERS, PLACEHOLDER_KEY, REGION, moto_account, without_credentials
 from tests.support.stacks import ROOT
 
 STAGING = load_config(load_stack_file("staging"))
@@ -99,7 +100,8 @@ def connection(aws):
     """The connection as Pulumi creates it: API key auth with a placeholder value; its moto backend object."""
     boto3.client("events", region_name=REGION).create_connection(
         Name=CONNECTION, AuthorizationType="API_KEY",
-        AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "Authorization", "ApiKeyValue": PLACEHOLDER_KEY}})
+        AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "Authorization", "ApiKeyValue": PLACEHOLDER_KEY},
+                        "InvocationHttpParameters": GITHUB_HEADERS})
     return events_backends[STAGING.account_id][REGION].connections[CONNECTION]
 
 
@@ -115,11 +117,13 @@ def test_a_fine_grained_token_is_set_as_the_bearer_key(connection, capsys, monke
     assert (code, err) == (0, "")
     assert out == (f"{CONNECTION}: set its fine-grained personal access token (API key, header Authorization: Bearer …); "
                    "connection state AUTHORIZED\n")
+    # GitHub's headers are sent back as read: moto replaces the auth parameters as a whole, and may AWS.
     assert (connection.authorization_type, connection.auth_parameters) == (
-        "API_KEY", {"ApiKeyAuthParameters": {"ApiKeyName": "Authorization", "ApiKeyValue": f"Bearer {FINE_GRAINED}"}})
+        "API_KEY", {"ApiKeyAuthParameters": {"ApiKeyName": "Authorization", "ApiKeyValue": f"Bearer {FINE_GRAINED}"},
+                    "InvocationHttpParameters": GITHUB_HEADERS})
     # What DescribeConnection shows, on AWS and moto alike: the header's name, never its value.
     described = boto3.client("events", region_name=REGION).describe_connection(Name=CONNECTION)
-    assert described["AuthParameters"] == {"ApiKeyAuthParameters": {"ApiKeyName": "Authorization"}}
+    assert described["AuthParameters"]["ApiKeyAuthParameters"] == {"ApiKeyName": "Authorization"}
 
 
 def test_an_installation_token_is_set_with_a_line_that_it_expires_within_the_hour(connection, capsys, monkeypatch):
@@ -219,3 +223,25 @@ def test_at_a_terminal_the_token_is_read_without_echo(monkeypatch):
     monkeypatch.setattr(dispatch_token.getpass, "getpass", lambda prompt, stream=None: prompts.append(prompt) or FINE_GRAINED)
     assert dispatch_token.read_token(Terminal("never read")).value == FINE_GRAINED
     assert prompts == ["GitHub token (not echoed): "]
+
+
+def test_a_secret_header_is_not_sent_back_blank(aws, capsys, monkeypatch):
+    # DescribeConnection hides a secret header's value; sending the headers back would erase it.
+    events = boto3.client("events", region_name=REGION)
+    events.create_connection(Name=CONNECTION, AuthorizationType="API_KEY", AuthParameters={
+        "ApiKeyAuthParameters": {"ApiKeyName": "Authorization", "ApiKeyValue": PLACEHOLDER_KEY},
+        "InvocationHttpParameters": {"HeaderParameters": [{"Key": "X-Signature", "Value": "s3cret", "IsValueSecret": True}]}})
+    sent: list[dict] = []
+    real = AwsClients.client
+
+    def client(self, name, region=None):
+        made = real(self, name, region)
+        if name == "events":
+            made.meta.events.register("provide-client-params.events.UpdateConnection", lambda params, **_: sent.append(params))
+        return made
+
+    monkeypatch.setattr(AwsClients, "client", client)
+    code, _, _ = run(capsys, monkeypatch, FINE_GRAINED)
+    assert code == 0
+    [params] = sent
+    assert set(params["AuthParameters"]) == {"ApiKeyAuthParameters"}

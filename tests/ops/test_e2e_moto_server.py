@@ -23,7 +23,7 @@ import pytest
 
 from mlopsctl.offline.preview import load_config
 from mlopsctl.offline.stackfile import load_stack_file
-from tests.support.aws_seed import BUCKET, MOTO_SETTINGS, PLACEHOLDER_KEY, REGION, Seed, seed_stack
+from tests.support.aws_seed import BUCKET, GITHUB_HEADERS, MOTO_SETTINGS, PLACEHOLDER_KEY, REGION, Seed, seed_stack
 from tests.support.stacks import ROOT
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
@@ -199,7 +199,7 @@ def _recorded_key_value(events, name: str) -> str:
     bodies: list[bytes] = []
     events.meta.events.register("before-parse.events.DescribeConnection", lambda response_dict, **_: bodies.append(response_dict["body"]))
     parsed = events.describe_connection(Name=name)
-    assert parsed["AuthParameters"] == {"ApiKeyAuthParameters": {"ApiKeyName": "Authorization"}}
+    assert parsed["AuthParameters"]["ApiKeyAuthParameters"] == {"ApiKeyName": "Authorization"}
     return json.loads(bodies[-1])["AuthParameters"]["ApiKeyAuthParameters"]["ApiKeyValue"]
 
 
@@ -228,6 +228,7 @@ def test_dispatch_token_then_verify_the_dispatch_through_the_cli(moto_server, mo
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     assert done.stdout == f"{name}: set its fine-grained personal access token (API key, header Authorization: Bearer …); connection state AUTHORIZED\n"
     assert _recorded_key_value(events, name) == f"Bearer {token}"
+    assert events.describe_connection(Name=name)["AuthParameters"]["InvocationHttpParameters"] == GITHUB_HEADERS  # sent back as read
 
     wrong_account = mlopsctl("dispatch-token", "--stack", "prod", "--endpoint-url", moto_server, stdin=token)
     assert (wrong_account.returncode, wrong_account.stdout) == (2, "")

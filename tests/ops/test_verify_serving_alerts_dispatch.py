@@ -67,7 +67,7 @@ def test_compliant_staging_checks_each_new_section(aws):
     assert by[("alarm.present", "cloudwatch alarms mlops-staging-*")].reason == "5 alarm(s) named mlops-staging-*"
     assert sorted(r.resource for r in results if r.check == "alarm.actions") == [
         f"cloudwatch alarm mlops-staging-churn-{variant}-{kind}" for variant in ("challenger", "primary") for kind in ("model-latency", "server-errors")
-    ] + ["cloudwatch alarm mlops-staging-dispatch-dlq-depth"]
+    ] + ["cloudwatch alarm mlops-staging-dispatch-dlq-not-empty"]
     assert all(r.reason == f"notifies {TOPIC} on ALARM and on OK" for r in results if r.check == "alarm.actions")
     assert by[("promotion.connection", "eventbridge connection mlops-staging-github-dispatch")].reason.startswith(
         "AUTHORIZED, API_KEY in header Authorization (EventBridge stored a key; whether GitHub accepts it shows in mlops-staging-dispatch-dlq)")

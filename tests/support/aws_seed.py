@@ -43,8 +43,11 @@ GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
 MODELS = {"primary": "churn-primary", "challenger": "churn-challenger"}
 # Where SageMaker's prebuilt scikit-learn images live in us-east-1 (what aws.sagemaker.get_prebuilt_ecr_image resolves).
 PREBUILT_REGISTRY = f"683313688378.dkr.ecr.{REGION}.amazonaws.com"
-# The value Pulumi creates the dispatch connection with, until `mlopsctl dispatch-token` sets the token.
-PLACEHOLDER_KEY = "Bearer placeholder-set-with-mlopsctl-dispatch-token"
+# The value Pulumi creates the dispatch connection with, until `mlopsctl dispatch-token` sets the token,
+# and the GitHub headers it sends with every dispatch (components/promotion).
+PLACEHOLDER_KEY = "Bearer unset-run-mlopsctl-dispatch-token"
+GITHUB_HEADERS = {"HeaderParameters": [{"Key": "Accept", "Value": "application/vnd.github+json", "IsValueSecret": False},
+                                       {"Key": "X-GitHub-Api-Version", "Value": "2022-11-28", "IsValueSecret": False}]}
 
 
 @dataclass
@@ -194,13 +197,14 @@ def _seed_promotion(config: PlatformConfig, seed: Seed, topic_arn: str, endpoint
     if seed.connection:
         _client("events", endpoint_url).create_connection(
             Name=connection, AuthorizationType="API_KEY",
-            AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "Authorization", "ApiKeyValue": PLACEHOLDER_KEY}})
+            AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "Authorization", "ApiKeyValue": PLACEHOLDER_KEY},
+                            "InvocationHttpParameters": GITHUB_HEADERS})
     sqs = _client("sqs", endpoint_url)
     url = sqs.create_queue(QueueName=queue)["QueueUrl"]
     for index in range(seed.dead_letters):
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"detail-type": "SageMaker Model Package State Change", "id": str(index)}))
     if seed.alarms:
-        put_alarm(f"{queue}-depth", [topic_arn], {"QueueName": queue}, endpoint_url, namespace="AWS/SQS", metric="ApproximateNumberOfMessagesVisible")
+        put_alarm(f"{queue}-not-empty", [topic_arn], {"QueueName": queue}, endpoint_url, namespace="AWS/SQS", metric="ApproximateNumberOfMessagesVisible")
     return {"connectionName": connection, "apiDestinationName": connection, "deadLetterQueueName": queue, "deadLetterQueueUrl": url,
             "rules": {e.name: dispatch_rule_name(stem, e.name) for e in config.serving.endpoints}}
 
