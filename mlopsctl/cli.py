@@ -149,7 +149,7 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Operations with boto3: bootstrap an account, verify a deployed stack.
+# Operations with boto3: bootstrap an account, verify a deployed stack, set the dispatch token.
 
 
 def _add_operations_commands(commands) -> None:
@@ -200,6 +200,13 @@ def _add_operations_commands(commands) -> None:
                          help="What asked for the promotion, quoted in the pull request body (with --pr-dir).")
     promote.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
     promote.set_defaults(handler=_promote)
+
+    dispatch_token = commands.add_parser(
+        "dispatch-token", help="Set the GitHub token of a stack's approval dispatch connection; the token is read from stdin only.")
+    dispatch_token.add_argument("--stack", required=True, help="Stack name: stacks/Pulumi.<stack>.yaml (promotion.dispatch on).")
+    _add_aws_arguments(dispatch_token)
+    dispatch_token.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="Folder of Pulumi.<stack>.yaml files (default: stacks/).")
+    dispatch_token.set_defaults(handler=_dispatch_token)
 
 
 def _add_aws_arguments(command: argparse.ArgumentParser) -> None:
@@ -267,6 +274,43 @@ def _promote(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _dispatch_token(args: argparse.Namespace) -> int:
+    """Bad input first (stack file, dispatch off, the token), then the account, the connection and the update."""
+    from mlopsctl.offline.preview import load_config
+    from mlopsctl.offline.stackfile import load_stack_file
+    from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, AwsSetupError, describe_aws_error
+    from mlopsctl.ops.dispatch_token import HOURLY_NOTE, DispatchTokenFailed, TokenRefused, read_token, set_dispatch_token
+
+    stack_file = load_stack_file(args.stack, args.stacks_dir)
+    config = load_config(stack_file)
+    if not config.promotion.dispatch:
+        print(f"error: {stack_file.display_path}: promotion.dispatch is off, so the stack has no dispatch connection to hold a token",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        token = read_token(sys.stdin)
+        clients = AwsClients(config.region, args.endpoint_url, profile=args.profile)
+        result = set_dispatch_token(clients, config, stack_file.display_path, token)
+    except (TokenRefused, AwsSetupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except DispatchTokenFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_VIOLATION
+    except AWS_ERRORS as exc:  # sts:GetCallerIdentity failed for another reason than the credentials
+        print(f"error: cannot identify the AWS account: {describe_aws_error(exc)}", file=sys.stderr)
+        return EXIT_VIOLATION
+    for line in result.lines():
+        print(line)
+    if token.expires_hourly:
+        print(f"warning: {HOURLY_NOTE}", file=sys.stderr)
+    problem = result.problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_VIOLATION
+    return EXIT_OK
+
+
 def _verify(args: argparse.Namespace) -> int:
     """Bad input first (stack file, profile, outputs, whose stack, whose credentials), then the checks."""
     from mlopsctl.offline.preview import load_config
@@ -302,8 +346,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _verify_before_deploy(config: Any, stack_path: str, args: argparse.Namespace) -> int:
     """Every model package the stack deploys is Approved: one line each; exit 1 when one is not."""
-    from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, AwsSetupError, describe_aws_error
-    from mlopsctl.ops.verify.packages import check_account, check_packages
+    from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, AwsSetupError, check_account, describe_aws_error
+    from mlopsctl.ops.verify.packages import check_packages
 
     try:
         clients = AwsClients(config.region, args.endpoint_url, profile=args.profile)
@@ -326,6 +370,13 @@ def _verify_before_deploy(config: Any, stack_path: str, args: argparse.Namespace
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["dispatch-token"]:
+        from mlopsctl.ops.dispatch_token import ARGUMENT_REFUSED, token_in_arguments
+
+        if token_in_arguments(argv[1:]):
+            print(f"error: {ARGUMENT_REFUSED}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     args = build_parser().parse_args(argv)
     with interrupts.handled():
         try:

@@ -1,4 +1,4 @@
-"""boto3 clients for ``mlopsctl bootstrap`` and ``mlopsctl verify``.
+"""boto3 clients for ``mlopsctl bootstrap``, ``verify`` and ``dispatch-token``, and their stack account check.
 
 Every client uses botocore's *standard* retry mode, so throttling (and transient 5xx) is retried
 with exponential backoff and jitter before a check sees it. ``--endpoint-url`` points every
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 import boto3
@@ -29,6 +29,9 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 from botocore.parsers import ResponseParserError
+
+if TYPE_CHECKING:
+    from components.config import PlatformConfig
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=10, read_timeout=30)
 
@@ -117,6 +120,19 @@ class AwsClients:
                 service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=RETRY_CONFIG
             )
         return self._clients[key]
+
+
+def check_account(clients: AwsClients, config: PlatformConfig, stack_path: str) -> str:
+    """Whose credentials these are: the stack's account, or AwsSetupError (one line, exit 2).
+
+    The one account check of the commands that act on a stack (verify, verify --before-deploy,
+    dispatch-token): a stack deploys to exactly its file's ``accountId``.
+    """
+    account = clients.account()["Account"]
+    if account != config.account_id:
+        raise AwsSetupError(f"wrong account: the credentials are for account {account}, {stack_path} deploys to accountId "
+                            f"{config.account_id} (one account per environment: use {config.environment}'s credentials)")
+    return account
 
 
 def error_code(exc: BaseException) -> str:

@@ -23,7 +23,7 @@ import pytest
 
 from mlopsctl.offline.preview import load_config
 from mlopsctl.offline.stackfile import load_stack_file
-from tests.support.aws_seed import BUCKET, MOTO_SETTINGS, REGION, Seed, seed_stack
+from tests.support.aws_seed import BUCKET, GITHUB_HEADERS, MOTO_SETTINGS, PLACEHOLDER_KEY, REGION, Seed, seed_stack
 from tests.support.stacks import ROOT
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
@@ -131,17 +131,18 @@ def test_bootstrap_then_verify_through_the_cli(moto_server, monkeypatch, tmp_pat
     passing = mlopsctl(*verify, "--outputs", str(path), "--format", "json")
     document = json.loads(passing.stdout)
     assert (passing.returncode, passing.stderr) == (0, ""), passing.stdout
-    # store 4, network 4, cluster 4, 2 node groups x 5, runner 3, one endpoint x 4; skipped: replication, the webhook
-    assert document["summary"] == {"pass": 29, "fail": 0, "error": 0, "skip": 2}
+    # store 4, network 4, cluster 4, 2 node groups x 5, runner 3, one endpoint x 5, 2 subscriptions, alarms present + 4 of the
+    # endpoint's two variants + the dead-letter queue's, the dispatch connection and queue; skipped: replication, the webhook
+    assert document["summary"] == {"pass": 4 + 4 + 4 + 2 * 5 + 3 + 5 + 2 + 1 + 4 + 1 + 2, "fail": 0, "error": 0, "skip": 2, "warn": 0}
     assert {c["check"].split(".")[0] for c in document["checks"] if c["status"] == "pass"} == {
-        "artifactStore", "network", "cluster", "nodegroup", "ciRunner", "endpoint"}
+        "artifactStore", "network", "cluster", "nodegroup", "ciRunner", "endpoint", "alerts", "alarm", "promotion"}
 
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
     failing = mlopsctl(*verify, stdin=json.dumps(outputs))
     assert failing.returncode == 1
     [line] = [x for x in failing.stdout.splitlines() if x.lstrip().startswith("FAIL")]
     assert line.split() == ["FAIL", "artifactStore.versioning", f"s3://{BUCKET}:", "versioning", "is", "Suspended,", "want", "Enabled"]
-    assert failing.stdout.endswith("28 passed, 1 failed, 0 errors, 2 skipped\n")
+    assert failing.stdout.endswith("39 passed, 1 failed, 0 errors, 2 skipped\n")
 
     wrong = mlopsctl(*verify, stdin=json.dumps({**outputs, "environment": "prod"}))
     assert (wrong.returncode, wrong.stdout) == (2, "")
@@ -180,3 +181,69 @@ def test_promote_then_verify_before_deploy_through_the_cli(moto_server, monkeypa
     approved = mlopsctl(*before_deploy)
     assert (approved.returncode, approved.stderr) == (0, ""), approved.stdout + approved.stderr
     assert approved.stdout.splitlines() == [f"ok   endpoint churn (primary): {arns[8]}: Approved", f"ok   endpoint churn (challenger): {arns[7]}: Approved"]
+
+
+def _reset(moto_server: str) -> None:
+    """Empty moto_server's state (its own API), so this test does not depend on the others of the module."""
+    connection = http.client.HTTPConnection(*moto_server.removeprefix("http://").split(":"), timeout=10)
+    connection.request("POST", "/moto-api/reset")
+    assert connection.getresponse().status == 200
+
+
+def _recorded_key_value(events, name: str) -> str:
+    """The API key value moto_server recorded for connection ``name``.
+
+    moto answers DescribeConnection with the whole auth parameters it stored; botocore parses only
+    what AWS returns (the key's name), so the raw answer is read before botocore parses it.
+    """
+    bodies: list[bytes] = []
+    events.meta.events.register("before-parse.events.DescribeConnection", lambda response_dict, **_: bodies.append(response_dict["body"]))
+    parsed = events.describe_connection(Name=name)
+    assert parsed["AuthParameters"]["ApiKeyAuthParameters"] == {"ApiKeyName": "Authorization"}
+    return json.loads(bodies[-1])["AuthParameters"]["ApiKeyAuthParameters"]["ApiKeyValue"]
+
+
+def test_dispatch_token_then_verify_the_dispatch_through_the_cli(moto_server, monkeypatch, tmp_path):
+    """The token goes in on stdin and never comes out; verify then reports the one undelivered approval."""
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    _reset(moto_server)
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.staging.yaml").write_text((ROOT / "stacks" / "Pulumi.staging.yaml").read_text().replace("      webhook: true\n", "      webhook: false\n"))
+    config = load_config(load_stack_file("staging", stacks))
+    outputs = seed_stack(config, Seed(autoscaling_min=1, dead_letters=1), endpoint_url=moto_server)
+    events = boto3.client("events", region_name=REGION, endpoint_url=moto_server)
+    name = outputs["promotion"]["connectionName"]
+    assert _recorded_key_value(events, name) == PLACEHOLDER_KEY
+
+    token = "github_pat_11ABCDEFG0" + "e2E4e2E4e2" * 8
+    command = ("dispatch-token", "--stack", "staging", "--stacks-dir", str(stacks), "--endpoint-url", moto_server)
+    refused = mlopsctl(*command, stdin="ghp_" + token[11:] + "\n")
+    assert (refused.returncode, refused.stdout, refused.stderr.count("\n")) == (2, "", 1)
+    assert refused.stderr.startswith("error: stdin: refused a ghp_… token") and token[11:] not in refused.stderr
+    assert _recorded_key_value(events, name) == PLACEHOLDER_KEY
+
+    done = mlopsctl(*command, stdin=token + "\n")
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert done.stdout == f"{name}: set its fine-grained personal access token (API key, header Authorization: Bearer …); connection state AUTHORIZED\n"
+    assert _recorded_key_value(events, name) == f"Bearer {token}"
+    assert events.describe_connection(Name=name)["AuthParameters"]["InvocationHttpParameters"] == GITHUB_HEADERS  # sent back as read
+
+    wrong_account = mlopsctl("dispatch-token", "--stack", "prod", "--endpoint-url", moto_server, stdin=token)
+    assert (wrong_account.returncode, wrong_account.stdout) == (2, "")
+    assert wrong_account.stderr.startswith(f"error: wrong account: the credentials are for account {ACCOUNT}, stacks/Pulumi.prod.yaml")
+
+    verify = mlopsctl("verify", "--stack", "staging", "--stacks-dir", str(stacks), "--endpoint-url", moto_server, stdin=json.dumps(outputs))
+    assert verify.returncode == 1, verify.stdout + verify.stderr
+    [line] = [x for x in verify.stdout.splitlines() if x.lstrip().startswith(("FAIL", "ERROR", "WARN"))]
+    assert line.split(None, 2)[:2] == ["FAIL", "promotion.deadLetterQueue"]
+    assert "sqs queue mlops-staging-dispatch-dlq: 1 approval(s) GitHub did not receive" in line
+    assert "PASS  promotion.connection" in verify.stdout
+    assert all(token not in out for out in (done.stdout, done.stderr, verify.stdout, wrong_account.stderr))
+
+    events.delete_connection(Name=name)
+    missing = mlopsctl(*command, stdin=token)
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert missing.stderr == (f"error: no EventBridge connection {name} in {REGION} of account {ACCOUNT}: deploy {stacks}/Pulumi.staging.yaml "
+                              "(promotion.dispatch: true) first; the stack creates it\n")

@@ -33,7 +33,19 @@ from mlopsctl.ops.verify import ERROR, FAIL, PASS, SKIP, Verifier
 from mlopsctl.ops.verify.serving import verify_endpoints
 from mlopsctl.ops.verify.storage import verify_replication
 from tests.support.aws_errors import answer_with_error
-from tests.support.aws_seed import ACCOUNT, BUCKET, CLUSTER, ENDPOINT, REGION, REPLICA, Seed, moto_account, seed_stack
+from tests.support.aws_seed import (
+    ACCOUNT,
+    BUCKET,
+    CLUSTER,
+    ENDPOINT,
+    MODELS,
+    PREBUILT_REGISTRY,
+    REGION,
+    REPLICA,
+    Seed,
+    moto_account,
+    seed_stack,
+)
 
 PROD = load_config(load_stack_file("prod"))
 
@@ -49,9 +61,21 @@ def aws(monkeypatch):
         yield
 
 
+# Checks made once per subscription or alarm: keyed by their resource.
+PER_RESOURCE = ("alerts.subscription", "alarm.actions")
+
+
+def _key(r):
+    if r.check.startswith("nodegroup"):
+        return r.check, r.resource.split(" (")[-1].rstrip(")")
+    return r.check, r.resource if r.check in PER_RESOURCE else r.check
+
+
 def verify(config, outputs, clients=None):
     results = Verifier(config, outputs, clients or AwsClients(config.region)).run()
-    return {(r.check, r.resource.split(" (")[-1].rstrip(")") if r.check.startswith("nodegroup") else r.check): r for r in results}
+    keyed = {_key(r): r for r in results}
+    assert len(keyed) == len(results), [(r.check, r.resource) for r in results]
+    return keyed
 
 
 def by_check(results, check):
@@ -77,9 +101,12 @@ def test_compliant_stack_passes_every_check(aws):
     assert [r.check for r in results.values() if r.status == SKIP] == ["artifactStore.replication"]
     groups = {r.resource for r in by_check(results, "nodegroup.taints")}
     assert groups == {f"eks nodegroup {CLUSTER}/{outputs['cluster']['nodeGroups'][g]} ({g})" for g in ("system", "g5", "g6-batch")}
-    # store 4 + replication; network 4; cluster 4; 3 node groups x 5; runner 4; one endpoint x 4
-    assert len(results) == 4 + 1 + 4 + 4 + 3 * 5 + 4 + 4
-    assert {r.check.split(".")[0] for r in results.values()} == {"artifactStore", "network", "cluster", "nodegroup", "ciRunner", "endpoint"}
+    # store 4 + replication; network 4; cluster 4; 3 node groups x 5; runner 4; one endpoint x 5;
+    # 2 subscriptions; alarms present + 2 of the endpoint's one variant + the dead-letter queue's; connection and queue
+    assert len(results) == 4 + 1 + 4 + 4 + 3 * 5 + 4 + 5 + 2 + 1 + 3 + 2
+    assert {r.check.split(".")[0] for r in results.values()} == {"artifactStore", "network", "cluster", "nodegroup", "ciRunner", "endpoint",
+                                                                 "alerts", "alarm", "promotion"}
+    assert results[("endpoint.model", "endpoint.model")].reason == f"primary serves {PROD.serving.endpoints[0].model.model_package_arn}"
 
 
 OTHER_CONNECTION = f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/99999999-1111-4a6b-9c3d-7e8f90a1b2c3"
@@ -165,7 +192,8 @@ def test_autoscaling_bounds_from_stack_config(aws):
     config = _without_replication(PROD)
     outputs = seed_stack(config)  # the prod stack's 2-8
     stated = config.model_copy(update={"serving": SimpleNamespace(data_capture_by_default=True, endpoints=[
-        {"name": "churn", "instance": {"minCount": 2, "maxCount": 6}, "dataCapture": {"enabled": True}}])})
+        {"name": "churn", "model": {"modelPackageArn": config.serving.endpoints[0].model.model_package_arn},
+         "instance": {"minCount": 2, "maxCount": 6}, "dataCapture": {"enabled": True}}])})
     assert_only_failure(verify(stated, outputs), "endpoint.autoscaling", "bounds 2-8, config says 2-6")
 
 
@@ -320,6 +348,9 @@ def test_gpu_endpoint_variant_with_stubber(aws):
         "DataCaptureConfig": {"EnableCapture": True, "InitialSamplingPercentage": 10, "DestinationS3Uri": f"s3://{BUCKET}/data-capture/gpu",
                               "CaptureOptions": [{"CaptureMode": "Input"}]}},
         {"EndpointConfigName": "gpu-cfg"})
+    stub.add_response("describe_model", {
+        "ModelName": "m", "ModelArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/m", "CreationTime": "2026-11-22T00:00:00Z",
+        "PrimaryContainer": {"ModelPackageName": PROD.serving.endpoints[0].model.model_package_arn}}, {"ModelName": "m"})
     autoscaling = clients.client("application-autoscaling")
     scaling_stub = Stubber(autoscaling)
     scaling_stub.add_response("describe_scalable_targets", {"ScalableTargets": [{
@@ -334,7 +365,8 @@ def test_gpu_endpoint_variant_with_stubber(aws):
     stub.assert_no_pending_responses()
     scaling_stub.assert_no_pending_responses()
     assert [(r.check, r.status) for r in verifier.results] == [
-        ("endpoint.status", PASS), ("endpoint.kmsKey", SKIP), ("endpoint.dataCapture", PASS), ("endpoint.autoscaling", PASS)]
+        ("endpoint.status", PASS), ("endpoint.kmsKey", SKIP), ("endpoint.dataCapture", PASS), ("endpoint.autoscaling", PASS),
+        ("endpoint.model", PASS)]
     assert "local-NVMe" in verifier.results[1].reason
 
 
@@ -345,14 +377,18 @@ def test_serverless_endpoint_wants_the_key_skips_autoscaling_and_wants_no_captur
 
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     sagemaker.create_endpoint_config(EndpointConfigName="serverless-cfg", KmsKeyId=outputs["artifactStore"]["kmsKeyArn"], ProductionVariants=[{
-        "VariantName": "primary", "ModelName": "churn-model", "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}])
+        "VariantName": "primary", "ModelName": MODELS["primary"], "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}])
     sagemaker.delete_endpoint(EndpointName=ENDPOINT)  # moto lacks UpdateEndpoint; recreate on the new config
     sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="serverless-cfg")
     results = verify(dev, outputs)
     endpoint = {r.check: r for r in results.values() if r.check.startswith("endpoint.")}
     assert {c: r.status for c, r in endpoint.items()} == {"endpoint.status": PASS, "endpoint.kmsKey": PASS,
-                                                           "endpoint.dataCapture": PASS, "endpoint.autoscaling": SKIP}
+                                                           "endpoint.dataCapture": PASS, "endpoint.autoscaling": SKIP, "endpoint.model": PASS}
     assert "serverless scales itself" in endpoint["endpoint.autoscaling"].reason
+    # dev's model is a prebuilt image with model data: no package to compare, and the line says what was compared instead
+    assert endpoint["endpoint.model"].reason == (
+        f"primary serves prebuilt image {PREBUILT_REGISTRY}/sagemaker-scikit-learn:1.2-1-cpu-py3 with model data "
+        f"s3://{BUCKET}/models/churn/v7/model.tar.gz (no model package to compare: the image and model data are checked instead)")
 
 
 # --- AWS errors are per check -----------------------------------------------------------------
@@ -368,7 +404,7 @@ def test_throttling_is_retried_then_reported_on_that_check_only(aws, monkeypatch
     results = verify(config, outputs, clients)
     assert len(calls) == 1 + 8  # the first attempt and 8 retries (botocore: max_attempts counts retries)
     errors = [r for r in results.values() if r.status == ERROR]
-    assert {r.check for r in errors} == {"endpoint.status", "endpoint.kmsKey", "endpoint.dataCapture", "endpoint.autoscaling"}
+    assert {r.check for r in errors} == {"endpoint.status", "endpoint.kmsKey", "endpoint.dataCapture", "endpoint.autoscaling", "endpoint.model"}
     assert all("throttled on DescribeEndpoint after standard-mode retries (ThrottlingException)" in r.reason for r in errors)
     assert all(r.status in (PASS, SKIP) for r in results.values() if not r.check.startswith("endpoint."))
 

@@ -11,19 +11,24 @@ moto gaps worked around here (see also the tests that cover them another way):
 - moto's CodeBuild has no webhooks: in-process, the runner project's webhook is set on moto's
   backend object (what BatchGetProjects would return); against moto_server it cannot be, so those
   tests use a stack whose ``ciRunner.webhook`` is false.
+- moto's SNS confirms every subscription at once. A subscription nobody confirmed is listed by
+  SNS with the ARN ``PendingConfirmation``; in-process, ``Seed.pending`` sets that ARN on moto's
+  backend object (what ListSubscriptionsByTopic then returns); against moto_server it cannot be.
+- moto's EventBridge connections are always AUTHORIZED; other states are set on the backend object.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from moto import mock_aws
 
-from components.config import PlatformConfig
+from components.config import PlatformConfig, alerts_topic_name, dispatch_connection_name, dispatch_queue_name, dispatch_rule_name
 
 REGION = "us-east-1"
 REPLICA_REGION = "us-west-2"
@@ -34,6 +39,15 @@ CLUSTER = "mlops-prod-eks"
 ENDPOINT = "mlops-prod-churn"
 NODE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/mlops-prod-nodes"
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
+# The seeded endpoint's model of each variant.
+MODELS = {"primary": "churn-primary", "challenger": "churn-challenger"}
+# Where SageMaker's prebuilt scikit-learn images live in us-east-1 (what aws.sagemaker.get_prebuilt_ecr_image resolves).
+PREBUILT_REGISTRY = f"683313688378.dkr.ecr.{REGION}.amazonaws.com"
+# The value Pulumi creates the dispatch connection with, until `mlopsctl dispatch-token` sets the token,
+# and the GitHub headers it sends with every dispatch (components/promotion).
+PLACEHOLDER_KEY = "Bearer unset-run-mlopsctl-dispatch-token"
+GITHUB_HEADERS = {"HeaderParameters": [{"Key": "Accept", "Value": "application/vnd.github+json", "IsValueSecret": False},
+                                       {"Key": "X-GitHub-Api-Version", "Value": "2022-11-28", "IsValueSecret": False}]}
 
 
 @dataclass
@@ -50,8 +64,8 @@ class Seed:
     cluster_version: str | None = None  # None: the config's version
     log_types: tuple[str, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
     secrets_encryption: bool = True
-    gpu_ami_type: str = "AL2023_x86_64_NVIDIA"
-    gpu_capacity_type: str = "ON_DEMAND"
+    gpu_ami_type: str | None = None  # None: the first GPU group's config
+    gpu_capacity_type: str | None = None  # None: the first GPU group's config
     gpu_max_size: int | None = None  # None: the config's maxSize
     gpu_taints: bool = True
     endpoint_kms: bool = True
@@ -65,6 +79,14 @@ class Seed:
     runner: bool = True  # the CodeBuild runner project, when the config enables it
     runner_connection: str | None = None  # None: the config's connectionArn
     runner_webhook: bool = True  # in-process moto only (moto_server has no way to set one)
+    served: dict[str, dict[str, Any]] = field(default_factory=dict)  # variant -> the container its model serves instead of the config's
+    challenger: bool = True  # the challenger variant, when the config has one
+    unsubscribed: tuple[str, ...] = ()  # alerts.subscriptions endpoints left off the topic
+    pending: tuple[str, ...] = ()  # endpoints whose subscription nobody confirmed (in-process moto only)
+    extra_subscriptions: tuple[tuple[str, str], ...] = ()  # (protocol, endpoint) subscribed outside the stack
+    alarms: bool = True  # the endpoints' rollback alarms and the dead-letter queue's
+    connection: bool = True  # the approval dispatch's EventBridge connection
+    dead_letters: int = 0  # approvals in the dispatch dead-letter queue
 
 
 def _client(service: str, endpoint_url: str | None, region: str = REGION):
@@ -125,6 +147,68 @@ def _seed_runner(config: PlatformConfig, seed: Seed, network: dict[str, Any], en
     return outputs
 
 
+def container_of(source: Any) -> dict[str, Any]:
+    """The container the serving component gives a model of ``source`` (a ModelSourceConfig)."""
+    if source.model_package_arn:
+        return {"ModelPackageName": source.model_package_arn}
+    if source.image:
+        image = {"Image": source.image}
+    else:
+        image = {"Image": f"{PREBUILT_REGISTRY}/{source.prebuilt_image.repository}:{source.prebuilt_image.tag}"}
+    return {**image, **({"ModelDataUrl": f"s3://{BUCKET}/{source.model_data_key}"} if source.model_data_key else {})}
+
+
+def put_alarm(name: str, actions: list[str], dimensions: dict[str, str], endpoint_url: str | None = None, *,
+              enabled: bool = True, namespace: str = "AWS/SageMaker", metric: str = "Invocation5XXErrors") -> None:
+    """A one-minute alarm like the stack's (created, or replaced when ``name`` exists)."""
+    _client("cloudwatch", endpoint_url).put_metric_alarm(
+        AlarmName=name, Namespace=namespace, MetricName=metric, Statistic="Sum", Period=60, EvaluationPeriods=3, Threshold=5,
+        ComparisonOperator="GreaterThanOrEqualToThreshold", Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+        AlarmActions=actions, OKActions=actions, ActionsEnabled=enabled)
+
+
+def _seed_alerts(config: PlatformConfig, seed: Seed, variants: list[str], endpoint_url: str | None) -> dict[str, Any]:
+    """The alert topic, its subscriptions and the endpoints' rollback alarms; the ``alerts`` outputs."""
+    stem = config.resource_name()
+    sns = _client("sns", endpoint_url)
+    topic_arn = sns.create_topic(Name=alerts_topic_name(stem))["TopicArn"]
+    subscribed = [(s.protocol, s.endpoint) for s in config.alerts.subscriptions if s.endpoint not in seed.unsubscribed]
+    for protocol, endpoint in [*subscribed, *seed.extra_subscriptions]:
+        sns.subscribe(TopicArn=topic_arn, Protocol=protocol, Endpoint=endpoint)
+    if seed.pending:
+        from moto.sns.models import sns_backends
+
+        account = _client("sts", endpoint_url).get_caller_identity()["Account"]
+        for subscription in sns_backends[account][REGION].subscriptions.values():
+            if subscription.endpoint in seed.pending:
+                subscription.arn = "PendingConfirmation"
+    if seed.alarms:
+        for variant in variants:
+            for kind in ("server-errors", "model-latency"):
+                put_alarm(f"{stem}-churn-{variant}-{kind}", [topic_arn], {"EndpointName": ENDPOINT, "VariantName": variant}, endpoint_url)
+    return {"topicArn": topic_arn, "topicName": alerts_topic_name(stem),
+            "subscriptions": [{"protocol": s.protocol, "endpoint": s.endpoint} for s in config.alerts.subscriptions], "rules": {}}
+
+
+def _seed_promotion(config: PlatformConfig, seed: Seed, topic_arn: str, endpoint_url: str | None) -> dict[str, Any]:
+    """The approval dispatch's connection (with Pulumi's placeholder key) and dead-letter queue; the ``promotion`` outputs."""
+    stem = config.resource_name()
+    connection, queue = dispatch_connection_name(stem), dispatch_queue_name(stem)
+    if seed.connection:
+        _client("events", endpoint_url).create_connection(
+            Name=connection, AuthorizationType="API_KEY",
+            AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "Authorization", "ApiKeyValue": PLACEHOLDER_KEY},
+                            "InvocationHttpParameters": GITHUB_HEADERS})
+    sqs = _client("sqs", endpoint_url)
+    url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    for index in range(seed.dead_letters):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"detail-type": "SageMaker Model Package State Change", "id": str(index)}))
+    if seed.alarms:
+        put_alarm(f"{queue}-not-empty", [topic_arn], {"QueueName": queue}, endpoint_url, namespace="AWS/SQS", metric="ApproximateNumberOfMessagesVisible")
+    return {"connectionName": connection, "apiDestinationName": connection, "deadLetterQueueName": queue, "deadLetterQueueUrl": url,
+            "rules": {e.name: dispatch_rule_name(stem, e.name) for e in config.serving.endpoints}}
+
+
 def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: str | None = None) -> dict[str, Any]:
     """Create the resources of a deployed ``config`` stack; return its outputs."""
     seed = seed or Seed()
@@ -175,37 +259,50 @@ def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: s
         eks.create_nodegroup(
             clusterName=CLUSTER, nodegroupName=node_groups[group], subnets=["subnet-a", "subnet-b"], nodeRole=NODE_ROLE,
             instanceTypes=list(want.instance_types),
-            amiType=seed.gpu_ami_type if first_gpu else want.ami_type,
-            capacityType=seed.gpu_capacity_type if first_gpu else want.capacity_type,
+            amiType=seed.gpu_ami_type if first_gpu and seed.gpu_ami_type else want.ami_type,
+            capacityType=seed.gpu_capacity_type if first_gpu and seed.gpu_capacity_type else want.capacity_type,
             scalingConfig={"minSize": want.min_size, "desiredSize": want.desired_size,
                            "maxSize": seed.gpu_max_size if first_gpu and seed.gpu_max_size else want.max_size},
             taints=[GPU_TAINT] if gpu and (seed.gpu_taints or not first_gpu) else [],
         )
 
     sagemaker = _client("sagemaker", endpoint_url)
-    sagemaker.create_model(ModelName="churn-model", ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/mlops-prod-sagemaker",
-                           PrimaryContainer={"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/churn:1"})
-    endpoint_config: dict[str, Any] = {
-        "EndpointConfigName": "mlops-prod-churn-20261122",
-        "ProductionVariants": [{"VariantName": "primary", "ModelName": "churn-model", "InstanceType": "ml.m5.large",
-                                "InitialInstanceCount": 2}],
-    }
+    endpoint = config.serving.endpoints[0]  # every stack file serves one endpoint, churn
+    sources = {"primary": endpoint.model}
+    challenger = endpoint.instance.challenger if endpoint.instance else None
+    serverless = endpoint.serverless
+    if challenger and seed.challenger:
+        sources["challenger"] = challenger.model
+    variants = []
+    for variant, source in sources.items():
+        sagemaker.create_model(ModelName=MODELS[variant], ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/mlops-prod-sagemaker",
+                               PrimaryContainer=seed.served.get(variant) or container_of(source))
+        capacity = ({"ServerlessConfig": {"MemorySizeInMB": serverless.memory_size_mb, "MaxConcurrency": serverless.max_concurrency}} if serverless
+                    else {"InstanceType": "ml.m5.large", "InitialInstanceCount": 2 if variant == "primary" else 1})
+        variants.append({"VariantName": variant, "ModelName": MODELS[variant], **capacity})
+    endpoint_config: dict[str, Any] = {"EndpointConfigName": "mlops-prod-churn-20261122", "ProductionVariants": variants}
     if seed.endpoint_kms:
         endpoint_config["KmsKeyId"] = key_arn
-    if seed.data_capture:
+    if seed.data_capture and not serverless:  # serverless endpoints have no data capture
         endpoint_config["DataCaptureConfig"] = {
             "EnableCapture": True, "InitialSamplingPercentage": 20, "DestinationS3Uri": f"s3://{BUCKET}/data-capture/{ENDPOINT}",
             "KmsKeyId": key_arn, "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
         }
     sagemaker.create_endpoint_config(**endpoint_config)
     endpoint_arn = sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=endpoint_config["EndpointConfigName"])["EndpointArn"]
-    if seed.autoscaling_min is not None:
-        instance = next((e.instance for e in config.serving.endpoints if e.instance), None)
+    if seed.autoscaling_min is not None and not serverless:  # serverless scales itself
+        instance = endpoint.instance
         low = instance.min_count if seed.autoscaling_min == "config" and instance else seed.autoscaling_min
         high = seed.autoscaling_max if seed.autoscaling_max is not None else (instance.max_count if instance else 4)
-        _client("application-autoscaling", endpoint_url).register_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId=f"endpoint/{ENDPOINT}/variant/primary",
-            ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=low, MaxCapacity=high)
+        bounds = {"primary": (low, high)}
+        if "challenger" in sources:
+            bounds["challenger"] = (challenger.min_count, challenger.max_count)
+        for variant, (low, high) in bounds.items():
+            _client("application-autoscaling", endpoint_url).register_scalable_target(
+                ServiceNamespace="sagemaker", ResourceId=f"endpoint/{ENDPOINT}/variant/{variant}",
+                ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=low, MaxCapacity=high)
+    alerts = _seed_alerts(config, seed, list(sources), endpoint_url)
+    promotion = _seed_promotion(config, seed, alerts["topicArn"], endpoint_url) if config.promotion.dispatch else None
 
     return {
         "environment": config.environment,
@@ -223,7 +320,9 @@ def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: s
                     "nodeGroups": node_groups},
         "kubeconfig": "[secret]",
         "endpoints": {"churn": {"name": ENDPOINT, "arn": endpoint_arn, "invokeUrl": f"https://runtime.sagemaker.{REGION}.amazonaws.com/endpoints/{ENDPOINT}/invocations",
-                                "variantNames": ["primary"], "modelPackageGroup": "churn"}},
+                                "variantNames": list(sources), "modelPackageGroup": "churn"}},
+        "alerts": alerts,
+        **({"promotion": promotion} if promotion else {}),
     }
 
 

@@ -6,13 +6,14 @@ sizes, AMI types...). Each check yields pass/fail with the resource and the reas
 
 ``outputs`` reads and checks the outputs (shape, whose stack, which sections the config implies),
 ``checks`` is what every check shares, one module per section (``storage``, ``network``,
-``cluster``, ``runner``, ``serving``), ``verifier`` runs them and ``report`` renders the result.
+``cluster``, ``runner``, ``serving``, ``alerts``, ``promotion``), ``verifier`` runs them and
+``report`` renders the result.
 """
 
-from mlopsctl.ops.verify.checks import ERROR, FAIL, PASS, SKIP, CheckResult
+from mlopsctl.ops.verify.checks import ERROR, FAIL, PASS, SKIP, WARN, CheckResult
 from mlopsctl.ops.verify.outputs import OutputsError, declared_sections, read_outputs
 from mlopsctl.ops.verify.report import failed, render_text, summary, to_json
 from mlopsctl.ops.verify.verifier import Verifier
 
-__all__ = ["ERROR", "FAIL", "PASS", "SKIP", "CheckResult", "OutputsError", "Verifier", "declared_sections", "failed", "read_outputs",
+__all__ = ["ERROR", "FAIL", "PASS", "SKIP", "WARN", "CheckResult", "OutputsError", "Verifier", "declared_sections", "failed", "read_outputs",
            "render_text", "summary", "to_json"]

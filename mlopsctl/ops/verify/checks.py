@@ -3,6 +3,9 @@
 An AWS error (permission, throttling after botocore's standard retries, anything else) fails only
 the check that hit it, except unusable credentials: those would fail every check the same way, so
 they stop the run with one line (:class:`AwsSetupError`, exit 2).
+
+A warning is neither a pass nor a failure: what it reports is wrong, but not in a way that stops
+this environment (a dev alert subscription nobody confirmed yet). It never counts as a pass.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 from components.config import PlatformConfig
 from mlopsctl.ops.awsclients import AWS_ERRORS, AwsClients, AwsSetupError, credentials_problem, describe_aws_error
 
-PASS, FAIL, ERROR, SKIP = "pass", "fail", "error", "skip"
+PASS, FAIL, ERROR, SKIP, WARN = "pass", "fail", "error", "skip", "warn"
 
 
 @dataclass

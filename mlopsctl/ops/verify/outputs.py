@@ -56,6 +56,8 @@ SHAPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "network": {"vpcId": str, "privateSubnetIds": list, "natGatewayCount": int},
     "cluster": {"name": str, "nodeGroups": dict},
     "ciRunner": {"projectName": str, "securityGroupId": str},
+    "alerts": {"topicArn": str},
+    "promotion": {"connectionName": str, "deadLetterQueueName": str},
 }
 
 
@@ -91,10 +93,11 @@ class Declared:
 def declared_sections(config: PlatformConfig) -> list[Declared]:
     """Every output section this stack's config implies, in the order verify checks them.
 
-    Every stack has an artifact store, a network and a cluster; endpoints when
+    Every stack has an artifact store, a network, a cluster and an alert topic; endpoints when
     ``serving.endpoints`` names any; the runner project when ``ciRunner.connectionArn`` is set
-    (without it layer 1 creates no project). Not checked live: the KMS keys beyond their use by
-    the store, cluster and endpoints, IAM roles, and layer 2's Kubernetes objects.
+    (without it layer 1 creates no project); the approval dispatch when ``promotion.dispatch`` is
+    on. Not checked live: the KMS keys beyond their use by the store, cluster and endpoints, IAM
+    roles, the dispatch's rules and API destination, and layer 2's Kubernetes objects.
     """
     sections = [Declared("artifactStore", "storage (every stack has an artifact store)"),
                 Declared("network", "network (every stack has a VPC)"),
@@ -103,6 +106,9 @@ def declared_sections(config: PlatformConfig) -> list[Declared]:
         sections.append(Declared("ciRunner", "ciRunner.connectionArn"))
     if configured_endpoints(config):
         sections.append(Declared("endpoints", "serving.endpoints"))
+    sections.append(Declared("alerts", "alerts (every stack has an alert topic)"))
+    if config.promotion.dispatch:
+        sections.append(Declared("promotion", "promotion.dispatch"))
     return sections
 
 

@@ -45,15 +45,6 @@ def deployed_packages(config: PlatformConfig) -> list[DeployedPackage]:
     return found
 
 
-def check_account(clients: AwsClients, config: PlatformConfig, stack_path: str) -> str:
-    """Whose credentials these are: the stack's account, or AwsSetupError (one line, exit 2)."""
-    account = clients.account()["Account"]
-    if account != config.account_id:
-        raise AwsSetupError(f"wrong account: the credentials are for account {account}, {stack_path} deploys to accountId "
-                            f"{config.account_id} (one account per environment: use {config.environment}'s credentials)")
-    return account
-
-
 def check_packages(clients: AwsClients, config: PlatformConfig) -> list[PackageStatus]:
     """One status per deployed package; credentials refused midway raise AwsSetupError."""
     sagemaker = clients.client("sagemaker")

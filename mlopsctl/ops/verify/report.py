@@ -1,15 +1,18 @@
-"""verify's results as text and JSON, and the exit decision: failed when any check failed or none ran."""
+"""verify's results as text and JSON, and the exit decision: failed when any check failed or none ran.
+
+Warnings fail nothing and pass nothing; the text summary counts them when there are any.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from components.config import PlatformConfig
-from mlopsctl.ops.verify.checks import ERROR, FAIL, PASS, SKIP, CheckResult
+from mlopsctl.ops.verify.checks import ERROR, FAIL, PASS, SKIP, WARN, CheckResult
 
 
 def summary(results: list[CheckResult]) -> dict[str, int]:
-    return {status: sum(1 for r in results if r.status == status) for status in (PASS, FAIL, ERROR, SKIP)}
+    return {status: sum(1 for r in results if r.status == status) for status in (PASS, FAIL, ERROR, SKIP, WARN)}
 
 
 def failed(results: list[CheckResult]) -> bool:
@@ -28,5 +31,6 @@ def render_text(stack: str, config: PlatformConfig, results: list[CheckResult]) 
     for r in results:
         out.append(f"  {r.status.upper():5} {r.check:{width}}  {r.resource}: {r.reason}")
     counts = summary(results)
-    out += ["", f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[ERROR]} errors, {counts[SKIP]} skipped"]
+    warnings = f", {counts[WARN]} warnings" if counts[WARN] else ""
+    out += ["", f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[ERROR]} errors, {counts[SKIP]} skipped{warnings}"]
     return "\n".join(out) + "\n"

@@ -35,6 +35,7 @@ def verify_endpoints(v: Checks, endpoints: dict[str, dict], store: dict | None) 
         v.check("endpoint.kmsKey", resource, lambda c=current_config: _endpoint_key(v, c(), store))
         v.check("endpoint.dataCapture", resource, lambda c=current_config, n=name, s=settings: _data_capture(v, c(), n, s, store))
         v.check("endpoint.autoscaling", resource, lambda c=current_config, n=name, s=settings: _autoscaling(v, c(), n, s))
+        v.check("endpoint.model", resource, lambda c=current_config, k=key, s=settings: _served_models(sagemaker, c(), k, s, store))
 
 
 def _serverless_only(config: dict) -> bool:
@@ -111,3 +112,89 @@ def _autoscaling(v: Checks, config: dict, endpoint: str, settings: dict[str, Any
     if problems:
         return False, "; ".join(problems)
     return True, "scalable targets " + ", ".join(seen)
+
+
+# Where each variant's model is declared in an endpoint's stack config (the keys a mismatch names).
+_VARIANT_MODEL_KEYS = {"primary": "model", "challenger": "instance.challenger.model"}
+
+
+def _configured_models(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Variant name -> its model source (camelCase) in the stack config: the primary, and the challenger if any."""
+    models = {"primary": settings.get("model") or {}}
+    challenger = (settings.get("instance") or {}).get("challenger")
+    if challenger:
+        models["challenger"] = challenger.get("model") or {}
+    return models
+
+
+def _served_models(sagemaker, config: dict, endpoint: str, settings: dict[str, Any], store: dict | None):
+    """Each variant of the current endpoint config serves the model the stack config names.
+
+    A model package is compared by ARN (the container's ``ModelPackageName``). An ``image`` or
+    ``prebuiltImage`` source has no package to compare, so its image (and model data, when the
+    config names a ``modelDataKey``) are compared instead, and the reason says so.
+    """
+    name = config["EndpointConfigName"]
+    wanted = _configured_models(settings)
+    live = {x["VariantName"]: x.get("ModelName") for x in config.get("ProductionVariants", [])}
+    problems = [f"variant {variant} of {name} is not one the stack config declares" for variant in live if variant not in wanted]
+    served = []
+    for variant, source in wanted.items():
+        key = f"serving.endpoints[{endpoint}].{_VARIANT_MODEL_KEYS[variant]}"
+        model_name = live.get(variant)
+        if model_name is None:
+            problems.append(f"{name} has no variant {variant}; the stack config declares {key}")
+            continue
+        model = sagemaker.describe_model(ModelName=model_name)
+        containers = ([model["PrimaryContainer"]] if model.get("PrimaryContainer") else []) + list(model.get("Containers") or [])
+        problem, shown = _compare_source(variant, model_name, containers, source, key, store)
+        if problem:
+            problems.append(problem)
+        else:
+            served.append(shown)
+    if problems:
+        return False, "; ".join(problems)
+    return True, "; ".join(served)
+
+
+def _compare_source(variant: str, model_name: str, containers: list[dict], source: dict, key: str, store: dict | None) -> tuple[str | None, str]:
+    """(problem or None, what the variant serves) for one variant's model against its configured source."""
+    packages = [c["ModelPackageName"] for c in containers if c.get("ModelPackageName")]
+    images = [c["Image"] for c in containers if c.get("Image")]
+    where = f"variant {variant} (model {model_name})"
+    if not any(source.get(k) for k in ("modelPackageArn", "image", "prebuiltImage")):
+        return f"{key} names no modelPackageArn, image or prebuiltImage to compare {where} with", ""
+    wanted_package = source.get("modelPackageArn")
+    if wanted_package:
+        if packages == [wanted_package]:
+            return None, f"{variant} serves {wanted_package}"
+        served = ", ".join(packages) if packages else f"no model package (image {', '.join(images) or 'none'})"
+        return f"{where} serves {served}; {key}.modelPackageArn is {wanted_package}", ""
+    if packages:
+        return f"{where} serves model package {', '.join(packages)}; {key} names an image, not a package", ""
+    problems, shown = [], []
+    if source.get("image"):
+        wanted_image = source["image"]
+        if images != [wanted_image]:
+            problems.append(f"image {', '.join(images) or 'none'}, {key}.image is {wanted_image}")
+        shown.append(f"image {wanted_image}")
+    elif source.get("prebuiltImage"):
+        # The registry path is resolved at deploy time per region; the repository and tag are the config's.
+        prebuilt = source["prebuiltImage"]
+        suffix = f"/{prebuilt['repository']}:{prebuilt['tag']}"
+        if len(images) != 1 or not images[0].endswith(suffix):
+            problems.append(f"image {', '.join(images) or 'none'}, {key}.prebuiltImage is {prebuilt['repository']}:{prebuilt['tag']}")
+        shown.append(f"prebuilt image {images[0] if images else suffix}")
+    data_key = source.get("modelDataKey")
+    if data_key:
+        served_data = [c["ModelDataUrl"] for c in containers if c.get("ModelDataUrl")]
+        if not store:
+            problems.append("the outputs have no artifactStore to check the model data against")
+        else:
+            wanted_data = f"s3://{store['bucketName']}/{data_key}"
+            if served_data != [wanted_data]:
+                problems.append(f"model data {', '.join(served_data) or 'none'}, {key}.modelDataKey is {wanted_data}")
+            shown.append(f"model data {wanted_data}")
+    if problems:
+        return f"{where} serves {'; '.join(problems)}", ""
+    return None, f"{variant} serves {' with '.join(shown)} (no model package to compare: the image and model data are checked instead)"

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from components.config import PlatformConfig
-from mlopsctl.ops.awsclients import AwsClients
+from mlopsctl.ops.awsclients import AwsClients, check_account
+from mlopsctl.ops.verify.alerts import verify_alerts
 from mlopsctl.ops.verify.checks import ERROR, FAIL, PASS, CheckResult, Checks
 from mlopsctl.ops.verify.cluster import verify_cluster
 from mlopsctl.ops.verify.network import verify_network
 from mlopsctl.ops.verify.outputs import check_same_stack, checked_shape, declared_sections
-from mlopsctl.ops.verify.packages import check_account
+from mlopsctl.ops.verify.promotion import verify_promotion
 from mlopsctl.ops.verify.runner import verify_runner
 from mlopsctl.ops.verify.serving import verify_endpoints
 from mlopsctl.ops.verify.storage import verify_artifact_store
@@ -33,7 +34,7 @@ class Verifier(Checks):
         super().__init__(config, outputs, clients)
         self.stack_path = stack_path or f"stacks/Pulumi.{config.environment}.yaml"
         check_same_stack(config, outputs, self.stack_path)
-        self.sections = {key: checked_shape(outputs, key) for key in ("artifactStore", "network", "cluster", "ciRunner", "endpoints")}
+        self.sections = {key: checked_shape(outputs, key) for key in ("artifactStore", "network", "cluster", "ciRunner", "endpoints", "alerts", "promotion")}
 
     def preflight(self) -> str:
         """Whose credentials these are, before the first check: the stack's account, or one line (exit 2)."""
@@ -47,6 +48,8 @@ class Verifier(Checks):
             "cluster": lambda section: verify_cluster(self, section),
             "ciRunner": lambda section: verify_runner(self, section, network),
             "endpoints": lambda section: verify_endpoints(self, section, store),
+            "alerts": lambda section: verify_alerts(self, section, self.sections["endpoints"]),
+            "promotion": lambda section: verify_promotion(self, section),
         }
         declared = {d.key: d for d in declared_sections(self.config)}
         for key, verify in verifiers.items():
@@ -58,6 +61,8 @@ class Verifier(Checks):
                 verify(section)
             elif key == "ciRunner":
                 self.skip("ciRunner", "-", "ciRunner.connectionArn is not set: layer 1 creates no runner project to check")
+            elif key == "promotion" and section:
+                self.fail("promotion.present", "-", f"the outputs have a 'promotion' section, but promotion.dispatch is off in {self.stack_path}")
         if not any(r.status in (PASS, FAIL, ERROR) for r in self.results):
             self.fail("verify", "-", NOTHING_CHECKED)
         return self.results
