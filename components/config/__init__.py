@@ -75,7 +75,19 @@ from components.config.physical_names import (
     state_bucket_name,
 )
 from components.config.platform import PlatformConfig
-from components.config.promotion import ENVIRONMENT_ORDER, PromotionConfig, PromotionPeerConfig, next_environment, previous_environment
+from components.config.promotion import (
+    DISPATCH_AUTH_HEADER,
+    DISPATCH_AUTH_SCHEME,
+    DISPATCH_AUTHORIZATION_TYPE,
+    DISPATCH_TOKEN_INPUT,
+    DISPATCH_TOKEN_PLACEHOLDER,
+    ENVIRONMENT_ORDER,
+    GITHUB_API_HEADERS,
+    PromotionConfig,
+    PromotionPeerConfig,
+    next_environment,
+    previous_environment,
+)
 from components.config.serving import (
     CANARY_STEP_PERCENT,
     LINEAR_STEP_PERCENT,
@@ -117,6 +129,12 @@ __all__ = [
     "DATA_CAPTURE_PREFIX",
     "ENVIRONMENT_DEFAULTS",
     "ENVIRONMENT_ORDER",
+    "DISPATCH_AUTH_HEADER",
+    "DISPATCH_AUTH_SCHEME",
+    "DISPATCH_AUTHORIZATION_TYPE",
+    "DISPATCH_TOKEN_INPUT",
+    "DISPATCH_TOKEN_PLACEHOLDER",
+    "GITHUB_API_HEADERS",
     "PromotionConfig",
     "PromotionPeerConfig",
     "next_environment",

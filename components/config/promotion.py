@@ -24,6 +24,18 @@ EVENT_AGE_MIN_S, EVENT_AGE_MAX_S = _AGE["min"], _AGE["max"]
 QUEUE_RETENTION_MAX_S = 1_209_600
 
 
+# The dispatch connection's credential: EventBridge sends it as this header, "Bearer <token>". The
+# stack creates the connection with the placeholder value and ignores the value's input path ever
+# after; `mlopsctl dispatch-token` sets the real token (components/promotion, mlopsctl/ops).
+DISPATCH_AUTHORIZATION_TYPE = "API_KEY"
+DISPATCH_AUTH_HEADER = "Authorization"
+DISPATCH_AUTH_SCHEME = "Bearer "
+DISPATCH_TOKEN_PLACEHOLDER = f"{DISPATCH_AUTH_SCHEME}unset-run-mlopsctl-dispatch-token"
+DISPATCH_TOKEN_INPUT = "authParameters.apiKey.value"
+# GitHub's REST headers for the dispatch ("Create a repository dispatch event"): media type and API version.
+GITHUB_API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+
+
 def next_environment(environment: str) -> str | None:
     index = ENVIRONMENT_ORDER.index(environment)
     return ENVIRONMENT_ORDER[index + 1] if index + 1 < len(ENVIRONMENT_ORDER) else None

@@ -31,7 +31,17 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alerts.events import APPROVED, MODEL_PACKAGE_STATE_CHANGE, SAGEMAKER_SOURCE
-from components.config import PromotionConfig, dispatch_connection_name, dispatch_queue_name, dispatch_rule_name
+from components.config import (
+    DISPATCH_AUTH_HEADER,
+    DISPATCH_AUTHORIZATION_TYPE,
+    DISPATCH_TOKEN_INPUT,
+    DISPATCH_TOKEN_PLACEHOLDER,
+    GITHUB_API_HEADERS,
+    PromotionConfig,
+    dispatch_connection_name,
+    dispatch_queue_name,
+    dispatch_rule_name,
+)
 from components.iam.policy import Statement, policy_document
 from components.iam.roles import inline_policy, service_role
 from components.keys import PlatformKey
@@ -41,12 +51,9 @@ from policies.awsfacts import EXPECTED_DISPATCHES_TAG
 GITHUB_API = "https://api.github.com"
 # The repository_dispatch event type the promote workflow listens for (.github/workflows/promote.yml).
 DISPATCH_EVENT_TYPE = "mlops-model-approved"
-# GitHub's REST API headers ("Create a repository dispatch event"): its media type and the API
-# version the body follows.
-GITHUB_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 # What the connection holds until `mlopsctl dispatch-token` sets the real token: GitHub answers 401,
 # EventBridge retries, the dead-letter queue fills and its alarm says so.
-TOKEN_PLACEHOLDER = "Bearer unset-run-mlopsctl-dispatch-token"
+TOKEN_PLACEHOLDER = DISPATCH_TOKEN_PLACEHOLDER
 TARGET_ID = "github-dispatch"
 # The dead-letter alarm: any message at all is an approval GitHub never received.
 DEAD_LETTER_ALARM_PERIOD_S = 300
@@ -120,19 +127,19 @@ class ApprovalDispatch(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         connection_name = dispatch_connection_name(scope.name_stem)
         headers = [aws.cloudwatch.EventConnectionAuthParametersInvocationHttpParametersHeaderArgs(key=k, value=v, is_value_secret=False)
-                   for k, v in GITHUB_HEADERS.items()]
+                   for k, v in GITHUB_API_HEADERS.items()]
         self.connection = aws.cloudwatch.EventConnection(
             f"{name}-connection",
             name=connection_name,
             description=f"GitHub repository_dispatch on {args.github_repo} (token set with mlopsctl dispatch-token)",
-            authorization_type="API_KEY",
+            authorization_type=DISPATCH_AUTHORIZATION_TYPE,
             auth_parameters=aws.cloudwatch.EventConnectionAuthParametersArgs(
-                api_key=aws.cloudwatch.EventConnectionAuthParametersApiKeyArgs(key="Authorization", value=TOKEN_PLACEHOLDER),
+                api_key=aws.cloudwatch.EventConnectionAuthParametersApiKeyArgs(key=DISPATCH_AUTH_HEADER, value=TOKEN_PLACEHOLDER),
                 invocation_http_parameters=aws.cloudwatch.EventConnectionAuthParametersInvocationHttpParametersArgs(headers=headers),
             ),
             kms_key_identifier=args.key.arn,
             # The token is set out of band; Pulumi must neither hold it nor put the placeholder back.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["authParameters.apiKey.value"]),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=[DISPATCH_TOKEN_INPUT]),
         )
         self.api_destination = aws.cloudwatch.EventApiDestination(
             f"{name}-api-destination",

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from components import facts
-from components.config import PlatformConfig, dispatch_connection_name
+from components.config import (
+    DISPATCH_AUTH_HEADER,
+    DISPATCH_AUTH_SCHEME,
+    DISPATCH_AUTHORIZATION_TYPE,
+    PlatformConfig,
+    dispatch_connection_name,
+)
 from mlopsctl.ops.awsclients import (
     AWS_ERRORS,
     AwsClients,
@@ -31,9 +37,9 @@ from mlopsctl.ops.awsclients import (
     error_code,
 )
 
-AUTHORIZATION_TYPE = "API_KEY"
-AUTH_HEADER = "Authorization"
-BEARER = "Bearer "
+AUTHORIZATION_TYPE = DISPATCH_AUTHORIZATION_TYPE
+AUTH_HEADER = DISPATCH_AUTH_HEADER
+BEARER = DISPATCH_AUTH_SCHEME
 # The connection states in which EventBridge is still applying an update; anything else but AUTHORIZED is a failure.
 SETTLING_STATES = frozenset({"UPDATING", "AUTHORIZING"})
 AUTHORIZED = "AUTHORIZED"

@@ -28,7 +28,15 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from components.config import PlatformConfig, alerts_topic_name, dispatch_connection_name, dispatch_queue_name, dispatch_rule_name
+from components.config import (
+    DISPATCH_TOKEN_PLACEHOLDER,
+    GITHUB_API_HEADERS,
+    PlatformConfig,
+    alerts_topic_name,
+    dispatch_connection_name,
+    dispatch_queue_name,
+    dispatch_rule_name,
+)
 
 REGION = "us-east-1"
 REPLICA_REGION = "us-west-2"
@@ -45,9 +53,8 @@ MODELS = {"primary": "churn-primary", "challenger": "churn-challenger"}
 PREBUILT_REGISTRY = f"683313688378.dkr.ecr.{REGION}.amazonaws.com"
 # The value Pulumi creates the dispatch connection with, until `mlopsctl dispatch-token` sets the token,
 # and the GitHub headers it sends with every dispatch (components/promotion).
-PLACEHOLDER_KEY = "Bearer unset-run-mlopsctl-dispatch-token"
-GITHUB_HEADERS = {"HeaderParameters": [{"Key": "Accept", "Value": "application/vnd.github+json", "IsValueSecret": False},
-                                       {"Key": "X-GitHub-Api-Version", "Value": "2022-11-28", "IsValueSecret": False}]}
+PLACEHOLDER_KEY = DISPATCH_TOKEN_PLACEHOLDER
+GITHUB_HEADERS = {"HeaderParameters": [{"Key": k, "Value": v, "IsValueSecret": False} for k, v in GITHUB_API_HEADERS.items()]}
 
 
 @dataclass
