@@ -177,3 +177,35 @@ def test_the_error_comment_replaces_the_diff_with_one_line_naming_the_head():
     assert comment.splitlines()[0] == "<!-- mlopsctl-diff stack=prod -->"
     assert comment.splitlines()[-1] == (":no_entry: **Cannot preview** head <code>abc123</code>: "
                                         "stacks/Pulumi.prod.yaml: platform.network.vpcCidr: &lt;bad&gt; is not a CIDR")
+
+
+# --- Inputs set outside Pulumi: the dispatch connection's token -------------------------------
+
+CONNECTION = "aws:cloudwatch/eventConnection:EventConnection"
+
+
+def _connection(description: str, token: str = "Bearer unset-run-mlopsctl-dispatch-token") -> dict:
+    resource = _res(CONNECTION, "dispatch", name="mlops-prod-github-dispatch", description=description,
+                    authParameters={"apiKey": {"key": "Authorization", "value": token}})
+    return {**resource, "ignoreChanges": ["authParameters.apiKey.value"]}
+
+
+def _diff(base: list[dict], head: list[dict]):
+    return compare("prod", Side("b", _preview(base), None), Side("h", _preview(head), None))
+
+
+def test_updating_the_dispatch_connection_asks_for_the_token_right_after_the_deploy():
+    diff = _diff([_connection("old")], [_connection("new")])
+    [step] = diff.after_deploy()
+    assert "mlopsctl dispatch-token --stack prod" in step and "updating dispatch" in step
+    assert diff.verdict() == ("needs care", "needs care: 0 replacement(s), 0 data store(s) touched, 0 deletion(s), 1 step(s) after the deploy")
+    assert f"AFTER DEPLOY: {step}" in render_text(diff)
+    assert "> [!IMPORTANT]" in render_markdown(diff) and diff.to_json()["afterDeploy"] == [step]
+
+
+def test_a_new_connection_needs_its_token_and_an_unchanged_or_deleted_one_needs_nothing():
+    [step] = _diff([], [_connection("new")]).after_deploy()
+    assert "creating dispatch" in step
+    # The token's own path is ignored: Pulumi sends nothing, so there is nothing to redo.
+    assert _diff([_connection("same")], [_connection("same", token="Bearer other")]).after_deploy() == []
+    assert _diff([_connection("gone")], []).after_deploy() == []

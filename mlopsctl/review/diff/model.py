@@ -6,9 +6,20 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from components.config import DISPATCH_TOKEN_INPUT
 from mlopsctl.review.diff.blast import BlastRadius
 from mlopsctl.review.diff.replace_rules import Effect, normalise
 from mlopsctl.review.upgrades import VersionChange
+from policies.awsfacts.resource_types import EVENT_CONNECTION
+
+# Inputs set outside Pulumi (ignoreChanges keeps Pulumi from restoring them) that a create or an
+# update of their resource still writes from Pulumi's side: the deploy must be followed by a step.
+# terraform-provider-aws's connection update sends the whole authParameters block, with the
+# placeholder Pulumi still holds for the ignored token (its events connection.go).
+OUT_OF_BAND_INPUTS: dict[str, tuple[str, str]] = {
+    EVENT_CONNECTION: (DISPATCH_TOKEN_INPUT, "the GitHub dispatch token: run `mlopsctl dispatch-token --stack {stack}` right after this deploy, "
+                       "because {what} {name} leaves the connection with Pulumi's placeholder until then"),
+}
 
 MASK = "[secret]"
 
@@ -188,6 +199,17 @@ class StackDiff:
                             f"({'; '.join(change.reasons())}){holds}")
         return problems
 
+    def after_deploy(self) -> list[str]:
+        """Steps this change needs right after its deploy (:data:`OUT_OF_BAND_INPUTS`)."""
+        steps = []
+        for change in self.changes:
+            if change.type not in OUT_OF_BAND_INPUTS or change.op == "delete":
+                continue
+            _, step = OUT_OF_BAND_INPUTS[change.type]
+            what = "creating" if change.op == "create" else ("replacing" if change in self.replacements else "updating")
+            steps.append(step.format(stack=self.stack, what=what, name=change.name))
+        return steps
+
     def blocking_problems(self) -> list[str]:
         """What this diff refuses (exit 1) because only a comparison of both sides can see it."""
         return [*(u.problem for u in self.kubernetes_upgrades if u.problem), *self.data_loss_problems()]
@@ -206,8 +228,10 @@ class StackDiff:
         if reasons:
             return "blocked", f"blocked: {len(reasons)} problem(s): {reasons[0]}" + (" …" if len(reasons) > 1 else "")
         replacements, touched, deletions = len(self.replacements), len(self.data_touched()), len(self.of("delete"))
-        if replacements or touched or deletions:
-            return "needs care", f"needs care: {replacements} replacement(s), {touched} data store(s) touched, {deletions} deletion(s)"
+        steps = len(self.after_deploy())
+        if replacements or touched or deletions or steps:
+            after = f", {steps} step(s) after the deploy" if steps else ""
+            return "needs care", f"needs care: {replacements} replacement(s), {touched} data store(s) touched, {deletions} deletion(s){after}"
         return "safe", "safe: no replacements, no deletions, no data stores touched"
 
     def to_json(self) -> dict[str, Any]:
@@ -229,6 +253,7 @@ class StackDiff:
             "secretConfig": self.secret_config,
             "kubernetesUpgrades": [u.to_json() for u in self.kubernetes_upgrades],
             "blocked": self.blocking_problems(),
+            "afterDeploy": self.after_deploy(),
             "notes": [GAP_NOTE],
         }
 

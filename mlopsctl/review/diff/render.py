@@ -89,6 +89,7 @@ def render_text(diff: StackDiff) -> str:
     s = diff.summary()
     out = [f"Verdict: {diff.verdict()[1]}", f"Offline diff of stack '{diff.stack}': {diff.base.label} -> {diff.head.label}", ""]
     out += [f"BLOCKED: {problem}" for problem in diff.blocking_problems()]
+    out += [f"AFTER DEPLOY: {step}" for step in diff.after_deploy()]
     if not diff.base.exists:
         out += [f"(stack '{diff.stack}' does not exist at {diff.base.label}: every resource is a create)", ""]
     out += [*cost_lines(diff.cost), *policy_lines(diff.policy), ""]
@@ -189,6 +190,9 @@ def _verdict_lines(diff: StackDiff) -> list[str]:
     problems = diff.blocking_problems()
     if problems:
         lines += ["> [!CAUTION]", *(f"> - {_inline(p)}" for p in problems), ""]
+    steps = diff.after_deploy()
+    if steps:
+        lines += ["> [!IMPORTANT]", "> After the deploy:", *(f"> - {_inline(s)}" for s in steps), ""]
     return lines
 
 
