@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from mlopsctl.offline.mockoutputs import account, alerts, cloudwatch, ecr, eks, iam, network, serving, storage
 from mlopsctl.offline.mockoutputs.context import InvokeHandler, OutputFactory
-from policies.awsfacts.resource_types import ECR_LIFECYCLE_POLICY, ECR_REPOSITORY, ECR_REPOSITORY_POLICY
+from policies.awsfacts.resource_types import ECR_LIFECYCLE_POLICY, ECR_REPOSITORY, ECR_REPOSITORY_POLICY, MODEL_PACKAGE_GROUP_POLICY
 
 COMPUTED_OUTPUTS: dict[str, OutputFactory] = {
     # Identity and keys
@@ -60,6 +60,7 @@ COMPUTED_OUTPUTS: dict[str, OutputFactory] = {
     "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": serving.named_sagemaker_resource("data-quality-job-definition"),
     "aws:sagemaker/monitoringSchedule:MonitoringSchedule": serving.named_sagemaker_resource("monitoring-schedule"),
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": serving.model_package_group,
+    MODEL_PACKAGE_GROUP_POLICY: serving.model_package_group_policy,
     "aws:appautoscaling/target:Target": serving.scaling_target,
 }
 
