@@ -118,14 +118,16 @@ def test_in_the_whole_stack_exactly_the_roles_that_need_them_pull_and_the_pusher
     rec = stack_preview(stack).recording
     account = STACK_ACCOUNTS[stack]
     execution, nodes = rec.one(ROLE, f"mlops-{stack}-churn-execution-role"), rec.one(ROLE, "eks-node-role")
-    execution_arn, nodes_arn = (f"arn:aws:iam::{account}:role/{r.id}" for r in (execution, nodes))
+    execution_arn, nodes_arn = (f"arn:aws:iam::{account}:role{r.inputs.get('path') or '/'}{r.id}" for r in (execution, nodes))
     push_arn = f"arn:aws:iam::{account}:role/mlops-push-{stack}-churn"
     # The push role is bootstrap's; its policy pushes to both repositories (tests/ops/test_bootstrap_images.py).
     push_identity = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(PUSH_ACTIONS), "Resource": "*"}]}
     roles = {"execution": (execution_arn, _identity(rec, execution)), "nodes": (nodes_arn, [ADMIN]),  # nodes: AmazonEC2ContainerRegistryPullOnly on *
              "pusher": (push_arn, [push_identity]), "admin": (f"arn:aws:iam::{account}:role/ml-platform-admins", [ADMIN])}
+    # prod's endpoint runs staging's package, whose image is in staging's repository: prod's own is the nodes'.
+    runs_own_package = stack == "staging"
     expected = {
-        "serve": {"execution": "pull", "nodes": "pull", "pusher": "push", "admin": None},
+        "serve": {"execution": "pull" if runs_own_package else None, "nodes": "pull", "pusher": "push", "admin": None},
         "train": {"execution": None, "nodes": "pull", "pusher": "push", "admin": None},
     }
     for repository, who in expected.items():

@@ -291,6 +291,12 @@ def test_every_key_statement_names_exact_actions_and_identity_policies_name_the_
             continue
         assert all("*" not in action and "?" not in action for action in statement["Action"]), label
         assert set(statement["Action"]) <= {action.value for action in KmsAction}, label
-        if resource.type == "aws:iam/rolePolicy:RolePolicy":
+        if resource.type == "aws:iam/rolePolicy:RolePolicy" and statement["Sid"] == "DecryptPromotedFromModelsThroughS3":
+            # prod runs staging's packages: any key of staging's account, only through S3 and only for staging's artifact bucket.
+            assert stack == "prod", label
+            assert statement["Resource"] == [f"arn:aws:kms:us-east-1:{STACK_ACCOUNTS['staging']}:key/*"], label
+            assert statement["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
+                                              "StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::mlops-staging-artifacts-*"}}, label
+        elif resource.type == "aws:iam/rolePolicy:RolePolicy":
             # One key (the replica's lives in the replica region), never "*".
             assert all(arn.startswith("arn:aws:kms:") and f":{STACK_ACCOUNTS[stack]}:key/" in arn for arn in statement["Resource"]), label

@@ -92,7 +92,7 @@ def _bucket(rec) -> str:
 
 
 def _role_arn(role, account: str = ACCOUNT_ID) -> str:
-    return f"arn:aws:iam::{account}:role/{role.id}"
+    return f"arn:aws:iam::{account}:role{role.inputs.get('path') or '/'}{role.id}"
 
 
 def _with_endpoint(stack: str, **changes):
@@ -196,11 +196,12 @@ def test_an_image_of_a_serving_repository_is_pulled_through_the_grant_not_by_its
     assert [s["Sid"] for s in statements if "ecr:BatchGetImage" in s["Action"]] == ["PullPlatformImages"]
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_whole_stack_model_package_endpoints_pull_from_the_stacks_serving_repository(stack):
+@pytest.mark.parametrize(("stack", "registry"), [("staging", "staging"), ("prod", "staging")])
+def test_whole_stack_model_package_endpoints_pull_from_the_serving_repository_of_the_packages_registry(stack, registry):
+    """Staging runs its own packages; prod runs staging's (promotion.promotedFrom), whose image is in staging's repository."""
     rec = stack_preview(stack).recording
     [role] = [r for r in rec.of_type(ROLE) if r.name == f"mlops-{stack}-churn-execution-role"]
-    assert _resources(_statements(rec, role), "ecr:BatchGetImage") == [_serving_repository(STACK_ACCOUNTS[stack], stack)]
+    assert _resources(_statements(rec, role), "ecr:BatchGetImage") == [_serving_repository(STACK_ACCOUNTS[registry], registry)]
 
 
 def test_model_package_pull_scope_under_the_iam_evaluator():
