@@ -368,8 +368,6 @@ class ServingConfig(Model):
                     raise ValueError(f"{where}: is in region {parts.region}; SageMaker deploys a model package in its own region, this stack's is {region}")
                 if parts.account == account or (promoted_from and parts.account == promoted_from[1]):
                     continue
-                shared = f", or of promotion.promotedFrom ({promoted_from[0]}, {promoted_from[1]})" if promoted_from else ""
-                raise ValueError(
-                    f"{where}: is in account {parts.account}; a stack deploys the packages of its own registry (accountId {account}){shared}, "
-                    "whose registry shares them with this account"
-                )
+                allowed = (f"or of promotion.promotedFrom's ({promoted_from[0]}, {promoted_from[1]}), which shares its packages with this account"
+                           if promoted_from else "only (promotion.promotedFrom names the one other registry a stack may deploy from)")
+                raise ValueError(f"{where}: is in account {parts.account}; this stack deploys the packages of its own registry (accountId {account}) {allowed}")

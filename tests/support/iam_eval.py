@@ -3,7 +3,7 @@
 It implements the parts of IAM's evaluation logic that bootstrap's policies use: explicit Deny
 wins; otherwise an action is allowed only if the identity policies allow it AND the permissions
 boundary allows it. Action patterns match case-insensitively, resource patterns case-sensitively,
-``*`` and ``?`` as wildcards. Condition operators: StringEquals, StringNotEquals, StringLike, ArnEquals,
+``*`` and ``?`` as wildcards. Condition operators: StringEquals, StringNotEquals(IfExists), StringLike, ArnEquals,
 ArnLike, ArnNotLike, Bool, NumericLessThan; for a negated operator a missing context key matches, as in IAM. Any other
 element or operator raises, so a policy using something this evaluator does not understand can
 never pass silently. A request's context holds only the keys that request carries: a condition on
@@ -46,7 +46,8 @@ def _condition_holds(conditions: dict, context: dict[str, str]) -> bool:
             expected, actual = [str(e) for e in _as_list(expected)], context.get(key)
             if operator == "StringEquals":
                 ok = actual is not None and actual in expected
-            elif operator == "StringNotEquals":
+            elif operator in ("StringNotEquals", "StringNotEqualsIfExists"):
+                # Negated: a missing key matches, which is also what IfExists says.
                 ok = actual is None or actual not in expected
             elif operator == "StringLike":
                 ok = actual is not None and _matches(expected, actual, ignore_case=False)
