@@ -11,6 +11,7 @@ from components.alerts import PlatformAlerts, PlatformAlertsArgs
 from components.ci import GitHubRunner, GitHubRunnerArgs
 from components.config import PlatformConfig
 from components.eks.component import EksCluster, EksClusterArgs
+from components.iam.peers import promotion_peers
 from components.images import ImageRepositories, ImageRepositoriesArgs
 from components.incluster import contract
 from components.keys import PlatformKeys, PlatformKeysArgs
@@ -52,13 +53,20 @@ class MlopsPlatform(pulumi.ComponentResource):
         self.scope = scope = lookup_scope(config, pulumi.InvokeOutputOptions(parent=self, provider=self.aws_provider))
         # The network tags subnets for this cluster name, so both must use the same one.
         cluster_name = scope.name_stem
+        # The next environment deploys this stack's approved packages where they are (registry,
+        # models/, artifacts key, serving images); this stack deploys the previous one's the same way.
+        shared_with, promoted_from = promotion_peers(config, scope)
 
         self.keys = PlatformKeys(
             f"{name}-keys",
-            PlatformKeysArgs(scope=scope, deletion_window_days=config.storage.kms_deletion_window_days, protect=config.storage.protect),
+            PlatformKeysArgs(
+                scope=scope, deletion_window_days=config.storage.kms_deletion_window_days, protect=config.storage.protect, shared_with=shared_with
+            ),
             opts=child,
         )
-        self.store = ArtifactStore(f"{name}-artifacts", ArtifactStoreArgs(config=config.storage, scope=scope, key=self.keys.artifacts), opts=child)
+        self.store = ArtifactStore(
+            f"{name}-artifacts", ArtifactStoreArgs(config=config.storage, scope=scope, key=self.keys.artifacts, shared_with=shared_with), opts=child
+        )
         self.outputs["kmsKeys"] = self.keys.output_arns
         self.outputs["artifactStore"] = self.store.outputs
         self.images = ImageRepositories(
@@ -71,6 +79,7 @@ class MlopsPlatform(pulumi.ComponentResource):
                 environment=config.environment,
                 protect=config.storage.protect,
                 force_delete=config.storage.force_destroy,
+                shared_with=shared_with,
             ),
             opts=child,
         )
@@ -160,6 +169,8 @@ class MlopsPlatform(pulumi.ComponentResource):
                 subnet_ids=self.network.private_subnet_ids,
                 vpc_id=self.network.vpc_id,
                 retain_registry=config.storage.protect,
+                shared_with=shared_with,
+                promoted_from=promoted_from,
             ),
             opts=child,
         )

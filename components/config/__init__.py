@@ -60,10 +60,13 @@ from components.config.images import (
 from components.config.network import NetworkConfig
 from components.config.parsing import CONFIG_KEY, REGION_KEY, ConfigError, parse_platform_config, stack_file_for
 from components.config.physical_names import (
+    ARTIFACTS_BUCKET_STEM,
     BUCKET_STEMS,
     REPLICA_LOG_BUCKET_STEM,
     alerts_topic_name,
+    artifact_bucket_prefix,
     bucket_name_problem,
+    deploy_role_name,
     dispatch_connection_name,
     dispatch_queue_name,
     dispatch_rule_name,
@@ -71,7 +74,10 @@ from components.config.physical_names import (
     image_push_role_name,
     image_push_role_prefix,
     image_repository_name,
+    name_stem,
+    preview_role_name,
     runner_project_name,
+    serving_role_path,
     state_bucket_name,
 )
 from components.config.platform import PlatformConfig
@@ -108,6 +114,7 @@ from components.config.serving import (
     ServerlessServingConfig,
     ServingConfig,
     ecr_image_parts,
+    model_package_arn_parts,
 )
 from components.config.stack import PLATFORM_KEYS, check_platform_stack, load_from_pulumi_config, runtime_config_keys, unread_key_issues
 from components.config.storage import (
@@ -123,6 +130,7 @@ from policies.awsfacts import PROJECT
 
 __all__ = [
     "ARTIFACT_PREFIXES",
+    "ARTIFACTS_BUCKET_STEM",
     "BUCKET_STEMS",
     "CANARY_STEP_PERCENT",
     "CONFIG_KEY",
@@ -151,6 +159,8 @@ __all__ = [
     "RESOURCE_TAG_PREFIXES",
     "REPLICA_LOG_BUCKET_STEM",
     "alerts_topic_name",
+    "artifact_bucket_prefix",
+    "deploy_role_name",
     "dispatch_connection_name",
     "dispatch_queue_name",
     "dispatch_rule_name",
@@ -160,7 +170,10 @@ __all__ = [
     "image_push_role_name",
     "image_push_role_prefix",
     "image_repository_name",
+    "name_stem",
+    "preview_role_name",
     "runner_project_name",
+    "serving_role_path",
     "state_bucket_name",
     "MODELS_PREFIX",
     "NAME_PREFIX_MAX",
@@ -218,6 +231,7 @@ __all__ = [
     "SystemNodeGroupConfig",
     "TagKey",
     "ecr_image_parts",
+    "model_package_arn_parts",
     "load_from_pulumi_config",
     "parse_platform_config",
     "runtime_config_keys",

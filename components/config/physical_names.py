@@ -17,6 +17,41 @@ from policies.awsfacts.instances import facts
 # Stem of the replica's access-log bucket (components/storage): the longest bucket stem, hence
 # the one that bounds namePrefix (stems: artifacts, access-logs, replica, replica-logs).
 REPLICA_LOG_BUCKET_STEM = "replica-logs"
+# Stem of the artifact store's data bucket, <namePrefix>-<environment>-artifacts-<unique suffix>.
+ARTIFACTS_BUCKET_STEM = "artifacts"
+
+
+def name_stem(name_prefix: str, environment: str) -> str:
+    """The stem of a stack's physical names, e.g. ``mlops-prod`` (``PlatformConfig.resource_name()``);
+    another environment's stem too, which the policies shared between environments name."""
+    return f"{name_prefix}-{environment}"
+
+
+def deploy_role_name(name: str, environment: str) -> str:
+    """Bootstrap's CI role that runs ``pulumi up`` of an environment, e.g. ``mlops-deploy-prod``."""
+    return f"{name}-deploy-{environment}"
+
+
+def preview_role_name(name: str, environment: str) -> str:
+    """Bootstrap's CI role that previews an environment's pull requests, e.g. ``mlops-preview-prod``."""
+    return f"{name}-preview-{environment}"
+
+
+def serving_role_path(name_stem: str) -> str:
+    """The IAM path of a stack's SageMaker endpoint execution roles, e.g. ``/mlops-prod/serving/``.
+
+    The roles are auto-named; the path makes their ARNs one pattern
+    (``arn:aws:iam::<account>:role/mlops-prod/serving/*``) that another environment's resource
+    policies can match with ``aws:PrincipalArn`` before any of the roles exists. No other role of
+    the platform has a path.
+    """
+    return f"/{name_stem}/serving/"
+
+
+def artifact_bucket_prefix(name_stem: str) -> str:
+    """What the artifact store's bucket name starts with, e.g. ``mlops-prod-artifacts-`` (S3 appends a
+    unique suffix); another environment's policies match its bucket by this prefix."""
+    return f"{name_stem}-{ARTIFACTS_BUCKET_STEM}-"
 
 
 def runner_project_name(name_stem: str) -> str:
@@ -77,7 +112,7 @@ def image_push_role_name(name: str, environment: str, pusher: str) -> str:
 
 # Stems of the artifact store's buckets, <namePrefix>-<environment>-<stem>-<unique suffix>
 # (components/storage): the data bucket, its access logs, and the replica with its access logs.
-BUCKET_STEMS: tuple[str, ...] = ("artifacts", "access-logs", "replica", REPLICA_LOG_BUCKET_STEM)
+BUCKET_STEMS: tuple[str, ...] = (ARTIFACTS_BUCKET_STEM, "access-logs", "replica", REPLICA_LOG_BUCKET_STEM)
 
 
 def bucket_name_problem(name: str) -> str | None:

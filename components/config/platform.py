@@ -13,7 +13,7 @@ from components.config.environments import Environment
 from components.config.iam import IamConfig
 from components.config.images import ImagesConfig
 from components.config.network import NetworkConfig
-from components.config.physical_names import BUCKET_STEMS, bucket_name_problem, state_bucket_name
+from components.config.physical_names import BUCKET_STEMS, bucket_name_problem, name_stem, state_bucket_name
 from components.config.promotion import PromotionConfig
 from components.config.serving import ServingConfig
 from components.config.storage import StorageConfig
@@ -91,6 +91,8 @@ class PlatformConfig(Model):
         self.promotion.check_stack(
             self.environment, self.account_id, self.ci_runner.github_repo, [e.name for e in self.serving.endpoints if e.model.model_package_arn]
         )
+        promoted_from = self.promotion.promoted_from
+        self.serving.check_package_accounts(self.account_id, self.region, (promoted_from.environment, promoted_from.account_id) if promoted_from else None)
         if self.storage.replication.enabled and self.storage.replication.region == self.region:
             raise ValueError(f"@storage.replication.region: must differ from aws:region ({self.region})")
         return self
@@ -139,4 +141,4 @@ class PlatformConfig(Model):
 
     def resource_name(self, *parts: str) -> str:
         """Physical-name stem such as ``mlops-dev-artifacts``."""
-        return "-".join((self.name_prefix, self.environment, *parts))
+        return "-".join((name_stem(self.name_prefix, self.environment), *parts))

@@ -8,7 +8,7 @@ policies/awsfacts/aws_facts.json.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
@@ -60,8 +60,23 @@ def _serverless_memory(value: int) -> int:
 
 
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/([a-z0-9][a-z0-9._/-]*)(:[\w.-]{1,128}|@sha256:[a-f0-9]{64})$")
-_MODEL_PACKAGE_VERSION = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})/(\d+)$")
+_MODEL_PACKAGE_VERSION = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):model-package/(?P<group>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})/(?P<version>\d+)$"
+)
 _S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(\S+[^/])$")
+
+
+class ModelPackageArnParts(NamedTuple):
+    region: str
+    account: str
+    group: str
+    version: str
+
+
+def model_package_arn_parts(arn: str | None) -> ModelPackageArnParts | None:
+    """Region, account, group and version of a versioned model package ARN; None for anything else."""
+    match = _MODEL_PACKAGE_VERSION.match(arn or "")
+    return ModelPackageArnParts(*match.group("region", "account", "group", "version")) if match else None
 
 
 def ecr_image_parts(uri: str) -> tuple[str, str, str]:
@@ -130,8 +145,8 @@ class ModelSourceConfig(Model):
 
     @property
     def package_group(self) -> str | None:
-        match = _MODEL_PACKAGE_VERSION.match(self.model_package_arn or "")
-        return match.group(1) if match else None
+        parts = model_package_arn_parts(self.model_package_arn)
+        return parts.group if parts else None
 
 
 class InstanceVariantConfig(Model):
@@ -262,6 +277,14 @@ class EndpointConfig(Model):
         return self._capture_default and self.serverless is None
 
     @property
+    def model_sources(self) -> dict[str, ModelSourceConfig]:
+        """Each variant's model by its key under the endpoint: ``model`` and, with a challenger, ``instance.challenger.model``."""
+        sources = {"model": self.model}
+        if self.instance and self.instance.challenger:
+            sources["instance.challenger.model"] = self.instance.challenger.model
+        return sources
+
+    @property
     def variant_names(self) -> list[str]:
         """Stable across endpoint configs: blue/green deployments require the same variant names."""
         return ["primary", "challenger"] if self.instance and self.instance.challenger else ["primary"]
@@ -330,3 +353,21 @@ class ServingConfig(Model):
                     raise ValueError(f"@serving.endpoints.{index}.instance.minCount: prod needs at least 2 instances (spread over AZs), got {endpoint.instance.min_count}")
         if self.monitored_endpoints() and facts.model_monitor_image_uri(region) is None:
             raise ValueError(f"@serving.driftMonitoring.enabled: no Model Monitor analyzer image is listed for {region} in policies/awsfacts/aws_facts.json")
+
+    def check_package_accounts(self, account: str, region: str, promoted_from: tuple[str, str] | None) -> None:
+        """Every model package is in this stack's region, in its own registry or in the registry of
+        ``promoted_from`` (environment, account: ``promotion.promotedFrom``), which shares its
+        packages with this account; any other account's package is refused (called by PlatformConfig)."""
+        for index, endpoint in enumerate(self.endpoints):
+            for key, source in endpoint.model_sources.items():
+                parts = model_package_arn_parts(source.model_package_arn)
+                if parts is None:
+                    continue
+                where = f"@serving.endpoints.{index}.{key}.modelPackageArn"
+                if parts.region != region:
+                    raise ValueError(f"{where}: is in region {parts.region}; SageMaker deploys a model package in its own region, this stack's is {region}")
+                if parts.account == account or (promoted_from and parts.account == promoted_from[1]):
+                    continue
+                allowed = (f"or of promotion.promotedFrom's ({promoted_from[0]}, {promoted_from[1]}), which shares its packages with this account"
+                           if promoted_from else "only (promotion.promotedFrom names the one other registry a stack may deploy from)")
+                raise ValueError(f"{where}: is in account {parts.account}; this stack deploys the packages of its own registry (accountId {account}) {allowed}")

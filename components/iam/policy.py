@@ -22,6 +22,9 @@ from typing import Any, Literal
 import pulumi
 
 PolicyKind = Literal["identity", "trust", "resource", "key"]
+# The global condition key resource policies narrow an account principal with: for a role, the
+# role's ARN (its path included), never a session's.
+PRINCIPAL_ARN = "aws:PrincipalArn"
 
 
 @dataclass(frozen=True)

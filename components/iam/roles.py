@@ -19,9 +19,10 @@ def service_role(
     description: str,
     opts: pulumi.ResourceOptions,
     extra_conditions: dict | None = None,
+    path: str | None = None,
 ) -> aws.iam.Role:
     """A role only ``service`` (e.g. ``sagemaker.amazonaws.com``) can assume, for ``scope``'s
-    account only, with ``scope``'s permissions boundary.
+    account only, with ``scope``'s permissions boundary; ``path``: its IAM path (default ``/``).
 
     The ``aws:SourceAccount`` condition stops the confused-deputy problem: another account's use of
     the same service cannot borrow this role.
@@ -41,6 +42,7 @@ def service_role(
         assume_role_policy=policy_document([trust], kind="trust"),
         permissions_boundary=scope.permissions_boundary_arn,
         max_session_duration=3600,
+        path=path,
         opts=opts,
     )
 

@@ -54,6 +54,7 @@ def sagemaker_execution_role(
     image_repository_arns: Sequence[pulumi.Input[str]],
     model_prefix: str = "models/",
     data_capture_prefix: str = "data-capture/",
+    path: str | None = None,
     opts: pulumi.ResourceOptions,
 ) -> aws.iam.Role:
     """Create the role SageMaker models and endpoints run as.
@@ -67,12 +68,14 @@ def sagemaker_execution_role(
         (SageMaker's prebuilt images, an ``image:`` URI of another registry); may be empty.
     model_prefix / data_capture_prefix: default ``models/`` and ``data-capture/``; sub-prefixes
         narrow the role further.
+    path: the role's IAM path (default ``/``).
     """
     role = service_role(
         f"{name}-role",
         scope,
         service="sagemaker.amazonaws.com",
         description="SageMaker execution role: reads models, writes data capture, pulls images, writes logs",
+        path=path,
         opts=opts,
     )
     inline_policy(f"{name}-runtime", role, sagemaker_runtime_statements(scope, image_repository_arns), opts=opts)

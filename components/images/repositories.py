@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.config import ImagesConfig, ecr_image_parts, image_push_role_name, image_repository_name
+from components.config import SERVING, ImagesConfig, ecr_image_parts, image_push_role_name, image_repository_name
+from components.iam.peers import PeerStack
 from components.iam.policy import Statement, policy_document
 from components.iam.roles import inline_policy
 from components.images.documents import LOGIN_ACTION, PULL_ACTIONS, lifecycle_policy, repository_policy_statements
@@ -49,6 +50,8 @@ class ImageRepositoriesArgs:
     protect: Pulumi protect and retainOnDelete on the repositories (default False; ``storage.protect``).
     force_delete: let ``pulumi destroy`` delete repositories that still hold images (default False;
         ``storage.forceDestroy``, dev only).
+    shared_with: the stack whose serving roles may pull from the serving repositories
+        (``promotion.promotesTo``; default None): a model package shared with it names an image here.
     """
 
     config: ImagesConfig
@@ -58,6 +61,7 @@ class ImageRepositoriesArgs:
     environment: str
     protect: bool = False
     force_delete: bool = False
+    shared_with: PeerStack | None = None
 
 
 class ImageRepositories(pulumi.ComponentResource):
@@ -164,7 +168,13 @@ class ImageRepositories(pulumi.ComponentResource):
             self.repository_policies[repository.name] = aws.ecr.RepositoryPolicy(
                 f"{self.pulumi_resource_name}-{repository.name}-policy",
                 repository=self.repositories[repository.name].name,
-                policy=policy_document(repository_policy_statements(root, pullers, [self.push_role_arns[p] for p in repository.pushers]), kind="resource"),
+                policy=policy_document(
+                    repository_policy_statements(
+                        root, pullers, [self.push_role_arns[p] for p in repository.pushers],
+                        shared_with=self._args.shared_with if repository.purpose == SERVING else None,
+                    ),
+                    kind="resource",
+                ),
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
         self.register_outputs(self.outputs)

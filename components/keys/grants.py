@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.iam.policy import Statement, expand_action
+from components.iam.policy import PRINCIPAL_ARN, Statement, expand_action
 from components.iam.roles import inline_policy
 
 GRANT_FOR_AWS_RESOURCE = "kms:GrantIsForAWSResource"
@@ -66,6 +66,7 @@ def key_statement(
     for_aws_resources: bool = False,
     source_account: pulumi.Input[str] | None = None,
     source_arn_like: pulumi.Input[str] | None = None,
+    principal_arn_like: Sequence[pulumi.Input[str]] = (),
 ) -> Statement:
     """An Allow statement of exact KMS ``actions`` on ``resources``.
 
@@ -81,6 +82,9 @@ def key_statement(
         (a CloudWatch alarm publishing to an encrypted topic): only on behalf of resources of this
         account (``aws:SourceAccount``) whose ARN matches (``aws:SourceArn``, ``ArnLike``), the
         confused-deputy guard. Only for services that send these keys with their KMS requests.
+    principal_arn_like: for another account's root principal: only its principals whose ARN
+        matches one of these patterns (``aws:PrincipalArn``, ``ArnLike``). A key policy cannot name
+        a role that does not exist yet; the account root and a pattern can.
     """
     if not actions or any(not isinstance(a, KmsAction) for a in actions):
         raise ValueError(f"statement {sid}: a key statement lists KmsAction members, got {list(actions)}")
@@ -95,6 +99,8 @@ def key_statement(
         conditions.setdefault("StringEquals", {})["aws:SourceAccount"] = source_account
     if source_arn_like is not None:
         conditions["ArnLike"] = {"aws:SourceArn": source_arn_like}
+    if principal_arn_like:
+        conditions.setdefault("ArnLike", {})[PRINCIPAL_ARN] = list(principal_arn_like)
     if encryption_context:
         conditions["StringLike"] = {f"kms:EncryptionContext:{key}": value for key, value in encryption_context.items()}
     if for_aws_resources:

@@ -19,7 +19,8 @@ import pulumi
 import pulumi_aws as aws
 from pydantic.alias_generators import to_camel
 
-from components.config import alerts_topic_name, dispatch_queue_name
+from components.config import alerts_topic_name, artifact_bucket_prefix, dispatch_queue_name
+from components.iam.peers import PeerStack
 from components.iam.policy import Statement, policy_document
 from components.keys.grants import KEY_USE_ACTIONS, KmsAction, PlatformKey, key_statement
 from components.scope import AwsScope
@@ -49,11 +50,14 @@ class PlatformKeysArgs:
         stem of the aliases (required).
     deletion_window_days: KMS deletion window of every key (required; ``storage.kmsDeletionWindowDays``).
     protect: Pulumi protect and retainOnDelete on every key (default False; ``storage.protect``).
+    shared_with: the stack the artifact store's ``models/`` are shared with (``promotion.promotesTo``;
+        default None): its serving roles may decrypt them through S3 (:func:`shared_models_statement`).
     """
 
     scope: AwsScope
     deletion_window_days: int
     protect: bool = False
+    shared_with: PeerStack | None = None
 
 
 def account_root_arn(scope: AwsScope) -> pulumi.Output[str]:
@@ -73,9 +77,10 @@ def key_admin_statement(scope: AwsScope) -> Statement:
     )
 
 
-def key_policy_statements(purpose: str, scope: AwsScope, *, region: str | None = None) -> list[Statement]:
+def key_policy_statements(purpose: str, scope: AwsScope, *, region: str | None = None, shared_with: PeerStack | None = None) -> list[Statement]:
     """The key policy of the key for ``purpose`` (one of :data:`KEY_PURPOSES`) in ``scope``'s
-    account, for a key in ``region`` (default the scope's)."""
+    account, for a key in ``region`` (default the scope's); the artifacts key also lets
+    ``shared_with``'s serving roles read the shared models."""
     if purpose not in KEY_PURPOSES:
         raise ValueError(f"unknown key purpose {purpose!r}; known: {', '.join(KEY_PURPOSES)}")
     region = region or scope.region
@@ -114,12 +119,32 @@ def key_policy_statements(purpose: str, scope: AwsScope, *, region: str | None =
         statements += alerts_key_statements(scope, region)
     elif purpose == "dispatch":
         statements += dispatch_key_statements(scope, region)
+    elif purpose == "artifacts" and shared_with is not None:
+        statements.append(shared_models_statement(scope, region, shared_with))
     # artifacts and eks_secrets: used only by principals that hold an identity-policy grant (the
     # store's grants, the EKS cluster role, the replication role), so nothing beyond the admin
-    # statement is trusted here. images: ECR uses it through the grants it creates on the key when
-    # the deploy role creates a repository (its identity policy allows that); pullers and pushers
-    # need no key permission, so nothing more is trusted either.
+    # statement is trusted here; the one exception is the next environment's serving roles, which
+    # are in another account (shared_models_statement). images: ECR uses it through the grants it
+    # creates on the key when the deploy role creates a repository (its identity policy allows
+    # that) and decrypts layers itself on a pull (ECR's guide, "Encryption at rest"); pullers and
+    # pushers, the next environment's included, need no key permission, so nothing more is trusted.
     return statements
+
+
+def shared_models_statement(scope: AwsScope, region: str, shared_with: PeerStack) -> Statement:
+    """Decrypt for the serving roles of ``shared_with`` (another account), reading this stack's models through S3.
+
+    Another account's roles need the key policy itself to allow them (their identity policy alone
+    cannot), so the statement names that account's root, narrowed by ``aws:PrincipalArn`` to its
+    serving roles' IAM path; only through S3 in this region (``kms:ViaService``), and only for the
+    artifact bucket (its encryption context: the bucket ARN with the bucket key, the object ARN
+    without). Which prefix the roles read is the bucket policy's business (``models/`` only).
+    """
+    bucket = pulumi.Output.concat("arn:", scope.partition, ":s3:::", artifact_bucket_prefix(scope.name_stem), "*")
+    return key_statement(
+        "AllowPromotedToServingRolesToReadModelsThroughS3", [KmsAction.DECRYPT], principals={"AWS": [shared_with.root_arn]}, resources=["*"],
+        via_service=f"s3.{region}.amazonaws.com", encryption_context={"aws:s3:arn": bucket}, principal_arn_like=[shared_with.serving_roles_arn_pattern],
+    )
 
 
 # What a publisher to an SSE-KMS topic needs: a data key to encrypt the message, and Decrypt of it
@@ -231,7 +256,7 @@ class PlatformKeys(pulumi.ComponentResource):
                 f"{name}-{stem}",
                 description=f"{scope.name(stem)}: {description}",
                 deletion_window_days=args.deletion_window_days,
-                policy=policy_document(key_policy_statements(purpose, scope), kind="key"),
+                policy=policy_document(key_policy_statements(purpose, scope, shared_with=args.shared_with), kind="key"),
                 purpose_tags=KEY_TAGS.get(purpose),
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
             )

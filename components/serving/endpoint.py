@@ -31,6 +31,7 @@ from components.config import (
     ModelSourceConfig,
     ecr_image_parts,
 )
+from components.iam.peers import PeerStack
 from components.iam.policy import Statement
 from components.scope import AwsScope
 from components.serving.execution_role import ArtifactAccess, ExecutionRole, ExecutionRoleArgs, ImagePull, data_capture_prefix
@@ -63,6 +64,9 @@ class SageMakerEndpointArgs:
     alarm_topic_arn: the stack's alert topic; every alarm notifies it on ALARM and on OK (required).
     subnet_ids: private subnets for ``vpc: true`` endpoints (default None; required then).
     vpc_id: VPC of the model's dedicated security group (default None; required with vpc).
+    promoted_from: the stack whose registry shares its packages with this one
+        (``promotion.promotedFrom``; default None). A variant running one of its packages reads that
+        stack's models, key and serving repositories instead of this stack's repositories.
     """
 
     settings: EndpointConfig
@@ -75,6 +79,7 @@ class SageMakerEndpointArgs:
     alarm_topic_arn: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
     vpc_id: pulumi.Input[str] | None = None
+    promoted_from: PeerStack | None = None
 
 
 class SageMakerEndpoint(pulumi.ComponentResource):
@@ -100,8 +105,11 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         # partition, so they cannot be compared themselves).
         repositories = {image["repository"]: image["repositoryArn"] for image in images.values() if image is not None and not image["platform"]}
         # A model package names its image, and no data source can read it at program time: it is
-        # pulled from the platform's serving repositories, exactly, like a URI naming one of them.
-        platform_images = any(image is None or image["platform"] for image in images.values())
+        # pulled from the platform's serving repositories, exactly, like a URI naming one of them;
+        # a package of the previous environment's registry, from that environment's.
+        promoted_from = args.promoted_from
+        shared = {v for v, source in sources.items() if promoted_from is not None and promoted_from.owns_package(source.model_package_arn)}
+        platform_images = any(image["platform"] if image is not None else variant not in shared for variant, image in images.items())
         self.security_group = self._security_group() if settings.vpc else None
         self.execution = ExecutionRole(
             f"{name}-execution",
@@ -111,6 +119,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
                 image_repository_arns=list(repositories.values()),
                 data_capture_prefix=data_capture_prefix(settings),
                 extra_statements=self._vpc_statements() if settings.vpc else (),
+                promoted_from=promoted_from if shared else None,
+                promoted_from_repositories=args.images.names(SERVING) if shared else (),
             ),
             opts=child,
         )

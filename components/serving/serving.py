@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.config import ServingConfig
+from components.iam.peers import PeerStack
 from components.keys import PlatformKey
 from components.scope import AwsScope
 from components.serving.endpoint import SageMakerEndpoint, SageMakerEndpointArgs
@@ -32,6 +33,10 @@ class ServingArgs:
     subnet_ids: private subnet ids for ``vpc: true`` endpoints (default None).
     vpc_id: the platform VPC (default None).
     retain_registry: keep model package groups on delete (default False).
+    shared_with: the stack that deploys this registry's packages (``promotion.promotesTo``;
+        default None): each model package group gets a policy sharing it (:class:`ModelRegistry`).
+    promoted_from: the stack whose packages endpoints may run (``promotion.promotedFrom``;
+        default None; :class:`SageMakerEndpoint`).
     """
 
     config: ServingConfig
@@ -43,6 +48,8 @@ class ServingArgs:
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
     vpc_id: pulumi.Input[str] | None = None
     retain_registry: bool = False
+    shared_with: PeerStack | None = None
+    promoted_from: PeerStack | None = None
 
 
 class Serving(pulumi.ComponentResource):
@@ -52,7 +59,7 @@ class Serving(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.registry = ModelRegistry(
             f"{name}-registry",
-            ModelRegistryArgs(families=[e.model_package_group for e in config.endpoints], retain_on_delete=args.retain_registry),
+            ModelRegistryArgs(families=[e.model_package_group for e in config.endpoints], retain_on_delete=args.retain_registry, shared_with=args.shared_with),
             opts=child,
         )
         self.endpoints: dict[str, SageMakerEndpoint] = {}
@@ -71,6 +78,7 @@ class Serving(pulumi.ComponentResource):
                     alarm_topic_arn=args.alarm_topic_arn,
                     subnet_ids=args.subnet_ids if endpoint.vpc else None,
                     vpc_id=args.vpc_id if endpoint.vpc else None,
+                    promoted_from=args.promoted_from,
                 ),
                 opts=child,
             )

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.config import ARTIFACT_PREFIXES, StorageConfig
+from components.config import ARTIFACT_PREFIXES, ARTIFACTS_BUCKET_STEM, MODELS_PREFIX, StorageConfig
+from components.iam.peers import PeerStack
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy
 from components.keys import KmsAction, PlatformKey
@@ -53,6 +54,26 @@ def validate_prefix(prefix: str) -> str:
     return prefix
 
 
+def shared_models_statements(bucket_arn: pulumi.Input[str], shared_with: PeerStack) -> list[Statement]:
+    """``s3:GetObject`` on ``models/`` for the serving roles of ``shared_with`` (another account).
+
+    Its account root is the principal, narrowed by ``aws:PrincipalArn`` to the serving roles' IAM
+    path: a bucket policy naming a role that does not exist yet is refused. A model package names
+    its model data object, so neither listing nor older versions are shared; nothing outside
+    ``models/`` (datasets, captured requests, pipelines) is. The bucket's Deny statements (TLS,
+    uploads under another key) hold for these roles too.
+    """
+    return [
+        Statement(
+            sid="PromotedToServingRolesReadModels",
+            principals={"AWS": [shared_with.root_arn]},
+            actions=["s3:GetObject"],
+            resources=[pulumi.Output.concat(bucket_arn, "/", MODELS_PREFIX, "*")],
+            conditions=shared_with.principal_condition(shared_with.serving_roles_arn_pattern),
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class ArtifactStoreArgs:
     """Inputs of :class:`ArtifactStore`.
@@ -63,11 +84,15 @@ class ArtifactStoreArgs:
         stem (bucket and alias names) and permissions boundary (the replication role) (required).
     key: the customer-managed key that encrypts the bucket (required; the platform passes
         ``PlatformKeys.artifacts``). Grants to the store include its use through S3.
+    shared_with: the stack whose serving roles may read ``models/`` (``promotion.promotesTo``;
+        default None): the bucket policy lets them (:func:`shared_models_statements`); the key's
+        policy must let them decrypt too (``PlatformKeysArgs.shared_with``).
     """
 
     config: StorageConfig
     scope: AwsScope
     key: PlatformKey
+    shared_with: PeerStack | None = None
 
 
 class ArtifactStore(pulumi.ComponentResource):
@@ -91,10 +116,11 @@ class ArtifactStore(pulumi.ComponentResource):
         artifacts = buckets.data_bucket(
             name,
             resource_name=f"{name}-bucket",
-            bucket_stem="artifacts",
+            bucket_stem=ARTIFACTS_BUCKET_STEM,
             tag=ARTIFACTS_TAG,
             key_arn=self.kms_key_arn,
             lifecycle_rules=[*buckets.cleanup_rules(), *buckets.transition_rules()],
+            grants=(lambda arn: shared_models_statements(arn, args.shared_with)) if args.shared_with else None,
         )
         self.bucket = artifacts.bucket
         self.versioning = artifacts.versioning

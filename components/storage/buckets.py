@@ -12,6 +12,7 @@ recognise them.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -149,9 +150,11 @@ class BucketBuilder:
         key_arn: pulumi.Input[str],
         lifecycle_rules: list[dict],
         region: str | None = None,
+        grants: Callable[[pulumi.Output[str]], list[Statement]] | None = None,
     ) -> DataBucket:
         """A hardened bucket under ``key_arn`` (SSE-KMS, bucket key on), its policy (TLS 1.2+,
-        no other key) and its lifecycle; settings are named ``<stem>-...``."""
+        no other key, and the statements ``grants`` builds from the bucket's ARN) and its
+        lifecycle; settings are named ``<stem>-...``."""
         bucket = self.bucket(resource_name, bucket_stem, tag, region=region)
         versioning = self.harden(stem, bucket, region=region)
         aws.s3.BucketServerSideEncryptionConfiguration(
@@ -171,7 +174,9 @@ class BucketBuilder:
         aws.s3.BucketPolicy(
             f"{stem}-policy",
             bucket=bucket.id,
-            policy=policy_document([*tls_statements(bucket.arn), *kms_upload_statements(bucket.arn, key_arn)], kind="resource"),
+            policy=policy_document(
+                [*tls_statements(bucket.arn), *kms_upload_statements(bucket.arn, key_arn), *(grants(bucket.arn) if grants else [])], kind="resource"
+            ),
             region=region,
             opts=self._child(),
         )

@@ -45,6 +45,7 @@ CODEBUILD_WEBHOOK = "aws:codebuild/webhook:Webhook"
 ACCOUNT_PUBLIC_ACCESS_BLOCK = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
 S3_BUCKET = "aws:s3/bucket:Bucket"
 MODEL_PACKAGE_GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
+MODEL_PACKAGE_GROUP_POLICY = "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"
 KUBERNETES_NAMESPACE = "kubernetes:core/v1:Namespace"
 KUBERNETES_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 

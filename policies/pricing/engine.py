@@ -66,7 +66,7 @@ FREE_TYPES = frozenset(
         resource_types.ECR_REPOSITORY_POLICY,
         "aws:sagemaker/model:Model",
         "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
-        "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",
+        resource_types.MODEL_PACKAGE_GROUP_POLICY,
         "aws:sns/topicPolicy:TopicPolicy",
         resource_types.SQS_QUEUE_POLICY,
         resource_types.EVENT_TARGET,  # its rule is priced

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 import pytest
 
 from components.config import parse_platform_config
+from components.iam.peers import PeerStack
 from components.images import PULL_ACTIONS, PUSH_ACTIONS, ImageRepositories, ImageRepositoriesArgs
 from components.keys import PlatformKey
 from components.scope import scope_for
@@ -30,16 +31,19 @@ READS, WRITES = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"), ("ecr:Initi
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}
 
 
-def run_images(config, build=None):
+def run_images(config, build=None, shared_with_account: str | None = None):
     """The component alone, with roles ``execution`` (serving) and ``nodes`` (everything) granted, then sealed;
-    ``build(images, opts)`` replaces the grants and the seal."""
+    ``build(images, opts)`` replaces the grants and the seal. ``shared_with_account``: the serving
+    repositories are shared with that account's prod stack."""
 
     def program():
         opts = pulumi.ResourceOptions(providers={"aws": aws.Provider("aws", region=config.region)})
         scope = scope_for(config, account_id=ACCOUNT_ID)
+        peer = PeerStack(environment="prod", account=shared_with_account, name_prefix=config.name_prefix, scope=scope) if shared_with_account else None
         images = ImageRepositories(
             "images",
-            ImageRepositoriesArgs(config=config.images, scope=scope, key=PlatformKey(KMS), name_prefix=config.name_prefix, environment=config.environment),
+            ImageRepositoriesArgs(config=config.images, scope=scope, key=PlatformKey(KMS), name_prefix=config.name_prefix, environment=config.environment,
+                                  shared_with=peer),
             opts=opts,
         )
         if build is not None:
@@ -118,14 +122,16 @@ def test_in_the_whole_stack_exactly_the_roles_that_need_them_pull_and_the_pusher
     rec = stack_preview(stack).recording
     account = STACK_ACCOUNTS[stack]
     execution, nodes = rec.one(ROLE, f"mlops-{stack}-churn-execution-role"), rec.one(ROLE, "eks-node-role")
-    execution_arn, nodes_arn = (f"arn:aws:iam::{account}:role/{r.id}" for r in (execution, nodes))
+    execution_arn, nodes_arn = (f"arn:aws:iam::{account}:role{r.inputs.get('path') or '/'}{r.id}" for r in (execution, nodes))
     push_arn = f"arn:aws:iam::{account}:role/mlops-push-{stack}-churn"
     # The push role is bootstrap's; its policy pushes to both repositories (tests/ops/test_bootstrap_images.py).
     push_identity = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(PUSH_ACTIONS), "Resource": "*"}]}
     roles = {"execution": (execution_arn, _identity(rec, execution)), "nodes": (nodes_arn, [ADMIN]),  # nodes: AmazonEC2ContainerRegistryPullOnly on *
              "pusher": (push_arn, [push_identity]), "admin": (f"arn:aws:iam::{account}:role/ml-platform-admins", [ADMIN])}
+    # prod's endpoint runs staging's package, whose image is in staging's repository: prod's own is the nodes'.
+    runs_own_package = stack == "staging"
     expected = {
-        "serve": {"execution": "pull", "nodes": "pull", "pusher": "push", "admin": None},
+        "serve": {"execution": "pull" if runs_own_package else None, "nodes": "pull", "pusher": "push", "admin": None},
         "train": {"execution": None, "nodes": "pull", "pusher": "push", "admin": None},
     }
     for repository, who in expected.items():
@@ -146,6 +152,28 @@ def test_the_repository_policy_names_no_role_directly_so_a_push_role_bootstrap_h
     assert [(s["Sid"], s["Effect"], s["Principal"]) for s in document["Statement"]] == [
         ("PullByPlatformRoles", "Allow", {"AWS": [root]}), ("DenyImageReadsToOthers", "Deny", {"AWS": "*"}),
         ("PushByModelRepositoryCi", "Allow", {"AWS": [root]}), ("DenyImageWritesToOthers", "Deny", {"AWS": "*"})]
+
+
+def test_shared_serving_repositories_let_the_next_environments_serving_roles_pull_and_are_their_one_exception_to_the_read_deny():
+    rec = run_images(stack_config("staging"), shared_with_account="444455556666")
+    peer_root, peer_roles = "arn:aws:iam::444455556666:root", "arn:aws:iam::444455556666:role/mlops-prod/serving/*"
+    pullers = [_role_arn(rec, "execution"), _role_arn(rec, "nodes")]
+    statements = _repository_policy(rec, "mlops-staging/serve")["Statement"]
+    assert statements[:3] == [
+        {"Sid": "PullByPlatformRoles", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{ACCOUNT_ID}:root"]}, "Action": sorted(PULL_ACTIONS),
+         "Condition": {"StringEquals": {"aws:PrincipalArn": pullers}}},
+        {"Sid": "PullByPromotedToServingRoles", "Effect": "Allow", "Principal": {"AWS": [peer_root]}, "Action": sorted(PULL_ACTIONS),
+         "Condition": {"ArnLike": {"aws:PrincipalArn": [peer_roles]}}},
+        # Both operators must hold for the Deny: not a puller of this account, and not one of the next environment's serving roles.
+        {"Sid": "DenyImageReadsToOthers", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": sorted(READS),
+         "Condition": {"StringNotEquals": {"aws:PrincipalArn": pullers}, "ArnNotLike": {"aws:PrincipalArn": [peer_roles]}}},
+    ]
+    # Pushing stays with the model repository's CI.
+    assert [s["Sid"] for s in statements[3:]] == ["PushByModelRepositoryCi", "DenyImageWritesToOthers"]
+    assert "ArnNotLike" not in statements[4]["Condition"]
+    # Training images are never shared.
+    assert [s["Sid"] for s in _repository_policy(rec, "mlops-staging/train")["Statement"]] == [
+        "PullByPlatformRoles", "DenyImageReadsToOthers", "PushByModelRepositoryCi", "DenyImageWritesToOthers"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
+from components.iam.peers import PeerStack
 from components.iam.policy import PolicyError, Statement, expand_action, policy_document
 from components.keys import GRANT_ACTIONS, KEY_PURPOSES, KEY_USE_ACTIONS, KmsAction, PlatformKey, PlatformKeys, PlatformKeysArgs
 from components.scope import scope_for
@@ -26,16 +27,19 @@ USE = sorted(
 )
 
 
-def platform_keys(config, provider: aws.Provider) -> PlatformKeys:
-    args = PlatformKeysArgs(scope=scope_for(config, account_id=ACCOUNT_ID), deletion_window_days=config.storage.kms_deletion_window_days, protect=config.storage.protect)
+def platform_keys(config, provider: aws.Provider, *, shared_with_account: str | None = None) -> PlatformKeys:
+    """The keys of ``config``'s stack; with ``shared_with_account``, the artifacts key shares models with that account's prod stack."""
+    scope = scope_for(config, account_id=ACCOUNT_ID)
+    peer = PeerStack(environment="prod", account=shared_with_account, name_prefix=config.name_prefix, scope=scope) if shared_with_account else None
+    args = PlatformKeysArgs(scope=scope, deletion_window_days=config.storage.kms_deletion_window_days, protect=config.storage.protect, shared_with=peer)
     return PlatformKeys("keys", args, opts=pulumi.ResourceOptions(providers={"aws": provider}))
 
 
-def _build(stack: str):
+def _build(stack: str, **options):
     config = stack_config(stack)
 
     def program():
-        platform_keys(config, aws.Provider("aws", region=config.region))
+        platform_keys(config, aws.Provider("aws", region=config.region), **options)
 
     return run_component(program)
 
@@ -68,6 +72,31 @@ def test_artifacts_eks_secrets_and_images_keys_trust_only_the_account_through_ia
     assert _policy(dev, "eks-secrets") == {"Version": "2012-10-17", "Statement": [ADMIN]}
     # ECR uses the images key through the grants it creates when the deploy role creates a repository.
     assert _policy(dev, "images") == {"Version": "2012-10-17", "Statement": [ADMIN]}
+
+
+def test_a_shared_artifacts_key_lets_the_next_environments_serving_roles_decrypt_its_artifact_bucket_through_s3():
+    """Another account's roles need the key policy itself; its root is named, narrowed to the serving
+    roles' IAM path (a key policy naming a role that does not exist yet is refused)."""
+    rec = _build("staging", shared_with_account="444455556666")
+    assert _policy(rec, "artifacts")["Statement"] == [
+        ADMIN,
+        {
+            "Sid": "AllowPromotedToServingRolesToReadModelsThroughS3",
+            "Effect": "Allow",
+            "Principal": {"AWS": ["arn:aws:iam::444455556666:root"]},
+            "Action": ["kms:Decrypt"],
+            "Resource": ["*"],
+            "Condition": {
+                "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
+                "ArnLike": {"aws:PrincipalArn": ["arn:aws:iam::444455556666:role/mlops-prod/serving/*"]},
+                # With the bucket key, S3's context is the bucket's ARN; without it, the object's: both under this prefix.
+                "StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::mlops-staging-artifacts-*"},
+            },
+        },
+    ]
+    # Pullers need nothing of the images key (ECR decrypts layers under its own grants); no other key is shared.
+    for stem in ("images", "eks-secrets", "ebs", "logs", "alerts"):
+        assert all("Promoted" not in s["Sid"] for s in _policy(rec, stem)["Statement"]), stem
 
 
 def test_ebs_key_lets_the_auto_scaling_service_linked_role_encrypt_and_attach_volumes(dev):
@@ -291,6 +320,12 @@ def test_every_key_statement_names_exact_actions_and_identity_policies_name_the_
             continue
         assert all("*" not in action and "?" not in action for action in statement["Action"]), label
         assert set(statement["Action"]) <= {action.value for action in KmsAction}, label
-        if resource.type == "aws:iam/rolePolicy:RolePolicy":
+        if resource.type == "aws:iam/rolePolicy:RolePolicy" and statement["Sid"] == "DecryptPromotedFromModelsThroughS3":
+            # prod runs staging's packages: any key of staging's account, only through S3 and only for staging's artifact bucket.
+            assert stack == "prod", label
+            assert statement["Resource"] == [f"arn:aws:kms:us-east-1:{STACK_ACCOUNTS['staging']}:key/*"], label
+            assert statement["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
+                                              "StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::mlops-staging-artifacts-*"}}, label
+        elif resource.type == "aws:iam/rolePolicy:RolePolicy":
             # One key (the replica's lives in the replica region), never "*".
             assert all(arn.startswith("arn:aws:kms:") and f":{STACK_ACCOUNTS[stack]}:key/" in arn for arn in statement["Resource"]), label

@@ -18,6 +18,7 @@ import pytest
 
 from components import facts
 from components.config import PlatformConfig, parse_platform_config
+from components.iam.peers import promotion_peers
 from components.images import ImageRepositories, ImageRepositoriesArgs
 from components.keys import PlatformKey
 from components.scope import scope_for
@@ -53,6 +54,8 @@ def run_serving(config: PlatformConfig, *, unknowns: bool = False):
         provider = aws.Provider("aws", region=config.region)
         opts = pulumi.ResourceOptions(providers={"aws": provider})
         scope = scope_for(config, account_id=ACCOUNT_ID)
+        # The stack's promotion peers, as MlopsPlatform passes them.
+        shared_with, promoted_from = promotion_peers(config, scope)
         store = ArtifactStore("store", ArtifactStoreArgs(config=config.storage, scope=scope, key=PlatformKey(KMS)), opts=opts)
         images = ImageRepositories(
             "images",
@@ -71,6 +74,8 @@ def run_serving(config: PlatformConfig, *, unknowns: bool = False):
                 subnet_ids=SUBNETS,
                 vpc_id=VPC_ID,
                 retain_registry=config.storage.protect,
+                shared_with=shared_with,
+                promoted_from=promoted_from,
             ),
             opts=opts,
         )
@@ -92,7 +97,7 @@ def _bucket(rec) -> str:
 
 
 def _role_arn(role, account: str = ACCOUNT_ID) -> str:
-    return f"arn:aws:iam::{account}:role/{role.id}"
+    return f"arn:aws:iam::{account}:role{role.inputs.get('path') or '/'}{role.id}"
 
 
 def _with_endpoint(stack: str, **changes):
@@ -196,11 +201,12 @@ def test_an_image_of_a_serving_repository_is_pulled_through_the_grant_not_by_its
     assert [s["Sid"] for s in statements if "ecr:BatchGetImage" in s["Action"]] == ["PullPlatformImages"]
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_whole_stack_model_package_endpoints_pull_from_the_stacks_serving_repository(stack):
+@pytest.mark.parametrize(("stack", "registry"), [("staging", "staging"), ("prod", "staging")])
+def test_whole_stack_model_package_endpoints_pull_from_the_serving_repository_of_the_packages_registry(stack, registry):
+    """Staging runs its own packages; prod runs staging's (promotion.promotedFrom), whose image is in staging's repository."""
     rec = stack_preview(stack).recording
     [role] = [r for r in rec.of_type(ROLE) if r.name == f"mlops-{stack}-churn-execution-role"]
-    assert _resources(_statements(rec, role), "ecr:BatchGetImage") == [_serving_repository(STACK_ACCOUNTS[stack], stack)]
+    assert _resources(_statements(rec, role), "ecr:BatchGetImage") == [_serving_repository(STACK_ACCOUNTS[registry], registry)]
 
 
 def test_model_package_pull_scope_under_the_iam_evaluator():
@@ -217,6 +223,90 @@ def test_model_package_pull_scope_under_the_iam_evaluator():
         assert not is_allowed(documents, None, action, f"arn:aws:ecr:eu-west-1:{ACCOUNT_ID}:repository/acme-staging/serve"), action
     assert is_allowed(documents, None, "ecr:GetAuthorizationToken", "*")
     assert not is_allowed(documents, None, "ecr:PutImage", f"{registry}/acme-staging/serve")
+
+
+# ---------------------------------------------------------------------------------------------
+# Packages of the previous environment's registry (promotion.promotedFrom)
+
+STAGING_ACCOUNT, PROD_ACCOUNT = STACK_ACCOUNTS["staging"], STACK_ACCOUNTS["prod"]
+STAGING_PACKAGE = f"arn:aws:sagemaker:us-east-1:{STAGING_ACCOUNT}:model-package/churn/7"
+PROD_PACKAGE = f"arn:aws:sagemaker:us-east-1:{PROD_ACCOUNT}:model-package/churn/3"
+PROMOTED_FROM_STATEMENTS = [
+    # Bucket ARNs name no account: staging's bucket by its name prefix, in staging's account only.
+    {"Sid": "ReadPromotedFromModels", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::mlops-staging-artifacts-*/models/*"],
+     "Condition": {"StringEquals": {"s3:ResourceAccount": STAGING_ACCOUNT}}},
+    {"Sid": "DecryptPromotedFromModelsThroughS3", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [f"arn:aws:kms:us-east-1:{STAGING_ACCOUNT}:key/*"],
+     "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}, "StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::mlops-staging-artifacts-*"}}},
+    # staging's repositories of the names of prod's serving repositories.
+    {"Sid": "PullPromotedFromImages", "Effect": "Allow", "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+     "Resource": [_serving_repository(STAGING_ACCOUNT, "staging")]},
+]
+
+
+def _prod_serving(**model_sources):
+    """prod's config with its endpoint's primary (``model``) and optionally a challenger running the given packages."""
+    raw = stack_raw_config("prod")
+    endpoint = raw["serving"]["endpoints"][0]
+    endpoint["model"] = {"modelPackageArn": model_sources["model"]}
+    if "challenger" in model_sources:
+        endpoint["instance"]["challenger"] = {"instanceType": "ml.m5.xlarge", "minCount": 2, "initialCount": 2, "maxCount": 4, "trafficPercent": 10,
+                                              "model": {"modelPackageArn": model_sources["challenger"]}}
+    return run_serving(parse_platform_config(raw, "us-east-1", "stacks/Pulumi.prod.yaml"))
+
+
+def test_a_stack_that_promotes_shares_each_model_package_group_with_the_next_environments_roles():
+    rec = recording("staging")
+    [policy] = rec.of_type("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy")
+    group = rec.one("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
+    assert policy.inputs["modelPackageGroupName"] == "churn" and policy.propertyDependencies["modelPackageGroupName"] == [group.urn]
+    assert policy.deleteBeforeReplace is True  # one per group: a replacement put first would be deleted with the old one
+    assert policy.parent == rec.one("mlops:serving:ModelRegistry").urn
+    readers = {"ArnLike": {"aws:PrincipalArn": [f"arn:aws:iam::{PROD_ACCOUNT}:role/mlops-deploy-prod", f"arn:aws:iam::{PROD_ACCOUNT}:role/mlops-preview-prod",
+                                                f"arn:aws:iam::{PROD_ACCOUNT}:role/mlops-prod/serving/*"]}}
+    assert json.loads(policy.inputs["resourcePolicy"]) == {"Version": "2012-10-17", "Statement": [
+        {"Sid": "PromotedToDescribesTheGroup", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{PROD_ACCOUNT}:root"]},
+         "Action": ["sagemaker:DescribeModelPackageGroup"], "Resource": [f"arn:aws:sagemaker:us-east-1:{ACCOUNT_ID}:model-package-group/churn"], "Condition": readers},
+        # Never UpdateModelPackage: approving a version stays with staging's reviewers.
+        {"Sid": "PromotedToReadsAndDeploysVersions", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{PROD_ACCOUNT}:root"]},
+         "Action": ["sagemaker:CreateModel", "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
+         "Resource": [f"arn:aws:sagemaker:us-east-1:{ACCOUNT_ID}:model-package/churn/*"], "Condition": readers},
+    ]}
+    # A stack that promotes to none shares nothing.
+    for stack in ("dev", "prod"):
+        assert recording(stack).of_type("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy") == [], stack
+
+
+def test_every_endpoint_execution_role_is_under_the_stacks_serving_path():
+    for stack in ("dev", "staging", "prod"):
+        role = recording(stack).one(ROLE, "execution")
+        assert role.inputs["path"] == f"/mlops-{stack}/serving/", stack
+    # Nothing else of the platform is: the pattern that shares staging's models matches endpoint roles only.
+    others = [r.name for r in stack_preview("prod").recording.of_type(ROLE) if r.inputs.get("path") and "execution" not in r.name]
+    assert others == []
+
+
+def test_an_endpoint_running_a_package_of_stagings_registry_reads_its_models_key_and_images_there():
+    rec = _prod_serving(model=STAGING_PACKAGE)
+    role = rec.one(ROLE, "execution")
+    [shared] = [p for p in rec.of_type(ROLE_POLICY) if p.name == "mlops-prod-churn-execution-promoted-from"]
+    assert shared.inputs["role"] == role.id and shared.parent == rec.one("mlops:serving:ExecutionRole").urn
+    assert json.loads(shared.inputs["policy"])["Statement"] == PROMOTED_FROM_STATEMENTS
+    assert rec.one(MODEL, "primary").inputs["primaryContainer"] == {"modelPackageName": STAGING_PACKAGE}
+    # prod's own serving repositories hold nothing this endpoint runs: no grant on them.
+    assert _resources(_statements(rec, role), "ecr:BatchGetImage") == [_serving_repository(STAGING_ACCOUNT, "staging")]
+    # The models wait for the shared policy too.
+    assert shared.urn in rec.one(MODEL, "primary").dependencies
+
+
+def test_only_an_endpoint_that_runs_a_package_of_stagings_registry_reads_there():
+    own = _prod_serving(model=PROD_PACKAGE)
+    assert [p.name for p in own.of_type(ROLE_POLICY) if "promoted-from" in p.name] == []
+    assert _resources(_statements(own, own.one(ROLE, "execution")), "ecr:BatchGetImage") == [_serving_repository(ACCOUNT_ID, "prod")]
+    # A challenger of staging's registry next to a primary of prod's own: both repositories, each exactly.
+    mixed = _prod_serving(model=PROD_PACKAGE, challenger=STAGING_PACKAGE)
+    statements = _statements(mixed, mixed.one(ROLE, "execution"))
+    assert _resources(statements, "ecr:BatchGetImage") == sorted([_serving_repository(ACCOUNT_ID, "prod"), _serving_repository(STAGING_ACCOUNT, "staging")])
+    assert [s for s in statements if "PromotedFrom" in s["Sid"]] == PROMOTED_FROM_STATEMENTS
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pytest
 
 from components.config import ARTIFACT_PREFIXES
+from components.iam.peers import PeerStack
 from components.keys import PlatformKeys, PlatformKeysArgs
 from components.scope import scope_for
 from components.storage import ACCESS_LOG_TAG, ArtifactStore, ArtifactStoreArgs, validate_prefix
@@ -31,16 +32,19 @@ ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 
-def build_store(config, grants=()):
-    """A program with the platform keys, the store and one workload role with ``grants``."""
+def build_store(config, grants=(), shared_with_account: str | None = None):
+    """A program with the platform keys, the store and one workload role with ``grants``; with
+    ``shared_with_account``, keys and store share ``models/`` with that account's prod stack."""
     seen = {}
 
     def program():
         provider = aws.Provider("aws", region=config.region)
         opts = pulumi.ResourceOptions(providers={"aws": provider})
         scope = scope_for(config, account_id=ACCOUNT_ID)
-        keys = PlatformKeys("keys", PlatformKeysArgs(scope=scope, deletion_window_days=config.storage.kms_deletion_window_days, protect=config.storage.protect), opts=opts)
-        store = ArtifactStore("store", ArtifactStoreArgs(config=config.storage, scope=scope, key=keys.artifacts), opts=opts)
+        peer = PeerStack(environment="prod", account=shared_with_account, name_prefix=config.name_prefix, scope=scope) if shared_with_account else None
+        keys = PlatformKeys("keys", PlatformKeysArgs(scope=scope, deletion_window_days=config.storage.kms_deletion_window_days, protect=config.storage.protect,
+                                                     shared_with=peer), opts=opts)
+        store = ArtifactStore("store", ArtifactStoreArgs(config=config.storage, scope=scope, key=keys.artifacts, shared_with=peer), opts=opts)
         role = aws.iam.Role("workload", assume_role_policy="{}", opts=pulumi.ResourceOptions(provider=provider))
         for method, prefix in grants:
             getattr(store, method)(role, prefix=prefix)
@@ -175,6 +179,29 @@ def test_artifact_bucket_policy_denies_plain_http_old_tls_and_foreign_or_missing
     _, arn = key_arn(rec, "keys-artifacts")
     policy = doc(attached(rec, POLICY, bucket))
     assert policy == {"Version": "2012-10-17", "Statement": tls_denies(bucket.id) + kms_denies(bucket.id, arn)}
+
+
+def test_a_store_shared_with_the_next_environment_lets_its_serving_roles_read_models_and_nothing_else():
+    """Its account root, narrowed to the serving roles' IAM path (a policy naming a role that does
+    not exist yet is refused), s3:GetObject under models/ only; the Deny statements stay as they were."""
+    rec, _ = build_store(stack_config("prod"), shared_with_account="444455556666")
+    bucket = bucket_named(rec, "bucket")
+    _, kms = key_arn(rec, "keys-artifacts")
+    assert doc(attached(rec, POLICY, bucket))["Statement"] == [
+        *tls_denies(bucket.id),
+        *kms_denies(bucket.id, kms),
+        {
+            "Sid": "PromotedToServingRolesReadModels",
+            "Effect": "Allow",
+            "Principal": {"AWS": ["arn:aws:iam::444455556666:root"]},
+            "Action": ["s3:GetObject"],
+            "Resource": [f"arn:aws:s3:::{bucket.id}/models/*"],
+            "Condition": {"ArnLike": {"aws:PrincipalArn": ["arn:aws:iam::444455556666:role/mlops-prod/serving/*"]}},
+        },
+    ]
+    # The replica is a copy for disaster recovery, not a source of promotions.
+    replica = bucket_named(rec, "replica")
+    assert all("Promoted" not in s["Sid"] for s in doc(attached(rec, POLICY, replica))["Statement"])
 
 
 def test_artifact_bucket_lifecycle_follows_the_stack_config():

@@ -404,6 +404,27 @@ def test_preview_role_reads_but_cannot_write(aws, capsys):
         assert not can(action, "*"), action
 
 
+def test_ci_roles_share_and_read_model_packages_across_environments_without_a_new_action(aws, capsys):
+    """sagemaker:* (deploy) and sagemaker:Describe*/List* (preview) on "*" already cover sharing: the
+    group policies of this account's registry, and reads of the previous environment's packages,
+    which that account's group policy must allow too (tests/stack/test_promotion_sharing.py)."""
+    assert bootstrap(capsys)[0] == 0
+    deploy, preview, boundary = _stored("mlops-deploy"), _stored("mlops-preview"), _stored("mlops-ci-boundary")
+    group = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/churn"
+    for action in ("sagemaker:PutModelPackageGroupPolicy", "sagemaker:GetModelPackageGroupPolicy", "sagemaker:DeleteModelPackageGroupPolicy"):
+        assert is_allowed([deploy], boundary, action, group), action
+    assert not is_allowed([preview], boundary, "sagemaker:PutModelPackageGroupPolicy", group)
+    assert not is_allowed([preview], boundary, "sagemaker:DeleteModelPackageGroupPolicy", group)
+    previous = "arn:aws:sagemaker:eu-west-1:210987654321:model-package/churn/7"
+    for policy in (deploy, preview):
+        assert is_allowed([policy], boundary, "sagemaker:DescribeModelPackage", previous)
+    # The endpoint execution roles live under the /<stem>/serving/ path: still within the deploy role's role names.
+    serving_role = f"arn:aws:iam::{ACCOUNT}:role/mlops-staging/serving/mlops-staging-churn-execution-role-1a2b3c4"
+    boundary_arn = NAMES.policy_arn("mlops-ci-boundary")
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:PassRole", "iam:DeleteRole", "iam:GetRole"):
+        assert is_allowed([deploy], boundary, action, serving_role, {"iam:PermissionsBoundary": boundary_arn}), action
+
+
 RUNNER_PROJECT = f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/mlops-dev-gha-runner"
 CONNECTION = f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/0b7e1f6c-1111-2222-3333-444455556666"
 

@@ -7,12 +7,16 @@ sets their approval status with UpdateModelPackage, as a reviewer's approval wou
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from mlopsctl.cli import main
 from mlopsctl.offline.preview import load_config
 from mlopsctl.offline.stackfile import load_stack_file
+from mlopsctl.ops.awsclients import AwsClients
 from mlopsctl.ops.verify.packages import deployed_packages
 from tests.support.aws_errors import answer_every_client_with_error
 from tests.support.aws_seed import REGION, moto_account, without_credentials
@@ -111,3 +115,58 @@ def test_outputs_and_json_are_not_for_before_deploy(capsys):
         code, out, err = run(capsys, *extra)
         assert (code, out) == (2, "")
         assert err.startswith("error: --before-deploy: checks the stack file's model packages only")
+
+
+# --- prod deploys staging's packages (promotion.promotedFrom) ---------------------------------
+# moto keeps one registry per account and answers only its own account's packages, so it cannot
+# serve staging's package to prod's credentials the way SageMaker does under staging's group
+# policy: that call is checked with botocore's Stubber (requests and responses validated against
+# the SageMaker model), with moto answering STS as prod's account.
+
+PROD = load_config(load_stack_file("prod"))
+STAGING_PACKAGE = f"arn:aws:sagemaker:{REGION}:{STAGING.account_id}:model-package/churn/7"
+
+
+@pytest.fixture
+def staging_registry(monkeypatch):
+    """Prod's credentials (moto STS); the SageMaker client every AwsClients hands out is stubbed."""
+    with moto_account(monkeypatch, REGION):
+        monkeypatch.setenv("MOTO_ACCOUNT_ID", PROD.account_id)
+        client = boto3.client("sagemaker", region_name=REGION)
+        real = AwsClients.client
+        monkeypatch.setattr(AwsClients, "client", lambda self, service, region=None: client if service == "sagemaker" else real(self, service, region))
+        with Stubber(client) as stub:
+            yield stub
+            stub.assert_no_pending_responses()
+
+
+def _described(status: str) -> dict:
+    return {"ModelPackageName": "churn", "ModelPackageGroupName": "churn", "ModelPackageVersion": 7, "ModelPackageArn": STAGING_PACKAGE,
+            "CreationTime": datetime(2026, 12, 1, tzinfo=UTC), "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": []}, "ModelApprovalStatus": status}
+
+
+def test_prod_names_a_package_of_stagings_registry():
+    assert PROD.promotion.promoted_from.account_id == STAGING.account_id
+    assert [(p.endpoint, p.variant, p.arn) for p in deployed_packages(PROD)] == [("churn", "primary", STAGING_PACKAGE)]
+
+
+@pytest.mark.parametrize(("status", "code", "line"), [
+    ("Approved", 0, f"ok   endpoint churn (primary): {STAGING_PACKAGE}: Approved"),
+    ("Rejected", 1, f"FAIL endpoint churn (primary): {STAGING_PACKAGE}: Rejected, not Approved: approve it in the registry first"),
+])
+def test_a_package_of_stagings_registry_is_described_by_its_full_arn_with_prods_credentials(staging_registry, capsys, status, code, line):
+    staging_registry.add_response("describe_model_package", _described(status), {"ModelPackageName": STAGING_PACKAGE})
+    assert main(["verify", "--before-deploy", "--stack", "prod"]) == code
+    out, err = capsys.readouterr()
+    assert (out.splitlines()[0], err) == (line, "")
+
+
+def test_stagings_registry_refusing_prod_says_where_the_sharing_comes_from(staging_registry, capsys):
+    staging_registry.add_client_error("describe_model_package", "AccessDeniedException", "not authorized to perform sagemaker:DescribeModelPackage",
+                                      400, expected_params={"ModelPackageName": STAGING_PACKAGE})
+    assert main(["verify", "--before-deploy", "--stack", "prod"]) == 1
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == (f"FAIL endpoint churn (primary): {STAGING_PACKAGE}: cannot be checked: permission denied for DescribeModelPackage "
+                     "(AccessDeniedException): not authorized to perform sagemaker:DescribeModelPackage; it is in staging's registry, which shares "
+                     f"it with this account once staging's stack (promotion.promotesTo: prod, {PROD.account_id}) is deployed")

@@ -3,8 +3,8 @@
 It implements the parts of IAM's evaluation logic that bootstrap's policies use: explicit Deny
 wins; otherwise an action is allowed only if the identity policies allow it AND the permissions
 boundary allows it. Action patterns match case-insensitively, resource patterns case-sensitively,
-``*`` and ``?`` as wildcards. Condition operators: StringEquals, StringNotEquals, StringLike, ArnEquals,
-ArnLike, Bool, NumericLessThan; for a negated operator a missing context key matches, as in IAM. Any other
+``*`` and ``?`` as wildcards. Condition operators: StringEquals, StringNotEquals(IfExists), StringLike, ArnEquals,
+ArnLike, ArnNotLike, Bool, NumericLessThan; for a negated operator a missing context key matches, as in IAM. Any other
 element or operator raises, so a policy using something this evaluator does not understand can
 never pass silently. A request's context holds only the keys that request carries: a condition on
 a key the action never sends (``kms:GrantIsForAWSResource`` on ``kms:DescribeKey``) never holds.
@@ -13,7 +13,8 @@ a key the action never sends (``kms:GrantIsForAWSResource`` on ``kms:DescribeKey
 :func:`service_is_allowed` evaluates a resource or key policy for an AWS service principal, which
 no identity policy can grant anything to.
 :func:`same_account_allowed` adds a resource policy (an ECR repository's) for a principal of the
-resource's own account.
+resource's own account; :func:`cross_account_allowed` one (a bucket, key, repository or model
+package group policy) for a principal of another account.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def _condition_holds(conditions: dict, context: dict[str, str]) -> bool:
             expected, actual = [str(e) for e in _as_list(expected)], context.get(key)
             if operator == "StringEquals":
                 ok = actual is not None and actual in expected
-            elif operator == "StringNotEquals":
+            elif operator in ("StringNotEquals", "StringNotEqualsIfExists"):
+                # Negated: a missing key matches, which is also what IfExists says.
                 ok = actual is None or actual not in expected
             elif operator == "StringLike":
                 ok = actual is not None and _matches(expected, actual, ignore_case=False)
@@ -53,6 +55,8 @@ def _condition_holds(conditions: dict, context: dict[str, str]) -> bool:
                 ok = actual is not None and actual in expected
             elif operator == "ArnLike":
                 ok = actual is not None and _matches(expected, actual, ignore_case=False)
+            elif operator == "ArnNotLike":
+                ok = actual is None or not _matches(expected, actual, ignore_case=False)
             elif operator == "Bool":
                 ok = actual is not None and str(actual).lower() == expected[0].lower()
             elif operator == "NumericLessThan":
@@ -159,3 +163,35 @@ def same_account_allowed(identity_policies: list[dict], resource_policy: dict, *
     if direct == "deny" or any(_evaluate(d, action, resource, context) == "deny" for d in identity_policies):
         return False
     return direct == "allow" or is_allowed(identity_policies, None, action, resource, context)
+
+
+def _account_of(principal: str) -> str:
+    return principal.split(":")[4]
+
+
+def cross_account_allowed(
+    identity_policies: list[dict],
+    boundary: dict | None,
+    resource_policy: dict,
+    *,
+    principal: str,
+    action: str,
+    resource: str,
+    context: dict[str, str] | None = None,
+) -> bool:
+    """Whether ``principal`` (a role of another account than the resource's) may call ``action`` on ``resource``.
+
+    IAM's rule across accounts: the identity policies of the principal's account (within its
+    boundary) must allow the request, and so must the resource's policy (a bucket, repository or
+    model package group policy, or a key policy), in a statement naming the principal itself, its
+    account (root ARN or id) or everyone; an explicit Deny in either wins. ``aws:PrincipalArn`` and
+    ``aws:PrincipalAccount`` are in the context.
+    """
+    account = _account_of(principal)
+    context = {**(context or {}), "aws:PrincipalArn": principal, "aws:PrincipalAccount": account}
+    names = {principal, f"arn:aws:iam::{account}:root", account, "*"}
+    relevant = {**resource_policy, "Statement": [s for s in _as_list(resource_policy["Statement"]) if _aws_principals(s) & names]}
+    resource_decision = _evaluate(relevant, action, resource, context)
+    if resource_decision == "deny" or any(_evaluate(d, action, resource, context) == "deny" for d in identity_policies):
+        return False
+    return resource_decision == "allow" and is_allowed(identity_policies, boundary, action, resource, context)

@@ -32,6 +32,8 @@ HOMES: dict[str, tuple[re.Pattern[str], str]] = {
     "state bucket name": (re.compile(r"-pulumi-state-\{"), "components/config/physical_names.py"),
     "GitHub connection name": (re.compile(r"""\}-github["']"""), "components/config/physical_names.py"),
     "image push role name": (re.compile(r"""-push-["'{]"""), "components/config/physical_names.py"),
+    "CI role names": (re.compile(r"-(?:deploy|preview)-\{"), "components/config/physical_names.py"),
+    "serving role path": (re.compile(r"""/serving/["']"""), "components/config/physical_names.py"),
     "type-token constants": (re.compile(r"""^[A-Z][A-Z0-9_]* = ["'](?:aws|kubernetes):[A-Za-z0-9.]+/[A-Za-z0-9]+:[A-Za-z0-9]+["']""", re.M),
                              "policies/awsfacts/resource_types.py"),
 }
@@ -74,6 +76,8 @@ def test_the_scanner_finds_a_copy_that_came_back(sources):
         "state bucket name": 'bucket = f"{name}-pulumi-state-{account}-{region}"\n',
         "GitHub connection name": 'return f"{self.name}-github"\n',
         "image push role name": 'role = f"{name}-push-{environment}-{pusher}"\n',
+        "CI role names": 'role = f"{prefix}-deploy-{environment}"\n',
+        "serving role path": 'path = f"/{stem}/serving/"\n',
         "type-token constants": 'EKS_CLUSTER = "aws:eks/cluster:Cluster"\n',
     }
     assert set(copies) == set(HOMES)

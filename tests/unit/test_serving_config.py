@@ -33,6 +33,10 @@ def _endpoint(stack: str, **changes) -> dict:
 
 
 STAGING_INSTANCE = stack_raw_config("staging")["serving"]["endpoints"][0]["instance"]
+
+
+def _package(account: str, version: int = 7, region: str = "us-east-1") -> str:
+    return f"arn:aws:sagemaker:{region}:{account}:model-package/churn/{version}"
 LONG = "x" * 40
 
 BAD = [
@@ -66,6 +70,17 @@ BAD = [
     ("sampling-over-100", "staging", {"dataCapture": {"samplingPercentage": 150}}, "serving.endpoints[0].dataCapture.samplingPercentage", "0..100"),
     ("prod-serverless", "prod", {"instance": None, "serverless": {"memorySizeMb": 2048}, "vpc": False, "networkIsolation": False, "dataCapture": {"enabled": False}, "_serving": {"driftMonitoring": {"enabled": False}}}, "serving.endpoints[0].serverless", "at least 2 instances"),
     ("prod-one-instance", "prod", {"instance": {"instanceType": "ml.m5.xlarge", "minCount": 1, "initialCount": 1, "maxCount": 4}}, "serving.endpoints[0].instance.minCount", "at least 2 instances"),
+    # Model packages: this stack's registry, or promotion.promotedFrom's (which shares its packages), in this region.
+    ("package-of-a-third-account", "staging", {"model": {"modelPackageArn": _package("999999999999")}}, "serving.endpoints[0].model.modelPackageArn",
+     "is in account 999999999999; this stack deploys the packages of its own registry (accountId 210987654321) only (promotion.promotedFrom names"),
+    ("package-of-the-next-environment", "staging", {"model": {"modelPackageArn": _package("345678901234")}}, "serving.endpoints[0].model.modelPackageArn",
+     "is in account 345678901234; this stack deploys the packages of its own registry (accountId 210987654321) only"),
+    ("challenger-of-a-third-account", "staging", {"instance": {**STAGING_INSTANCE, "challenger": {**STAGING_INSTANCE["challenger"], "model": {"modelPackageArn": _package("999999999999")}}}},
+     "serving.endpoints[0].instance.challenger.model.modelPackageArn", "is in account 999999999999"),
+    ("prod-package-of-dev", "prod", {"model": {"modelPackageArn": _package("123456789012")}}, "serving.endpoints[0].model.modelPackageArn",
+     "is in account 123456789012; this stack deploys the packages of its own registry (accountId 345678901234) or of promotion.promotedFrom's (staging, 210987654321), which shares its packages with this account"),
+    ("package-in-another-region", "prod", {"model": {"modelPackageArn": _package("210987654321", region="eu-west-1")}}, "serving.endpoints[0].model.modelPackageArn",
+     "is in region eu-west-1; SageMaker deploys a model package in its own region, this stack's is us-east-1"),
 ]
 
 
@@ -73,6 +88,17 @@ BAD = [
 def test_bad_serving_config_fails_with_one_clear_line(case):
     _, stack, changes, key_path, words = case
     assert_one_line_config_error(_endpoint(stack, **changes), key_path, words, stack=stack)
+
+
+def test_prod_deploys_packages_of_stagings_registry_or_its_own():
+    """prod's promotion.promotedFrom is staging: staging's packages are shared with it; its own registry is its own."""
+    for account in ("210987654321", "345678901234"):
+        config = _parse("prod", _endpoint("prod", model={"modelPackageArn": _package(account, 9)}))
+        assert config.serving.endpoints[0].model.model_package_arn == _package(account, 9)
+    raw = _endpoint("prod", model={"modelPackageArn": _package("210987654321")})
+    raw["promotion"] = {"dispatch": True}  # without promotedFrom, staging's registry is just another account's
+    assert_one_line_config_error(raw, "serving.endpoints[0].model.modelPackageArn", "is in account 210987654321; this stack deploys the packages of its own registry "
+                                 "(accountId 345678901234) only", stack="prod")
 
 
 def test_drift_monitoring_in_prod_needs_a_baseline_for_every_captured_endpoint():

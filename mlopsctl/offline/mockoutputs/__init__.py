@@ -19,6 +19,7 @@ from policies.awsfacts.resource_types import (
     ECR_REPOSITORY_POLICY,
     EVENT_API_DESTINATION,
     EVENT_CONNECTION,
+    MODEL_PACKAGE_GROUP_POLICY,
     SQS_QUEUE,
     SQS_QUEUE_POLICY,
 )
@@ -72,6 +73,7 @@ COMPUTED_OUTPUTS: dict[str, OutputFactory] = {
     "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": serving.named_sagemaker_resource("data-quality-job-definition"),
     "aws:sagemaker/monitoringSchedule:MonitoringSchedule": serving.named_sagemaker_resource("monitoring-schedule"),
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": serving.model_package_group,
+    MODEL_PACKAGE_GROUP_POLICY: serving.model_package_group_policy,
     "aws:appautoscaling/target:Target": serving.scaling_target,
 }
 

@@ -56,6 +56,12 @@ def model_package_group(ctx: MockContext, name: str, inputs: dict) -> dict:
     return {"id": group, "modelPackageGroupName": group, "arn": _sagemaker_arn(ctx, inputs, "model-package-group", group)}
 
 
+def model_package_group_policy(ctx: MockContext, name: str, inputs: dict) -> dict:
+    """A group policy has no ARN of its own; its id is the group's name (the provider sets that after PutModelPackageGroupPolicy)."""
+    group = inputs.get("modelPackageGroupName") or physical_name(name, inputs)
+    return {"id": group, "modelPackageGroupName": group}
+
+
 def scaling_target(ctx: MockContext, name: str, inputs: dict) -> dict:
     return {"id": inputs.get("resourceId", name), "arn": f"arn:{ctx.partition}:application-autoscaling:{ctx.region}:{ctx.account_id}:scalable-target/{name}"}
 

@@ -17,10 +17,13 @@ from components.config import (
     NAME_PREFIX_PATTERN,
     NAME_PREFIX_RULE,
     Environment,
+    deploy_role_name,
     github_connection_name,
     image_push_role_name,
     image_push_role_prefix,
     image_repository_name,
+    name_stem,
+    preview_role_name,
     runner_project_name,
     state_bucket_name,
 )
@@ -59,8 +62,8 @@ def derived_names(name: str) -> list[tuple[str, str, str, str]]:
     names = []
     for env in ENVIRONMENTS:
         names += [
-            (f"deploy role of {env}", "iam", "roleNameType", f"{name}-deploy-{env}"),
-            (f"preview role of {env}", "iam", "roleNameType", f"{name}-preview-{env}"),
+            (f"deploy role of {env}", "iam", "roleNameType", deploy_role_name(name, env)),
+            (f"preview role of {env}", "iam", "roleNameType", preview_role_name(name, env)),
             (f"CodeBuild runner project of {env}", "codebuild", "ProjectName", runner_project_name(f"{name}-{env}")),
             # The runner's service role may carry the project's name plus Pulumi's auto-name suffix.
             (f"runner service role of {env}", "iam", "roleNameType", runner_project_name(f"{name}-{env}") + _AUTO_NAME_SUFFIX),
@@ -151,10 +154,10 @@ class Names:
         return self._iam("policy", policy_name)
 
     def deploy_role(self, environment: str) -> str:
-        return f"{self.name}-deploy-{environment}"
+        return deploy_role_name(self.name, environment)
 
     def preview_role(self, environment: str) -> str:
-        return f"{self.name}-preview-{environment}"
+        return preview_role_name(self.name, environment)
 
     @property
     def legacy_preview_role(self) -> str:
@@ -189,7 +192,7 @@ class Names:
 
     def image_repository_arn(self, environment: str, repository: str) -> str:
         """A stack's repository (``images.repositories[].name``) in this account and region."""
-        name = image_repository_name(f"{self.name}-{environment}", repository)
+        name = image_repository_name(name_stem(self.name, environment), repository)
         return f"arn:{self.partition}:ecr:{self.region}:{self.account}:repository/{name}"
 
     # The GitHub connection (CodeConnections) the runner project's source and webhook use
