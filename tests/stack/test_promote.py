@@ -149,9 +149,14 @@ PROD_PRIMARY = f"arn:aws:sagemaker:{REGION}:{PROD_ACCOUNT}:model-package/churn/7
 STAGING_PACKAGE = NEW
 
 
+def prod_text() -> str:
+    """The prod stack file as it was before prod first deployed one of staging's packages (the shipped one serves staging's churn/7)."""
+    return real_stack_text("prod").replace(f"modelPackageArn: {PRIMARY}\n", f"modelPackageArn: {PROD_PRIMARY}\n")
+
+
 def both_stacks(tmp_path: Path, staging: str | None = None, prod: str | None = None) -> Path:
     stacks_with(tmp_path, staging if staging is not None else real_stack_text("staging"))
-    return stacks_with(tmp_path, prod if prod is not None else real_stack_text("prod"), "prod")
+    return stacks_with(tmp_path, prod if prod is not None else prod_text(), "prod")
 
 
 def promote_from(capsys, stacks: Path, *extra: str, stack: str = "prod", from_stack: str = "staging"):
@@ -165,7 +170,7 @@ def snapshot(stacks: Path) -> dict[str, bytes]:
 
 
 def test_prod_accepts_a_package_of_the_account_it_is_promoted_from(tmp_path, capsys):
-    text = real_stack_text("prod")
+    text = prod_text()
     stacks = both_stacks(tmp_path, prod=text)
     code, out, err = promote(capsys, stacks, STAGING_PACKAGE, stack="prod")
     assert (code, err) == (0, ""), err
@@ -185,7 +190,7 @@ def test_prod_still_refuses_any_other_account(tmp_path, capsys):
 
 
 def test_from_stack_gives_each_shared_endpoint_the_other_stacks_package(tmp_path, capsys):
-    prod = real_stack_text("prod")
+    prod = prod_text()
     stacks = both_stacks(tmp_path, prod=prod)
     staging_before = (stacks / "Pulumi.staging.yaml").read_bytes()
     code, out, err = promote_from(capsys, stacks)
@@ -207,7 +212,7 @@ def _second_endpoint(text: str, after: str, account: str, version: int, count: i
 
 def two_endpoint_stacks(tmp_path: Path) -> tuple[Path, str]:
     staging = _second_endpoint(real_stack_text("staging"), "alarms: {serverErrorsThreshold: 5, modelLatencyThresholdMs: 500}\n", ACCOUNT, 3, 1)
-    prod = _second_endpoint(real_stack_text("prod"), "alarms: {serverErrorsThreshold: 3, modelLatencyThresholdMs: 300, latencyStatistic: p99}\n",
+    prod = _second_endpoint(prod_text(), "alarms: {serverErrorsThreshold: 3, modelLatencyThresholdMs: 300, latencyStatistic: p99}\n",
                             PROD_ACCOUNT, 2, 2)
     return both_stacks(tmp_path, staging, prod), prod
 
@@ -259,7 +264,7 @@ PROMOTES_TO = '      promotesTo: {environment: prod, accountId: "345678901234"}\
     (None, None, ("--stack", "staging", "--from-stack", "prod"), "Pulumi.staging.yaml: mlops-platform:platform.promotion.promotedFrom: is not set, not prod"),
 ])
 def test_from_stack_refuses_stack_files_that_do_not_agree(tmp_path, capsys, staging_edit, prod_edit, args, message):
-    staging, prod = real_stack_text("staging"), real_stack_text("prod")
+    staging, prod = real_stack_text("staging"), prod_text()
     if staging_edit == "moved to account 222233334444":  # every ARN of staging's too, so staging itself stays valid
         staging = staging.replace(ACCOUNT, "222233334444")
     elif staging_edit:

@@ -179,9 +179,9 @@ def test_a_person_promotes_stagings_package_to_prod_by_hand(tmp_path, remote):
     run = Run(tmp_path, remote)
     assert run.by_hand("prod", "churn", APPROVED) is None, run.output()
     _assert_opened(run, "promote/prod/churn/staging-9", "Promote prod endpoint churn to churn/9 (approved in staging)",
-                   "stacks/Pulumi.prod.yaml", PROD_NOW, APPROVED)
+                   "stacks/Pulumi.prod.yaml", STAGING_NOW, APPROVED)
     body = (run.temp / "promotion" / "body.md").read_text()
-    assert f"| `churn` | `churn` | 9 | staging's (account {STAGING}), shared with prod | `{APPROVED}` | `{PROD_NOW}` |" in body
+    assert f"| `churn` | `churn` | 9 | staging's (account {STAGING}), shared with prod | `{APPROVED}` | `{STAGING_NOW}` |" in body
     assert r"**Approval event:** workflow\_dispatch by @mlops-dispatch-bot; run " in body
 
 
@@ -226,8 +226,16 @@ def test_a_promotion_by_hand_from_another_branch_is_refused(tmp_path, remote):
     _assert_nothing_opened(run)
 
 
+def _prod_serves(run, arn: str) -> None:
+    stack_file = run.clone / "stacks" / "Pulumi.prod.yaml"
+    stack_file.write_text(stack_file.read_text().replace(STAGING_NOW, arn))
+    git(run.clone, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-am", f"prod serves {arn}")
+    git(run.clone, "push", "--quiet", "origin", "HEAD:main")
+
+
 def test_after_staging_is_verified_the_deploy_opens_the_prod_pull_request(tmp_path, remote):
     run = Run(tmp_path, remote)
+    _prod_serves(run, PROD_NOW)  # prod's own package, before it first deployed one of staging's
     assert run.run("deploy.yml", "promote-prod", "push", {"ref": "refs/heads/main"}) is None, run.output()
     title = "Promote prod endpoint churn to churn/7 (approved in staging)"
     _assert_opened(run, "promote/prod/churn/staging-7", title, "stacks/Pulumi.prod.yaml", PROD_NOW, STAGING_NOW)
@@ -236,10 +244,7 @@ def test_after_staging_is_verified_the_deploy_opens_the_prod_pull_request(tmp_pa
 
 
 def test_the_deploy_opens_nothing_when_prod_already_serves_stagings_packages(tmp_path, remote):
-    run = Run(tmp_path, remote)
-    stack_file = run.clone / "stacks" / "Pulumi.prod.yaml"
-    stack_file.write_text(stack_file.read_text().replace(PROD_NOW, STAGING_NOW))
-    git(run.clone, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-am", "prod serves staging's churn/7")
+    run = Run(tmp_path, remote)  # the shipped prod stack file already serves staging's churn/7
     assert run.run("deploy.yml", "promote-prod", "push", {"ref": "refs/heads/main"}) is None, run.output()
     assert f"already {STAGING_NOW}; nothing changed" in run.output()
     _assert_nothing_opened(run)
