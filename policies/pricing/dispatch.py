@@ -14,20 +14,15 @@ from collections.abc import Mapping
 
 from .facts import EXPECTED_DISPATCHES_TAG
 from .facts import resource_types as types
-from .inputs import StackResource, as_int, component_of, is_unknown
+from .inputs import StackResource, as_int, tag_count
 from .ledger import Ledger
-from .report import LineItem
 
 # SendMessage by EventBridge, then ReceiveMessage and DeleteMessage by whoever redrives it.
 REQUESTS_PER_DEAD_LETTER = 3
 
 
 def _expected_dispatches(rule: StackResource) -> int | None:
-    tags = rule.inputs.get("tags")
-    value = tags.get(EXPECTED_DISPATCHES_TAG) if isinstance(tags, Mapping) else None
-    if not isinstance(value, str) or is_unknown(value) or not value.isdigit():
-        return None
-    return int(value)
+    return tag_count(rule, EXPECTED_DISPATCHES_TAG)
 
 
 def _targets_of(ledger: Ledger, urn: str, key: str) -> list[StackResource]:
@@ -51,27 +46,15 @@ def _volumes(ledger: Ledger, targets: list[StackResource]) -> tuple[int, int] | 
     return expected, ceiling
 
 
-def _line(ledger: Ledger, r: StackResource, key: str, item: str, unit: str, quantities: dict[str, float], note: str) -> None:
-    price = ledger.price_or_unknown(r, key, item)
-    if price is None:
-        return
-    ledger.line_items.append(
-        LineItem(
-            urn=r.urn, type=r.type, component=component_of(r.urn), item=item, unit=unit, hours=None, quantities=quantities,
-            unit_prices={s: price.usd for s in quantities}, source=price.cite(), note=note,
-        )
-    )
-
-
 def api_destination(ledger: Ledger, r: StackResource) -> None:
     volumes = _volumes(ledger, _targets_of(ledger, r.urn, "arn"))
     if volumes is None:
         ledger.exclude(r, "API destination invocations", f"a rule calling it has no {EXPECTED_DISPATCHES_TAG} tag or its target no maximumRetryAttempts: usage the model cannot guess")
         return
     expected, ceiling = volumes
-    _line(ledger, r, "events.apiDestination.invocation", "EventBridge API destination invocations", "invocation",
-          {"idle": 0.0, "expected": float(expected), "ceiling": float(ceiling)},
-          f"{expected:,} approvals a month ({EXPECTED_DISPATCHES_TAG}); the ceiling retries every one to the limit")
+    ledger.usage(r, "events.apiDestination.invocation", "EventBridge API destination invocations", unit="invocation",
+                 quantities={"idle": 0.0, "expected": float(expected), "ceiling": float(ceiling)},
+                 note=f"{expected:,} approvals a month ({EXPECTED_DISPATCHES_TAG}); the ceiling retries every one to the limit")
 
 
 def event_connection(ledger: Ledger, r: StackResource) -> None:
@@ -88,7 +71,7 @@ def sqs_queue(ledger: Ledger, r: StackResource) -> None:
         ledger.exclude(r, "SQS requests", "per-request charge of a queue no priced rule sends to: usage-dependent")
         return
     dead_letters = sum(_expected_dispatches(ledger.by_urn[t.deps("rule")[0]]) or 0 for t in targets)
-    _line(ledger, r, "sqs.standard.request", "SQS requests (dead letters)", "request",
-          {"idle": 0.0, "expected": 0.0, "ceiling": float(dead_letters * REQUESTS_PER_DEAD_LETTER)},
-          f"none while GitHub accepts the dispatches; the ceiling dead-letters every approval ({REQUESTS_PER_DEAD_LETTER} requests each)")
+    ledger.usage(r, "sqs.standard.request", "SQS requests (dead letters)", unit="request",
+                 quantities={"idle": 0.0, "expected": 0.0, "ceiling": float(dead_letters * REQUESTS_PER_DEAD_LETTER)},
+                 note=f"none while GitHub accepts the dispatches; the ceiling dead-letters every approval ({REQUESTS_PER_DEAD_LETTER} requests each)")
     ledger.exclude(r, "KMS requests of the encrypted queue", "GenerateDataKey/Decrypt per data key SQS reuses (5 minutes): usage-dependent")

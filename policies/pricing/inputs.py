@@ -88,6 +88,15 @@ def component_of(urn: str) -> str:
     return chain[-1] if chain else "(stack)"
 
 
+def tag_count(resource: StackResource, tag: str) -> int | None:
+    """A whole number the program wrote in the resource's ``tag`` (a planned monthly volume); None when absent or unknown."""
+    tags = resource.inputs.get("tags")
+    value = tags.get(tag) if isinstance(tags, Mapping) else None
+    if not isinstance(value, str) or is_unknown(value) or not value.isdigit():
+        return None
+    return int(value)
+
+
 def as_int(value: Any) -> int | None:
     """An integer input, or ``None`` when it is absent, unknown or not a number."""
     if value is None or is_unknown(value):

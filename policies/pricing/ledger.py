@@ -43,6 +43,18 @@ class Ledger:
             self.unknown(resource, item, self.missing_price(resource, key), scenarios)
         return price
 
+    def usage(self, resource: StackResource, key: str, item: str, *, unit: str, quantities: dict[str, float], note: str = "") -> None:
+        """A per-use charge (requests, invocations): ``quantities`` per scenario at the price of ``key``, or unknown."""
+        price = self.price_or_unknown(resource, key, item)
+        if price is None:
+            return
+        self.line_items.append(
+            LineItem(
+                urn=resource.urn, type=resource.type, component=component_of(resource.urn), item=item, unit=unit, hours=None,
+                quantities=quantities, unit_prices={s: price.usd for s in quantities}, source=price.cite(), note=note,
+            )
+        )
+
     def flat(self, resource: StackResource, item: str, price: Price, quantity: float, *, hourly: bool, unit: str, note: str = "") -> None:
         self.line_items.append(
             LineItem(

@@ -11,38 +11,23 @@ cannot guess: named, not priced. Rules matching only AWS services' own events co
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 
 from .facts import EXPECTED_NOTIFICATIONS_TAG
 from .facts import resource_types as types
-from .inputs import StackResource, component_of, is_unknown
+from .inputs import StackResource, is_unknown, tag_count
 from .ledger import Ledger
-from .report import LineItem
 
 DELIVERY_PRICES = {"email": "sns.delivery.email", "email-json": "sns.delivery.email", "https": "sns.delivery.https", "http": "sns.delivery.https"}
 
 
 def expected_notifications(topic: StackResource) -> int | None:
     """The topic's expected monthly messages from its tag; None when it has none (or it is unknown)."""
-    tags = topic.inputs.get("tags")
-    value = tags.get(EXPECTED_NOTIFICATIONS_TAG) if isinstance(tags, Mapping) else None
-    if not isinstance(value, str) or is_unknown(value) or not value.isdigit():
-        return None
-    return int(value)
+    return tag_count(topic, EXPECTED_NOTIFICATIONS_TAG)
 
 
 def _per_message(ledger: Ledger, r: StackResource, key: str, item: str, volume: int, unit: str) -> None:
-    price = ledger.price_or_unknown(r, key, item)
-    if price is None:
-        return
-    ledger.line_items.append(
-        LineItem(
-            urn=r.urn, type=r.type, component=component_of(r.urn), item=item, unit=unit, hours=None,
-            quantities={"idle": 0.0, "expected": float(volume), "ceiling": float(volume)},
-            unit_prices={s: price.usd for s in ("idle", "expected", "ceiling")}, source=price.cite(),
-            note=f"{volume:,} messages a month ({EXPECTED_NOTIFICATIONS_TAG}); none while nothing fires",
-        )
-    )
+    ledger.usage(r, key, item, unit=unit, quantities={"idle": 0.0, "expected": float(volume), "ceiling": float(volume)},
+                 note=f"{volume:,} messages a month ({EXPECTED_NOTIFICATIONS_TAG}); none while nothing fires")
 
 
 def sns_topic(ledger: Ledger, r: StackResource) -> None:
