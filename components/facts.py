@@ -96,6 +96,14 @@ def sagemaker_processing_instance_types() -> frozenset[str]:
     return botocore_models.enum("sagemaker", "ProcessingInstanceType")
 
 
+def sagemaker_training_instance_types() -> frozenset[str]:
+    return botocore_models.enum("sagemaker", "TrainingInstanceType")
+
+
+def sagemaker_transform_instance_types() -> frozenset[str]:
+    return botocore_models.enum("sagemaker", "TransformInstanceType")
+
+
 def model_monitor_image_uri(region: str) -> str | None:
     """SageMaker's prebuilt Model Monitor analyzer image in ``region`` (None where not listed)."""
     data = facts()["sagemakerModelMonitorAnalyzerAccounts"]
