@@ -1,0 +1,1 @@
+"""Continuous training: the retraining pipelines of the model families and what starts them."""
