@@ -41,6 +41,7 @@ VIOLATIONS_EXIT_MESSAGE_PREFIX = "CompletedWithViolations"
 APPROVAL_DECISIONS = ("Approved", "Rejected")
 APPROVED = "Approved"
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+PROCESSING_JOB_STATE_CHANGE = "SageMaker Processing Job State Change"
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def alert_rules(scope: AwsScope, model_package_groups: Sequence[str]) -> list[Al
         AlertRule(
             stem="drift-monitoring",
             description="A drift-monitoring run of a platform endpoint found violations or failed",
-            detail_type="SageMaker Processing Job State Change",
+            detail_type=PROCESSING_JOB_STATE_CHANGE,
             detail={
                 "MonitoringScheduleArn": [{"prefix": schedules}],
                 "$or": [

@@ -1,4 +1,5 @@
-"""Continuous training: the typed SageMaker pipeline definition builder (the Pulumi component comes later)."""
+"""Continuous training: the typed SageMaker pipeline definition builder and the retrain guard in front of it
+(the Pulumi component that creates them comes later)."""
 
 from components.training.pipeline_definition import (
     Encryption,
@@ -12,6 +13,15 @@ from components.training.pipeline_definition import (
     TrainingJob,
     build_pipeline_definition,
 )
+from components.training.retrain_guard import (
+    DRIFT_TRIGGER,
+    SCHEDULE_TRIGGER,
+    RetrainGuardArgs,
+    RetrainGuardError,
+    TriggerKind,
+    retrain_guard_definition,
+    retrain_guard_statements,
+)
 
 __all__ = [
     "Encryption",
@@ -24,4 +34,11 @@ __all__ = [
     "SpotTraining",
     "TrainingJob",
     "build_pipeline_definition",
+    "DRIFT_TRIGGER",
+    "SCHEDULE_TRIGGER",
+    "RetrainGuardArgs",
+    "RetrainGuardError",
+    "TriggerKind",
+    "retrain_guard_definition",
+    "retrain_guard_statements",
 ]
