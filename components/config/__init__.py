@@ -119,11 +119,16 @@ from components.config.serving import (
 from components.config.stack import PLATFORM_KEYS, check_platform_stack, load_from_pulumi_config, runtime_config_keys, unread_key_issues
 from components.config.storage import (
     ARTIFACT_PREFIXES,
+    CHECKPOINTS_PREFIX,
     DATA_CAPTURE_PREFIX,
+    DATASETS_PREFIX,
+    EXPERIMENTS_PREFIX,
     MODELS_PREFIX,
+    PIPELINES_PREFIX,
     ReplicationConfig,
     StorageConfig,
     StorageTransitionConfig,
+    prefix_problem,
 )
 from components.config.tags import PLATFORM_TAG_KEYS, RESOURCE_TAG_KEYS, RESOURCE_TAG_PREFIXES
 from policies.awsfacts import PROJECT
@@ -133,8 +138,12 @@ __all__ = [
     "ARTIFACTS_BUCKET_STEM",
     "BUCKET_STEMS",
     "CANARY_STEP_PERCENT",
+    "CHECKPOINTS_PREFIX",
     "CONFIG_KEY",
     "DATA_CAPTURE_PREFIX",
+    "DATASETS_PREFIX",
+    "EXPERIMENTS_PREFIX",
+    "PIPELINES_PREFIX",
     "ENVIRONMENT_DEFAULTS",
     "ENVIRONMENT_ORDER",
     "DISPATCH_AUTH_HEADER",
@@ -232,6 +241,7 @@ __all__ = [
     "TagKey",
     "ecr_image_parts",
     "model_package_arn_parts",
+    "prefix_problem",
     "load_from_pulumi_config",
     "parse_platform_config",
     "runtime_config_keys",
