@@ -10,7 +10,7 @@ differently in dev, staging and prod. Stack files override either. Every field's
 documents it next to its default.
 
 One module per section of the stack file (``network``, ``eks``, ``storage``, ``ci_runner``,
-``iam``, ``serving``, ``alerts``, ``images``, ``promotion``), the root model in ``platform``, what they share in ``base``, the AWS rules
+``iam``, ``serving``, ``alerts``, ``images``, ``promotion``, ``training``), the root model in ``platform``, what they share in ``base``, the AWS rules
 on tags in ``tags`` and on physical names in ``physical_names``, the way from a stack file's
 object to a model or a :class:`ConfigError` (one line per problem) in ``parsing``, and the checks
 of a stack's config as a whole (its namespace's keys, its name against its environment) with the
@@ -131,6 +131,18 @@ from components.config.storage import (
     prefix_problem,
 )
 from components.config.tags import PLATFORM_TAG_KEYS, RESOURCE_TAG_KEYS, RESOURCE_TAG_PREFIXES
+from components.config.training import (
+    MAX_TRAINING_RUNTIME_SECONDS,
+    EndpointTrainingConfig,
+    EvaluationConfig,
+    ExperimentsConfig,
+    ScheduleExpression,
+    TrainingConfig,
+    TrainingImageConfig,
+    TrainingInstanceType,
+    TrainingScheduleConfig,
+    rate_minutes,
+)
 from policies.awsfacts import PROJECT
 
 __all__ = [
@@ -162,6 +174,7 @@ __all__ = [
     "GPU_TAINT_VALUE",
     "LINEAR_STEP_PERCENT",
     "LOG_RETENTION_DAYS",
+    "MAX_TRAINING_RUNTIME_SECONDS",
     "PLATFORM_KEYS",
     "PLATFORM_TAG_KEYS",
     "RESOURCE_TAG_KEYS",
@@ -209,6 +222,9 @@ __all__ = [
     "Ec2InstanceType",
     "EksConfig",
     "EndpointConfig",
+    "EndpointTrainingConfig",
+    "EvaluationConfig",
+    "ExperimentsConfig",
     "Environment",
     "GpuNodeGroupConfig",
     "GpuQuotaConfig",
@@ -234,14 +250,20 @@ __all__ = [
     "SageMakerInstanceType",
     "Scaling",
     "ServerlessServingConfig",
+    "ScheduleExpression",
     "ServingConfig",
     "StorageConfig",
     "StorageTransitionConfig",
     "SystemNodeGroupConfig",
     "TagKey",
+    "TrainingConfig",
+    "TrainingImageConfig",
+    "TrainingInstanceType",
+    "TrainingScheduleConfig",
     "ecr_image_parts",
     "model_package_arn_parts",
     "prefix_problem",
+    "rate_minutes",
     "load_from_pulumi_config",
     "parse_platform_config",
     "runtime_config_keys",

@@ -32,10 +32,8 @@ def prefix_problem(prefix: object, under: tuple[str, ...] = ARTIFACT_PREFIXES) -
     if not isinstance(prefix, str) or not prefix:
         return f"a prefix of the artifact store layout is needed ({allowed})"
     if not any(prefix.startswith(p) for p in under) or not _SAFE_PREFIX.match(prefix) or "/../" in f"/{prefix}" or "/./" in f"/{prefix}":
-        return (
-            f"prefix {prefix!r} is outside the artifact store layout; use one of {allowed} "
-            f"or a sub-prefix of one ending in '/' (e.g. '{under[0]}churn/'), without wildcards"
-        )
+        choice = f"one of {allowed} or a sub-prefix of one" if len(under) > 1 else f"{allowed} or a sub-prefix of it"
+        return f"prefix {prefix!r} is outside the artifact store layout; use {choice} ending in '/' (e.g. '{under[0]}churn/'), without wildcards"
     return None
 
 
