@@ -7,10 +7,11 @@ import re
 
 import botocore.session
 import pytest
+import yaml
 
 from components import facts
 from components.config import MAX_TRAINING_RUNTIME_SECONDS, ExperimentsConfig, parse_platform_config, rate_minutes
-from tests.support.stacks import assert_one_line_config_error, stack_raw_config
+from tests.support.stacks import ROOT, assert_one_line_config_error, stack_raw_config
 
 CHURN_TRAINING = {
     "dataPrefix": "datasets/churn/",
@@ -85,6 +86,23 @@ def test_no_schedule_means_no_scheduled_runs():
 def test_endpoints_without_training_are_untouched():
     config = _parse("staging", stack_raw_config("staging"))
     assert all(e.training is None for e in config.serving.endpoints)
+
+
+def test_the_example_in_docs_training_md_is_valid_for_staging():
+    text = (ROOT / "docs" / "training.md").read_text()
+    (block,) = re.findall(r"<!-- example:staging-training -->\n```yaml\n(.*?)```\n<!-- /example:staging-training -->", text, re.S)
+    example = yaml.safe_load(block)
+    raw = stack_raw_config("staging")
+    raw["training"] = example["training"]
+    (endpoint,) = example["serving"]["endpoints"]
+    assert raw["serving"]["endpoints"][0]["name"] == endpoint["name"]
+    raw["serving"]["endpoints"][0]["training"] = endpoint["training"]
+    config = _parse("staging", raw)
+    family = config.serving.endpoints[0].training
+    # What the page says the example resolves to.
+    assert (family.uses_spot, family.uses_checkpoints, family.checkpoint_prefix) == (True, True, "checkpoints/churn/")
+    assert (family.schedule_enabled, family.retrains_on_drift, family.uses_gpu) == (True, False, True)
+    assert config.training.experiments.enabled and config.training.experiments.server_size is None
 
 
 # ---------------------------------------------------------------------------------------------
