@@ -68,7 +68,7 @@ _CRON_FIELDS = (
 
 
 def _cron_value_ok(text: str, low: int, high: int, names: str | None) -> bool:
-    if names and re.fullmatch(names, text):
+    if names and re.fullmatch(names, text, re.IGNORECASE):
         return True
     return text.isdigit() and low <= int(text) <= high
 
@@ -241,7 +241,9 @@ class EndpointTrainingConfig(Model):
 
     @property
     def checkpoint_prefix(self) -> str:
-        """Where checkpoints go: ``checkpoints/<endpoint>/``."""
+        """Where checkpoints go: ``checkpoints/<endpoint>/`` (known once PlatformConfig has placed the family)."""
+        if not self._endpoint:
+            raise ValueError("checkpoint_prefix: this training config is not part of a validated PlatformConfig, so its endpoint is unknown")
         return f"{CHECKPOINTS_PREFIX}{self._endpoint}/"
 
     @property

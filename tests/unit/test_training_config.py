@@ -79,6 +79,13 @@ def test_stated_values_win_over_the_environment():
     assert _family("staging", {"checkpoints": True}).uses_checkpoints is True
 
 
+def test_a_family_outside_a_platform_config_has_no_checkpoint_prefix():
+    from components.config import EndpointTrainingConfig
+
+    with pytest.raises(ValueError, match="endpoint is unknown"):
+        _ = EndpointTrainingConfig.model_validate(CHURN_TRAINING).checkpoint_prefix
+
+
 def test_no_schedule_means_no_scheduled_runs():
     assert _family("staging", remove=("schedule",)).schedule_enabled is False
 
@@ -142,7 +149,7 @@ def test_the_runtime_limit_is_the_one_botocore_documents():
 @pytest.mark.parametrize(
     "expression",
     ["rate(1 day)", "rate(12 hours)", "rate(1 hour)", "rate(90 minutes)", "cron(0 3 ? * MON-FRI *)", "cron(0/15 * * * ? *)", "cron(0 8 1 * ? *)",
-     "cron(0 18 ? * 6L 2026-2030)", "cron(0 10 ? * 2#1 *)", "cron(0 0 L * ? *)", "cron(0 0 15W * ? *)", "cron(0 12 ? JAN,JUL SUN *)", "cron(30 2 1-7 * ? *)"],
+     "cron(0 18 ? * 6L 2026-2030)", "cron(0 10 ? * 2#1 *)", "cron(0 0 L * ? *)", "cron(0 0 15W * ? *)", "cron(0 12 ? JAN,JUL SUN *)", "cron(30 2 1-7 * ? *)", "cron(0 6 ? * mon-fri *)"],
 )
 def test_schedule_expressions_eventbridge_accepts(expression):
     assert _family("staging", {"schedule": {"expression": expression}, "minIntervalMinutes": 1}).schedule.expression == expression
