@@ -162,6 +162,11 @@ class EvaluationConfig(Model):
         "greaterThanOrEqualTo", description="How the metric must compare with threshold: `greaterThanOrEqualTo` (≥, e.g. AUC) or `lessThanOrEqualTo` (≤, e.g. RMSE)."
     )
 
+    @property
+    def operator(self) -> Literal[">=", "<="]:
+        """The comparison as components.training's MetricGate spells it."""
+        return ">=" if self.comparison == "greaterThanOrEqualTo" else "<="
+
     @model_validator(mode="after")
     def _finite(self):
         if not math.isfinite(self.threshold):
@@ -255,6 +260,11 @@ class EndpointTrainingConfig(Model):
     @property
     def retrains_on_drift(self) -> bool:
         return self._drift_default if self.retrain_on_drift is None else self.retrain_on_drift
+
+    @property
+    def min_interval_seconds(self) -> int:
+        """minIntervalMinutes as components.training's RetrainGuardArgs takes it."""
+        return self.min_interval_minutes * 60
 
     @property
     def uses_gpu(self) -> bool:

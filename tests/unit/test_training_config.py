@@ -86,6 +86,16 @@ def test_a_family_outside_a_platform_config_has_no_checkpoint_prefix():
         _ = EndpointTrainingConfig.model_validate(CHURN_TRAINING).checkpoint_prefix
 
 
+def test_the_family_speaks_the_builders_units():
+    from components.training import MetricGate, RetrainGuardArgs
+
+    family = _family("staging", {"evaluation": {"metric": "regression_metrics.rmse.value", "threshold": 0.3, "comparison": "lessThanOrEqualTo"}})
+    gate = MetricGate(json_path=family.evaluation.metric, comparison=family.evaluation.operator, threshold=family.evaluation.threshold)
+    assert gate.comparison == "<=" and _family("staging").evaluation.operator == ">="
+    guard = RetrainGuardArgs(pipeline_name="mlops-staging-churn", minimum_interval_seconds=family.min_interval_seconds)
+    assert guard.minimum_interval_seconds == 360 * 60
+
+
 def test_no_schedule_means_no_scheduled_runs():
     assert _family("staging", remove=("schedule",)).schedule_enabled is False
 
