@@ -104,6 +104,11 @@ def sagemaker_transform_instance_types() -> frozenset[str]:
     return botocore_models.enum("sagemaker", "TransformInstanceType")
 
 
+def mlflow_tracking_server_sizes() -> tuple[str, ...]:
+    """Sizes of a SageMaker managed MLflow tracking server, smallest first (botocore sagemaker ``TrackingServerSize``)."""
+    return tuple(botocore_models.shape("sagemaker", "TrackingServerSize")["enum"])
+
+
 def model_monitor_image_uri(region: str) -> str | None:
     """SageMaker's prebuilt Model Monitor analyzer image in ``region`` (None where not listed)."""
     data = facts()["sagemakerModelMonitorAnalyzerAccounts"]

@@ -10,7 +10,7 @@ differently in dev, staging and prod. Stack files override either. Every field's
 documents it next to its default.
 
 One module per section of the stack file (``network``, ``eks``, ``storage``, ``ci_runner``,
-``iam``, ``serving``, ``alerts``, ``images``, ``promotion``), the root model in ``platform``, what they share in ``base``, the AWS rules
+``iam``, ``serving``, ``alerts``, ``images``, ``promotion``, ``training``), the root model in ``platform``, what they share in ``base``, the AWS rules
 on tags in ``tags`` and on physical names in ``physical_names``, the way from a stack file's
 object to a model or a :class:`ConfigError` (one line per problem) in ``parsing``, and the checks
 of a stack's config as a whole (its namespace's keys, its name against its environment) with the
@@ -119,13 +119,30 @@ from components.config.serving import (
 from components.config.stack import PLATFORM_KEYS, check_platform_stack, load_from_pulumi_config, runtime_config_keys, unread_key_issues
 from components.config.storage import (
     ARTIFACT_PREFIXES,
+    CHECKPOINTS_PREFIX,
     DATA_CAPTURE_PREFIX,
+    DATASETS_PREFIX,
+    EXPERIMENTS_PREFIX,
     MODELS_PREFIX,
+    PIPELINES_PREFIX,
     ReplicationConfig,
     StorageConfig,
     StorageTransitionConfig,
+    prefix_problem,
 )
 from components.config.tags import PLATFORM_TAG_KEYS, RESOURCE_TAG_KEYS, RESOURCE_TAG_PREFIXES
+from components.config.training import (
+    MAX_TRAINING_RUNTIME_SECONDS,
+    EndpointTrainingConfig,
+    EvaluationConfig,
+    ExperimentsConfig,
+    ScheduleExpression,
+    TrainingConfig,
+    TrainingImageConfig,
+    TrainingInstanceType,
+    TrainingScheduleConfig,
+    rate_minutes,
+)
 from policies.awsfacts import PROJECT
 
 __all__ = [
@@ -133,8 +150,12 @@ __all__ = [
     "ARTIFACTS_BUCKET_STEM",
     "BUCKET_STEMS",
     "CANARY_STEP_PERCENT",
+    "CHECKPOINTS_PREFIX",
     "CONFIG_KEY",
     "DATA_CAPTURE_PREFIX",
+    "DATASETS_PREFIX",
+    "EXPERIMENTS_PREFIX",
+    "PIPELINES_PREFIX",
     "ENVIRONMENT_DEFAULTS",
     "ENVIRONMENT_ORDER",
     "DISPATCH_AUTH_HEADER",
@@ -153,6 +174,7 @@ __all__ = [
     "GPU_TAINT_VALUE",
     "LINEAR_STEP_PERCENT",
     "LOG_RETENTION_DAYS",
+    "MAX_TRAINING_RUNTIME_SECONDS",
     "PLATFORM_KEYS",
     "PLATFORM_TAG_KEYS",
     "RESOURCE_TAG_KEYS",
@@ -200,6 +222,9 @@ __all__ = [
     "Ec2InstanceType",
     "EksConfig",
     "EndpointConfig",
+    "EndpointTrainingConfig",
+    "EvaluationConfig",
+    "ExperimentsConfig",
     "Environment",
     "GpuNodeGroupConfig",
     "GpuQuotaConfig",
@@ -225,13 +250,20 @@ __all__ = [
     "SageMakerInstanceType",
     "Scaling",
     "ServerlessServingConfig",
+    "ScheduleExpression",
     "ServingConfig",
     "StorageConfig",
     "StorageTransitionConfig",
     "SystemNodeGroupConfig",
     "TagKey",
+    "TrainingConfig",
+    "TrainingImageConfig",
+    "TrainingInstanceType",
+    "TrainingScheduleConfig",
     "ecr_image_parts",
     "model_package_arn_parts",
+    "prefix_problem",
+    "rate_minutes",
     "load_from_pulumi_config",
     "parse_platform_config",
     "runtime_config_keys",

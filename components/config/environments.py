@@ -14,6 +14,8 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "eks": {"deletionProtection": False, "logRetentionDays": 30, "upgradePolicy": "STANDARD"},
         "serving": {"dataCaptureByDefault": False, "driftMonitoring": {"enabled": False}},
         "ciRunner": {"logRetentionDays": 30},
+        # Spot training (cheap, may wait for capacity); retraining only when someone starts it.
+        "training": {"spotByDefault": True, "schedulesByDefault": False, "experiments": {"enabled": True}},
     },
     # staging: production-shaped, cheaper where availability is not at stake.
     "staging": {
@@ -22,6 +24,8 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "eks": {"deletionProtection": False, "logRetentionDays": 90, "upgradePolicy": "STANDARD"},
         "serving": {"dataCaptureByDefault": True, "driftMonitoring": {"enabled": False}},
         "ciRunner": {"logRetentionDays": 90},
+        # On-demand training that finishes when expected; experiments tracked for the runs prod will serve.
+        "training": {"spotByDefault": False, "schedulesByDefault": True, "experiments": {"enabled": True}},
     },
     # prod: highly available, data retained, nothing deletable by accident.
     "prod": {
@@ -31,5 +35,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "eks": {"deletionProtection": True, "logRetentionDays": 365, "upgradePolicy": "EXTENDED"},
         "serving": {"dataCaptureByDefault": True, "driftMonitoring": {"enabled": True}},
         "ciRunner": {"logRetentionDays": 365},
+        # prod retrains what staging proved; its experiments were tracked there.
+        "training": {"spotByDefault": False, "schedulesByDefault": True, "experiments": {"enabled": False}},
     },
 }

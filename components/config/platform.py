@@ -11,13 +11,14 @@ from components.config.ci_runner import CiRunnerConfig
 from components.config.eks import EksConfig
 from components.config.environments import Environment
 from components.config.iam import IamConfig
-from components.config.images import ImagesConfig
+from components.config.images import TRAINING, ImagesConfig
 from components.config.network import NetworkConfig
 from components.config.physical_names import BUCKET_STEMS, bucket_name_problem, name_stem, state_bucket_name
 from components.config.promotion import PromotionConfig
 from components.config.serving import ServingConfig
 from components.config.storage import StorageConfig
 from components.config.tags import PLATFORM_TAG_KEYS, tag_issues
+from components.config.training import TrainingConfig
 from policies.awsfacts import PROJECT
 
 # Validation context: the keys (relative to the platform object, e.g. ``costCenter``) whose values
@@ -57,6 +58,10 @@ class PlatformConfig(Model):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="The platform's alert topic and who is subscribed to it.")
     images: ImagesConfig = Field(default_factory=ImagesConfig, description="ECR repositories of training and serving images, and who pushes to them.")
     promotion: PromotionConfig = Field(default_factory=PromotionConfig, description="Promotion by approval: the approval dispatch to GitHub, and sharing approved packages with the next environment.")
+    training: TrainingConfig = Field(
+        default_factory=TrainingConfig,
+        description="Continuous training's environment-wide settings and experiment tracking; the families are serving.endpoints[].training (docs/training.md; not built yet).",
+    )
 
     @field_validator("region")
     @classmethod
@@ -88,6 +93,11 @@ class PlatformConfig(Model):
                 raise ValueError("@storage.forceDestroy: not allowed in prod")
         self.serving.check_environment(self.environment, self.name_prefix, self.region)
         self.images.check_stack(self.resource_name(), self.account_id, self.region, self.serving)
+        self.training.check_stack(
+            [(e.name, e.training) for e in self.serving.endpoints],
+            {e.name for e in self.serving.monitored_endpoints()},
+            [r.name for r in self.images.of_purpose(TRAINING)],
+        )
         self.promotion.check_stack(
             self.environment, self.account_id, self.ci_runner.github_repo, [e.name for e in self.serving.endpoints if e.model.model_package_arn]
         )

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 from components import facts
 from components.config.base import Model, repeated
 from components.config.storage import MODELS_PREFIX
+from components.config.training import EndpointTrainingConfig
 
 
 def _sagemaker_name(shape: str):
@@ -253,6 +254,9 @@ class EndpointConfig(Model):
     data_capture: DataCaptureConfig = Field(default_factory=DataCaptureConfig, description="Request/response capture.")
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig, description="Blue/green rollout of new endpoint configs.")
     alarms: AlarmConfig = Field(default_factory=AlarmConfig, description="Rollback alarm thresholds.")
+    training: EndpointTrainingConfig | None = Field(
+        None, description="Continuous training of this endpoint's model family into its modelPackageGroup (docs/training.md; not built yet)."
+    )
     _capture_default: bool = PrivateAttr(False)
 
     @model_validator(mode="after")

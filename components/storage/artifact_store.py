@@ -2,7 +2,8 @@
 
 One versioned bucket encrypted with the platform's ``artifacts`` KMS key (SSE-KMS, bucket key on),
 ACLs off, all public access blocked, TLS 1.2+ only, uploads that ask for another key refused, a
-lifecycle that cleans up without touching current data, server access logs in a separate
+lifecycle that cleans up without touching current data outside the transient prefixes
+(``checkpoints/`` always expires, ``experiments/`` if configured), server access logs in a separate
 hardened bucket (``buckets.py``), and optional cross-region replication to a bucket under a
 replica-region key, whose access logs go to a second hardened log bucket in the replica region
 (``replication.py``).
@@ -15,13 +16,12 @@ Workloads get access through grants in the AWS CDK style, scoped to one prefix o
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.config import ARTIFACT_PREFIXES, ARTIFACTS_BUCKET_STEM, MODELS_PREFIX, StorageConfig
+from components.config import ARTIFACT_PREFIXES, ARTIFACTS_BUCKET_STEM, MODELS_PREFIX, StorageConfig, prefix_problem
 from components.iam.peers import PeerStack
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy
@@ -31,26 +31,25 @@ from components.storage.buckets import ARTIFACTS_TAG, BucketBuilder
 from components.storage.replication import replicate
 
 # Stack-output key of each prefix of the layout.
-PREFIX_OUTPUT_KEYS: dict[str, str] = {"models/": "models", "datasets/": "datasets", "data-capture/": "dataCapture", "pipelines/": "pipelines"}
+PREFIX_OUTPUT_KEYS: dict[str, str] = {
+    "models/": "models",
+    "datasets/": "datasets",
+    "data-capture/": "dataCapture",
+    "pipelines/": "pipelines",
+    "checkpoints/": "checkpoints",
+    "experiments/": "experiments",
+}
 assert tuple(PREFIX_OUTPUT_KEYS) == ARTIFACT_PREFIXES
 
 READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
 WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
 
-_SAFE_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]*/([A-Za-z0-9!_.'()-]+/)*$")
-
-
 def validate_prefix(prefix: str) -> str:
     """Return ``prefix`` if it lies inside the layout (``models/`` or a sub-prefix such as
     ``models/churn/``), else raise ``ValueError`` naming what is allowed."""
-    allowed = ", ".join(ARTIFACT_PREFIXES)
-    if not isinstance(prefix, str) or not prefix:
-        raise ValueError(f"a grant needs a prefix of the artifact store layout ({allowed})")
-    if not any(prefix.startswith(p) for p in ARTIFACT_PREFIXES) or not _SAFE_PREFIX.match(prefix) or "/../" in f"/{prefix}" or "/./" in f"/{prefix}":
-        raise ValueError(
-            f"prefix {prefix!r} is outside the artifact store layout; use one of {allowed} "
-            "or a sub-prefix of one ending in '/' (e.g. 'models/churn/'), without wildcards"
-        )
+    problem = prefix_problem(prefix)
+    if problem:
+        raise ValueError(problem)
     return prefix
 
 
@@ -119,7 +118,7 @@ class ArtifactStore(pulumi.ComponentResource):
             bucket_stem=ARTIFACTS_BUCKET_STEM,
             tag=ARTIFACTS_TAG,
             key_arn=self.kms_key_arn,
-            lifecycle_rules=[*buckets.cleanup_rules(), *buckets.transition_rules()],
+            lifecycle_rules=[*buckets.cleanup_rules(), *buckets.expiration_rules(), *buckets.transition_rules()],
             grants=(lambda arn: shared_models_statements(arn, args.shared_with)) if args.shared_with else None,
         )
         self.bucket = artifacts.bucket

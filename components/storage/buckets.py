@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.config import StorageConfig
+from components.config import CHECKPOINTS_PREFIX, StorageConfig
 from components.iam.policy import Statement, policy_document
 from components.scope import AwsScope
 
@@ -261,6 +261,19 @@ class BucketBuilder:
                 "noncurrent_version_expiration": {"noncurrent_days": self.storage.noncurrent_version_expiration_days},
             },
         ]
+
+    def expiration_rules(self) -> list[dict]:
+        """One rule per prefix that expires (``StorageConfig.prefix_expirations``): current objects
+        after the configured days; under ``checkpoints/`` also overwritten versions a day after
+        they become noncurrent, since a training job rewrites its checkpoints throughout a run and
+        the general noncurrent expiry would keep every rewrite for months."""
+        rules = []
+        for prefix, days in self.storage.prefix_expirations.items():
+            rule = {"id": f"expire-{prefix.rstrip('/')}", "status": "Enabled", "filter": {"prefix": prefix}, "expiration": {"days": days}}
+            if prefix == CHECKPOINTS_PREFIX:
+                rule["noncurrent_version_expiration"] = {"noncurrent_days": 1}
+            rules.append(rule)
+        return rules
 
     def transition_rules(self) -> list[dict]:
         by_prefix: dict[str, list] = defaultdict(list)

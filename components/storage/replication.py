@@ -53,7 +53,9 @@ def replicate(name: str, buckets: BucketBuilder, *, source: DataBucket, source_k
         bucket_stem="replica",
         tag=REPLICA_TAG,
         key_arn=key.arn,
-        lifecycle_rules=buckets.cleanup_rules(),
+        # S3 replicates no lifecycle expiry, so the replica expires the same prefixes itself;
+        # otherwise it would keep every checkpoint the primary has long dropped.
+        lifecycle_rules=[*buckets.cleanup_rules(), *buckets.expiration_rules()],
         region=region,
     )
     log_bucket = buckets.access_logs(f"{name}-replica", replica.bucket, bucket_stem=REPLICA_LOG_BUCKET_STEM, region=region)

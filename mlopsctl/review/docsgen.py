@@ -208,6 +208,11 @@ def _validator_note(function: Callable) -> str:
         "_ecr_image": "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` or `@sha256:<digest>`",
         "_model_package_version": "`arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>`",
         "_s3_object_uri": "`s3://<bucket>/<key>`",
+        "_training_instance_type": "an ML instance type in botocore's sagemaker `TrainingInstanceType` enum",
+        "_tracking_server_size": "one of " + ", ".join(f"`{s}`" for s in facts.mlflow_tracking_server_sizes()) + " (botocore sagemaker `TrackingServerSize`)",
+        "_mlflow_version": "digits and dots, e.g. `3.0` or `2.16.2` (botocore sagemaker `MlflowVersion`)",
+        "_schedule_expression": "`rate(<n> <unit>)` (minute(s), hour(s), day(s)) or `cron()` with six fields, exactly one of day-of-month and day-of-week `?`",
+        "_dataset_prefix": "a key prefix under `datasets/` ending in `/`, e.g. `datasets/churn/`",
     }
     if name not in notes:
         raise ValueError(f"docsgen: no note for validator {name}; describe what it accepts in mlopsctl/review/docsgen.py")

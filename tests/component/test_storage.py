@@ -211,6 +211,8 @@ def test_artifact_bucket_lifecycle_follows_the_stack_config():
     assert lifecycle.inputs["rules"] == [
         {"id": "abort-incomplete-multipart-uploads", "status": "Enabled", "filter": {}, "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}},
         {"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {}, "noncurrentVersionExpiration": {"noncurrentDays": 180}},
+        {"id": "expire-checkpoints", "status": "Enabled", "filter": {"prefix": "checkpoints/"}, "expiration": {"days": 14},
+         "noncurrentVersionExpiration": {"noncurrentDays": 1}},
         {"id": "transition-data-capture", "status": "Enabled", "filter": {"prefix": "data-capture/"}, "transitions": [{"days": 30, "storageClass": "STANDARD_IA"}]},
         {"id": "transition-datasets", "status": "Enabled", "filter": {"prefix": "datasets/"}, "transitions": [{"days": 90, "storageClass": "INTELLIGENT_TIERING"}]},
         {"id": "transition-pipelines", "status": "Enabled", "filter": {"prefix": "pipelines/"}, "transitions": [{"days": 180, "storageClass": "GLACIER_IR"}]},
@@ -235,7 +237,8 @@ def test_transitions_of_one_prefix_become_one_rule_in_age_order():
     rules = attached(rec, LIFECYCLE, bucket_named(rec, "bucket")).inputs["rules"]
     assert rules[0]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 2}
     assert rules[1]["noncurrentVersionExpiration"] == {"noncurrentDays": 3}
-    assert rules[2:] == [
+    assert rules[2]["id"] == "expire-checkpoints"
+    assert rules[3:] == [
         {
             "id": "transition-datasets",
             "status": "Enabled",
@@ -243,6 +246,34 @@ def test_transitions_of_one_prefix_become_one_rule_in_age_order():
             "transitions": [{"days": 30, "storageClass": "STANDARD_IA"}, {"days": 365, "storageClass": "GLACIER"}],
         }
     ]
+
+
+def test_checkpoints_always_expire_and_experiments_only_when_configured():
+    rec, _ = build_store(stack_config("dev", storage={"checkpointExpirationDays": 3, "experimentArtifactExpirationDays": 400}))
+    rules = {r["id"]: r for r in attached(rec, LIFECYCLE, bucket_named(rec, "bucket")).inputs["rules"]}
+    assert rules["expire-checkpoints"] == {
+        "id": "expire-checkpoints", "status": "Enabled", "filter": {"prefix": "checkpoints/"},
+        "expiration": {"days": 3}, "noncurrentVersionExpiration": {"noncurrentDays": 1},
+    }
+    assert rules["expire-experiments"] == {"id": "expire-experiments", "status": "Enabled", "filter": {"prefix": "experiments/"}, "expiration": {"days": 400}}
+    # Nothing else expires current objects: models, datasets, captured data and pipeline outputs are kept.
+    expiring = sorted(r["filter"].get("prefix", "") for r in rules.values() if "expiration" in r)
+    assert expiring == ["checkpoints/", "experiments/"]
+
+
+def test_experiment_artifacts_are_kept_by_default(each_stack):
+    rec = each_stack.recording
+    data_buckets = [b for b in rec.of_type(BUCKET) if b.inputs.get("tags", {}).get("mlops:role") in ("artifacts", "artifacts-replica")]
+    assert len(data_buckets) == (2 if each_stack.stack_file.stack == "prod" else 1)
+    for bucket in data_buckets:
+        rules = attached(rec, LIFECYCLE, bucket).inputs["rules"]
+        assert [r["filter"]["prefix"] for r in rules if "expiration" in r] == ["checkpoints/"], bucket.name
+
+
+def test_the_replica_expires_the_same_prefixes_as_the_primary(prod):
+    primary = attached(prod, LIFECYCLE, bucket_named(prod, "bucket")).inputs["rules"]
+    replica = attached(prod, LIFECYCLE, bucket_named(prod, "replica")).inputs["rules"]
+    assert [r for r in replica if "expiration" in r] == [r for r in primary if "expiration" in r] != []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,7 +491,8 @@ def test_store_outputs_follow_the_contract(each_stack):
     assert outputs["bucketArn"] == f"arn:aws:s3:::{bucket.id}"
     assert outputs["kmsKeyArn"] == rec.stack_outputs["kmsKeys"]["artifacts"]
     assert outputs["logBucketName"] == exactly(rec, BUCKET, "mlops-platform-artifacts-access-logs").id
-    assert outputs["prefixes"] == {"models": "models/", "datasets": "datasets/", "dataCapture": "data-capture/", "pipelines": "pipelines/"}
+    assert outputs["prefixes"] == {"models": "models/", "datasets": "datasets/", "dataCapture": "data-capture/", "pipelines": "pipelines/",
+                                   "checkpoints": "checkpoints/", "experiments": "experiments/"}
     assert sorted(outputs["prefixes"].values()) == sorted(ARTIFACT_PREFIXES)
 
 
@@ -554,7 +586,7 @@ def test_prefix_uri(dev):
     assert seen["uri_value"] == f"s3://{bucket_named(rec, 'bucket').id}/models/"
 
 
-@pytest.mark.parametrize("prefix", ["models/", "data-capture/", "models/churn/", "pipelines/run-1/step.2/"])
+@pytest.mark.parametrize("prefix", ["models/", "data-capture/", "models/churn/", "pipelines/run-1/step.2/", "checkpoints/churn/", "experiments/"])
 def test_prefixes_inside_the_layout_are_accepted(prefix):
     assert validate_prefix(prefix) == prefix
 
@@ -569,7 +601,8 @@ def test_a_grant_outside_the_layout_fails_before_anything_is_attached():
     config = stack_config("dev")
     with pytest.raises(Exception) as caught:
         build_store(config, grants=[("grant_read", "secrets/")])
-    assert "prefix 'secrets/' is outside the artifact store layout; use one of models/, datasets/, data-capture/, pipelines/" in str(caught.value)
+    assert ("prefix 'secrets/' is outside the artifact store layout; use one of models/, datasets/, data-capture/, pipelines/, checkpoints/, experiments/ "
+            "or a sub-prefix") in str(caught.value)
     assert caught.value.recording.of_type(ROLE_POLICY) == []
 
 
@@ -587,6 +620,12 @@ def test_a_grant_outside_the_layout_fails_before_anything_is_attached():
         ({"replication": {"enabled": True}}, "storage.replication.region", "required when replication.enabled"),
         ({"replication": {"enabled": True, "region": "us-east-1"}}, "storage.replication.region", "must differ from aws:region (us-east-1)"),
         ({"kmsDeletionWindowDays": 3}, "storage.kmsDeletionWindowDays", "greater than or equal to 7"),
+        ({"checkpointExpirationDays": 0}, "storage.checkpointExpirationDays", "greater than or equal to 1"),
+        ({"experimentArtifactExpirationDays": 0}, "storage.experimentArtifactExpirationDays", "greater than or equal to 1"),
+        ({"transitions": [{"prefix": "checkpoints/", "days": 30, "storageClass": "STANDARD_IA"}]}, "storage.transitions[0].days",
+         "objects under checkpoints/ expire after 14 days (checkpointExpirationDays); a transition must come earlier, got 30"),
+        ({"experimentArtifactExpirationDays": 60, "transitions": [{"prefix": "experiments/", "days": 90, "storageClass": "GLACIER_IR"}]},
+         "storage.transitions[0].days", "objects under experiments/ expire after 60 days (experimentArtifactExpirationDays)"),
     ],
 )
 def test_bad_storage_config_names_the_key(storage, key_path, message):

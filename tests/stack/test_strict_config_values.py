@@ -197,3 +197,44 @@ def test_gpu_quotas_within_what_the_gpu_groups_can_hold(refusal):
         f"{KEY}.eks.gpuQuota.training: 17 GPUs is more than the GPU node groups can ever hold, at most 16 (g5-spot: maxSize 2 x up to 8 GPUs)",
         f"{KEY}.eks.gpuQuota.serving: 100 GPUs is more than the GPU node groups can ever hold, at most 16 (g5-spot: maxSize 2 x up to 8 GPUs)",
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Continuous training (configuration only; docs/training.md)
+
+
+def test_bad_training_values_are_refused_before_the_program_runs(refusal):
+    def change(platform):
+        platform["serving"]["endpoints"][0]["training"] = {
+            "dataPrefix": "s3://my-bucket/datasets/churn/",
+            "image": {"repository": "train", "tag": "1.4.0"},
+            "instanceType": "ml.g5.2xlarge",
+            "evaluation": {"metric": "auc", "threshold": 0.8},
+            "schedule": {"expression": "cron(0 3 * * * *)"},
+        }
+        platform["training"] = {"experiments": {"kind": "trackingServer", "trackingServerSize": "Huge"}}
+
+    refusal.write(with_platform(change))
+    training = f"{KEY}.serving.endpoints[0].training"
+    assert refusal.lines() == [
+        f"{training}.dataPrefix: 's3://my-bucket/datasets/churn/': give the key prefix under the artifact store's datasets/ (e.g. datasets/churn/); "
+        "the store's bucket is auto-named, so an s3:// URI cannot name it",
+        f"{training}.schedule.expression: 'cron(0 3 * * * *)' is not an EventBridge schedule expression: exactly one of day-of-month and day-of-week must be '?'",
+        f"{KEY}.training.experiments.trackingServerSize: 'Huge' is not a tracking server size; allowed: Small, Medium, Large (botocore sagemaker TrackingServerSize)",
+    ]
+
+
+def test_spot_training_in_dev_needs_a_maximum_wait(refusal):
+    def change(platform):
+        platform["serving"]["endpoints"][0]["training"] = {
+            "dataPrefix": "datasets/churn/",
+            "image": {"repository": "train", "tag": "1.4.0"},
+            "instanceType": "ml.m5.xlarge",
+            "evaluation": {"metric": "auc", "threshold": 0.8},
+        }
+
+    refusal.write(with_platform(change))
+    assert refusal.lines() == [
+        f"{KEY}.serving.endpoints[0].training.maxWaitSeconds: required with spot (training.spotByDefault): "
+        "the time to wait for capacity plus the runtime, at least maxRuntimeSeconds"
+    ]
