@@ -145,7 +145,8 @@ def test_original_raw_config_is_not_mutated_by_defaults():
 
 def test_gpu_families_in_data_file_exist_in_botocore():
     ec2_types = facts.ec2_instance_types()
-    sm_types = facts.sagemaker_instance_types()
+    # SageMaker GPU families span endpoints and training jobs (ml.p3dn trains only).
+    sm_types = facts.sagemaker_instance_types() | facts.sagemaker_training_instance_types()
     data = facts.facts()
     for family in data["gpuInstanceFamilies"]["ec2"]:
         assert any(t.rsplit(".", 1)[0] == family for t in ec2_types), family
