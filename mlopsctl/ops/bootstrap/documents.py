@@ -252,9 +252,10 @@ def deploy_events_policy(names: Names) -> dict[str, Any]:
             "events:DescribeApiDestination", "events:DescribeConnection", "events:UpdateApiDestination", "events:UpdateConnection",
         ], [f"{events}:connection/{prefix}-*", f"{events}:api-destination/{prefix}-*"]),
         # Its dead-letter queue (<name>-<env>-dispatch-dlq) and the queue policy; never a message.
+        # GetQueueUrl: mlopsctl verify, after pulumi up, finds the queue by name.
         _statement("DispatchDeadLetterQueues", "Allow", [
-            "sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:ListQueueTags", "sqs:SetQueueAttributes", "sqs:TagQueue",
-            "sqs:UntagQueue",
+            "sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags", "sqs:SetQueueAttributes",
+            "sqs:TagQueue", "sqs:UntagQueue",
         ], [f"arn:{p}:sqs:{region}:{account}:{prefix}-*"]),
     ])
 
