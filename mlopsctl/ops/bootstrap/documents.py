@@ -237,10 +237,11 @@ def deploy_events_policy(names: Names) -> dict[str, Any]:
             "sns:ListTagsForResource", "sns:SetSubscriptionAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource",
             "sns:Unsubscribe", "sns:UntagResource",
         ], [f"arn:{p}:sns:{region}:{account}:{prefix}-*"]),
-        # The alert and approval rules, on the default bus.
+        # The alert and approval rules, on the default bus. The provider sets a rule's state with
+        # PutRule, never EnableRule/DisableRule (data/provider_api_calls.json).
         _statement("PlatformRules", "Allow", [
-            "events:DeleteRule", "events:DescribeRule", "events:DisableRule", "events:EnableRule", "events:ListTagsForResource",
-            "events:ListTargetsByRule", "events:PutRule", "events:RemoveTargets", "events:TagResource", "events:UntagResource",
+            "events:DeleteRule", "events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule", "events:PutRule",
+            "events:RemoveTargets", "events:TagResource", "events:UntagResource",
         ], [f"{events}:rule/{prefix}-*"]),
         # Their targets may only be the platform's topics and its GitHub dispatch destination.
         _statement("PlatformRuleTargets", "Allow", ["events:PutTargets"], [f"{events}:rule/{prefix}-*"],
@@ -251,9 +252,10 @@ def deploy_events_policy(names: Names) -> dict[str, Any]:
             "events:DescribeApiDestination", "events:DescribeConnection", "events:UpdateApiDestination", "events:UpdateConnection",
         ], [f"{events}:connection/{prefix}-*", f"{events}:api-destination/{prefix}-*"]),
         # Its dead-letter queue (<name>-<env>-dispatch-dlq) and the queue policy; never a message.
+        # GetQueueUrl: mlopsctl verify, after pulumi up, finds the queue by name.
         _statement("DispatchDeadLetterQueues", "Allow", [
-            "sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:ListQueueTags", "sqs:SetQueueAttributes", "sqs:TagQueue",
-            "sqs:UntagQueue",
+            "sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags", "sqs:SetQueueAttributes",
+            "sqs:TagQueue", "sqs:UntagQueue",
         ], [f"arn:{p}:sqs:{region}:{account}:{prefix}-*"]),
     ])
 
@@ -270,7 +272,7 @@ def preview_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:List*",
             "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
             "logs:Describe*", "logs:ListTagsForResource", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
-            "s3:GetReplicationConfiguration", "s3:ListAllMyBuckets", "sagemaker:Describe*", "sagemaker:List*",
+            "s3:GetReplicationConfiguration", "s3:ListAllMyBuckets", "sagemaker:Describe*", "sagemaker:GetModelPackageGroupPolicy", "sagemaker:List*",
             "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListTagsForResource", "sqs:GetQueueAttributes",
             "sqs:ListQueueTags", "sts:GetCallerIdentity",
         ], "*"),
