@@ -25,6 +25,10 @@ EXPECTED_STORAGE_GB_TAG = "mlops:expected-storage-gb"
 # (``promotion.expectedApprovalsPerMonth``): the cost model prices the API destination's
 # invocations and the dead-letter queue's requests from it.
 EXPECTED_DISPATCHES_TAG = "mlops:expected-dispatches-per-month"
+# The tag on each retraining pipeline carrying the runs a month its stack file plans (schedule plus
+# drift-triggered runs): the cost model multiplies each step's maximum runtime by it, since how often
+# a pipeline runs is nowhere in its inputs.
+EXPECTED_TRAINING_RUNS_TAG = "mlops:expected-training-runs-per-month"
 # EventBridge encrypts a connection's secret with a customer-managed key only when the key carries
 # this tag set to "true" (EventBridge guide, "Encrypting EventBridge connection authorization with
 # AWS KMS keys"); the keys component writes it, extraTags may not.

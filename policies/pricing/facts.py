@@ -5,6 +5,7 @@ try:  # imported as ``policies.pricing`` by the repository's code
         EXPECTED_DISPATCHES_TAG,
         EXPECTED_NOTIFICATIONS_TAG,
         EXPECTED_STORAGE_GB_TAG,
+        EXPECTED_TRAINING_RUNS_TAG,
         SAGEMAKER_VARIANT_SCALABLE_DIMENSION,
         clock,
         eks_versions,
@@ -15,10 +16,11 @@ except ImportError:  # imported as the pack's top-level ``pricing`` (policies/ i
         EXPECTED_DISPATCHES_TAG,
         EXPECTED_NOTIFICATIONS_TAG,
         EXPECTED_STORAGE_GB_TAG,
+        EXPECTED_TRAINING_RUNS_TAG,
         SAGEMAKER_VARIANT_SCALABLE_DIMENSION,
         clock,
         eks_versions,
         resource_types,
     )
 
-__all__ = ["EXPECTED_DISPATCHES_TAG", "EXPECTED_NOTIFICATIONS_TAG", "EXPECTED_STORAGE_GB_TAG", "SAGEMAKER_VARIANT_SCALABLE_DIMENSION", "clock", "eks_versions", "resource_types"]
+__all__ = ["EXPECTED_DISPATCHES_TAG", "EXPECTED_NOTIFICATIONS_TAG", "EXPECTED_STORAGE_GB_TAG", "EXPECTED_TRAINING_RUNS_TAG", "SAGEMAKER_VARIANT_SCALABLE_DIMENSION", "clock", "eks_versions", "resource_types"]

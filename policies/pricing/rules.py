@@ -1,6 +1,7 @@
 """Price rules per resource kind: EKS control planes and node groups, NAT gateways, public IPv4
 addresses, interface VPC endpoints, KMS keys, CloudWatch alarms and ECR image storage (the alert
-path's topic, subscriptions and rules: ``notifications.py``).
+path's topic, subscriptions and rules: ``notifications.py``; training pipelines and MLflow:
+``training.py``).
 
 Each rule reads one resource's inputs and records line items, unknown items and exclusions in the
 run's :class:`~.ledger.Ledger`. SageMaker endpoint configurations have their own module
@@ -18,6 +19,7 @@ from .inputs import StackResource, as_int, component_of, is_unknown
 from .ledger import Ledger
 from .notifications import event_rule, sns_subscription, sns_topic
 from .report import SCENARIOS, LineItem
+from .training import mlflow_app, mlflow_tracking_server, sagemaker_pipeline
 
 # EKS's CreateNodegroup default when neither instanceTypes nor a launch template sets one.
 EKS_DEFAULT_NODE_INSTANCE_TYPE = "t3.medium"
@@ -231,4 +233,7 @@ RULES: dict[str, Rule] = {
     types.EVENT_API_DESTINATION: api_destination,
     types.EVENT_CONNECTION: event_connection,
     types.SQS_QUEUE: sqs_queue,
+    types.SAGEMAKER_PIPELINE: sagemaker_pipeline,
+    types.SAGEMAKER_MLFLOW_TRACKING_SERVER: mlflow_tracking_server,
+    types.SAGEMAKER_MLFLOW_APP: mlflow_app,
 }
