@@ -27,7 +27,9 @@ EXPECTED_STORAGE_GB_TAG = "mlops:expected-storage-gb"
 EXPECTED_DISPATCHES_TAG = "mlops:expected-dispatches-per-month"
 # The tag on each retraining pipeline carrying the runs a month its stack file plans (schedule plus
 # drift-triggered runs): the cost model multiplies each step's maximum runtime by it, since how often
-# a pipeline runs is nowhere in its inputs.
+# a pipeline runs is nowhere in its inputs. Not yet in components/config/tags.py RESOURCE_TAG_KEYS:
+# a reserved key must be written by some stack (tests/stack/test_written_names_and_tags.py), so it
+# joins that list with the training component that writes it.
 EXPECTED_TRAINING_RUNS_TAG = "mlops:expected-training-runs-per-month"
 # EventBridge encrypts a connection's secret with a customer-managed key only when the key carries
 # this tag set to "true" (EventBridge guide, "Encrypting EventBridge connection authorization with
