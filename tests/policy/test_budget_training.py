@@ -8,8 +8,8 @@ import pytest
 
 from mlopsctl.offline.policycheck.process import PolicyPackProcess
 from policies.pricing import BUDGET_POLICY as POLICY
-from tests.stack.test_cost_training import _pipeline, _tracking_server
 from tests.support.programs import run_component
+from tests.support.training_cost_programs import pipeline_program, tracking_server_program
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +28,8 @@ def _violations(pack: PolicyPackProcess, program, budget: float) -> list:
 
 def test_unpriced_training_and_tracking_cannot_pass_a_mandatory_budget(pack):
     def program():
-        _pipeline(runs="10")()
-        _tracking_server("Small")()
+        pipeline_program(runs="10")()
+        tracking_server_program("Small")()
 
     violations = _violations(pack, program, 100_000)
     assert len(violations) == 1
@@ -39,4 +39,4 @@ def test_unpriced_training_and_tracking_cannot_pass_a_mandatory_budget(pack):
 
 
 def test_a_pipeline_that_plans_no_runs_does_not_block_the_budget(pack):
-    assert _violations(pack, _pipeline(runs="0"), 1) == []
+    assert _violations(pack, pipeline_program(runs="0"), 1) == []

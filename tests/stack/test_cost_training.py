@@ -3,98 +3,30 @@ the MLflow tracking server by size, the serverless MLflow app; synthetic program
 
 The shipped price table has no SageMaker training, processing or MLflow rows (no sourced figure was
 found; docs/cost.md), so the arithmetic is checked against a copy of the table with rows this test
-adds, marked as test-only; the shipped table must leave the same items unknown, never zero.
+adds (tests/support/training_cost_programs.py), marked test-only; the shipped table must leave the same items unknown, never zero.
 """
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
-import json
-
 import pytest
 
-from components.training.pipeline_definition import (
-    Encryption,
-    MetricGate,
-    ModelRegistration,
-    PipelineDefinitionArgs,
-    ProcessingJob,
-    SpotTraining,
-    TrainingJob,
-    build_pipeline_definition,
-)
-from mlopsctl.offline.cost_report import stack_resources
 from policies.awsfacts import EXPECTED_TRAINING_RUNS_TAG
-from policies.pricing import SCENARIOS, PriceTable, StackResource, budget_verdict, cost_json, default_table, price_resources
+from policies.pricing import SCENARIOS, StackResource, budget_verdict, cost_json, default_table, price_resources
 from policies.pricing.inputs import UNKNOWN_SENTINELS
-from tests.support.programs import run_component
+from tests.support.training_cost_programs import (
+    ACCOUNT,
+    PREPARE_PER_RUN,
+    PRICED_ON,
+    TRAIN_PER_RUN,
+    pipeline_program,
+    price_program,
+    table_with_test_prices,
+    tracking_server_program,
+    training_definition,
+)
 
-PRICED_ON = dt.date(2026, 11, 22)
 STRING_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the wire format's unknown string
 assert STRING_UNKNOWN in UNKNOWN_SENTINELS
-ACCOUNT = "111122223333"
-KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-IMAGE = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/mlops-training:1"
-
-# Test-only unit prices (not AWS figures): round numbers so the hand arithmetic below is checkable.
-TEST_PRICES = {
-    "sagemaker.processing.ml.m5.xlarge": 0.25,
-    "sagemaker.training.ml.g5.2xlarge": 2.0,
-    "sagemaker.mlflow.trackingServer.Small": 0.5,
-    "sagemaker.mlflow.trackingServer.Medium": 1.0,
-}
-
-
-def _test_table() -> PriceTable:
-    data = copy.deepcopy(default_table().data)
-    data["sources"]["test-only"] = "unit-test prices, not AWS figures"
-    for key, usd in TEST_PRICES.items():
-        data["regions"]["us-east-1"][key] = {"usd": usd, "per": "hour", "source": "test-only"}
-    return PriceTable(data)
-
-
-def _definition(*, spot: bool = False, training_type: str = "ml.g5.2xlarge", runtime: int = 7200) -> dict:
-    bucket = "s3://mlops-dev-artifacts"
-    processing = ProcessingJob(image_uri=IMAGE, entrypoint=("python3", "/opt/program/run.py"), instance_type="ml.m5.xlarge", max_runtime_seconds=1800)
-    training = TrainingJob(
-        image_uri=IMAGE, instance_type=training_type, output_s3_uri=f"{bucket}/models/churn", max_runtime_seconds=runtime, instance_count=2,
-        spot=SpotTraining(checkpoint_s3_uri=f"{bucket}/checkpoints/churn", max_wait_seconds=runtime * 2) if spot else None,
-    )
-    args = PipelineDefinitionArgs(
-        pipeline_name="mlops-dev-churn", role_arn=f"arn:aws:iam::{ACCOUNT}:role/mlops-dev-churn-pipeline",
-        input_data_s3_uri=f"{bucket}/datasets/churn", run_s3_prefix=f"{bucket}/pipelines/churn",
-        encryption=Encryption(volume_kms_key_id=KEY, output_kms_key_id=KEY),
-        preparation=processing, training=training, evaluation=processing,
-        gate=MetricGate(json_path="metrics.auc.value", comparison=">=", threshold=0.8),
-        registration=ModelRegistration(model_package_group_name="mlops-dev-churn", serving_image_uri=IMAGE),
-    )
-    return build_pipeline_definition(args)
-
-
-# Hand-computed from _definition and TEST_PRICES, per run: PrepareData and Evaluate each 1 x 0.5 h
-# x $0.25; Train 2 instances x 2 h x $2.00.
-PREPARE_PER_RUN = 1 * 0.5 * 0.25
-TRAIN_PER_RUN = 2 * 2 * 2.0
-
-
-def _price(program, table: PriceTable | None = None):
-    return price_resources(stack_resources(run_component(program).resources), table=table or _test_table(), on_date=PRICED_ON)
-
-
-def _pipeline(definition=None, *, runs: str | None = "10", **definition_options):
-    import pulumi
-    import pulumi_aws as aws
-
-    def program():
-        opts = pulumi.ResourceOptions(provider=aws.Provider("aws", region="us-east-1"))
-        aws.sagemaker.Pipeline(
-            "churn", pipeline_name="mlops-dev-churn", pipeline_display_name="mlops-dev-churn", role_arn=f"arn:aws:iam::{ACCOUNT}:role/p",
-            pipeline_definition=json.dumps(definition if definition is not None else _definition(**definition_options)),
-            tags={EXPECTED_TRAINING_RUNS_TAG: runs} if runs is not None else None, opts=opts,
-        )
-
-    return program
 
 
 def _monthly(report) -> dict[str, dict[str, float | None]]:
@@ -102,7 +34,7 @@ def _monthly(report) -> dict[str, dict[str, float | None]]:
 
 
 def test_each_job_step_costs_runs_times_max_runtime_times_count_and_price():
-    report = _price(_pipeline(runs="10"))
+    report = price_program(pipeline_program(runs="10"))
     assert report.unknown_items == []
     monthly = _monthly(report)
     assert set(monthly) == {
@@ -117,17 +49,17 @@ def test_each_job_step_costs_runs_times_max_runtime_times_count_and_price():
 
 
 def test_a_step_inside_a_condition_branch_is_counted():
-    definition = _definition()
+    definition = training_definition()
     evaluate = definition["Steps"].pop(2)
     condition = definition["Steps"][-1]
     condition["Arguments"]["ElseSteps"].append(evaluate)  # the same job, now only on one branch
-    report = _price(_pipeline(definition, runs="4"))
+    report = price_program(pipeline_program(definition, runs="4"))
     assert _monthly(report)["pipeline step Evaluate (Processing, ml.m5.xlarge x 1)"]["expected"] == pytest.approx(4 * PREPARE_PER_RUN)
 
 
 def test_spot_training_is_priced_on_demand_and_the_saving_is_listed_without_a_figure():
-    on_demand = _price(_pipeline(runs="10"))
-    spot = _price(_pipeline(runs="10", spot=True))
+    on_demand = price_program(pipeline_program(runs="10"))
+    spot = price_program(pipeline_program(runs="10", spot=True))
     assert spot.total("ceiling") == pytest.approx(on_demand.total("ceiling"))
     train = next(i for i in spot.line_items if i.item.startswith("pipeline step Train"))
     assert "on-demand rate (an upper bound" in train.note
@@ -137,7 +69,7 @@ def test_spot_training_is_priced_on_demand_and_the_saving_is_listed_without_a_fi
 
 
 def test_an_instance_type_without_a_price_is_unknown_not_zero():
-    report = _price(_pipeline(runs="10", training_type="ml.g5.xlarge"))  # no test row for it
+    report = price_program(pipeline_program(runs="10", training_type="ml.g5.xlarge"))  # no test row for it
     unknown = [u for u in report.unknown_items if u.item == "pipeline step Train (Training, ml.g5.xlarge x 2)"]
     assert len(unknown) == 1 and "sagemaker.training.ml.g5.xlarge" in unknown[0].reason
     assert unknown[0].scenarios == ("expected", "ceiling")
@@ -147,7 +79,7 @@ def test_an_instance_type_without_a_price_is_unknown_not_zero():
 
 
 def test_the_shipped_table_leaves_training_compute_unknown():
-    report = _price(_pipeline(runs="10"), table=default_table())
+    report = price_program(pipeline_program(runs="10"), table=default_table())
     assert {u.item for u in report.unknown_items} == {
         "pipeline step PrepareData (Processing, ml.m5.xlarge x 1)",
         "pipeline step Train (Training, ml.g5.2xlarge x 2)",
@@ -156,15 +88,15 @@ def test_the_shipped_table_leaves_training_compute_unknown():
     assert report.total("ceiling") is None
 
 
-def test_zero_planned_runs_cost_nothing_even_without_a_price():
-    report = _price(_pipeline(runs="0"), table=default_table())
+def test_zero_planned_runs_cost_nothing_even_without_aprice_program():
+    report = price_program(pipeline_program(runs="0"), table=default_table())
     assert report.unknown_items == []
     assert {s: report.total(s) for s in SCENARIOS} == {"idle": 0.0, "expected": 0.0, "ceiling": 0.0}
 
 
 @pytest.mark.parametrize("runs", [None, "ten"], ids=["no-tag", "not-a-number"])
 def test_a_pipeline_without_planned_runs_is_excluded_with_the_reason(runs):
-    report = _price(_pipeline(runs=runs))
+    report = price_program(pipeline_program(runs=runs))
     assert report.line_items == [] and report.unknown_items == []
     excluded = [e for e in report.excluded if e.item == "SageMaker pipeline job compute"]
     assert len(excluded) == 1 and EXPECTED_TRAINING_RUNS_TAG in excluded[0].reason
@@ -180,9 +112,9 @@ def test_a_pipeline_without_planned_runs_is_excluded_with_the_reason(runs):
     ids=["no-max-runtime", "count-from-a-parameter", "unpriced-step-type"],
 )
 def test_a_step_the_model_cannot_bound_is_unknown(mutate, reason):
-    definition = _definition()
+    definition = training_definition()
     mutate(definition)
-    report = _price(_pipeline(definition))
+    report = price_program(pipeline_program(definition))
     assert any(reason in u.reason for u in report.unknown_items), report.unknown_items
     assert report.total("ceiling") is None
 
@@ -191,33 +123,21 @@ def test_a_definition_unknown_at_preview_is_unknown():
     # A definition built inside an apply (from ARNs) is the string sentinel at a first preview.
     pipeline = StackResource(urn="urn:pulumi:test::p::aws:sagemaker/pipeline:Pipeline::churn", type="aws:sagemaker/pipeline:Pipeline",
                              inputs={"pipelineDefinition": STRING_UNKNOWN, "tags": {EXPECTED_TRAINING_RUNS_TAG: "10"}}, region="us-east-1")
-    report = price_resources([pipeline], table=_test_table(), on_date=PRICED_ON)
+    report = price_resources([pipeline], table=table_with_test_prices(), on_date=PRICED_ON)
     assert [(u.reason, u.scenarios) for u in report.unknown_items] == [("pipelineDefinition unknown at preview time", ("expected", "ceiling"))]
     assert report.total("idle") == 0.0 and report.total("ceiling") is None
 
 
-def _tracking_server(size: str | None):
-    import pulumi
-    import pulumi_aws as aws
-
-    def program():
-        opts = pulumi.ResourceOptions(provider=aws.Provider("aws", region="us-east-1"))
-        aws.sagemaker.MlflowTrackingServer("mlflow", tracking_server_name="mlops-dev", role_arn=f"arn:aws:iam::{ACCOUNT}:role/m",
-                                           artifact_store_uri="s3://mlops-dev-artifacts/experiments", tracking_server_size=size, opts=opts)
-
-    return program
-
-
 @pytest.mark.parametrize(("size", "hourly"), [("Medium", 1.0), (None, 0.5)], ids=["medium", "unset-is-small"])
 def test_the_tracking_server_bills_every_hour_by_size(size, hourly):
-    report = _price(_tracking_server(size))
+    report = price_program(tracking_server_program(size))
     assert report.unknown_items == []
     assert {s: report.total(s) for s in SCENARIOS} == {s: pytest.approx(hourly * 730) for s in SCENARIOS}
     assert cost_json(report)["lineItems"][0]["unit"] == "server-hour"
 
 
 def test_a_tracking_server_size_without_a_price_is_unknown():
-    report = _price(_tracking_server("Large"))
+    report = price_program(tracking_server_program("Large"))
     assert [u.item for u in report.unknown_items] == ["SageMaker MLflow tracking server (Large)"]
     assert all(report.total(s) is None for s in SCENARIOS)
 
@@ -230,17 +150,17 @@ def test_the_serverless_mlflow_app_is_unknown_until_its_billing_is_sourced():
         opts = pulumi.ResourceOptions(provider=aws.Provider("aws", region="us-east-1"))
         aws.sagemaker.MlflowApp("app", name="mlops-dev", role_arn=f"arn:aws:iam::{ACCOUNT}:role/m", artifact_store_uri="s3://mlops-dev-artifacts/experiments", opts=opts)
 
-    report = _price(program)
+    report = price_program(program)
     assert [u.item for u in report.unknown_items] == ["SageMaker serverless MLflow app"]
     assert report.total("ceiling") is None
 
 
 def test_the_budget_verdict_counts_training_and_tracking():
     def program():
-        _pipeline(runs="10")()
-        _tracking_server("Small")()
+        pipeline_program(runs="10")()
+        tracking_server_program("Small")()
 
-    report = _price(program)
+    report = price_program(program)
     ceiling = 10 * (TRAIN_PER_RUN + 2 * PREPARE_PER_RUN) + 0.5 * 730  # 82.50 + 365.00
     assert report.total("ceiling") == pytest.approx(ceiling)
     assert budget_verdict(report, 447.0)["withinBudget"] is False
