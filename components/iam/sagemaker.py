@@ -46,6 +46,31 @@ def sagemaker_runtime_statements(scope: AwsScope, image_repository_arns: Sequenc
     ]
 
 
+def sagemaker_vpc_statements(scope: AwsScope, vpc_id: pulumi.Input[str], security_group_ids: Sequence[pulumi.Input[str]]) -> list[Statement]:
+    """What SageMaker needs, as the role a model or job runs as, to attach its ENIs in the VPC
+    ``vpc_id`` with exactly ``security_group_ids``, and no more."""
+    ec2_arn = pulumi.Output.concat("arn:", scope.partition, ":ec2:", scope.region, ":", scope.account_id, ":")
+    vpc_arn = pulumi.Output.concat(ec2_arn, "vpc/", vpc_id)
+    return [
+        Statement(
+            sid="VpcDescribe",
+            actions=["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+            resources=["*"],
+        ),
+        # ENIs only in the platform VPC, only with the given security groups.
+        Statement(
+            sid="VpcNetworkInterfaces",
+            actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+            resources=[
+                pulumi.Output.concat(ec2_arn, "network-interface/*"),
+                pulumi.Output.concat(ec2_arn, "subnet/*"),
+                *(pulumi.Output.concat(ec2_arn, "security-group/", group) for group in security_group_ids),
+            ],
+            conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
+        ),
+    ]
+
+
 def sagemaker_execution_role(
     name: str,
     scope: AwsScope,

@@ -33,6 +33,7 @@ from components.config import (
 )
 from components.iam.peers import PeerStack
 from components.iam.policy import Statement
+from components.iam.sagemaker import sagemaker_vpc_statements
 from components.scope import AwsScope
 from components.serving.execution_role import ArtifactAccess, ExecutionRole, ExecutionRoleArgs, ImagePull, data_capture_prefix
 from policies.awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION as SCALABLE_DIMENSION
@@ -188,27 +189,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
 
     def _vpc_statements(self) -> list[Statement]:
         """What SageMaker needs to attach the model's ENIs in the platform VPC, and no more."""
-        args, scope = self._args, self._args.scope
-        ec2_arn = pulumi.Output.concat("arn:", scope.partition, ":ec2:", scope.region, ":", scope.account_id, ":")
-        vpc_arn = pulumi.Output.concat(ec2_arn, "vpc/", args.vpc_id)
-        return [
-            Statement(
-                sid="VpcDescribe",
-                actions=["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
-                resources=["*"],
-            ),
-            # ENIs only in the platform VPC, only with the endpoint's own security group.
-            Statement(
-                sid="VpcNetworkInterfaces",
-                actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
-                resources=[
-                    pulumi.Output.concat(ec2_arn, "network-interface/*"),
-                    pulumi.Output.concat(ec2_arn, "subnet/*"),
-                    pulumi.Output.concat(ec2_arn, "security-group/", self.security_group.id),
-                ],
-                conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
-            ),
-        ]
+        return sagemaker_vpc_statements(self._args.scope, self._args.vpc_id, [self.security_group.id])
 
     def _security_group(self) -> aws.ec2.SecurityGroup:
         args = self._args

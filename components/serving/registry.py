@@ -20,6 +20,12 @@ GROUP_READ_ACTIONS = ("sagemaker:DescribeModelPackageGroup",)
 PACKAGE_READ_ACTIONS = ("sagemaker:CreateModel", "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages")
 
 
+def group_versions_arn(group_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The ARN pattern of a group's versions: the group's ARN with ``model-package/`` for
+    ``model-package-group/`` and ``/*`` for the version appended."""
+    return pulumi.Output.from_input(group_arn).apply(lambda arn: arn.replace(":model-package-group/", ":model-package/", 1) + "/*")
+
+
 def shared_group_statements(group_arn: pulumi.Input[str], shared_with: PeerStack) -> list[Statement]:
     """The group policy that lets ``shared_with``'s deploy, preview and serving roles read one group.
 
@@ -27,7 +33,7 @@ def shared_group_statements(group_arn: pulumi.Input[str], shared_with: PeerStack
     a role that does not exist yet is refused. The versions' ARNs are the group's with
     ``model-package/`` for ``model-package-group/`` and ``/<version>`` appended.
     """
-    packages = pulumi.Output.from_input(group_arn).apply(lambda arn: arn.replace(":model-package-group/", ":model-package/", 1) + "/*")
+    packages = group_versions_arn(group_arn)
     readers = shared_with.principal_condition(shared_with.deploy_role_arn, shared_with.preview_role_arn, shared_with.serving_roles_arn_pattern)
     principals = {"AWS": [shared_with.root_arn]}
     return [

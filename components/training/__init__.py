@@ -1,5 +1,5 @@
-"""Continuous training: the typed SageMaker pipeline definition builder and the retrain guard in front of it
-(the Pulumi component that creates them comes later)."""
+"""Continuous training: the typed SageMaker pipeline definition builder, the retrain guard in front of it
+and the pipeline execution role's statements (the Pulumi component that creates them comes later)."""
 
 from components.training.pipeline_definition import (
     Encryption,
@@ -13,6 +13,7 @@ from components.training.pipeline_definition import (
     TrainingJob,
     build_pipeline_definition,
 )
+from components.training.pipeline_role import PipelineNetwork, PipelineRoleArgs, pipeline_role_statements
 from components.training.retrain_guard import (
     DRIFT_TRIGGER,
     SCHEDULE_TRIGGER,
@@ -34,6 +35,9 @@ __all__ = [
     "SpotTraining",
     "TrainingJob",
     "build_pipeline_definition",
+    "PipelineNetwork",
+    "PipelineRoleArgs",
+    "pipeline_role_statements",
     "DRIFT_TRIGGER",
     "SCHEDULE_TRIGGER",
     "RetrainGuardArgs",

@@ -4,7 +4,9 @@ It implements the parts of IAM's evaluation logic that bootstrap's policies use:
 wins; otherwise an action is allowed only if the identity policies allow it AND the permissions
 boundary allows it. Action patterns match case-insensitively, resource patterns case-sensitively,
 ``*`` and ``?`` as wildcards. Condition operators: StringEquals, StringNotEquals(IfExists), StringLike, ArnEquals,
-ArnLike, ArnNotLike, Bool, NumericLessThan; for a negated operator a missing context key matches, as in IAM. Any other
+ArnLike, ArnNotLike, Bool, NumericLessThan, Null, and ForAllValues:StringEquals for multi-valued keys (a
+context value given as a list); for a negated operator a missing context key matches, as in IAM, and so
+does it for ForAllValues (an empty set), which is why policies pair it with Null. Any other
 element or operator raises, so a policy using something this evaluator does not understand can
 never pass silently. A request's context holds only the keys that request carries: a condition on
 a key the action never sends (``kms:GrantIsForAWSResource`` on ``kms:DescribeKey``) never holds.
@@ -40,7 +42,7 @@ def _matches(patterns: Any, value: str, ignore_case: bool) -> bool:
     return any(_pattern(p, ignore_case).match(value) for p in _as_list(patterns))
 
 
-def _condition_holds(conditions: dict, context: dict[str, str]) -> bool:
+def _condition_holds(conditions: dict, context: dict[str, Any]) -> bool:
     for operator, pairs in conditions.items():
         for key, expected in pairs.items():
             expected, actual = [str(e) for e in _as_list(expected)], context.get(key)
@@ -59,6 +61,10 @@ def _condition_holds(conditions: dict, context: dict[str, str]) -> bool:
                 ok = actual is None or not _matches(expected, actual, ignore_case=False)
             elif operator == "Bool":
                 ok = actual is not None and str(actual).lower() == expected[0].lower()
+            elif operator == "Null":
+                ok = (actual is None) == (expected[0].lower() == "true")
+            elif operator == "ForAllValues:StringEquals":
+                ok = actual is None or all(str(v) in expected for v in _as_list(actual))
             elif operator == "NumericLessThan":
                 ok = actual is not None and float(actual) < float(expected[0])
             else:
