@@ -148,8 +148,7 @@ class MlopsPlatform(pulumi.ComponentResource):
                     scope=scope,
                     environment=config.environment,
                     github_repo=config.ci_runner.github_repo,
-                    # Promotion rewrites a champion's model package; an image-served endpoint has none.
-                    endpoints=[PromotedEndpoint(e.name, e.model_package_group) for e in config.serving.endpoints if e.model.model_package_arn],
+                    endpoints=[PromotedEndpoint(e.name, e.model_package_group) for e in config.serving.promotable_endpoints()],
                     key=self.keys.dispatch,
                     alarm_topic_arn=self.alerts.topic_arn,
                 ),

@@ -99,7 +99,7 @@ class PlatformConfig(Model):
             [r.name for r in self.images.of_purpose(TRAINING)],
         )
         self.promotion.check_stack(
-            self.environment, self.account_id, self.ci_runner.github_repo, [e.name for e in self.serving.endpoints if e.model.model_package_arn]
+            self.environment, self.account_id, self.ci_runner.github_repo, [e.name for e in self.serving.promotable_endpoints()]
         )
         promoted_from = self.promotion.promoted_from
         self.serving.check_package_accounts(self.account_id, self.region, (promoted_from.environment, promoted_from.account_id) if promoted_from else None)

@@ -333,6 +333,11 @@ class ServingConfig(Model):
                 raise ValueError(f"@driftMonitoring.baselines: drift monitoring needs a baseline for every endpoint with data capture; missing: {', '.join(missing)}")
         return self
 
+    def promotable_endpoints(self) -> list[EndpointConfig]:
+        """Endpoints whose champion is a registry model package: what promotion can rewrite (an
+        image-served endpoint has no package to promote)."""
+        return [e for e in self.endpoints if e.model.model_package_arn]
+
     def monitored_endpoints(self) -> list[EndpointConfig]:
         if not self.drift_monitoring.enabled:
             return []
