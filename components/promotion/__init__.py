@@ -3,7 +3,6 @@
 from components.promotion.dispatch import (
     DISPATCH_EVENT_TYPE,
     GITHUB_API,
-    TOKEN_PLACEHOLDER,
     ApprovalDispatch,
     ApprovalDispatchArgs,
     PromotedEndpoint,
@@ -13,7 +12,6 @@ from components.promotion.dispatch import (
 __all__ = [
     "DISPATCH_EVENT_TYPE",
     "GITHUB_API",
-    "TOKEN_PLACEHOLDER",
     "ApprovalDispatch",
     "ApprovalDispatchArgs",
     "PromotedEndpoint",

@@ -51,9 +51,6 @@ from policies.awsfacts import EXPECTED_DISPATCHES_TAG
 GITHUB_API = "https://api.github.com"
 # The repository_dispatch event type the promote workflow listens for (.github/workflows/promote.yml).
 DISPATCH_EVENT_TYPE = "mlops-model-approved"
-# What the connection holds until `mlopsctl dispatch-token` sets the real token: GitHub answers 401,
-# EventBridge retries, the dead-letter queue fills and its alarm says so.
-TOKEN_PLACEHOLDER = DISPATCH_TOKEN_PLACEHOLDER
 TARGET_ID = "github-dispatch"
 # The dead-letter alarm: any message at all is an approval GitHub never received.
 DEAD_LETTER_ALARM_PERIOD_S = 300
@@ -134,7 +131,7 @@ class ApprovalDispatch(pulumi.ComponentResource):
             description=f"GitHub repository_dispatch on {args.github_repo} (token set with mlopsctl dispatch-token)",
             authorization_type=DISPATCH_AUTHORIZATION_TYPE,
             auth_parameters=aws.cloudwatch.EventConnectionAuthParametersArgs(
-                api_key=aws.cloudwatch.EventConnectionAuthParametersApiKeyArgs(key=DISPATCH_AUTH_HEADER, value=TOKEN_PLACEHOLDER),
+                api_key=aws.cloudwatch.EventConnectionAuthParametersApiKeyArgs(key=DISPATCH_AUTH_HEADER, value=DISPATCH_TOKEN_PLACEHOLDER),
                 invocation_http_parameters=aws.cloudwatch.EventConnectionAuthParametersInvocationHttpParametersArgs(headers=headers),
             ),
             kms_key_identifier=args.key.arn,

@@ -37,9 +37,6 @@ from mlopsctl.ops.awsclients import (
     error_code,
 )
 
-AUTHORIZATION_TYPE = DISPATCH_AUTHORIZATION_TYPE
-AUTH_HEADER = DISPATCH_AUTH_HEADER
-BEARER = DISPATCH_AUTH_SCHEME
 # The connection states in which EventBridge is still applying an update; anything else but AUTHORIZED is a failure.
 SETTLING_STATES = frozenset({"UPDATING", "AUTHORIZING"})
 AUTHORIZED = "AUTHORIZED"
@@ -93,7 +90,7 @@ ARGUMENT_REFUSED = ("dispatch-token: a GitHub token was passed as an argument; i
 
 def max_token_length() -> int:
     """What fits into the connection's API key value after ``Bearer `` (botocore's events model)."""
-    return facts.shape_limits("events", "AuthHeaderParametersSensitive")["max"] - len(BEARER)
+    return facts.shape_limits("events", "AuthHeaderParametersSensitive")["max"] - len(DISPATCH_AUTH_SCHEME)
 
 
 def github_token(text: str) -> GitHubToken:
@@ -139,7 +136,7 @@ class TokenSet:
         return f"{self.connection} is {self.state}{reason} after the update, not {AUTHORIZED}: dispatches will fail"
 
     def lines(self) -> list[str]:
-        head = f"{self.connection}: set its {self.token.kind} (API key, header {AUTH_HEADER}: Bearer …); connection state {self.state}"
+        head = f"{self.connection}: set its {self.token.kind} (API key, header {DISPATCH_AUTH_HEADER}: Bearer …); connection state {self.state}"
         if self.state in SETTLING_STATES:
             head += " (EventBridge is still applying it; `mlopsctl verify` checks that it reaches AUTHORIZED)"
         return [head]
@@ -161,12 +158,12 @@ def set_dispatch_token(clients: AwsClients, config: PlatformConfig, stack_path: 
             raise DispatchTokenFailed(f"no EventBridge connection {name} in {config.region} of account {account}: deploy {stack_path} "
                                       f"(promotion.dispatch: true) first; the stack creates it") from None
         raise _failed(exc, f"cannot read connection {name}", token) from None
-    auth = {"ApiKeyAuthParameters": {"ApiKeyName": AUTH_HEADER, "ApiKeyValue": BEARER + token.value}}
+    auth = {"ApiKeyAuthParameters": {"ApiKeyName": DISPATCH_AUTH_HEADER, "ApiKeyValue": DISPATCH_AUTH_SCHEME + token.value}}
     kept = _resendable_http_parameters(current)
     if kept:
         auth["InvocationHttpParameters"] = kept
     try:
-        events.update_connection(Name=name, AuthorizationType=AUTHORIZATION_TYPE, AuthParameters=auth)
+        events.update_connection(Name=name, AuthorizationType=DISPATCH_AUTHORIZATION_TYPE, AuthParameters=auth)
     except AWS_ERRORS as exc:
         raise _failed(exc, f"the token was not set on {name}", token) from None
     try:

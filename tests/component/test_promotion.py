@@ -11,11 +11,11 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.config import ConfigError
+from components.config import DISPATCH_TOKEN_PLACEHOLDER, ConfigError
 from components.iam.policy import policy_document
 from components.keys import PlatformKey
 from components.keys.platform_keys import key_policy_statements
-from components.promotion import DISPATCH_EVENT_TYPE, TOKEN_PLACEHOLDER, ApprovalDispatch, ApprovalDispatchArgs, PromotedEndpoint
+from components.promotion import DISPATCH_EVENT_TYPE, ApprovalDispatch, ApprovalDispatchArgs, PromotedEndpoint
 from components.scope import scope_for
 from mlopsctl.offline.harness import ACCOUNT_ID
 from tests.support.iam_eval import service_is_allowed
@@ -58,7 +58,7 @@ def test_the_connection_holds_a_placeholder_pulumi_never_restores_under_the_disp
     connection = staging.one(CONNECTION)
     auth = connection.inputs["authParameters"]
     assert connection.inputs["name"] == "mlops-staging-github-dispatch" and connection.inputs["authorizationType"] == "API_KEY"
-    assert auth["apiKey"]["key"] == "Authorization" and auth["apiKey"]["value"] == TOKEN_PLACEHOLDER
+    assert auth["apiKey"]["key"] == "Authorization" and auth["apiKey"]["value"] == DISPATCH_TOKEN_PLACEHOLDER
     # The wire path exactly: a nested path the engine does not recognise would ignore nothing.
     assert connection.ignoreChanges == ["authParameters.apiKey.value"]
     headers = {h["key"]: h["value"] for h in auth["invocationHttpParameters"]["headers"]}

@@ -11,9 +11,9 @@ EventBridge's retries are spent, which is why the queue must be empty.
 
 from __future__ import annotations
 
-from components.config import dispatch_connection_name, dispatch_queue_name
+from components.config import DISPATCH_AUTH_HEADER, DISPATCH_AUTHORIZATION_TYPE, dispatch_connection_name, dispatch_queue_name
 from mlopsctl.ops.awsclients import unless_missing
-from mlopsctl.ops.dispatch_token import AUTH_HEADER, AUTHORIZATION_TYPE, AUTHORIZED
+from mlopsctl.ops.dispatch_token import AUTHORIZED
 from mlopsctl.ops.verify.checks import Checks
 
 # What SQS answers GetQueueUrl for a queue that does not exist (JSON protocol, and its query-compatible code).
@@ -36,12 +36,12 @@ def verify_promotion(v: Checks, section: dict) -> None:
             return False, f"no EventBridge connection {connection_name} in {v.config.region}"
         state, kind = described.get("ConnectionState"), described.get("AuthorizationType")
         header = ((described.get("AuthParameters") or {}).get("ApiKeyAuthParameters") or {}).get("ApiKeyName")
-        if (kind, header) != (AUTHORIZATION_TYPE, AUTH_HEADER):
-            return False, f"authorization {kind} with key {header}, want {AUTHORIZATION_TYPE} with header {AUTH_HEADER}; set the token with {set_token}"
+        if (kind, header) != (DISPATCH_AUTHORIZATION_TYPE, DISPATCH_AUTH_HEADER):
+            return False, f"authorization {kind} with key {header}, want {DISPATCH_AUTHORIZATION_TYPE} with header {DISPATCH_AUTH_HEADER}; set the token with {set_token}"
         if state != AUTHORIZED:
             reason = described.get("StateReason")
             return False, f"state {state}{f' ({reason})' if reason else ''}, want {AUTHORIZED}; set the token with {set_token}"
-        return True, (f"{AUTHORIZED}, {AUTHORIZATION_TYPE} in header {AUTH_HEADER} (EventBridge stored a key; whether GitHub accepts it "
+        return True, (f"{AUTHORIZED}, {DISPATCH_AUTHORIZATION_TYPE} in header {DISPATCH_AUTH_HEADER} (EventBridge stored a key; whether GitHub accepts it "
                       f"shows in {queue_name})")
 
     def dead_letters():
