@@ -70,7 +70,7 @@ def sqs_queue(ledger: Ledger, r: StackResource) -> None:
     if volumes is None:
         ledger.exclude(r, "SQS requests", "per-request charge of a queue no priced rule sends to: usage-dependent")
         return
-    dead_letters = sum(_expected_dispatches(ledger.by_urn[t.deps("rule")[0]]) or 0 for t in targets)
+    dead_letters, _ = volumes  # at the ceiling every approval the rules expect ends here
     ledger.usage(r, "sqs.standard.request", "SQS requests (dead letters)", unit="request",
                  quantities={"idle": 0.0, "expected": 0.0, "ceiling": float(dead_letters * REQUESTS_PER_DEAD_LETTER)},
                  note=f"none while GitHub accepts the dispatches; the ceiling dead-letters every approval ({REQUESTS_PER_DEAD_LETTER} requests each)")
