@@ -61,6 +61,12 @@ def _ec2_instance_type(value: str) -> str:
     return value
 
 
+def _processing_instance_type(value: str) -> str:
+    if value not in facts.sagemaker_processing_instance_types():
+        raise ValueError(f"unknown processing instance type {value!r} (not in botocore's sagemaker ProcessingInstanceType enum)")
+    return value
+
+
 def _cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
@@ -95,6 +101,7 @@ def _log_retention(value: int) -> int:
 
 Ec2InstanceType = Annotated[str, AfterValidator(_ec2_instance_type)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
+ProcessingInstanceType = Annotated[str, AfterValidator(_processing_instance_type)]
 RoleArn = Annotated[str, AfterValidator(_role_arn)]
 PolicyArn = Annotated[str, AfterValidator(_policy_arn)]
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]

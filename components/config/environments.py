@@ -14,8 +14,8 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "eks": {"deletionProtection": False, "logRetentionDays": 30, "upgradePolicy": "STANDARD"},
         "serving": {"dataCaptureByDefault": False, "driftMonitoring": {"enabled": False}},
         "ciRunner": {"logRetentionDays": 30},
-        # Spot training (cheap, may wait for capacity); retraining only when someone starts it.
-        "training": {"spotByDefault": True, "schedulesByDefault": False, "experiments": {"enabled": True}},
+        # Spot training (cheap, may wait for capacity) outside the VPC; retraining only when someone starts it.
+        "training": {"spotByDefault": True, "schedulesByDefault": False, "vpc": False, "experiments": {"enabled": True}},
     },
     # staging: production-shaped, cheaper where availability is not at stake.
     "staging": {

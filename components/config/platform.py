@@ -11,7 +11,7 @@ from components.config.ci_runner import CiRunnerConfig
 from components.config.eks import EksConfig
 from components.config.environments import Environment
 from components.config.iam import IamConfig
-from components.config.images import TRAINING, ImagesConfig
+from components.config.images import SERVING, TRAINING, ImagesConfig
 from components.config.network import NetworkConfig
 from components.config.physical_names import BUCKET_STEMS, bucket_name_problem, name_stem, state_bucket_name
 from components.config.promotion import PromotionConfig
@@ -88,6 +88,8 @@ class PlatformConfig(Model):
     def _cross_section(self):
         if self.environment in ("staging", "prod") and self.eks.endpoint_public_access:
             raise ValueError(f"@eks.endpointPublicAccess: must be false in {self.environment} (CI reaches the private endpoint from its runner in the VPC)")
+        if self.environment != "dev" and not self.training.vpc:
+            raise ValueError(f"@training.vpc: must be true in {self.environment} (training reads production data: private subnets, network isolation)")
         if self.environment == "prod":
             if self.storage.force_destroy:
                 raise ValueError("@storage.forceDestroy: not allowed in prod")
@@ -97,6 +99,7 @@ class PlatformConfig(Model):
             [(e.name, e.training) for e in self.serving.endpoints],
             {e.name for e in self.serving.monitored_endpoints()},
             [r.name for r in self.images.of_purpose(TRAINING)],
+            [r.name for r in self.images.of_purpose(SERVING)],
         )
         self.promotion.check_stack(
             self.environment, self.account_id, self.ci_runner.github_repo, [e.name for e in self.serving.promotable_endpoints()]

@@ -13,7 +13,7 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
 from components import facts
-from components.config.base import Model, repeated
+from components.config.base import Model, ProcessingInstanceType, repeated
 from components.config.storage import MODELS_PREFIX
 from components.config.training import EndpointTrainingConfig
 
@@ -33,12 +33,6 @@ def _sagemaker_name(shape: str):
 def _sagemaker_instance_type(value: str) -> str:
     if value not in facts.sagemaker_instance_types():
         raise ValueError(f"unknown SageMaker instance type {value!r} (not in botocore's sagemaker ProductionVariantInstanceType enum)")
-    return value
-
-
-def _processing_instance_type(value: str) -> str:
-    if value not in facts.sagemaker_processing_instance_types():
-        raise ValueError(f"unknown processing instance type {value!r} (not in botocore's sagemaker ProcessingInstanceType enum)")
     return value
 
 
@@ -302,7 +296,7 @@ class DriftBaselineConfig(Model):
 class DriftMonitoringConfig(Model):
     enabled: bool = Field(False, description="Data-quality monitoring of every endpoint with data capture.")
     schedule_expression: str = Field("cron(0 * ? * * *)", min_length=1, max_length=256, description="Monitoring schedule (hourly by default).")
-    instance_type: Annotated[str, AfterValidator(_processing_instance_type)] = Field("ml.m5.large", description="Processing instance of the monitoring job.")
+    instance_type: ProcessingInstanceType = Field("ml.m5.large", description="Processing instance of the monitoring job.")
     max_runtime_seconds: int = Field(1800, ge=60, le=3600, description="Monitoring job time limit (hourly schedules allow at most 3600).")
     baselines: dict[str, DriftBaselineConfig] = Field(default_factory=dict, description="Baseline per endpoint name (s3:// URIs).")
 

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
 from components import facts
-from components.config.base import Model
+from components.config.base import Model, ProcessingInstanceType
 from components.config.storage import CHECKPOINTS_PREFIX, DATASETS_PREFIX, prefix_problem
 
 # botocore's sagemaker StoppingCondition.MaxRuntimeInSeconds carries only a minimum; its
@@ -130,6 +130,14 @@ def rate_minutes(expression: str) -> int | None:
     return int(rate.group("value")) * _RATE_MINUTES[rate.group("unit").removesuffix("s")]
 
 
+MINUTES_PER_MONTH = 30 * 24 * 60
+
+
+def max_guarded_runs_per_month(min_interval_minutes: int) -> int:
+    """The most runs the retrain guard starts in a 30-day month: one per minimum interval."""
+    return math.ceil(MINUTES_PER_MONTH / min_interval_minutes)
+
+
 def _dataset_prefix(value: str) -> str:
     if value.startswith("s3://"):
         raise ValueError(
@@ -149,6 +157,35 @@ ScheduleExpression = Annotated[str, AfterValidator(_schedule_expression)]
 class TrainingImageConfig(Model):
     repository: str = Field(min_length=1, description="Name of one of this stack's `images.repositories` with purpose `training`.")
     tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description="Image tag (ECR's tag rule): a pinned version, so a rerun trains with the same code.")
+
+
+class ServingImageConfig(Model):
+    repository: str = Field(min_length=1, description="Name of one of this stack's `images.repositories` with purpose `serving`.")
+    tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description="Image tag (ECR's tag rule) the registered model package serves with.")
+
+
+# The preparation and evaluation scripts ship in the training image: one image, one version of
+# the family's code for all three jobs.
+DEFAULT_PREPARE_COMMAND = ("python3", "/opt/program/prepare.py")
+DEFAULT_EVALUATE_COMMAND = ("python3", "/opt/program/evaluate.py")
+
+
+class ProcessingStepsConfig(Model):
+    instance_type: ProcessingInstanceType = Field(
+        "ml.m5.large", description="Processing instance of the data preparation and evaluation jobs (botocore's sagemaker ProcessingInstanceType enum)."
+    )
+    volume_size_gb: int = Field(
+        30, ge=int(facts.shape_limits("sagemaker", "ProcessingVolumeSizeInGB")["min"]),
+        le=int(facts.shape_limits("sagemaker", "ProcessingVolumeSizeInGB")["max"]),
+        description="EBS volume per processing instance.",
+    )
+    max_runtime_seconds: int = Field(
+        3600, ge=int(facts.shape_limits("sagemaker", "ProcessingMaxRuntimeInSeconds")["min"]),
+        le=int(facts.shape_limits("sagemaker", "ProcessingMaxRuntimeInSeconds")["max"]),
+        description="Time limit of each processing job.",
+    )
+    prepare_command: list[str] = Field(default_factory=lambda: list(DEFAULT_PREPARE_COMMAND), min_length=1, description="Entrypoint of the data preparation job, in the training image.")
+    evaluate_command: list[str] = Field(default_factory=lambda: list(DEFAULT_EVALUATE_COMMAND), min_length=1, description="Entrypoint of the evaluation job, in the training image; it writes evaluation.json.")
 
 
 class EvaluationConfig(Model):
@@ -210,6 +247,11 @@ class EndpointTrainingConfig(Model):
         None, description="Sync checkpoints to checkpoints/<endpoint>/ in the artifact store; unset: on with spot. Spot training requires them."
     )
     evaluation: EvaluationConfig = Field(description="The metric that decides whether a trained model is registered.")
+    processing: ProcessingStepsConfig = Field(default_factory=ProcessingStepsConfig, description="The data preparation and evaluation jobs (the training image runs both).")
+    serving_image: ServingImageConfig = Field(description="The inference image of the model packages the pipeline registers (a serving repository of this stack).")
+    expected_runs_per_month: int | None = Field(
+        None, ge=1, description="Runs a month the cost ceiling counts; unset: the most the retrain guard lets through (30 days / minIntervalMinutes)."
+    )
     schedule: TrainingScheduleConfig | None = Field(None, description="Scheduled retraining; unset: no schedule.")
     retrain_on_drift: bool | None = Field(
         None, description="A drift-monitoring run with violations starts a retraining; unset: on when serving.driftMonitoring watches this endpoint."
@@ -267,6 +309,11 @@ class EndpointTrainingConfig(Model):
         return self.min_interval_minutes * 60
 
     @property
+    def runs_per_month(self) -> int:
+        """expectedRunsPerMonth, else the guard's ceiling: one start per minimum interval, 30 days a month."""
+        return self.expected_runs_per_month or max_guarded_runs_per_month(self.min_interval_minutes)
+
+    @property
     def uses_gpu(self) -> bool:
         return facts.is_gpu_sagemaker_type(self.instance_type)
 
@@ -314,10 +361,18 @@ class TrainingConfig(Model):
 
     spot_by_default: bool = Field(False, description="Default of serving.endpoints[].training.spot.")
     schedules_by_default: bool = Field(True, description="Default of serving.endpoints[].training.schedule.enabled.")
+    vpc: bool = Field(
+        True,
+        description="The jobs run in the platform's private subnets with network isolation and inter-container encryption; off only where data and code are not sensitive (dev's default).",
+    )
     experiments: ExperimentsConfig = Field(default_factory=ExperimentsConfig, description="Experiment tracking (SageMaker managed MLflow).")
 
     def check_stack(
-        self, families: Sequence[tuple[str, EndpointTrainingConfig | None]], monitored: Collection[str], training_repositories: Sequence[str]
+        self,
+        families: Sequence[tuple[str, EndpointTrainingConfig | None]],
+        monitored: Collection[str],
+        training_repositories: Sequence[str],
+        serving_repositories: Sequence[str] = (),
     ) -> None:
         """Apply this section's defaults to each family and check it against the stack (called by
         PlatformConfig). ``families``: (endpoint name, its training) of serving.endpoints, in order;
@@ -337,6 +392,11 @@ class TrainingConfig(Model):
                 raise ValueError(
                     f"{where}.image.repository: {training.image.repository!r} is not one of this stack's training repositories "
                     f"({', '.join(training_repositories) or 'none declared'}); declare it in images.repositories with purpose: training"
+                )
+            if training.serving_image.repository not in serving_repositories:
+                raise ValueError(
+                    f"{where}.servingImage.repository: {training.serving_image.repository!r} is not one of this stack's serving repositories "
+                    f"({', '.join(serving_repositories) or 'none declared'}); declare it in images.repositories with purpose: serving"
                 )
             spot = "spot" if training.spot is not None else "spot (training.spotByDefault)"
             if training.uses_spot and training.max_wait_seconds is None:

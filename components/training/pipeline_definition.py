@@ -363,19 +363,22 @@ def _s3_output(name: str, destination: Any) -> dict[str, Any]:
     }
 
 
+def _cluster(args: PipelineDefinitionArgs, instance_type: str, count: int, volume_size_gb: int) -> dict[str, Any]:
+    """A job's compute. Families with local NVMe storage get no volume key: SageMaker refuses one
+    for them (botocore's ResourceConfig / ProcessingClusterConfig ``VolumeKmsKeyId``); their
+    instance's hardware module encrypts that storage."""
+    cluster: dict[str, Any] = {"InstanceCount": count, "InstanceType": instance_type, "VolumeSizeInGB": volume_size_gb}
+    if not facts.has_instance_storage(instance_type):
+        cluster["VolumeKmsKeyId"] = args.encryption.volume_kms_key_id
+    return dict(sorted(cluster.items()))
+
+
 def _processing_arguments(args: PipelineDefinitionArgs, job: ProcessingJob, inputs: list[dict], outputs: list[dict]) -> dict[str, Any]:
     arguments: dict[str, Any] = {
         "AppSpecification": {"ContainerEntrypoint": list(job.entrypoint), "ImageUri": job.image_uri},
         "ProcessingInputs": inputs,
         "ProcessingOutputConfig": {"KmsKeyId": args.encryption.output_kms_key_id, "Outputs": outputs},
-        "ProcessingResources": {
-            "ClusterConfig": {
-                "InstanceCount": job.instance_count,
-                "InstanceType": job.instance_type,
-                "VolumeKmsKeyId": args.encryption.volume_kms_key_id,
-                "VolumeSizeInGB": job.volume_size_gb,
-            }
-        },
+        "ProcessingResources": {"ClusterConfig": _cluster(args, job.instance_type, job.instance_count, job.volume_size_gb)},
         "RoleArn": args.role_arn,
         "StoppingCondition": {"MaxRuntimeInSeconds": job.max_runtime_seconds},
     }
@@ -418,12 +421,7 @@ def train_step(args: PipelineDefinitionArgs) -> dict[str, Any]:
         # Explicitly off: without it the service may start Debugger's system monitoring, which
         # writes to a location this definition does not choose.
         "ProfilerConfig": {"DisableProfiler": True},
-        "ResourceConfig": {
-            "InstanceCount": job.instance_count,
-            "InstanceType": job.instance_type,
-            "VolumeKmsKeyId": args.encryption.volume_kms_key_id,
-            "VolumeSizeInGB": job.volume_size_gb,
-        },
+        "ResourceConfig": _cluster(args, job.instance_type, job.instance_count, job.volume_size_gb),
         "RoleArn": args.role_arn,
         "StoppingCondition": stopping,
     }

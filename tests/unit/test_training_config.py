@@ -16,6 +16,7 @@ from tests.support.stacks import ROOT, assert_one_line_config_error, stack_raw_c
 CHURN_TRAINING = {
     "dataPrefix": "datasets/churn/",
     "image": {"repository": "train", "tag": "1.4.0"},
+    "servingImage": {"repository": "serve", "tag": "1.4.0"},
     "instanceType": "ml.m5.xlarge",
     "maxRuntimeSeconds": 3600,
     "evaluation": {"metric": "binary_classification_metrics.auc.value", "threshold": 0.8},
@@ -245,7 +246,7 @@ BAD = [
     ("interval-zero", "staging", {"minIntervalMinutes": 0}, "minIntervalMinutes", "greater than or equal to 1"),
     ("drift-without-monitoring", "staging", {"retrainOnDrift": True}, "retrainOnDrift", "drift monitoring does not watch endpoint 'churn'"),
     ("schedule-enabled-string", "staging", {"schedule": {"expression": "rate(1 day)", "enabled": "yes"}}, "schedule.enabled", "write true or false"),
-    ("unknown-key", "staging", {"instanceSize": "big"}, "instanceSize", "allowed keys: checkpoints, dataPrefix, evaluation, image, instanceCount"),
+    ("unknown-key", "staging", {"instanceSize": "big"}, "instanceSize", "allowed keys: checkpoints, dataPrefix, evaluation, expectedRunsPerMonth, image, instanceCount"),
 ]
 
 

@@ -33,6 +33,11 @@ from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.step_collections import RegisterModel
 from sagemaker.workflow.steps import ProcessingStep, TrainingStep
 
+# The facts file's reader is stdlib-only, so this environment can use the project's one copy of
+# which instance families have local NVMe storage (SageMaker refuses a volume key for them).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "policies"))
+from awsfacts.instances import has_instance_storage  # noqa: E402
+
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "pipelines"
 CASES_FILE = FIXTURES / "cases.json"
 REGION = "eu-west-1"
@@ -76,7 +81,7 @@ def pipeline(case: dict) -> Pipeline:
             instance_type=job["instance_type"],
             entrypoint=job["entrypoint"],
             volume_size_in_gb=job["volume_size_gb"],
-            volume_kms_key=keys["volume_kms_key_id"],
+            volume_kms_key=None if has_instance_storage(job["instance_type"]) else keys["volume_kms_key_id"],
             output_kms_key=keys["output_kms_key_id"],
             max_runtime_in_seconds=job["max_runtime_seconds"],
             network_config=network,
@@ -104,7 +109,7 @@ def pipeline(case: dict) -> Pipeline:
         instance_count=training["instance_count"],
         instance_type=training["instance_type"],
         volume_size=training["volume_size_gb"],
-        volume_kms_key=keys["volume_kms_key_id"],
+        volume_kms_key=None if has_instance_storage(training["instance_type"]) else keys["volume_kms_key_id"],
         output_kms_key=keys["output_kms_key_id"],
         output_path=training["output_s3_uri"],
         max_run=training["max_runtime_seconds"],
