@@ -11,6 +11,7 @@ from components.alerts import PlatformAlerts, PlatformAlertsArgs
 from components.ci import GitHubRunner, GitHubRunnerArgs
 from components.config import PlatformConfig
 from components.eks.component import EksCluster, EksClusterArgs
+from components.eks.workloads import TRAINING_NAMESPACE
 from components.iam.peers import promotion_peers
 from components.images import ImageRepositories, ImageRepositoriesArgs
 from components.incluster import contract
@@ -20,6 +21,7 @@ from components.promotion import ApprovalDispatch, ApprovalDispatchArgs, Promote
 from components.scope import lookup_scope
 from components.serving import Serving, ServingArgs
 from components.storage import ArtifactStore, ArtifactStoreArgs
+from components.training import ExperimentTracking, ExperimentTrackingArgs, RetrainingPipeline, RetrainingPipelineArgs, TrainingNetwork
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,9 @@ class MlopsPlatform(pulumi.ComponentResource):
 
     Attributes: ``aws_provider``, ``scope`` (the :class:`AwsScope` every component gets), one
     attribute per component (``keys``, ``store``, ``images``, ``network``, ``eks``, ``ci_runner``,
-    ``alerts``, ``promotion`` (None without ``promotion.dispatch``), ``serving``) and ``outputs`` (the stack outputs).
+    ``alerts``, ``promotion`` (None without ``promotion.dispatch``), ``serving``, ``experiments`` (None
+    unless ``training.experiments.enabled``), ``retraining`` (endpoint -> its family's
+    :class:`RetrainingPipeline`)) and ``outputs`` (the stack outputs).
     """
 
     def __init__(self, name: str, args: MlopsPlatformArgs, opts: pulumi.ResourceOptions | None = None):
@@ -174,6 +178,7 @@ class MlopsPlatform(pulumi.ComponentResource):
             opts=child,
         )
         self.outputs["endpoints"] = self.serving.outputs
+        self._training(name, child)
         # Every puller is granted now (the endpoints' execution roles above): the repository
         # policies name exactly them and the nodes.
         if config.images.repositories:
@@ -181,6 +186,47 @@ class MlopsPlatform(pulumi.ComponentResource):
         self.images.seal()
         self.outputs["images"] = self.images.outputs
         self.register_outputs(self.outputs)
+
+
+    def _training(self, name: str, child: pulumi.ResourceOptions) -> None:
+        config = self.config
+        self.experiments: ExperimentTracking | None = None
+        if config.training.experiments.enabled:
+            self.experiments = ExperimentTracking(
+                f"{name}-experiments", ExperimentTrackingArgs(config=config.training.experiments, scope=self.scope, store=self.store), opts=child
+            )
+            # Training pods on EKS log their runs too; nobody else is granted.
+            training_role = self.eks.identities.workload_roles.get(TRAINING_NAMESPACE)
+            if training_role is not None:
+                self.experiments.grant_logging(training_role, name=f"{name}-experiments-eks-training", opts=pulumi.ResourceOptions(parent=self.experiments))
+        network = TrainingNetwork(vpc_id=self.network.vpc_id, subnet_ids=self.network.private_subnet_ids) if config.training.vpc else None
+        self.retraining: dict[str, RetrainingPipeline] = {}
+        for endpoint in config.serving.endpoints:
+            if endpoint.training is None:
+                continue
+            group = self.serving.registry.groups[endpoint.model_package_group]
+            self.retraining[endpoint.name] = RetrainingPipeline(
+                f"{name}-training-{endpoint.name}",
+                RetrainingPipelineArgs(
+                    endpoint=endpoint,
+                    scope=self.scope,
+                    store=self.store,
+                    key=self.keys.artifacts,
+                    images=self.images,
+                    model_package_group_name=group.model_package_group_name,
+                    model_package_group_arn=group.arn,
+                    alarm_topic_arn=self.alerts.topic_arn,
+                    network=network,
+                    experiments=self.experiments,
+                ),
+                opts=child,
+            )
+        # Stack-output contract: training: {pipelines: {<endpoint>: {name, arn, roleArn,
+        # guardStateMachineArn, scheduleRuleName, scheduleEnabled, driftRuleName}}, experiments}
+        self.outputs["training"] = {
+            "pipelines": {endpoint: family.outputs for endpoint, family in self.retraining.items()},
+            "experiments": self.experiments.outputs if self.experiments else None,
+        }
 
 
 def aws_provider(name: str, config: PlatformConfig, parent: pulumi.Resource | None = None) -> aws.Provider:

@@ -78,6 +78,10 @@ from components.config.physical_names import (
     preview_role_name,
     runner_project_name,
     serving_role_path,
+    training_pipeline_name,
+    retrain_guard_name,
+    retrain_rule_name,
+    experiments_name,
     state_bucket_name,
 )
 from components.config.platform import PlatformConfig
@@ -198,6 +202,10 @@ __all__ = [
     "preview_role_name",
     "runner_project_name",
     "serving_role_path",
+    "training_pipeline_name",
+    "retrain_guard_name",
+    "retrain_rule_name",
+    "experiments_name",
     "state_bucket_name",
     "MODELS_PREFIX",
     "NAME_PREFIX_MAX",

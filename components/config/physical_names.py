@@ -83,6 +83,28 @@ def dispatch_rule_name(name_stem: str, endpoint: str) -> str:
     return f"{name_stem}-{endpoint}-promote"
 
 
+def training_pipeline_name(name_stem: str, endpoint: str) -> str:
+    """The SageMaker pipeline that retrains one endpoint's family, e.g. ``mlops-prod-churn-training``:
+    deterministic, because its role's policy and the retrain guard's name it before it exists."""
+    return f"{name_stem}-{endpoint}-training"
+
+
+def retrain_guard_name(name_stem: str, endpoint: str) -> str:
+    """The Step Functions state machine in front of a family's pipeline, e.g. ``mlops-prod-churn-retrain-guard``."""
+    return f"{name_stem}-{endpoint}-retrain-guard"
+
+
+def retrain_rule_name(name_stem: str, endpoint: str, trigger: str) -> str:
+    """A rule that starts a family's retrain guard, e.g. ``mlops-prod-churn-retrain-schedule`` or
+    ``mlops-prod-churn-retrain-drift``; under the stem, as the alert topic's policy expects of every rule."""
+    return f"{name_stem}-{endpoint}-retrain-{trigger}"
+
+
+def experiments_name(name_stem: str) -> str:
+    """The stack's MLflow app or tracking server, e.g. ``mlops-dev-mlflow``."""
+    return f"{name_stem}-mlflow"
+
+
 def state_bucket_name(name: str, account: str, region: str) -> str:
     """Bootstrap's Pulumi state bucket; account and region make the global name predictable and collision-free."""
     return f"{name}-pulumi-state-{account}-{region}"

@@ -13,15 +13,25 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from components import facts
-from policies.awsfacts import EVENTBRIDGE_CONNECTION_KEY_TAG, EXPECTED_DISPATCHES_TAG, EXPECTED_NOTIFICATIONS_TAG, EXPECTED_STORAGE_GB_TAG
+from policies.awsfacts import (
+    EVENTBRIDGE_CONNECTION_KEY_TAG,
+    EXPECTED_DISPATCHES_TAG,
+    EXPECTED_NOTIFICATIONS_TAG,
+    EXPECTED_STORAGE_GB_TAG,
+    EXPECTED_TRAINING_RUNS_TAG,
+    ROLE_TAG,
+)
 
 # The platform's default tags, in the order the provider receives them (PlatformConfig.default_tags).
 PLATFORM_TAG_KEYS: tuple[str, ...] = ("environment", "owner", "cost-center", "managed-by", "project")
 # Tags components put on single resources, over the defaults: names, node groups, the store's
-# bucket roles, the alert topic's, image repositories' and dispatch rules' planned volumes for the
-# cost model, the tag EventBridge requires of the dispatch key, and the keys EKS, load balancers
-# and Cluster Autoscaler read.
-RESOURCE_TAG_KEYS: tuple[str, ...] = ("Name", "node-group", "mlops:role", EXPECTED_NOTIFICATIONS_TAG, EXPECTED_STORAGE_GB_TAG, EXPECTED_DISPATCHES_TAG, EVENTBRIDGE_CONNECTION_KEY_TAG)
+# bucket roles, the alert topic's, image repositories', dispatch rules' and pipelines' planned
+# volumes for the cost model, the tag EventBridge requires of the dispatch key, and the keys EKS,
+# load balancers and Cluster Autoscaler read.
+RESOURCE_TAG_KEYS: tuple[str, ...] = (
+    "Name", "node-group", ROLE_TAG, EXPECTED_NOTIFICATIONS_TAG, EXPECTED_STORAGE_GB_TAG, EXPECTED_DISPATCHES_TAG, EXPECTED_TRAINING_RUNS_TAG,
+    EVENTBRIDGE_CONNECTION_KEY_TAG,
+)
 RESOURCE_TAG_PREFIXES: tuple[str, ...] = ("kubernetes.io/", "k8s.io/")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -20,9 +20,11 @@ def service_role(
     opts: pulumi.ResourceOptions,
     extra_conditions: dict | None = None,
     path: str | None = None,
+    role_tags: Mapping[str, str] | None = None,
 ) -> aws.iam.Role:
     """A role only ``service`` (e.g. ``sagemaker.amazonaws.com``) can assume, for ``scope``'s
-    account only, with ``scope``'s permissions boundary; ``path``: its IAM path (default ``/``).
+    account only, with ``scope``'s permissions boundary; ``path``: its IAM path (default ``/``);
+    ``role_tags``: tags of the role besides the stack's default tags (default none).
 
     The ``aws:SourceAccount`` condition stops the confused-deputy problem: another account's use of
     the same service cannot borrow this role.
@@ -43,6 +45,7 @@ def service_role(
         permissions_boundary=scope.permissions_boundary_arn,
         max_session_duration=3600,
         path=path,
+        tags=dict(role_tags) if role_tags else None,
         opts=opts,
     )
 

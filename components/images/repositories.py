@@ -29,9 +29,8 @@ from components.images.documents import LOGIN_ACTION, PULL_ACTIONS, lifecycle_po
 from components.keys import PlatformKey
 from components.keys.platform_keys import account_root_arn
 from components.scope import AwsScope
-from policies.awsfacts import EXPECTED_STORAGE_GB_TAG
+from policies.awsfacts import EXPECTED_STORAGE_GB_TAG, ROLE_TAG
 
-ROLE_TAG = "mlops:role"
 
 
 @dataclass(frozen=True)

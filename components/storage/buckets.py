@@ -21,11 +21,12 @@ import pulumi_aws as aws
 from components.config import CHECKPOINTS_PREFIX, StorageConfig
 from components.iam.policy import Statement, policy_document
 from components.scope import AwsScope
+from policies.awsfacts import ROLE_TAG
 
 # The tag that marks a bucket as an S3 server-access-log target (SSE-S3 by necessity).
-ACCESS_LOG_TAG = ("mlops:role", "access-logs")
-ARTIFACTS_TAG = ("mlops:role", "artifacts")
-REPLICA_TAG = ("mlops:role", "artifacts-replica")
+ACCESS_LOG_TAG = (ROLE_TAG, "access-logs")
+ARTIFACTS_TAG = (ROLE_TAG, "artifacts")
+REPLICA_TAG = (ROLE_TAG, "artifacts-replica")
 # Where a data bucket's access logs land in its log bucket.
 ACCESS_LOG_PREFIX = "artifacts/"
 

@@ -1,5 +1,6 @@
 """Continuous training: the typed SageMaker pipeline definition builder, the retrain guard in front of it
-and the pipeline execution role's statements (the Pulumi component that creates them comes later)."""
+the pipeline execution role's statements, the per-family component that builds them
+(RetrainingPipeline) and experiment tracking (ExperimentTracking)."""
 
 from components.training.pipeline_definition import (
     Encryption,
@@ -13,6 +14,8 @@ from components.training.pipeline_definition import (
     TrainingJob,
     build_pipeline_definition,
 )
+from components.training.experiments import ExperimentTracking, ExperimentTrackingArgs
+from components.training.retraining import RetrainingPipeline, RetrainingPipelineArgs, TrainingNetwork
 from components.training.pipeline_role import PipelineNetwork, PipelineRoleArgs, pipeline_role_statements
 from components.training.retrain_guard import (
     DRIFT_TRIGGER,
@@ -25,6 +28,11 @@ from components.training.retrain_guard import (
 )
 
 __all__ = [
+    "ExperimentTracking",
+    "ExperimentTrackingArgs",
+    "RetrainingPipeline",
+    "RetrainingPipelineArgs",
+    "TrainingNetwork",
     "Encryption",
     "MetricGate",
     "ModelRegistration",

@@ -66,7 +66,7 @@ class PipelineNetwork:
     inter-container traffic encryption and no subnets or security groups but these."""
 
     vpc_id: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     security_group_ids: Sequence[pulumi.Input[str]]
 
     def __post_init__(self) -> None:
@@ -89,10 +89,12 @@ class PipelineRoleArgs:
     model_prefix: the trained model artefacts (under ``models/``).
     checkpoint_prefix: spot training's checkpoints (under ``checkpoints/``), None without them.
     model_package_group_arn: the family's group (``aws.sagemaker.ModelPackageGroup.arn``).
-    image_repository_arns: the training repository and the serving repository of the package.
+    image_repository_arns: repositories pulled through this policy (default none: the platform
+        grants the training and serving repositories with ``ImageRepositories.grant_pull``, which
+        also names the role in the repositories' policies).
     processing_instance_types / training_instance_types: the only instance types the jobs may ask for.
-    training_volume_encrypted: False for instance families with local NVMe storage, which take no
-        volume key (``has_instance_storage``); processing always encrypts its volume.
+    training_volume_encrypted / processing_volume_encrypted: False for instance families with local
+        NVMe storage, which take no volume key (``has_instance_storage``).
     network: the VPC (staging, prod) or None (dev).
     """
 
@@ -104,11 +106,12 @@ class PipelineRoleArgs:
     run_prefix: str
     model_prefix: str
     model_package_group_arn: pulumi.Input[str]
-    image_repository_arns: Sequence[pulumi.Input[str]]
     processing_instance_types: Sequence[str]
     training_instance_types: Sequence[str]
+    image_repository_arns: Sequence[pulumi.Input[str]] = ()
     checkpoint_prefix: str | None = None
     training_volume_encrypted: bool = True
+    processing_volume_encrypted: bool = True
     network: PipelineNetwork | None = None
 
     def __post_init__(self) -> None:
@@ -123,8 +126,6 @@ class PipelineRoleArgs:
             problem = prefix_problem(prefix, (parent,))
             if problem:
                 raise ValueError(f"pipeline role: {name}: {problem}")
-        if not self.image_repository_arns:
-            raise ValueError("pipeline role: image_repository_arns needs the training repository (and the serving one)")
         if not self.processing_instance_types or not self.training_instance_types:
             raise ValueError("pipeline role: the processing and training instance types are needed")
 
@@ -158,6 +159,11 @@ def _job_arns(scope: AwsScope) -> list[pulumi.Output[str]]:
     return [pulumi.Output.concat(base, kind, "/", PIPELINE_JOB_NAME_PREFIX, "*") for kind in ("processing-job", "training-job")]
 
 
+def _values(values: pulumi.Input[Sequence[pulumi.Input[str]]]) -> pulumi.Input[list]:
+    # The network's subnet ids are one Output of a list; a literal sequence is written as a list.
+    return values if isinstance(values, pulumi.Output) else list(values)
+
+
 def _job_shape_conditions(args: PipelineRoleArgs, instance_types: Sequence[str], *, volume_encrypted: bool) -> dict[str, dict]:
     """What every job request must carry: the platform key for outputs (and volumes), only the
     configured instance types and, in the VPC, isolation, encryption and the VPC's own network."""
@@ -173,7 +179,7 @@ def _job_shape_conditions(args: PipelineRoleArgs, instance_types: Sequence[str],
     if args.network is not None:
         conditions["Bool"] = {"sagemaker:NetworkIsolation": "true", "sagemaker:InterContainerTrafficEncryption": "true"}
         conditions["ForAllValues:StringEquals"].update(
-            {"sagemaker:VpcSubnets": list(args.network.subnet_ids), "sagemaker:VpcSecurityGroupIds": list(args.network.security_group_ids)}
+            {"sagemaker:VpcSubnets": _values(args.network.subnet_ids), "sagemaker:VpcSecurityGroupIds": list(args.network.security_group_ids)}
         )
         conditions["Null"].update({"sagemaker:VpcSubnets": "false", "sagemaker:VpcSecurityGroupIds": "false"})
     return conditions
@@ -187,7 +193,7 @@ def _sagemaker_statements(args: PipelineRoleArgs) -> list[Statement]:
             sid="CreatePipelineProcessingJobs",
             actions=["sagemaker:CreateProcessingJob"],
             resources=[processing_arn],
-            conditions=_job_shape_conditions(args, args.processing_instance_types, volume_encrypted=True),
+            conditions=_job_shape_conditions(args, args.processing_instance_types, volume_encrypted=args.processing_volume_encrypted),
         ),
         Statement(
             sid="CreatePipelineTrainingJobs",

@@ -25,12 +25,15 @@ EXPECTED_STORAGE_GB_TAG = "mlops:expected-storage-gb"
 # (``promotion.expectedApprovalsPerMonth``): the cost model prices the API destination's
 # invocations and the dead-letter queue's requests from it.
 EXPECTED_DISPATCHES_TAG = "mlops:expected-dispatches-per-month"
-# The tag on each retraining pipeline carrying the runs a month its stack file plans (schedule plus
-# drift-triggered runs): the cost model multiplies each step's maximum runtime by it, since how often
-# a pipeline runs is nowhere in its inputs. Not yet in components/config/tags.py RESOURCE_TAG_KEYS:
-# a reserved key must be written by some stack (tests/stack/test_written_names_and_tags.py), so it
-# joins that list with the training component that writes it.
+# The tag on each retraining pipeline carrying the runs a month its stack file plans
+# (``expectedRunsPerMonth``, else the most the retrain guard lets through): the cost model
+# multiplies each step's maximum runtime by it, since how often a pipeline runs is nowhere in its inputs.
 EXPECTED_TRAINING_RUNS_TAG = "mlops:expected-training-runs-per-month"
+# What a resource is for, where its type alone does not say: image repositories
+# (``training-images``, ``serving-images``) and the training pipelines' execution roles, which the
+# pack holds to no wildcard SageMaker or PassRole permission.
+ROLE_TAG = "mlops:role"
+PIPELINE_ROLE_TAG_VALUE = "training-pipeline"
 # EventBridge encrypts a connection's secret with a customer-managed key only when the key carries
 # this tag set to "true" (EventBridge guide, "Encrypting EventBridge connection authorization with
 # AWS KMS keys"); the keys component writes it, extraTags may not.

@@ -30,6 +30,7 @@ USAGE_ONLY: dict[str, str] = {
     "aws:sagemaker/monitoringSchedule:MonitoringSchedule": "Model Monitor processing-job instance time per scheduled run (depends on the captured data)",
     "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": "Model Monitor processing-job instance time per scheduled run (depends on the captured data)",
     "aws:codebuild/project:Project": "CodeBuild build minutes of the CI runner (one build per deploy job; nothing while idle)",
+    "aws:sfn/stateMachine:StateMachine": "Step Functions state transitions of the retrain guard (Standard workflows bill per transition; a handful per trigger event)",
 }
 
 # Resource types that carry no charge of their own (their cost, if any, is priced elsewhere).

@@ -285,6 +285,10 @@ def test_grant_conditions_guard_only_actions_whose_requests_carry_them(each_stac
                 for details in expand_action(action):
                     assert "kms:GrantIsForAWSResource" in details["conditionKeys"], (resource.name, statement.get("Sid"), action)
             guarded.append((resource.name, statement.get("Sid")))
-    # The EBS key (Auto Scaling) and the EBS CSI driver everywhere; prod's drift monitoring too.
+    # The EBS key (Auto Scaling) and the EBS CSI driver everywhere; the artifacts key for the job
+    # volumes of prod's drift monitoring and of every stack's training pipelines.
     assert {sid for _, sid in guarded} >= {"AllowAutoScalingToAttachVolumes", "GrantEbsKeyToAwsResources"}
-    assert ("GrantVolumeKeyToAwsResources" in {sid for _, sid in guarded}) == (each_stack.config.environment == "prod")
+    volume_key_users = {name for name, sid in guarded if sid == "GrantVolumeKeyToAwsResources"}
+    trains = any(e.training for e in each_stack.config.serving.endpoints)
+    assert any("drift" in name for name in volume_key_users) == (each_stack.config.environment == "prod")
+    assert any("training" in name for name in volume_key_users) == trains

@@ -225,6 +225,7 @@ def test_grants_are_all_in_before_the_policies_are_written(build, message):
 def test_a_grant_of_a_purpose_no_repository_has_is_refused():
     raw = stack_raw_config("dev")
     raw["images"] = {"repositories": [{"name": "train", "purpose": "training"}]}
+    del raw["serving"]["endpoints"][0]["training"]  # its serving image needs a serving repository
     config = parse_platform_config(raw, "us-east-1", "stacks/Pulumi.dev.yaml")
     with pytest.raises(ProgramError, match="no image repositories of purpose serving are declared"):
         run_images(config, lambda images, opts: images.grant_pull(aws.iam.Role("execution", assume_role_policy="{}", opts=opts), purpose="serving"))

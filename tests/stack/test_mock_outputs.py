@@ -11,7 +11,8 @@ from tests.support.stacks import STACKS, stack_preview
 
 # Answered for the policy tests' own programs (an IAM managed policy, the V2 bucket the pack also
 # accepts); no stack registers them.
-ANSWERED_FOR_TEST_PROGRAMS = {"aws:iam/policy:Policy", "aws:s3/bucketV2:BucketV2"}
+# The tracking server: no shipped stack chooses it (serverless is the default); tests/component/test_training.py does.
+ANSWERED_FOR_TEST_PROGRAMS = {"aws:iam/policy:Policy", "aws:s3/bucketV2:BucketV2", "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"}
 
 
 @pytest.fixture(scope="module")

@@ -108,7 +108,7 @@ def test_a_tag_key_longer_than_aws_allows(refusal):
 def test_extra_tags_may_not_set_the_platforms_own_keys_in_any_case(refusal):
     refusal.write(with_platform(lambda platform: platform.update(extraTags={"Owner": "x", "Name": "y", "kubernetes.io/cluster/x": "z", "unrelated": "ok"})))
     allowed = ("extraTags may not set environment, owner, cost-center, managed-by, project (default tags), Name, node-group, mlops:role, "
-               "mlops:expected-notifications-per-month, mlops:expected-storage-gb, mlops:expected-dispatches-per-month, EventBridgeApiDestinations or kubernetes.io/*, k8s.io/* (set on single resources)")
+               "mlops:expected-notifications-per-month, mlops:expected-storage-gb, mlops:expected-dispatches-per-month, mlops:expected-training-runs-per-month, EventBridgeApiDestinations or kubernetes.io/*, k8s.io/* (set on single resources)")
     assert refusal.lines() == [
         f"{KEY}.extraTags.Owner: collides with the platform's own tag 'owner'; {allowed}",
         f"{KEY}.extraTags.Name: collides with the platform's own tag 'Name'; {allowed}",
@@ -200,7 +200,7 @@ def test_gpu_quotas_within_what_the_gpu_groups_can_hold(refusal):
 
 
 # ---------------------------------------------------------------------------------------------
-# Continuous training (configuration only; docs/training.md)
+# Continuous training (docs/training.md)
 
 
 def test_bad_training_values_are_refused_before_the_program_runs(refusal):
@@ -208,6 +208,7 @@ def test_bad_training_values_are_refused_before_the_program_runs(refusal):
         platform["serving"]["endpoints"][0]["training"] = {
             "dataPrefix": "s3://my-bucket/datasets/churn/",
             "image": {"repository": "train", "tag": "1.4.0"},
+            "servingImage": {"repository": "serve", "tag": "1.4.0"},
             "instanceType": "ml.g5.2xlarge",
             "evaluation": {"metric": "auc", "threshold": 0.8},
             "schedule": {"expression": "cron(0 3 * * * *)"},
@@ -229,6 +230,7 @@ def test_spot_training_in_dev_needs_a_maximum_wait(refusal):
         platform["serving"]["endpoints"][0]["training"] = {
             "dataPrefix": "datasets/churn/",
             "image": {"repository": "train", "tag": "1.4.0"},
+            "servingImage": {"repository": "serve", "tag": "1.4.0"},
             "instanceType": "ml.m5.xlarge",
             "evaluation": {"metric": "auc", "threshold": 0.8},
         }

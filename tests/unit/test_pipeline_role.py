@@ -327,7 +327,6 @@ def test_network_interfaces_only_in_the_vpc_with_its_security_groups(vpc_shape):
         ({"run_prefix": "datasets/churn/"}, "run_prefix"),
         ({"model_prefix": "models/*"}, "model_prefix"),
         ({"checkpoint_prefix": "pipelines/churn/"}, "checkpoint_prefix"),
-        ({"image_repository_arns": []}, "image_repository_arns"),
         ({"training_instance_types": []}, "instance types"),
     ],
 )

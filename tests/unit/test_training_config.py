@@ -102,7 +102,9 @@ def test_no_schedule_means_no_scheduled_runs():
 
 
 def test_endpoints_without_training_are_untouched():
-    config = _parse("staging", stack_raw_config("staging"))
+    raw = stack_raw_config("staging")
+    del raw["serving"]["endpoints"][0]["training"]
+    config = _parse("staging", raw)
     assert all(e.training is None for e in config.serving.endpoints)
 
 

@@ -11,7 +11,7 @@ of the two. A data source without an entry in ``INVOKES`` fails the run: nothing
 
 from __future__ import annotations
 
-from mlopsctl.offline.mockoutputs import account, alerts, cloudwatch, ecr, eks, iam, network, promotion, serving, storage
+from mlopsctl.offline.mockoutputs import account, alerts, cloudwatch, ecr, eks, iam, network, promotion, serving, storage, training
 from mlopsctl.offline.mockoutputs.context import InvokeHandler, OutputFactory
 from policies.awsfacts.resource_types import (
     ECR_LIFECYCLE_POLICY,
@@ -75,6 +75,11 @@ COMPUTED_OUTPUTS: dict[str, OutputFactory] = {
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": serving.model_package_group,
     MODEL_PACKAGE_GROUP_POLICY: serving.model_package_group_policy,
     "aws:appautoscaling/target:Target": serving.scaling_target,
+    # Continuous training
+    "aws:sagemaker/pipeline:Pipeline": training.pipeline,
+    "aws:sfn/stateMachine:StateMachine": training.state_machine,
+    "aws:sagemaker/mlflowApp:MlflowApp": training.mlflow_app,
+    "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": training.mlflow_tracking_server,
 }
 
 INVOKES: dict[str, InvokeHandler] = {

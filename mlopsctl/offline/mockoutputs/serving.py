@@ -36,7 +36,7 @@ def prebuilt_ecr_image(ctx: MockContext, args: dict) -> dict:
     }
 
 
-def _sagemaker_arn(ctx: MockContext, inputs: dict, kind: str, name: str) -> str:
+def sagemaker_arn(ctx: MockContext, inputs: dict, kind: str, name: str) -> str:
     region = inputs.get("region", ctx.region)
     return f"arn:{ctx.partition}:sagemaker:{region}:{ctx.account_id}:{kind}/{name.lower()}"
 
@@ -46,14 +46,14 @@ def named_sagemaker_resource(kind: str):
 
     def outputs(ctx: MockContext, name: str, inputs: dict) -> dict:
         physical = physical_name(name, inputs)
-        return {"name": physical, "arn": _sagemaker_arn(ctx, inputs, kind, physical)}
+        return {"name": physical, "arn": sagemaker_arn(ctx, inputs, kind, physical)}
 
     return outputs
 
 
 def model_package_group(ctx: MockContext, name: str, inputs: dict) -> dict:
     group = inputs.get("modelPackageGroupName") or physical_name(name, inputs)
-    return {"id": group, "modelPackageGroupName": group, "arn": _sagemaker_arn(ctx, inputs, "model-package-group", group)}
+    return {"id": group, "modelPackageGroupName": group, "arn": sagemaker_arn(ctx, inputs, "model-package-group", group)}
 
 
 def model_package_group_policy(ctx: MockContext, name: str, inputs: dict) -> dict:
