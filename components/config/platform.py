@@ -60,7 +60,7 @@ class PlatformConfig(Model):
     promotion: PromotionConfig = Field(default_factory=PromotionConfig, description="Promotion by approval: the approval dispatch to GitHub, and sharing approved packages with the next environment.")
     training: TrainingConfig = Field(
         default_factory=TrainingConfig,
-        description="Continuous training's environment-wide settings and experiment tracking; the families are serving.endpoints[].training (docs/training.md; not built yet).",
+        description="Continuous training's environment-wide settings and experiment tracking; the families are serving.endpoints[].training (docs/training.md).",
     )
 
     @field_validator("region")

@@ -249,7 +249,7 @@ class EndpointConfig(Model):
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig, description="Blue/green rollout of new endpoint configs.")
     alarms: AlarmConfig = Field(default_factory=AlarmConfig, description="Rollback alarm thresholds.")
     training: EndpointTrainingConfig | None = Field(
-        None, description="Continuous training of this endpoint's model family into its modelPackageGroup (docs/training.md; not built yet)."
+        None, description="Continuous training of this endpoint's model family into its modelPackageGroup (docs/training.md)."
     )
     _capture_default: bool = PrivateAttr(False)
 

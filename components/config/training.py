@@ -1,6 +1,6 @@
 """Continuous training: ``serving.endpoints[].training`` (one retraining pipeline per model family,
 next to the endpoint it feeds) and the ``training`` section (what every family of the environment
-shares, and experiment tracking). Configuration only: nothing is built from it yet (docs/training.md).
+shares, and experiment tracking). components/training builds them (docs/training.md).
 
 Limits come from botocore's sagemaker model (components/facts.py): training instance types,
 MLflow tracking server sizes and versions, metric names, volume and runtime bounds; GPU families
@@ -357,7 +357,7 @@ class ExperimentsConfig(Model):
 
 
 class TrainingConfig(Model):
-    """What every model family's retraining shares in this environment, and experiment tracking (docs/training.md; not built yet)."""
+    """What every model family's retraining shares in this environment, and experiment tracking (docs/training.md)."""
 
     spot_by_default: bool = Field(False, description="Default of serving.endpoints[].training.spot.")
     schedules_by_default: bool = Field(True, description="Default of serving.endpoints[].training.schedule.enabled.")
