@@ -35,3 +35,7 @@ EXPECTED_TRAINING_RUNS_TAG = "mlops:expected-training-runs-per-month"
 # this tag set to "true" (EventBridge guide, "Encrypting EventBridge connection authorization with
 # AWS KMS keys"); the keys component writes it, extraTags may not.
 EVENTBRIDGE_CONNECTION_KEY_TAG = "EventBridgeApiDestinations"
+# The tag that names what a resource is for, and its value on a training pipeline's execution role:
+# the training component writes it, the pack's iam-pipeline-role-no-wildcards finds the role by it.
+ROLE_TAG = "mlops:role"
+TRAINING_PIPELINE_ROLE = "training-pipeline"
