@@ -203,6 +203,8 @@ def pipeline_definition_of(props: Any) -> tuple[Mapping[str, Any] | None, str | 
     (a first preview may send none) is skipped. A definition in S3 cannot be read, so it is a problem.
     """
     body = raw(lookup(props, pipeline_definition.PIPELINE_DEFINITION_INPUT))
+    if _is_unknown(body):  # unknown inside a secret, which the proxy does not look into
+        raise UnknownValueError(body, [pipeline_definition.PIPELINE_DEFINITION_INPUT])
     if body is MISSING:
         if is_set(props, pipeline_definition.PIPELINE_DEFINITION_S3_INPUT):
             return None, (f"the definition is in S3 ({pipeline_definition.PIPELINE_DEFINITION_S3_INPUT}), which the pack cannot read; "

@@ -29,6 +29,7 @@ from packlib import (
     statement_values,
     statements,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 POLICIES = PolicyList()
 
@@ -243,17 +244,23 @@ def _is_pipeline_role(role) -> bool:
 def _roles_pipelines_run_as(resources, roles) -> set[str]:
     """URNs of the roles a Pipeline's roleArn names: by dependency, or a literal ARN by the role's name."""
     found = set()
+    names = {}
+    for role in roles:
+        try:
+            names[role.urn] = raw(lookup(role.props, "name"))
+        except UnknownValueError:
+            continue  # an unknown name matches no literal ARN
     for pipeline in of_types(resources, (SAGEMAKER_PIPELINE,)):
         deps = pipeline.property_dependencies.get("roleArn") or []
         found |= {d.urn for d in deps if d.resource_type == IAM_ROLE}
         if deps:
             continue
-        arn = raw(lookup(pipeline.props, "roleArn"))
+        try:
+            arn = raw(lookup(pipeline.props, "roleArn"))
+        except UnknownValueError:
+            continue  # computed elsewhere (no dependency on a role of this stack)
         if isinstance(arn, str) and ":role/" in arn:
-            for role in roles:
-                name = raw(lookup(role.props, "name"))
-                if isinstance(name, str) and arn.rsplit("/", 1)[-1] == name:
-                    found.add(role.urn)
+            found |= {urn for urn, name in names.items() if isinstance(name, str) and arn.rsplit("/", 1)[-1] == name}
     return found
 
 

@@ -192,25 +192,27 @@ def test_levels_per_environment(policy_pack, env):
     assert levels == {KMS: {"mandatory"}, SPOT: {"mandatory"}, NETWORK: set() if env == "dev" else {"mandatory"}}
 
 
-def _unknown_definition_pipeline(document: dict) -> Callable[[pulumi.ResourceOptions], None]:
+def _unknown_definition_pipeline(document: dict, secret: bool) -> Callable[[pulumi.ResourceOptions], None]:
     """The component's shape: the definition is built in an apply over the role's ARN, unknown in a first preview."""
 
     def build(opts):
         role = aws.iam.Role("pipeline-role", assume_role_policy=trust(), tags=PIPELINE_TAG, opts=opts)
+        body = role.arn.apply(lambda arn: json.dumps(document))
         aws.sagemaker.Pipeline("churn", pipeline_name="mlops-prod-churn", pipeline_display_name="mlops-prod-churn", role_arn=role.arn,
-                               pipeline_definition=role.arn.apply(lambda arn: json.dumps(document)), opts=opts)
+                               pipeline_definition=pulumi.Output.secret(body) if secret else body, opts=opts)
 
     return build
 
 
-def test_an_unknown_definition_is_skipped_in_a_first_preview_and_checked_once_known(policy_pack):
+@pytest.mark.parametrize("secret", [False, True], ids=["plain", "secret"])
+def test_an_unknown_definition_is_skipped_in_a_first_preview_and_checked_once_known(policy_pack, secret):
     bad = mutated("churn-dev", _both(_drop("CheckpointConfig", step_name="Train"), _drop("OutputDataConfig", "KmsKeyId", step_name="Train")))
-    preview = evaluate(policy_pack, _unknown_definition_pipeline(bad), unknowns=True)
+    preview = evaluate(policy_pack, _unknown_definition_pipeline(bad, secret), unknowns=True)
     for policy in DEFINITION_POLICIES:
         found = preview.by_policy(policy)
         # Nothing fails: the SDK says the policy could not run during preview (advisory), nothing more.
         assert found and all(v.unknown and v.level == "advisory" for v in found), found
-    known = evaluate(policy_pack, _unknown_definition_pipeline(bad))
+    known = evaluate(policy_pack, _unknown_definition_pipeline(bad, secret))
     assert all(fired(known, policy) for policy in DEFINITION_POLICIES)
 
 
