@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from awsfacts import botocore_models
+from awsfacts import botocore_models, pipeline_definition
 from awsfacts.resource_types import (  # noqa: F401 - re-exported: the checks select resources by these
     CODEBUILD_PROJECT,
     CODEBUILD_WEBHOOK,
@@ -33,6 +33,7 @@ from awsfacts.resource_types import (  # noqa: F401 - re-exported: the checks se
     EVENT_CONNECTION,
     EVENT_TARGET,
     IAM_ROLE,
+    IAM_ROLE_POLICY,
     KMS_KEY,
     KMS_REPLICA_KEY,
     LAUNCH_TEMPLATE,
@@ -44,6 +45,7 @@ from awsfacts.resource_types import (  # noqa: F401 - re-exported: the checks se
     SAGEMAKER_ENDPOINT_CONFIG,
     SAGEMAKER_MODEL,
     SAGEMAKER_NOTEBOOK,
+    SAGEMAKER_PIPELINE,
     SQS_QUEUE,
     SUBNET,
 )
@@ -81,7 +83,7 @@ KMS_KEY_TYPES = (KMS_KEY,)
 KMS_REPLICA_KEY_TYPES = (KMS_REPLICA_KEY,)
 IAM_DOCUMENT_TYPES = (
     "aws:iam/policy:Policy",
-    "aws:iam/rolePolicy:RolePolicy",
+    IAM_ROLE_POLICY,
     "aws:iam/userPolicy:UserPolicy",
     "aws:iam/groupPolicy:GroupPolicy",
 )
@@ -193,6 +195,27 @@ def json_input(props: Mapping, key: str) -> Any:
     return raw(value)
 
 
+def pipeline_definition_of(props: Any) -> tuple[Mapping[str, Any] | None, str | None]:
+    """A SageMaker pipeline's decoded definition, or None and what stands in the way (None: nothing to check).
+
+    An unknown ``pipelineDefinition`` (built from ARNs of the same update) raises
+    ``UnknownValueError``, so the SDK reports the policy as not run during preview; an absent one
+    (a first preview may send none) is skipped. A definition in S3 cannot be read, so it is a problem.
+    """
+    body = raw(lookup(props, pipeline_definition.PIPELINE_DEFINITION_INPUT))
+    if _is_unknown(body):  # unknown inside a secret, which the proxy does not look into
+        raise UnknownValueError(body, [pipeline_definition.PIPELINE_DEFINITION_INPUT])
+    if body is MISSING:
+        if is_set(props, pipeline_definition.PIPELINE_DEFINITION_S3_INPUT):
+            return None, (f"the definition is in S3 ({pipeline_definition.PIPELINE_DEFINITION_S3_INPUT}), which the pack cannot read; "
+                          f"give it inline as {pipeline_definition.PIPELINE_DEFINITION_INPUT}")
+        return None, None
+    definition = pipeline_definition.parse_definition(body)
+    if definition is None:
+        return None, f"{pipeline_definition.PIPELINE_DEFINITION_INPUT} is not a JSON object"
+    return definition, None
+
+
 def endpoint_variants(props: Any) -> list:
     """The production and shadow variants of a SageMaker endpoint configuration's inputs."""
     return as_list(lookup(props, "productionVariants")) + as_list(lookup(props, "shadowProductionVariants"))
@@ -236,11 +259,12 @@ def principals(statement: dict) -> list[str]:
 # Stack-policy joins
 
 
-def dependents(resource: Any, resources: Iterable[Any], types: Sequence[str], key: str = "bucket") -> list[Any]:
+def dependents(resource: Any, resources: Iterable[Any], types: Sequence[str], key: str = "bucket", name_key: str = "bucket") -> list[Any]:
     """Resources of ``types`` whose input ``key`` refers to ``resource``.
 
     Joined through ``propertyDependencies`` (ids are unknown in a real preview); a literal name
-    given without an Output (no dependency recorded) is matched by the known value instead.
+    given without an Output (no dependency recorded) is matched by the known value of the
+    resource's ``name_key`` input instead (a bucket's ``bucket``, a role's ``name``).
     """
     found = []
     for other in resources:
@@ -250,15 +274,15 @@ def dependents(resource: Any, resources: Iterable[Any], types: Sequence[str], ke
         if any(dep.urn == resource.urn for dep in deps):
             found.append(other)
             continue
-        if not deps and _same_literal_name(resource, other, key):
+        if not deps and _same_literal_name(resource, other, key, name_key):
             found.append(other)
     return found
 
 
-def _same_literal_name(bucket: Any, other: Any, key: str) -> bool:
+def _same_literal_name(resource: Any, other: Any, key: str, name_key: str) -> bool:
     try:
         theirs = lookup(other.props, key)
-        ours = lookup(bucket.props, "bucket")
+        ours = lookup(resource.props, name_key)
     except UnknownValueError:
         return False
     return isinstance(theirs, str) and theirs == ours

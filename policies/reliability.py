@@ -1,4 +1,5 @@
-"""Reliability policies: protected data stores, highly available endpoints, NAT per AZ, alarms that notify.
+"""Reliability policies: protected data stores, highly available endpoints, NAT per AZ, alarms that notify,
+spot training that resumes from checkpoints.
 
 The analyzer protocol carries ``protect`` but not ``retainOnDelete`` (AnalyzerResourceOptions has
 no such field), so retention cannot be checked here; the mock tests assert it and the offline
@@ -7,6 +8,7 @@ preview JSON shows it per resource.
 
 from __future__ import annotations
 
+from awsfacts import pipeline_definition as pd
 from packlib import (
     BUCKET_TYPES,
     COMPOSITE_ALARM,
@@ -19,14 +21,17 @@ from packlib import (
     NAT_GATEWAY,
     SAGEMAKER_ENDPOINT,
     SAGEMAKER_ENDPOINT_CONFIG,
+    SAGEMAKER_PIPELINE,
     SUBNET,
     PolicyList,
     Severity,
     as_list,
     is_set,
+    is_true,
     lookup,
     number,
     of_types,
+    pipeline_definition_of,
     raw,
     resource_label,
 )
@@ -161,3 +166,37 @@ def _check_api_destination_dead_letters(args, report, cfg) -> None:
             report(f"{resource_label(target)} calls an API destination without deadLetterConfig.arn: events are dropped once retries are spent.", target.urn)
         if not is_set(target.props, "retryPolicy", "maximumRetryAttempts") or not is_set(target.props, "retryPolicy", "maximumEventAgeInSeconds"):
             report(f"{resource_label(target)} calls an API destination without an explicit retryPolicy (maximumRetryAttempts and maximumEventAgeInSeconds).", target.urn)
+
+
+@POLICIES.resource(
+    "reliability-spot-training-checkpoints",
+    "Managed spot training steps of a SageMaker pipeline checkpoint to S3 and may wait at least their maximum runtime for capacity.",
+    types=(SAGEMAKER_PIPELINE,), category="reliability", severity=Severity.HIGH,
+    remediation="Give the training job SpotTraining(checkpoint_s3_uri=<the family's checkpoints/ prefix>, max_wait_seconds >= max_runtime_seconds) "
+                "(components/training/pipeline_definition.py), or train on demand.",
+)
+def _check_spot_training_checkpoints(args, report, cfg) -> None:
+    # An interrupted spot job without checkpoints starts over; CreateTrainingJob refuses a
+    # MaxWaitTimeInSeconds below MaxRuntimeInSeconds, so every execution would fail at that step.
+    definition, problem = pipeline_definition_of(args.props)
+    if problem:
+        report(f"{problem}, so its spot training cannot be checked.")
+    if definition is None:
+        return
+    for step in pd.steps(definition):
+        if step.get("Type") != pd.TRAINING_STEP:
+            continue
+        arguments = pd.step_arguments(step)
+        spot = arguments.get("EnableManagedSpotTraining")
+        if spot is None or spot is False or (isinstance(spot, str) and not is_true(spot)):
+            continue  # on demand; an expression could turn spot on per execution, so it counts as spot
+        label = f"step {step.get('Name', '?')} (managed spot training)"
+        checkpoints = pd.dig(arguments, ("CheckpointConfig", "S3Uri"))
+        if checkpoints is None or checkpoints == "":
+            report(f"{label}: no CheckpointConfig.S3Uri: an interrupted job starts over instead of resuming.")
+        runtime = pd.literal_int(pd.dig(arguments, ("StoppingCondition", "MaxRuntimeInSeconds")))
+        wait = pd.literal_int(pd.dig(arguments, ("StoppingCondition", "MaxWaitTimeInSeconds")))
+        if runtime is None or wait is None:
+            report(f"{label}: StoppingCondition needs literal MaxRuntimeInSeconds and MaxWaitTimeInSeconds: the time spot training may wait for capacity plus run.")
+        elif wait < runtime:
+            report(f"{label}: StoppingCondition.MaxWaitTimeInSeconds ({wait}) is below MaxRuntimeInSeconds ({runtime}); SageMaker refuses the job.")

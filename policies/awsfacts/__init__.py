@@ -31,7 +31,7 @@ EXPECTED_DISPATCHES_TAG = "mlops:expected-dispatches-per-month"
 EXPECTED_TRAINING_RUNS_TAG = "mlops:expected-training-runs-per-month"
 # What a resource is for, where its type alone does not say: image repositories
 # (``training-images``, ``serving-images``) and the training pipelines' execution roles, which the
-# pack holds to no wildcard SageMaker or PassRole permission.
+# pack's iam-pipeline-role-no-wildcards finds by it and holds to no wildcard SageMaker or PassRole permission.
 ROLE_TAG = "mlops:role"
 PIPELINE_ROLE_TAG_VALUE = "training-pipeline"
 # EventBridge encrypts a connection's secret with a customer-managed key only when the key carries

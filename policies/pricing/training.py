@@ -18,25 +18,19 @@ scenario.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from .facts import EXPECTED_TRAINING_RUNS_TAG
+from .facts import EXPECTED_TRAINING_RUNS_TAG, pipeline_definition
 from .inputs import StackResource, component_of, is_unknown, tag_count
 from .ledger import Ledger
 from .report import LineItem
 
-# Where each priced step type keeps its compute in a pipeline definition (the arguments of
-# CreateProcessingJob / CreateTrainingJob; components/training/pipeline_definition.py writes them).
-STEP_COMPUTE: dict[str, tuple[str, tuple[str, ...]]] = {
-    "Processing": ("sagemaker.processing", ("ProcessingResources", "ClusterConfig")),
-    "Training": ("sagemaker.training", ("ResourceConfig",)),
+# The price key prefix of each priced step type (its compute: ``pipeline_definition.step_resources``).
+STEP_PRICE_PREFIX: dict[str, str] = {
+    pipeline_definition.PROCESSING_STEP: "sagemaker.processing",
+    pipeline_definition.TRAINING_STEP: "sagemaker.training",
 }
-# Steps that start no job of their own: a condition evaluates a property file, RegisterModel and
-# Model write registry or model records, Fail stops the execution.
-STEPS_WITHOUT_COMPUTE = frozenset({"Condition", "RegisterModel", "Model", "Fail"})
-CONDITION_BRANCHES = ("IfSteps", "ElseSteps")
 
 # CreateMlflowTrackingServer's default when TrackingServerSize is unset (SageMaker API reference).
 DEFAULT_TRACKING_SERVER_SIZE = "Small"
@@ -46,44 +40,18 @@ def expected_training_runs(pipeline: StackResource) -> int | None:
     return tag_count(pipeline, EXPECTED_TRAINING_RUNS_TAG)
 
 
-def _steps(steps: Any) -> Iterator[Mapping[str, Any]]:
-    """Every step, the ones inside condition branches included: a branch runs at most once per
-    execution, so counting both branches of a condition is an upper bound."""
-    for step in steps if isinstance(steps, list) else ():
-        if not isinstance(step, Mapping):
-            continue
-        yield step
-        if step.get("Type") == "Condition":
-            arguments = step.get("Arguments") if isinstance(step.get("Arguments"), Mapping) else {}
-            for branch in CONDITION_BRANCHES:
-                yield from _steps(arguments.get(branch))
-
-
-def _dig(value: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value
-
-
-def _literal_int(value: Any) -> int | None:
-    """A whole number written into the definition; None for a pipeline expression (``{"Get": ...}``) or nothing."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
 def _definition(ledger: Ledger, r: StackResource) -> Mapping[str, Any] | None:
-    body = r.inputs.get("pipelineDefinition")
+    body = r.inputs.get(pipeline_definition.PIPELINE_DEFINITION_INPUT)
     if body is None:
-        reason = "the definition is in S3 (pipelineDefinitionS3Location), which pricing cannot read" if r.inputs.get("pipelineDefinitionS3Location") else "no pipelineDefinition"
+        in_s3 = r.inputs.get(pipeline_definition.PIPELINE_DEFINITION_S3_INPUT)
+        reason = f"the definition is in S3 ({pipeline_definition.PIPELINE_DEFINITION_S3_INPUT}), which pricing cannot read" if in_s3 else "no pipelineDefinition"
         ledger.unknown(r, "SageMaker pipeline job compute", reason, scenarios=("expected", "ceiling"))
         return None
     if is_unknown(body):
         ledger.unknown(r, "SageMaker pipeline job compute", "pipelineDefinition unknown at preview time", scenarios=("expected", "ceiling"))
         return None
-    try:
-        definition = json.loads(body) if isinstance(body, str) else None
-    except ValueError:
-        definition = None
-    if not isinstance(definition, Mapping):
+    definition = pipeline_definition.parse_definition(body)
+    if definition is None:
         ledger.unknown(r, "SageMaker pipeline job compute", "pipelineDefinition is not a JSON object", scenarios=("expected", "ceiling"))
         return None
     return definition
@@ -98,24 +66,24 @@ def sagemaker_pipeline(ledger: Ledger, r: StackResource) -> None:
     definition = _definition(ledger, r)
     if definition is None:
         return
-    for step in _steps(definition.get("Steps")):
+    for step in pipeline_definition.steps(definition):
         _step(ledger, r, step, runs)
     ledger.exclude(r, "SageMaker pipeline storage and traffic", "ML storage volumes (VolumeSizeInGB per instance-hour), S3 data and KMS requests of the jobs: volume-dependent")
 
 
 def _step(ledger: Ledger, r: StackResource, step: Mapping[str, Any], runs: int) -> None:
     kind, name = step.get("Type"), step.get("Name", "?")
-    if kind in STEPS_WITHOUT_COMPUTE:
+    if kind in pipeline_definition.STEPS_WITHOUT_COMPUTE:
         return
-    if kind not in STEP_COMPUTE:
+    if kind not in STEP_PRICE_PREFIX:
         ledger.unknown(r, f"pipeline step {name} ({kind})", f"no price model for {kind} steps; the job it starts bills", scenarios=("expected", "ceiling"))
         return
-    prefix, resources_path = STEP_COMPUTE[kind]
-    arguments = step.get("Arguments") if isinstance(step.get("Arguments"), Mapping) else {}
-    resources = _dig(arguments, resources_path)
-    instance_type = resources.get("InstanceType") if isinstance(resources, Mapping) else None
-    count = _literal_int(resources.get("InstanceCount")) if isinstance(resources, Mapping) else None
-    runtime = _literal_int(_dig(arguments, ("StoppingCondition", "MaxRuntimeInSeconds")))
+    prefix = STEP_PRICE_PREFIX[kind]
+    arguments = pipeline_definition.step_arguments(step)
+    resources = pipeline_definition.step_resources(step)
+    instance_type = resources.get("InstanceType")
+    count = pipeline_definition.literal_int(resources.get("InstanceCount"))
+    runtime = pipeline_definition.literal_int(pipeline_definition.dig(arguments, ("StoppingCondition", "MaxRuntimeInSeconds")))
     label = f"pipeline step {name} ({kind}, {instance_type} x {count})"
     if not isinstance(instance_type, str) or count is None:
         ledger.unknown(r, label, "instance type or count is not a literal in the definition", scenarios=("expected", "ceiling"))
@@ -126,7 +94,7 @@ def _step(ledger: Ledger, r: StackResource, step: Mapping[str, Any], runs: int) 
     key = f"{prefix}.{instance_type}"
     planned = float(runs)
     price = ledger.price_or_unknown(r, key, label, scenarios=("expected", "ceiling")) if planned else ledger.price(r, key)
-    spot = kind == "Training" and arguments.get("EnableManagedSpotTraining") is True
+    spot = kind == pipeline_definition.TRAINING_STEP and arguments.get("EnableManagedSpotTraining") is True
     note = f"{runs:,} runs a month ({EXPECTED_TRAINING_RUNS_TAG}) x {count} instance(s) x {runtime / 3600:g} h maximum runtime; none while no execution runs"
     if spot:
         note += "; managed spot training priced at the on-demand rate (an upper bound; the saving is listed under excluded)"

@@ -6,7 +6,7 @@ is public; a key without ``enableKeyRotation`` does not rotate), so absence is a
 
 from __future__ import annotations
 
-from . import ci, ecr, eks, iam, kms, kubernetes, logs, messaging, network, nodes, s3, sagemaker
+from . import ci, ecr, eks, iam, kms, kubernetes, logs, messaging, network, nodes, s3, sagemaker, training
 
 POLICIES = [
     *s3.POLICIES,
@@ -17,6 +17,7 @@ POLICIES = [
     *nodes.POLICIES,
     *kubernetes.POLICIES,
     *sagemaker.POLICIES,
+    *training.POLICIES,
     *ecr.POLICIES,
     *logs.POLICIES,
     *ci.POLICIES,

@@ -1,25 +1,35 @@
-"""IAM policies: no administrator grants, no write on Resource "*", no open or loose trust (GitHub OIDC included)."""
+"""IAM policies: no administrator grants, no write on Resource "*", no open or loose trust (GitHub OIDC included),
+no wildcard SageMaker or PassRole grants on a training pipeline's role."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from awsfacts import ROLE_TAG, PIPELINE_ROLE_TAG_VALUE
 from packlib import (
     IAM_ATTACHMENT_TYPES,
     IAM_DOCUMENT_TYPES,
     IAM_ROLE,
+    IAM_ROLE_POLICY,
     MISSING,
+    SAGEMAKER_PIPELINE,
     PolicyList,
     Severity,
     as_list,
     checkov,
+    dependents,
+    each,
     json_input,
     lookup,
+    of_types,
     principals,
+    raw,
+    resource_label,
     statement_values,
     statements,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 POLICIES = PolicyList()
 
@@ -157,3 +167,127 @@ def _check_iam_github_oidc(args, report, cfg) -> None:
                 report(f"GitHub OIDC subject {subject!r} does not pin one repository (expected repo:<owner>/<repo>:<ref or environment>).")
         if audiences != ["sts.amazonaws.com"]:
             report(f"GitHub OIDC trust must require {GITHUB_OIDC_HOST}:aud = sts.amazonaws.com (found {audiences or 'none'}).")
+
+
+# IAM wildcards in action names: "*" any run of characters, "?" one character (service prefixes and
+# action names are case-insensitive).
+_WILDCARD = re.compile(r"[*?]")
+PASSED_TO_SERVICE = "iam:PassedToService"
+# Operators under which iam:PassedToService narrows the grant (negated and ...IfExists ones do not).
+NARROWING_OPERATORS = ("StringEquals", "StringLike", "ForAnyValue:StringEquals", "ForAnyValue:StringLike")
+
+
+def _glob(pattern: str, value: str) -> bool:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE) is not None
+
+
+def _wildcard_action_problems(action: str) -> list[str]:
+    if not _WILDCARD.search(action):
+        return []
+    service, _, name = action.partition(":")
+    name = name or "*"  # a bare "*" is every action of every service
+    grants = []
+    if _glob(service, "sagemaker"):
+        grants.append("every SageMaker action it matches")
+    if _glob(service, "iam") and _glob(name, "PassRole"):
+        grants.append("iam:PassRole")
+    return [f"Action \"{action}\" is a wildcard that grants {' and '.join(grants)}; list the actions by name."] if grants else []
+
+
+def _passes_to_named_services(statement: dict) -> bool:
+    condition = statement.get("Condition") if isinstance(statement.get("Condition"), dict) else {}
+    for operator in NARROWING_OPERATORS:
+        block = condition.get(operator)
+        if not isinstance(block, dict):
+            continue
+        for key, values in block.items():
+            values = as_list(values)
+            if key.lower() == PASSED_TO_SERVICE.lower() and values and all(isinstance(v, str) and not _WILDCARD.search(v) for v in values):
+                return True
+    return False
+
+
+def _pass_role_problems(statement: dict) -> list[str]:
+    problems = []
+    if statement.get("NotResource") is not None:
+        problems.append("allows iam:PassRole with NotResource, which passes every role not listed")
+    wildcards = [r for r in statement_values(statement, "Resource") if _WILDCARD.search(r)]
+    if wildcards:
+        problems.append(f"allows iam:PassRole on {wildcards}: name the role it passes (its own ARN)")
+    if not _passes_to_named_services(statement):
+        problems.append(f"allows iam:PassRole without an {PASSED_TO_SERVICE} condition naming the service (sagemaker.amazonaws.com)")
+    return problems
+
+
+def pipeline_role_problems(document) -> list[str]:
+    """What in an identity policy gives a pipeline role wildcard SageMaker or PassRole permissions."""
+    problems = []
+    for statement in statements(document):
+        if statement.get("Effect") != "Allow":
+            continue
+        sid = f"statement {statement['Sid']!r}" if isinstance(statement.get("Sid"), str) else "a statement"
+        if statement.get("NotAction") is not None:
+            problems.append(f"{sid} combines Allow with NotAction, which grants every SageMaker and IAM action not listed")
+        actions = _actions(statement)
+        problems += [f"{sid}: {p}" for a in actions for p in _wildcard_action_problems(a)]
+        if any(a.lower() == "iam:passrole" for a in actions):
+            problems += [f"{sid} {p}" for p in _pass_role_problems(statement)]
+    return problems
+
+
+def _is_pipeline_role(role) -> bool:
+    tags = raw(lookup(role.props, "tags"))
+    return isinstance(tags, dict) and tags.get(ROLE_TAG) == PIPELINE_ROLE_TAG_VALUE
+
+
+def _roles_pipelines_run_as(resources, roles) -> set[str]:
+    """URNs of the roles a Pipeline's roleArn names: by dependency, or a literal ARN by the role's name."""
+    found = set()
+    names = {}
+    for role in roles:
+        try:
+            names[role.urn] = raw(lookup(role.props, "name"))
+        except UnknownValueError:
+            continue  # an unknown name matches no literal ARN
+    for pipeline in of_types(resources, (SAGEMAKER_PIPELINE,)):
+        deps = pipeline.property_dependencies.get("roleArn") or []
+        found |= {d.urn for d in deps if d.resource_type == IAM_ROLE}
+        if deps:
+            continue
+        try:
+            arn = raw(lookup(pipeline.props, "roleArn"))
+        except UnknownValueError:
+            continue  # computed elsewhere (no dependency on a role of this stack)
+        if isinstance(arn, str) and ":role/" in arn:
+            found |= {urn for urn, name in names.items() if isinstance(name, str) and arn.rsplit("/", 1)[-1] == name}
+    return found
+
+
+@POLICIES.stack(
+    "iam-pipeline-role-no-wildcards",
+    "Training pipeline roles (tagged mlops:role=training-pipeline, or named by a Pipeline's roleArn) grant no wildcard SageMaker actions and no wildcard or unconditioned iam:PassRole.",
+    category="security", severity=Severity.CRITICAL,
+    remediation="Use components/training/pipeline_role.py's statements: named SageMaker actions on pipelines-* jobs, and iam:PassRole on the role's own ARN "
+                "with StringEquals iam:PassedToService=sagemaker.amazonaws.com.",
+)
+def _check_pipeline_role(args, report, cfg) -> None:
+    # The pipeline's containers hold the role's credentials: a wildcard over SageMaker lets them
+    # start any job or endpoint, and a loose PassRole lets them hand any role to a service they
+    # control, which is privilege escalation.
+    roles = of_types(args.resources, (IAM_ROLE,))
+    referenced = _roles_pipelines_run_as(args.resources, roles)
+
+    def check_role(role) -> None:
+        if role.urn not in referenced and not _is_pipeline_role(role):
+            return
+        holders = [role, *dependents(role, args.resources, (IAM_ROLE_POLICY,), key="role", name_key="name")]
+
+        def check_holder(holder) -> None:
+            for label, document in policy_documents(holder):
+                for problem in pipeline_role_problems(document):
+                    report(f"pipeline role {resource_label(role)}, {label} of {resource_label(holder)}: {problem}.", holder.urn)
+
+        each(holders, check_holder)
+
+    each(roles, check_role)

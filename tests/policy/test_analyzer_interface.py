@@ -24,7 +24,12 @@ ADVISORY_BY_DESIGN = ("sagemaker-model-network", "eks-standard-support-ending")
 # Critical security: public data, admin IAM, unencrypted secrets, SSH/RDP open to the internet, a
 # key policy that can lock everyone out (mandatory even in dev).
 CRITICAL = {"s3-public-access-block", "s3-no-public-acl-or-policy", "iam-no-star-action", "iam-no-admin-attachments", "iam-no-wildcard-trust", "eks-secrets-encryption",
-            "codebuild-runner-webhook-maintainers-only", "sg-no-internet-admin-ports", "eks-node-ssh-not-from-internet", "kms-no-lockout-bypass"}
+            "codebuild-runner-webhook-maintainers-only", "sg-no-internet-admin-ports", "eks-node-ssh-not-from-internet", "kms-no-lockout-bypass",
+            "iam-pipeline-role-no-wildcards"}
+# Not critical, yet mandatory in dev as well: every platform pipeline already encrypts (the builder
+# requires both keys), and dev trains on spot by default, where a run without checkpoints or with a
+# wait below its runtime is lost work or a refused job (docs/policies.md).
+MANDATORY_IN_DEV_BY_DESIGN = ("sagemaker-pipeline-kms", "reliability-spot-training-checkpoints")
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +63,7 @@ def test_environment_configs_cover_every_policy_with_the_agreed_enforcement(info
         category = policy.tags[0] if policy.tags else None
         if policy.name == "tagging-default-tags-remediation":
             assert level == "remediate"
-        elif environment == "dev" and policy.name in CRITICAL:
+        elif environment == "dev" and (policy.name in CRITICAL or policy.name in MANDATORY_IN_DEV_BY_DESIGN):
             assert level == "mandatory", policy.name
         elif environment == "dev":
             assert level in {"advisory", "disabled"}, policy.name
