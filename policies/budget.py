@@ -10,7 +10,17 @@ Pricing is ``policies/pricing``, the same code ``mlopsctl cost`` runs offline.
 from __future__ import annotations
 
 from packlib import stack_name
-from pricing import BUDGET_DEFAULT_LEVEL, BUDGET_KEY, BUDGET_POLICY, SCENARIOS, StackResource, budget_verdict, plain, price_resources
+from pricing import (
+    BUDGET_DEFAULT_LEVEL,
+    BUDGET_KEY,
+    BUDGET_POLICY,
+    SCENARIOS,
+    UNPRICED_ACCEPTED_KEY,
+    StackResource,
+    budget_verdict,
+    plain,
+    price_resources,
+)
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, Severity, StackValidationArgs, StackValidationPolicy
 
 
@@ -39,11 +49,12 @@ def stack_resources(args: StackValidationArgs) -> list[StackResource]:
 
 
 def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    budget = args.get_config().get(BUDGET_KEY)
+    config = args.get_config()
+    budget = config.get(BUDGET_KEY)
     if budget is None:
         return  # no budget configured for this stack: nothing to compare against
     report = price_resources(stack_resources(args))
-    verdict = budget_verdict(report, float(budget))
+    verdict = budget_verdict(report, float(budget), config.get(UNPRICED_ACCEPTED_KEY) or ())
     if verdict is None or verdict["withinBudget"]:
         return
     largest = sorted(
@@ -78,7 +89,16 @@ monthly_budget = StackValidationPolicy(
                 "type": "number",
                 "minimum": 0,
                 "description": "Monthly budget in USD that the priced ceiling (730 h/month) must not exceed.",
-            }
+            },
+            UNPRICED_ACCEPTED_KEY: {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[a-z0-9-]+:[A-Za-z0-9/.-]+:[A-Za-z0-9]+$"},
+                "uniqueItems": True,
+                "description": (
+                    "Resource types whose items the price table cannot price yet and this environment accepts unpriced: the priced "
+                    "part must fit the budget, and the verdict names them as not verified. Any other unpriced item still fails."
+                ),
+            },
         }
     ),
 )

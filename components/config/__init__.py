@@ -70,19 +70,19 @@ from components.config.physical_names import (
     dispatch_connection_name,
     dispatch_queue_name,
     dispatch_rule_name,
+    experiments_name,
     github_connection_name,
     image_push_role_name,
     image_push_role_prefix,
     image_repository_name,
     name_stem,
     preview_role_name,
-    runner_project_name,
-    serving_role_path,
-    training_pipeline_name,
     retrain_guard_name,
     retrain_rule_name,
-    experiments_name,
+    runner_project_name,
+    serving_role_path,
     state_bucket_name,
+    training_pipeline_name,
 )
 from components.config.platform import PlatformConfig
 from components.config.promotion import (

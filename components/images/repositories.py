@@ -32,7 +32,6 @@ from components.scope import AwsScope
 from policies.awsfacts import EXPECTED_STORAGE_GB_TAG, ROLE_TAG
 
 
-
 @dataclass(frozen=True)
 class ImageRepositoriesArgs:
     """Inputs of :class:`ImageRepositories`.

@@ -2,6 +2,7 @@
 the pipeline execution role's statements, the per-family component that builds them
 (RetrainingPipeline) and experiment tracking (ExperimentTracking)."""
 
+from components.training.experiments import ExperimentTracking, ExperimentTrackingArgs
 from components.training.pipeline_definition import (
     Encryption,
     MetricGate,
@@ -14,8 +15,6 @@ from components.training.pipeline_definition import (
     TrainingJob,
     build_pipeline_definition,
 )
-from components.training.experiments import ExperimentTracking, ExperimentTrackingArgs
-from components.training.retraining import RetrainingPipeline, RetrainingPipelineArgs, TrainingNetwork
 from components.training.pipeline_role import PipelineNetwork, PipelineRoleArgs, pipeline_role_statements
 from components.training.retrain_guard import (
     DRIFT_TRIGGER,
@@ -26,6 +25,7 @@ from components.training.retrain_guard import (
     retrain_guard_definition,
     retrain_guard_statements,
 )
+from components.training.retraining import RetrainingPipeline, RetrainingPipelineArgs, TrainingNetwork
 
 __all__ = [
     "ExperimentTracking",

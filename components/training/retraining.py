@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import pulumi
 import pulumi_aws as aws
 
+from components import facts
 from components.alerts.events import PROCESSING_JOB_STATE_CHANGE, SAGEMAKER_SOURCE, VIOLATIONS_EXIT_MESSAGE_PREFIX
 from components.config import (
     MODELS_PREFIX,
@@ -38,7 +39,6 @@ from components.config import (
     retrain_rule_name,
     training_pipeline_name,
 )
-from components import facts
 from components.config.images import SERVING, TRAINING
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy, service_role
@@ -56,7 +56,13 @@ from components.training.pipeline_definition import (
     build_pipeline_definition,
 )
 from components.training.pipeline_role import PipelineNetwork, PipelineRoleArgs, pipeline_role_statements
-from components.training.retrain_guard import DRIFT_TRIGGER, SCHEDULE_TRIGGER, RetrainGuardArgs, retrain_guard_definition, retrain_guard_statements
+from components.training.retrain_guard import (
+    DRIFT_TRIGGER,
+    SCHEDULE_TRIGGER,
+    RetrainGuardArgs,
+    retrain_guard_definition,
+    retrain_guard_statements,
+)
 from policies.awsfacts import EXPECTED_TRAINING_RUNS_TAG, PIPELINE_ROLE_TAG_VALUE, ROLE_TAG
 
 GUARD_TARGET_ID = "retrain-guard"

@@ -19,6 +19,7 @@ from policies.pricing import (
     BUDGET_KEY,
     BUDGET_POLICY,
     SCENARIOS,
+    UNPRICED_ACCEPTED_KEY,
     CostReport,
     StackResource,
     cost_json,
@@ -72,6 +73,15 @@ def monthly_budget(environment: str, config_dir: Path | None = None) -> float | 
     return budget_config(environment, config_dir)[0]
 
 
+def unpriced_accepted(environment: str, config_dir: Path | None = None) -> tuple[str, ...]:
+    """The resource types ``policies/config/<environment>.json`` accepts unpriced in the budget verdict."""
+    path = (config_dir or CONFIG_DIR) / f"{environment}.json"
+    if not path.is_file():
+        return ()
+    _, props = configured_policy(load_config_file(path), BUDGET_POLICY, BUDGET_DEFAULT_LEVEL)
+    return tuple(props.get(UNPRICED_ACCEPTED_KEY) or ())
+
+
 def blocks(cost: dict[str, Any], enforcement_level: str) -> bool:
     """Whether the budget verdict would block ``pulumi up``: not within a mandatory budget."""
     budget = cost.get("budget") or {}
@@ -81,7 +91,7 @@ def blocks(cost: dict[str, Any], enforcement_level: str) -> bool:
 def cost_section(recording: Recording, environment: str, *, default_region: str | None = None, on_date: _dt.date | None = None) -> dict[str, Any]:
     """``PreviewResult.cost``: the priced stack plus the budget verdict of ``policies/config/<environment>.json``."""
     report = price_recording(recording, default_region=default_region, on_date=on_date)
-    return cost_json(report, monthly_budget(environment))
+    return cost_json(report, monthly_budget(environment), unpriced_accepted(environment))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ preview`` both call :func:`price_resources` and :func:`cost_json` from here. Sta
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from .engine import price_resources
@@ -17,20 +18,39 @@ from .table import PRICES_FILE, Price, PriceTable, default_table
 BUDGET_POLICY = "monthly-budget"
 BUDGET_KEY = "monthlyBudgetUsd"
 BUDGET_DEFAULT_LEVEL = "mandatory"  # the policy's own level; mlopsctl cost reads configs against it
+# Resource types whose unpriced items an environment accepts in its budget verdict, by name in
+# policies/config/<env>.json: a reviewed decision that the price table cannot bound them yet.
+UNPRICED_ACCEPTED_KEY = "unpricedAccepted"
 
 
-def budget_verdict(report: CostReport, monthly_budget_usd: float | None) -> dict[str, Any] | None:
+def budget_verdict(report: CostReport, monthly_budget_usd: float | None, unpriced_accepted: Collection[str] = ()) -> dict[str, Any] | None:
     """Compare the priced ceiling with a monthly budget.
 
-    ``withinBudget`` is True only when the ceiling is fully priced and at most the budget. An
-    unknown ceiling is never within budget: its priced part may already exceed it, and otherwise
-    the unpriced items may push it over, which nobody can rule out.
+    ``withinBudget`` is True only when the ceiling is fully priced and at most the budget, or when
+    every unpriced item at the ceiling is of a type in ``unpriced_accepted`` (the environment's
+    ``unpricedAccepted``) and the priced part is at most the budget; ``unpricedAccepted`` then
+    lists those items, so the verdict never reads as fully verified. Otherwise an unknown ceiling
+    is never within budget: its priced part may already exceed it, and the unpriced items may push
+    it over, which nobody can rule out.
     """
     if monthly_budget_usd is None:
         return None
     ceiling = report.total("ceiling")
     known = report.known_part("ceiling")
     within = ceiling is not None and ceiling <= monthly_budget_usd
+    unpriced = [u for u in report.unknown_items if "ceiling" in u.scenarios]
+    accepted = sorted({u.item for u in unpriced}) if unpriced and all(u.type in unpriced_accepted for u in unpriced) else []
+    if ceiling is None and accepted and known <= monthly_budget_usd:
+        return {
+            BUDGET_KEY: monthly_budget_usd,
+            "withinBudget": True,
+            "ceiling": None,
+            UNPRICED_ACCEPTED_KEY: accepted,
+            "message": (
+                f"priced part of the ceiling ${known:,.2f}/month within the budget of ${monthly_budget_usd:,.2f}/month; NOT verified: "
+                f"{', '.join(accepted)} (no price in the table; accepted unpriced for this environment by {UNPRICED_ACCEPTED_KEY})"
+            ),
+        }
     if ceiling is not None:
         message = f"ceiling ${ceiling:,.2f}/month {'within' if within else 'exceeds'} the budget of ${monthly_budget_usd:,.2f}/month"
     elif known > monthly_budget_usd:
@@ -49,9 +69,9 @@ def budget_verdict(report: CostReport, monthly_budget_usd: float | None) -> dict
     }
 
 
-def cost_json(report: CostReport, monthly_budget_usd: float | None = None) -> dict[str, Any]:
+def cost_json(report: CostReport, monthly_budget_usd: float | None = None, unpriced_accepted: Collection[str] = ()) -> dict[str, Any]:
     """The ``cost`` section of ``mlopsctl preview --format json`` (also ``mlopsctl cost --format json``)."""
-    verdict = budget_verdict(report, monthly_budget_usd)
+    verdict = budget_verdict(report, monthly_budget_usd, unpriced_accepted)
     return {
         "evaluated": True,
         "currency": report.currency,
@@ -73,6 +93,7 @@ def cost_json(report: CostReport, monthly_budget_usd: float | None = None) -> di
 
 __all__ = [
     "BUDGET_KEY",
+    "UNPRICED_ACCEPTED_KEY",
     "BUDGET_DEFAULT_LEVEL",
     "BUDGET_POLICY",
     "PRICES_FILE",

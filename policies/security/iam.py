@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from awsfacts import ROLE_TAG, PIPELINE_ROLE_TAG_VALUE
+from awsfacts import PIPELINE_ROLE_TAG_VALUE, ROLE_TAG
 from packlib import (
     IAM_ATTACHMENT_TYPES,
     IAM_DOCUMENT_TYPES,

@@ -19,6 +19,13 @@ from tests.support.priced_fixture_program import FixtureOptions, build
 from tests.support.programs import run_component
 from tests.support.stacks import STACKS, stack_preview
 
+
+def stack_cost(recording) -> dict:
+    from mlopsctl.offline.cost_report import price_recording
+    from policies.pricing import cost_json
+
+    return cost_json(price_recording(recording, default_region="us-east-1"))
+
 POLICY = "monthly-budget"
 FIXTURE_CEILING = "$3,178.60"  # hand-computed in tests/stack/test_cost.py (the cost-model tests)
 
@@ -82,6 +89,28 @@ def test_unpriced_ceiling_cannot_pass_a_mandatory_budget(pack):
     violations = _budget_only(pack, recording, {"monthlyBudgetUsd": 100_000})
     assert len(violations) == 1
     assert "cannot be verified" in violations[0].message and "EC2 g6.2xlarge" in violations[0].message
+
+
+def test_an_accepted_unpriced_type_passes_with_the_priced_part_and_is_named_not_verified(pack):
+    recording = run_component(build(FixtureOptions(gpu_types=("g6.2xlarge",))))
+    [unpriced_type] = {u["type"] for u in stack_cost(recording)["unknownItems"]}
+    assert _budget_only(pack, recording, {"monthlyBudgetUsd": 100_000, "unpricedAccepted": [unpriced_type]}) == []
+    # Another type accepted does not cover it; nor does acceptance lift a priced part over budget.
+    [other] = _budget_only(pack, recording, {"monthlyBudgetUsd": 100_000, "unpricedAccepted": ["aws:sagemaker/pipeline:Pipeline"]})
+    assert "cannot be verified" in other.message
+    [over] = _budget_only(pack, recording, {"monthlyBudgetUsd": 100, "unpricedAccepted": [unpriced_type]})
+    assert "priced part alone" in over.message and "exceeds the budget of $100.00/month" in over.message
+
+
+def test_the_offline_verdict_names_what_it_accepted_unpriced():
+    for stack, accepted in (("staging", {"aws:sagemaker/pipeline:Pipeline", "aws:sagemaker/mlflowApp:MlflowApp"}), ("prod", {"aws:sagemaker/pipeline:Pipeline"})):
+        budget = stack_preview(stack).cost["budget"]
+        config = json.loads(config_path(stack).read_text())[POLICY]
+        assert set(config["unpricedAccepted"]) == accepted
+        assert budget["withinBudget"] is True and budget["ceiling"] is None
+        assert budget["unpricedAccepted"] and "NOT verified" in budget["message"]
+        unknown_types = {u["type"] for u in stack_preview(stack).cost["unknownItems"] if "ceiling" in u["scenarios"]}
+        assert unknown_types <= accepted, "accept only what is actually unpriced"
 
 
 @pytest.mark.parametrize("stack", STACKS)

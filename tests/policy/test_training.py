@@ -20,7 +20,7 @@ from components.keys import PlatformKey
 from components.scope import scope_for
 from components.training import PipelineNetwork, PipelineRoleArgs, build_pipeline_definition, pipeline_role_statements
 from mlopsctl.offline.harness import ACCOUNT_ID
-from policies.awsfacts import EXPECTED_TRAINING_RUNS_TAG, ROLE_TAG, PIPELINE_ROLE_TAG_VALUE
+from policies.awsfacts import EXPECTED_TRAINING_RUNS_TAG, PIPELINE_ROLE_TAG_VALUE, ROLE_TAG
 from tests.support.pipeline_definitions import cases, load_case
 from tests.support.policy import evaluate, fired
 from tests.support.stacks import stack_config
