@@ -82,9 +82,13 @@ def cost_summary_table(reports: dict[str, tuple]) -> str:
     rows = ["| Stack | idle (every minimum) | expected (desired sizes) | ceiling (every maximum) | Budget |", "|---|---:|---:|---:|---:|"]
     for stack, (report, budget, level) in reports.items():
         budget_text = "none" if budget is None else f"${budget:,.0f} ({level})"
-        rows.append(f"| {stack} | " + " | ".join(_money(report.total(s)) for s in ("idle", "expected", "ceiling")) + f" | {budget_text} |")
+        cells = (_money(total) if (total := report.total(s)) is not None else f"unknown (priced part {_money(report.known_part(s))})" for s in ("idle", "expected", "ceiling"))
+        rows.append(f"| {stack} | " + " | ".join(cells) + f" | {budget_text} |")
     as_of = next(iter(reports.values()))[0].as_of
-    return "\n".join(rows) + f"\n\nPriced on {as_of}, the price table's as-of date (`python -m mlopsctl.review.docsgen` regenerates this table).\n"
+    return "\n".join(rows) + (
+        f"\n\nPriced on {as_of}, the price table's as-of date (`python -m mlopsctl.review.docsgen` regenerates this table). "
+        "Unknown: the table has no sourced price for SageMaker training, processing or the serverless MLflow app (docs/cost.md, \"What is not verified\").\n"
+    )
 
 
 @_needs_reports

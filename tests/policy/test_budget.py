@@ -103,7 +103,8 @@ def test_an_accepted_unpriced_type_passes_with_the_priced_part_and_is_named_not_
 
 
 def test_the_offline_verdict_names_what_it_accepted_unpriced():
-    for stack, accepted in (("staging", {"aws:sagemaker/pipeline:Pipeline", "aws:sagemaker/mlflowApp:MlflowApp"}), ("prod", {"aws:sagemaker/pipeline:Pipeline"})):
+    both = {"aws:sagemaker/pipeline:Pipeline", "aws:sagemaker/mlflowApp:MlflowApp"}
+    for stack, accepted in (("dev", both), ("staging", both), ("prod", {"aws:sagemaker/pipeline:Pipeline"})):
         budget = stack_preview(stack).cost["budget"]
         config = json.loads(config_path(stack).read_text())[POLICY]
         assert set(config["unpricedAccepted"]) == accepted

@@ -162,7 +162,7 @@ def test_volumes_on_local_nvme_instances_need_no_volume_key(policy_pack):
     def change(document: dict) -> None:
         train = args_of(document, "Train")["ResourceConfig"]
         assert train["InstanceType"].startswith("ml.g5.")
-        del train["VolumeKmsKeyId"]
+        assert "VolumeKmsKeyId" not in train  # the builder leaves it out for local NVMe families
         prepare = args_of(document, "PrepareData")["ProcessingResources"]["ClusterConfig"]
         prepare["InstanceType"] = "ml.m5d.xlarge"
         del prepare["VolumeKmsKeyId"]
