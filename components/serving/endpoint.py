@@ -34,6 +34,7 @@ from components.config import (
 from components.iam.peers import PeerStack
 from components.iam.policy import Statement
 from components.iam.sagemaker import sagemaker_vpc_statements
+from components.network.rules import https_to_aws_apis
 from components.scope import AwsScope
 from components.serving.execution_role import ArtifactAccess, ExecutionRole, ExecutionRoleArgs, ImagePull, data_capture_prefix
 from policies.awsfacts import SAGEMAKER_VARIANT_SCALABLE_DIMENSION as SCALABLE_DIMENSION
@@ -202,16 +203,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         )
         # Model data, images and logs are fetched over HTTPS (S3 gateway endpoint, NAT or
         # interface endpoints); nothing connects in, SageMaker fronts the endpoint.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{self.pulumi_resource_name}-model-https",
-            security_group_id=group.id,
-            description="HTTPS to AWS APIs",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4="0.0.0.0/0",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        https_to_aws_apis(f"{self.pulumi_resource_name}-model-https", group.id, parent=self)
         return group
 
     def _model(self, variant: str, source: ModelSourceConfig, image: dict | None) -> aws.sagemaker.Model:

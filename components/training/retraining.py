@@ -43,6 +43,7 @@ from components.config.images import SERVING, TRAINING
 from components.iam.policy import Statement
 from components.iam.roles import inline_policy, service_role
 from components.keys import PlatformKey
+from components.network.rules import https_to_aws_apis
 from components.scope import AwsScope
 from components.training.pipeline_definition import (
     Encryption,
@@ -367,16 +368,7 @@ class RetrainingPipeline(pulumi.ComponentResource):
                 referenced_security_group_id=group.id,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-jobs-https",
-            security_group_id=group.id,
-            description="HTTPS to AWS APIs",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4="0.0.0.0/0",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        https_to_aws_apis(f"{name}-jobs-https", group.id, parent=self)
         return group
 
     # -- the guard and its triggers --------------------------------------------------------------

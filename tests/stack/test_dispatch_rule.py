@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import boto3
 import jsonschema
 import pytest
 
 from mlopsctl.cli import main
 from tests.support import sagemaker_events as events
 from tests.support.aws_seed import moto_account
+from tests.support.eventbridge import rule_into_queue
 from tests.support.stackfiles import real_stack_text
 from tests.support.stacks import ROOT, STACK_ACCOUNTS, stack_preview
 
@@ -43,23 +43,8 @@ def deliver(monkeypatch, registered):
     """``deliver(sample)``: the request bodies the approval rule writes for ``sample``."""
     monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
     with moto_account(monkeypatch, REGION):
-        sqs, bus = boto3.client("sqs", region_name=REGION), boto3.client("events", region_name=REGION)
         rule, target = registered
-        queue = sqs.create_queue(QueueName="github-dispatches")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        bus.put_rule(Name=rule["name"], EventPattern=rule["eventPattern"], State="ENABLED")
-        transformer = target["inputTransformer"]
-        bus.put_targets(Rule=rule["name"], Targets=[{"Id": target["targetId"], "Arn": queue_arn, "InputTransformer": {
-            "InputPathsMap": transformer["inputPaths"], "InputTemplate": transformer["inputTemplate"]}}])
-
-        def run(sample: events.SampleEvent) -> list[dict]:
-            assert bus.put_events(Entries=[events.entry(sample)])["FailedEntryCount"] == 0
-            received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-            for message in received:
-                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-            return [json.loads(m["Body"]) for m in received]
-
-        yield run
+        yield rule_into_queue(REGION, rule, target)
 
 
 def test_an_approval_becomes_a_request_github_accepts(deliver):

@@ -18,6 +18,7 @@ from components.training.retrain_guard import NOT_A_TRIGGER
 from tests.support import sagemaker_events as events
 from tests.support.aws_seed import moto_account
 from tests.support.clock import TEST_TODAY
+from tests.support.eventbridge import rule_into_queue
 from tests.support.stacks import STACK_ACCOUNTS, stack_preview
 from tests.support.stepfunctions import moto_with_jsonata
 
@@ -62,22 +63,7 @@ def drift_alerts(monkeypatch):
     [alert] = [t for t in rec.of_type(TARGET) if t.inputs["rule"] == rule.inputs["name"] and t.propertyDependencies.get("arn") == [topic.urn]]
     monkeypatch.setenv("MOTO_ACCOUNT_ID", STACK_ACCOUNTS["prod"])
     with moto_account(monkeypatch, REGION):
-        sqs, bus = boto3.client("sqs", region_name=REGION), boto3.client("events", region_name=REGION)
-        queue = sqs.create_queue(QueueName="alert-topic")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        bus.put_rule(Name=rule.inputs["name"], EventPattern=rule.inputs["eventPattern"], State=rule.inputs["state"])
-        transformer = alert.inputs["inputTransformer"]
-        bus.put_targets(Rule=rule.inputs["name"], Targets=[{"Id": alert.inputs["targetId"], "Arn": queue_arn, "InputTransformer": {
-            "InputPathsMap": transformer["inputPaths"], "InputTemplate": transformer["inputTemplate"]}}])
-
-        def deliver(sample: events.SampleEvent) -> list[dict]:
-            assert bus.put_events(Entries=[events.entry(sample)])["FailedEntryCount"] == 0
-            received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-            for message in received:
-                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-            return [json.loads(m["Body"]) for m in received]
-
-        yield deliver
+        yield rule_into_queue(REGION, rule.inputs, alert.inputs)
 
 
 def test_violations_of_the_endpoints_drift_monitor_reach_the_alert_topic_with_what_happened(drift_alerts):
