@@ -30,4 +30,6 @@ def test_the_providers_are_named_as_not_derived_from_a_resource_schema(registere
 def test_both_layers_are_covered_and_the_table_names_only_registered_types(registered):
     types = set(load_table()["types"])
     assert {t.split(":")[0] for t in types & registered} == {"aws", "kubernetes", "pulumi"}
-    assert sorted(types - registered) == []
+    # The tracking server is a config choice (training.experiments.kind) no shipped stack makes;
+    # tests/component/test_experiments.py registers it.
+    assert sorted(types - registered) == ["aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"]
