@@ -14,7 +14,9 @@ path is covered instead:
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
 import pytest
@@ -24,8 +26,10 @@ from moto.sagemaker.models import sagemaker_backends
 
 from components.config import parse_platform_config
 from mlopsctl.ops.awsclients import AwsClients
+from mlopsctl.ops.bootstrap import documents
 from mlopsctl.ops.verify import FAIL, PASS, SKIP, WARN, Verifier, failed
 from mlopsctl.ops.verify import training as checks
+from mlopsctl.ops.verify.promotion import verify_promotion
 from mlopsctl.ops.verify.training import verify_training
 from policies.awsfacts import botocore_models
 from tests.support import mlflow
@@ -407,3 +411,27 @@ def test_mlflow_answers_are_validated_against_botocores_model(aws):
     mlflow.put("DescribeMlflowApp", APP_ARN, {"Arn": APP_ARN, "Status": 5})
     with pytest.raises(ParamValidationError, match="Status"):
         AwsClients(REGION).client("sagemaker").describe_mlflow_app(Arn=APP_ARN)
+
+
+def _operations(config, outputs) -> set[str]:
+    """The AWS operations verify's promotion and training checks make for ``outputs``."""
+    clients, seen = AwsClients(REGION), set()
+    for service in ("sagemaker", "stepfunctions", "events", "sqs"):
+        clients.client(service).meta.events.register("before-parameter-build", lambda model, **_: seen.add(model.name))
+    verifier = Verifier(config, outputs, clients)
+    verify_promotion(verifier, outputs["promotion"])
+    verify_training(verifier, outputs["training"], outputs["artifactStore"])
+    return seen
+
+
+def test_the_calls_bootstrap_grants_verify_are_the_calls_it_makes(monkeypatch):
+    """mlopsctl/ops/bootstrap/data/provider_api_calls.json lists what verify calls as the deploy role beyond the
+    whole-service grants; tests/ops/test_bootstrap_provider_calls.py checks the deploy role allows each."""
+    recorded = json.loads((Path(documents.__file__).parent / "data" / "provider_api_calls.json").read_text())
+    [verify] = [record for caller, record in recorded["otherCallers"].items() if caller.startswith("mlopsctl verify ")]
+    listed = {call["operation"] for call in verify["calls"]}
+    made = set()
+    for config in (PROD, STAGING):  # a family with both triggers and a tracking server; an MLflow app
+        with moto_account(monkeypatch, REGION):
+            made |= _operations(config, seed_stack(config))
+    assert made == listed
