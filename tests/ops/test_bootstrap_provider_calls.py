@@ -44,6 +44,11 @@ ARNS = {
     "key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555",
     "service-linked-role": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/apidestinations.events.amazonaws.com/"
                            "AWSServiceRoleForAmazonEventBridgeApiDestinations",
+    # What mlopsctl verify reads of continuous training (the component names them; under the stem here).
+    "pipeline": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{STEM}-churn-training",
+    "state-machine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STEM}-churn-retrain-guard",
+    "mlflow-app": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-ABCDEFGHIJKL",
+    "mlflow-tracking-server": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/{STEM}-mlflow",
 }
 # The request context the calls carry that the policies condition on.
 CONTEXT = {
@@ -111,6 +116,13 @@ def test_deploy_role_allows_what_the_platforms_commands_call_with_it(caller, cal
 @pytest.mark.parametrize(("token", "phase", "call"), _calls(["read"]), ids=lambda v: v if isinstance(v, str) else v.get("operation"))
 def test_preview_role_allows_every_read(token, phase, call):
     assert _allowed(PREVIEW, call["action"], ARNS[call["resource"]]), f"{token}: {call['action']}"
+
+
+def test_verify_may_describe_only_the_platforms_state_machines():
+    # The retrain guards may be named under <name>- or auto-named under the mlops-platform component.
+    assert _allowed(DEPLOY, "states:DescribeStateMachine", f"{EVENTS.replace('events', 'states')}:stateMachine:{PROJECT}-retrain-guard-1a2b3c4")
+    assert not _allowed(DEPLOY, "states:DescribeStateMachine", ARNS["state-machine"].replace(STEM, "another-team"))
+    assert not _allowed(DEPLOY, "states:StartExecution", ARNS["state-machine"])  # verify reads; it starts nothing
 
 
 def test_the_calls_are_scoped_to_the_platforms_resources():

@@ -4,7 +4,9 @@ moto_server runs as its own process on a free port; readiness is polled with a b
 (HTTP GET until a deadline, waiting on the server process between attempts), never a sleep.
 The gaps of moto listed in test_bootstrap.py and test_verify.py apply here too: the staging stack
 is used because it has no cross-region replication, which moto cannot represent faithfully, in a
-copy with ``ciRunner.webhook: false`` because moto's CodeBuild has no webhooks. moto_server
+copy with ``ciRunner.webhook: false`` because moto's CodeBuild has no webhooks, and with
+``training.experiments.enabled: false`` because moto has no MLflow API (in process,
+tests/support/mlflow.py answers it; moto_server runs in its own process). moto_server
 answers for staging's account (``MOTO_ACCOUNT_ID``), as verify refuses another account's credentials.
 """
 
@@ -74,6 +76,15 @@ def moto_server():
         process.stderr.close()
 
 
+def write_staging_stack(stacks) -> None:
+    """Staging's stack file in ``stacks``, without the runner's webhook and experiment tracking (see the module's docstring)."""
+    text = (ROOT / "stacks" / "Pulumi.staging.yaml").read_text()
+    assert text.count("      webhook: true\n") == 1 and text.count("    environment: staging\n") == 1
+    text = text.replace("      webhook: true\n", "      webhook: false\n")
+    text = text.replace("    environment: staging\n", "    environment: staging\n    training: {experiments: {enabled: false}}\n")
+    (stacks / "Pulumi.staging.yaml").write_text(text)
+
+
 def mlopsctl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, **CREDENTIALS}
     return subprocess.run([sys.executable, "-m", "mlopsctl", *args], cwd=ROOT, env=env, input=stdin,
@@ -120,9 +131,7 @@ def test_bootstrap_then_verify_through_the_cli(moto_server, monkeypatch, tmp_pat
     # A deployed staging stack (its runner without a webhook), then verify it from a file and from stdin.
     stacks = tmp_path / "stacks"
     stacks.mkdir()
-    stack_text = (ROOT / "stacks" / "Pulumi.staging.yaml").read_text()
-    assert stack_text.count("      webhook: true\n") == 1
-    (stacks / "Pulumi.staging.yaml").write_text(stack_text.replace("      webhook: true\n", "      webhook: false\n"))
+    write_staging_stack(stacks)
     config = load_config(load_stack_file("staging", stacks))
     outputs = seed_stack(config, Seed(autoscaling_min=1), endpoint_url=moto_server)
     path = tmp_path / "outputs.json"
@@ -210,7 +219,7 @@ def test_dispatch_token_then_verify_the_dispatch_through_the_cli(moto_server, mo
     _reset(moto_server)
     stacks = tmp_path / "stacks"
     stacks.mkdir()
-    (stacks / "Pulumi.staging.yaml").write_text((ROOT / "stacks" / "Pulumi.staging.yaml").read_text().replace("      webhook: true\n", "      webhook: false\n"))
+    write_staging_stack(stacks)
     config = load_config(load_stack_file("staging", stacks))
     outputs = seed_stack(config, Seed(autoscaling_min=1, dead_letters=1), endpoint_url=moto_server)
     events = boto3.client("events", region_name=REGION, endpoint_url=moto_server)

@@ -56,8 +56,9 @@ def test_cli_json_and_exit_codes(staging_outputs, capsys, monkeypatch):
     document = json.loads(out)
     assert (code, err, document["ok"], document["environment"]) == (0, "", True, "staging"), out
     # store 4 (replication skipped), network 4, cluster 4, 2 node groups x 5, runner 4, one endpoint x 5,
-    # 2 subscriptions, alarms present + 2 per variant (primary, challenger) + the dead-letter queue's, connection and queue
-    assert document["summary"] == {"pass": 4 + 4 + 4 + 2 * 5 + 4 + 5 + 2 + 1 + 2 * 2 + 1 + 2, "fail": 0, "error": 0, "skip": 1, "warn": 0}
+    # 2 subscriptions, alarms present + 2 per variant (primary, challenger) + the dead-letter queue's, connection and queue,
+    # the MLflow app's status and artifact store (training.experiments is on in staging by default)
+    assert document["summary"] == {"pass": 4 + 4 + 4 + 2 * 5 + 4 + 5 + 2 + 1 + 2 * 2 + 1 + 2 + 2, "fail": 0, "error": 0, "skip": 1, "warn": 0}
     assert set(document["checks"][0]) == {"check", "resource", "status", "reason"}
 
     import boto3
@@ -66,7 +67,7 @@ def test_cli_json_and_exit_codes(staging_outputs, capsys, monkeypatch):
     code, out, _ = run_cli(["verify", "--stack", "staging"], capsys, json.dumps(outputs), monkeypatch)
     assert code == 1
     assert "FAIL  artifactStore.versioning" in out and f"s3://{BUCKET}: versioning is Suspended, want Enabled" in out
-    assert out.rstrip().endswith("40 passed, 1 failed, 0 errors, 1 skipped")
+    assert out.rstrip().endswith("42 passed, 1 failed, 0 errors, 1 skipped")
 
 
 # --- every section the stack file implies must be in the outputs and checked ----------------------
@@ -80,6 +81,7 @@ def test_cli_json_and_exit_codes(staging_outputs, capsys, monkeypatch):
     ("endpoints", "serving.endpoints"),
     ("alerts", "alerts (every stack has an alert topic)"),
     ("promotion", "promotion.dispatch"),
+    ("training", "training.experiments.enabled"),
 ])
 def test_a_declared_section_missing_from_the_outputs_fails_naming_it(staging_outputs, capsys, monkeypatch, section, declared_by):
     outputs, _ = staging_outputs
@@ -97,8 +99,8 @@ def test_outputs_with_nothing_but_their_stack_fail_every_section(staging_account
     assert code == 1
     assert [x.split()[1] for x in out.splitlines() if x.lstrip().startswith("FAIL")] == [
         "artifactStore.present", "network.present", "cluster.present", "ciRunner.present", "endpoints.present", "alerts.present",
-        "promotion.present"]
-    assert out.endswith("0 passed, 7 failed, 0 errors, 0 skipped\n")
+        "promotion.present", "training.present"]
+    assert out.endswith("0 passed, 8 failed, 0 errors, 0 skipped\n")
 
 
 def test_a_run_that_checked_nothing_is_a_failure(staging_account, capsys, monkeypatch):
@@ -196,6 +198,21 @@ def test_an_expired_token_before_the_first_check_is_one_line(staging_outputs, ca
      "error: outputs: promotion.deadLetterQueueName: missing or not a string"),
     (["verify", "--stack", "dev"], '{"environment": "dev", "region": "us-east-1", "endpoints": {"a": 1}}',
      "error: outputs: endpoints: must map each endpoint to an object with a string 'name'"),
+    (["verify", "--stack", "dev"], '{"environment": "dev", "region": "us-east-1", "training": {"pipelines": [], "experiments": null}}',
+     "error: outputs: training.pipelines: missing or not an object (endpoint name -> its pipeline)"),
+    (["verify", "--stack", "dev"], '{"environment": "dev", "region": "us-east-1", "training": {"pipelines": {}}}',
+     "error: outputs: training.experiments: missing (null when experiment tracking is off)"),
+    (["verify", "--stack", "dev"], '{"environment": "dev", "region": "us-east-1", "training": {"pipelines": {"churn": {"name": "p", "arn": "a", '
+                                   '"roleArn": "r", "guardStateMachineArn": "g", "scheduleRuleName": null, "scheduleEnabled": "no", '
+                                   '"driftRuleName": null}}, "experiments": null}}',
+     "error: outputs: training.pipelines.churn.scheduleEnabled: missing or not true or false"),
+    (["verify", "--stack", "dev"], '{"environment": "dev", "region": "us-east-1", "training": {"pipelines": {"churn": {"name": "p", "arn": "a", '
+                                   '"roleArn": "r", "guardStateMachineArn": "g", "scheduleEnabled": false, "driftRuleName": null}}, '
+                                   '"experiments": null}}',
+     "error: outputs: training.pipelines.churn.scheduleRuleName: missing or not a string or null"),
+    (["verify", "--stack", "dev"], '{"environment": "dev", "region": "us-east-1", "training": {"pipelines": {}, "experiments": '
+                                   '{"kind": "notebook", "name": "n", "arn": "a", "artifactStoreUri": "s3://b/experiments/"}}}',
+     "error: outputs: training.experiments.kind: 'notebook', allowed: serverless, trackingServer"),
     (["verify", "--stack", "dev", "--outputs", "/nonexistent/outputs.json"], "", "error: --outputs /nonexistent/outputs.json: No such file or directory"),
 ])
 def test_bad_input_is_one_line_and_exit_2(aws, capsys, monkeypatch, args, stdin, message):

@@ -15,6 +15,10 @@ moto gaps worked around here (see also the tests that cover them another way):
   SNS with the ARN ``PendingConfirmation``; in-process, ``Seed.pending`` sets that ARN on moto's
   backend object (what ListSubscriptionsByTopic then returns); against moto_server it cannot be.
 - moto's EventBridge connections are always AUTHORIZED; other states are set on the backend object.
+- moto has no MLflow API: in-process, the MLflow app or tracking server of ``training.experiments``
+  is answered by tests/support/mlflow.py (validated against botocore's output shape); against
+  moto_server it cannot be, so those tests use a stack with experiment tracking off.
+- moto's pipeline executions all end Succeeded at once; another status is set on the backend object.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from moto import mock_aws
 
 from components.config import (
     DISPATCH_TOKEN_PLACEHOLDER,
+    EXPERIMENTS_PREFIX,
     GITHUB_API_HEADERS,
     PlatformConfig,
     alerts_topic_name,
@@ -37,6 +42,8 @@ from components.config import (
     dispatch_queue_name,
     dispatch_rule_name,
 )
+from mlopsctl.ops.verify.outputs import configured_families
+from tests.support import mlflow
 
 REGION = "us-east-1"
 REPLICA_REGION = "us-west-2"
@@ -94,6 +101,8 @@ class Seed:
     alarms: bool = True  # the endpoints' rollback alarms and the dead-letter queue's
     connection: bool = True  # the approval dispatch's EventBridge connection
     dead_letters: int = 0  # approvals in the dispatch dead-letter queue
+    executions: int = 0  # runs started on each family's pipeline (moto: each ends Succeeded)
+    mlflow_status: str | None = None  # the MLflow app's Status or tracking server's TrackingServerStatus; None: in service
 
 
 def _client(service: str, endpoint_url: str | None, region: str = REGION):
@@ -216,6 +225,58 @@ def _seed_promotion(config: PlatformConfig, seed: Seed, topic_arn: str, endpoint
             "rules": {e.name: dispatch_rule_name(stem, e.name) for e in config.serving.endpoints}}
 
 
+# A pipeline definition with no steps: verify reads a pipeline's status and role, never its steps.
+EMPTY_PIPELINE = json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": []})
+PASS_STATE_MACHINE = json.dumps({"StartAt": "Guard", "States": {"Guard": {"Type": "Pass", "End": True}}})
+
+
+def training_names(config: PlatformConfig, endpoint: str) -> dict[str, str]:
+    """The seeded family's physical names (the component's own naming is not verify's concern)."""
+    stem = f"{config.resource_name()}-{endpoint}"
+    return {"pipeline": f"{stem}-training", "guard": f"{stem}-retrain-guard", "schedule": f"{stem}-retrain-schedule",
+            "drift": f"{stem}-retrain-drift", "role": f"arn:aws:iam::{ACCOUNT}:role/{stem}-pipeline"}
+
+
+def _seed_training(config: PlatformConfig, seed: Seed, endpoint_url: str | None) -> dict[str, Any]:
+    """Each family's pipeline, guard and trigger rules, and the MLflow of ``training.experiments``; the ``training`` outputs."""
+    pipelines = {}
+    sagemaker, events = _client("sagemaker", endpoint_url), _client("events", endpoint_url)
+    for endpoint, family in configured_families(config).items():
+        names = training_names(config, endpoint)
+        arn = sagemaker.create_pipeline(PipelineName=names["pipeline"], PipelineDefinition=EMPTY_PIPELINE, RoleArn=names["role"],
+                                        ClientRequestToken=f"{endpoint}-create-pipeline".ljust(32, "0"))["PipelineArn"]
+        for run in range(seed.executions):
+            sagemaker.start_pipeline_execution(PipelineName=names["pipeline"], ClientRequestToken=f"{endpoint}-run-{run}".ljust(32, "0"))
+        guard = _client("stepfunctions", endpoint_url).create_state_machine(
+            name=names["guard"], definition=PASS_STATE_MACHINE, roleArn=f"arn:aws:iam::{ACCOUNT}:role/{names['guard']}")["stateMachineArn"]
+        out = {"name": names["pipeline"], "arn": arn, "roleArn": names["role"], "guardStateMachineArn": guard,
+               "scheduleRuleName": names["schedule"] if family.schedule else None, "scheduleEnabled": family.schedule_enabled,
+               "driftRuleName": names["drift"] if family.retrains_on_drift else None}
+        pipelines[endpoint] = out
+        target = [{"Id": "retrain-guard", "Arn": out["guardStateMachineArn"], "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/{names['guard']}-invoke"}]
+        if family.schedule:
+            events.put_rule(Name=names["schedule"], ScheduleExpression=family.schedule.expression,
+                            State="ENABLED" if family.schedule_enabled else "DISABLED")
+            events.put_targets(Rule=names["schedule"], Targets=target)
+        if family.retrains_on_drift:
+            events.put_rule(Name=names["drift"], State="ENABLED", EventPattern=json.dumps(
+                {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Processing Job State Change"]}))
+            events.put_targets(Rule=names["drift"], Targets=target)
+    experiments = config.training.experiments
+    if not experiments.enabled:
+        return {"pipelines": pipelines, "experiments": None}
+    stem, uri = config.resource_name(), f"s3://{BUCKET}/{EXPERIMENTS_PREFIX}"
+    if experiments.kind == "serverless":
+        name, arn = f"{stem}-mlflow", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-ABCDEFGHIJKL"
+        mlflow.put("DescribeMlflowApp", arn, {"Arn": arn, "Name": name, "ArtifactStoreUri": uri, "Status": seed.mlflow_status or "Created"})
+    else:
+        name = f"{stem}-mlflow"
+        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/{name}"
+        mlflow.put("DescribeMlflowTrackingServer", name, {"TrackingServerArn": arn, "TrackingServerName": name, "ArtifactStoreUri": uri,
+                                                          "TrackingServerStatus": seed.mlflow_status or "Created", "IsActive": "Active"})
+    return {"pipelines": pipelines, "experiments": {"kind": experiments.kind, "name": name, "arn": arn, "artifactStoreUri": uri}}
+
+
 def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: str | None = None) -> dict[str, Any]:
     """Create the resources of a deployed ``config`` stack; return its outputs."""
     seed = seed or Seed()
@@ -310,6 +371,7 @@ def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: s
                 ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=low, MaxCapacity=high)
     alerts = _seed_alerts(config, seed, list(sources), endpoint_url)
     promotion = _seed_promotion(config, seed, alerts["topicArn"], endpoint_url) if config.promotion.dispatch else None
+    training = _seed_training(config, seed, endpoint_url)
 
     return {
         "environment": config.environment,
@@ -331,6 +393,7 @@ def seed_stack(config: PlatformConfig, seed: Seed | None = None, endpoint_url: s
                                 "variantNames": list(sources), "modelPackageGroup": "churn"}},
         "alerts": alerts,
         **({"promotion": promotion} if promotion else {}),
+        "training": training,
     }
 
 
@@ -350,6 +413,8 @@ def moto_account(monkeypatch, region: str):
                        "AWS_DEFAULT_REGION": region, **MOTO_SETTINGS}.items():
         monkeypatch.setenv(key, value)
     share_botocore_loader(monkeypatch)
+    mlflow.reset()
+    mlflow.answer_every_client(monkeypatch)
     with mock_aws():
         yield
 

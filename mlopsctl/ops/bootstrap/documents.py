@@ -57,10 +57,11 @@ SECRETS_KEY_MUTATIONS = (
 # The services the platform's resources and roles use. The boundary allows nothing outside them.
 # codebuild and codeconnections: the GitHub Actions runner project, whose service role (created
 # under this boundary) needs codeconnections:GetConnectionToken/GetConnection/UseConnection. sqs: the
-# approval dispatch's dead-letter queue (components/promotion).
+# approval dispatch's dead-letter queue (components/promotion). states: continuous training's
+# retrain guards (components/training), which its triggers start and mlopsctl verify describes.
 CEILING_SERVICES = (
     "application-autoscaling", "autoscaling", "cloudwatch", "codebuild", "codeconnections", "ec2", "ecr", "eks", "events", "iam", "kms", "logs",
-    "s3", "sagemaker", "sns", "sqs", "ssm", "sts",
+    "s3", "sagemaker", "sns", "sqs", "ssm", "states", "sts",
 )
 # Bootstrap owns the GitHub connection (created once, authorised by a human in the console): no
 # role under the boundary may create, delete or re-point one.
@@ -219,6 +220,11 @@ def deploy_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "codeconnections:GetConnection", "codeconnections:ListTagsForResource", "codeconnections:PassConnection",
             "codeconnections:UseConnection",
         ], [f"arn:{p}:codeconnections:{region}:{account}:connection/*"]),
+        # mlopsctl verify, after pulumi up, describes each training family's retrain guard (its
+        # pipelines and MLflow are covered by sagemaker:*). Named like the roles: under <name>- or
+        # the component's auto-names.
+        _statement("VerifyRetrainGuards", "Allow", ["states:DescribeStateMachine"],
+                   [f"arn:{p}:states:{region}:{account}:stateMachine:{pattern}" for pattern in iam_names]),
         _statement("ServiceLinkedRoles", "Allow", ["iam:CreateServiceLinkedRole"], [f"{iam}:role/aws-service-role/*"],
                    {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLE_SERVICES)}}),
     ])

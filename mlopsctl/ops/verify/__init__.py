@@ -6,7 +6,7 @@ sizes, AMI types...). Each check yields pass/fail with the resource and the reas
 
 ``outputs`` reads and checks the outputs (shape, whose stack, which sections the config implies),
 ``checks`` is what every check shares, one module per section (``storage``, ``network``,
-``cluster``, ``runner``, ``serving``, ``alerts``, ``promotion``), ``verifier`` runs them and
+``cluster``, ``runner``, ``serving``, ``alerts``, ``promotion``, ``training``), ``verifier`` runs them and
 ``report`` renders the result.
 """
 

@@ -61,7 +61,17 @@ SHAPES: dict[str, dict[str, type | tuple[type, ...]]] = {
 }
 
 
-_KINDS = {str: "a string", list: "a list", dict: "an object", int: "an integer"}
+_KINDS = {str: "a string", list: "a list", dict: "an object", int: "an integer", bool: "true or false"}
+
+# Each training pipeline's fields (components/training): name -> the type(s) its value must have;
+# a rule name is null where the family has no such trigger, and the guard is null where it has none.
+TRAINING_PIPELINE_SHAPE: dict[str, type | tuple[type, ...]] = {
+    "name": str, "arn": str, "roleArn": str, "guardStateMachineArn": (str, type(None)),
+    "scheduleRuleName": (str, type(None)), "scheduleEnabled": bool, "driftRuleName": (str, type(None)),
+}
+TRAINING_EXPERIMENTS_SHAPE: dict[str, type | tuple[type, ...]] = {"kind": str, "name": str, "arn": str, "artifactStoreUri": str}
+# training.experiments.kind (components/config/training.py ExperimentsConfig.kind).
+EXPERIMENT_KINDS = ("serverless", "trackingServer")
 
 
 def checked_shape(outputs: dict[str, Any], key: str) -> dict | None:
@@ -75,10 +85,39 @@ def checked_shape(outputs: dict[str, Any], key: str) -> dict | None:
         if not all(isinstance(v, dict) and isinstance(v.get("name"), str) for v in section.values()):
             raise OutputsError("outputs: endpoints: must map each endpoint to an object with a string 'name'")
         return section
-    for name, kind in SHAPES[key].items():
+    if key == "training":
+        return _checked_training(section)
+    _check_fields(section, SHAPES[key], key)
+    return section
+
+
+def _check_fields(section: dict, shape: dict[str, type | tuple[type, ...]], where: str) -> None:
+    for name, kind in shape.items():
         value = section.get(name)
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-            raise OutputsError(f"outputs: {key}.{name}: missing or not {_KINDS[kind]}")
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if name not in section or not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            allowed = " or ".join("null" if k is type(None) else _KINDS[k] for k in kinds)
+            raise OutputsError(f"outputs: {where}.{name}: missing or not {allowed}")
+
+
+def _checked_training(section: dict) -> dict:
+    """``training``: ``pipelines`` by endpoint (each of TRAINING_PIPELINE_SHAPE), ``experiments`` null or of TRAINING_EXPERIMENTS_SHAPE."""
+    pipelines = section.get("pipelines")
+    if not isinstance(pipelines, dict):
+        raise OutputsError("outputs: training.pipelines: missing or not an object (endpoint name -> its pipeline)")
+    for endpoint, pipeline in pipelines.items():
+        if not isinstance(pipeline, dict):
+            raise OutputsError(f"outputs: training.pipelines.{endpoint}: must be an object")
+        _check_fields(pipeline, TRAINING_PIPELINE_SHAPE, f"training.pipelines.{endpoint}")
+    if "experiments" not in section:
+        raise OutputsError("outputs: training.experiments: missing (null when experiment tracking is off)")
+    experiments = section["experiments"]
+    if experiments is not None:
+        if not isinstance(experiments, dict):
+            raise OutputsError("outputs: training.experiments: must be null or an object")
+        _check_fields(experiments, TRAINING_EXPERIMENTS_SHAPE, "training.experiments")
+        if experiments["kind"] not in EXPERIMENT_KINDS:
+            raise OutputsError(f"outputs: training.experiments.kind: {experiments['kind']!r}, allowed: {', '.join(EXPERIMENT_KINDS)}")
     return section
 
 
@@ -96,7 +135,10 @@ def declared_sections(config: PlatformConfig) -> list[Declared]:
     Every stack has an artifact store, a network, a cluster and an alert topic; endpoints when
     ``serving.endpoints`` names any; the runner project when ``ciRunner.connectionArn`` is set
     (without it layer 1 creates no project); the approval dispatch when ``promotion.dispatch`` is
-    on. Not checked live: the KMS keys beyond their use by the store, cluster and endpoints, IAM
+    on; continuous training when an endpoint has ``training`` or ``training.experiments`` is
+    enabled (new stacks always export ``training``, empty without either, so an absent section of a
+    stack that declares neither is a stack deployed before training existed, and nothing is
+    missing). Not checked live: the KMS keys beyond their use by the store, cluster and endpoints, IAM
     roles, the dispatch's rules and API destination, and layer 2's Kubernetes objects.
     """
     sections = [Declared("artifactStore", "storage (every stack has an artifact store)"),
@@ -109,7 +151,17 @@ def declared_sections(config: PlatformConfig) -> list[Declared]:
     sections.append(Declared("alerts", "alerts (every stack has an alert topic)"))
     if config.promotion.dispatch:
         sections.append(Declared("promotion", "promotion.dispatch"))
+    declared_by = [f"serving.endpoints[{name}].training" for name in configured_families(config)]
+    if config.training.experiments.enabled:
+        declared_by.append("training.experiments.enabled")
+    if declared_by:
+        sections.append(Declared("training", ", ".join(declared_by)))
     return sections
+
+
+def configured_families(config: PlatformConfig) -> dict[str, Any]:
+    """Each endpoint's ``training`` (an EndpointTrainingConfig) by endpoint name, for the endpoints that have one."""
+    return {entry.name: entry.training for entry in config.serving.endpoints if getattr(entry, "training", None) is not None}
 
 
 def configured_endpoints(config: PlatformConfig) -> dict[str, dict[str, Any]]:

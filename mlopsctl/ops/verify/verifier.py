@@ -19,6 +19,7 @@ from mlopsctl.ops.verify.promotion import verify_promotion
 from mlopsctl.ops.verify.runner import verify_runner
 from mlopsctl.ops.verify.serving import verify_endpoints
 from mlopsctl.ops.verify.storage import verify_artifact_store
+from mlopsctl.ops.verify.training import verify_training
 
 NOTHING_CHECKED = "no check ran, so nothing is verified"
 
@@ -34,7 +35,8 @@ class Verifier(Checks):
         super().__init__(config, outputs, clients)
         self.stack_path = stack_path or f"stacks/Pulumi.{config.environment}.yaml"
         check_same_stack(config, outputs, self.stack_path)
-        self.sections = {key: checked_shape(outputs, key) for key in ("artifactStore", "network", "cluster", "ciRunner", "endpoints", "alerts", "promotion")}
+        self.sections = {key: checked_shape(outputs, key) for key in ("artifactStore", "network", "cluster", "ciRunner", "endpoints", "alerts", "promotion",
+                                                              "training")}
 
     def preflight(self) -> str:
         """Whose credentials these are, before the first check: the stack's account, or one line (exit 2)."""
@@ -50,6 +52,7 @@ class Verifier(Checks):
             "endpoints": lambda section: verify_endpoints(self, section, store),
             "alerts": lambda section: verify_alerts(self, section, self.sections["endpoints"]),
             "promotion": lambda section: verify_promotion(self, section),
+            "training": lambda section: verify_training(self, section, store),
         }
         declared = {d.key: d for d in declared_sections(self.config)}
         for key, verify in verifiers.items():
@@ -57,7 +60,7 @@ class Verifier(Checks):
             if key in declared and section is None:
                 self.fail(f"{key}.present", "-", f"{self.stack_path} declares it ({declared[key].by}), but the outputs have no "
                                                  f"'{key}' section, so none of its checks ran")
-            elif key in declared or (key == "endpoints" and section):  # endpoints the config lacks fail, one by one
+            elif key in declared or (key in ("endpoints", "training") and section):  # what the config lacks fails, one by one
                 verify(section)
             elif key == "ciRunner":
                 self.skip("ciRunner", "-", "ciRunner.connectionArn is not set: layer 1 creates no runner project to check")
