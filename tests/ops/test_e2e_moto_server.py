@@ -141,17 +141,18 @@ def test_bootstrap_then_verify_through_the_cli(moto_server, monkeypatch, tmp_pat
     document = json.loads(passing.stdout)
     assert (passing.returncode, passing.stderr) == (0, ""), passing.stdout
     # store 4, network 4, cluster 4, 2 node groups x 5, runner 3, one endpoint x 5, 2 subscriptions, alarms present + 4 of the
-    # endpoint's two variants + the dead-letter queue's, the dispatch connection and queue; skipped: replication, the webhook
-    assert document["summary"] == {"pass": 4 + 4 + 4 + 2 * 5 + 3 + 5 + 2 + 1 + 4 + 1 + 2, "fail": 0, "error": 0, "skip": 2, "warn": 0}
+    # endpoint's two variants + the dead-letter queue's, the dispatch connection and queue, the churn pipeline's status, role,
+    # guard, schedule and last execution; skipped: replication, the webhook, the drift trigger staging does not have
+    assert document["summary"] == {"pass": 4 + 4 + 4 + 2 * 5 + 3 + 5 + 2 + 1 + 4 + 1 + 2 + 5, "fail": 0, "error": 0, "skip": 3, "warn": 0}
     assert {c["check"].split(".")[0] for c in document["checks"] if c["status"] == "pass"} == {
-        "artifactStore", "network", "cluster", "nodegroup", "ciRunner", "endpoint", "alerts", "alarm", "promotion"}
+        "artifactStore", "network", "cluster", "nodegroup", "ciRunner", "endpoint", "alerts", "alarm", "promotion", "pipeline"}
 
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
     failing = mlopsctl(*verify, stdin=json.dumps(outputs))
     assert failing.returncode == 1
     [line] = [x for x in failing.stdout.splitlines() if x.lstrip().startswith("FAIL")]
     assert line.split() == ["FAIL", "artifactStore.versioning", f"s3://{BUCKET}:", "versioning", "is", "Suspended,", "want", "Enabled"]
-    assert failing.stdout.endswith("39 passed, 1 failed, 0 errors, 2 skipped\n")
+    assert failing.stdout.endswith("44 passed, 1 failed, 0 errors, 3 skipped\n")
 
     wrong = mlopsctl(*verify, stdin=json.dumps({**outputs, "environment": "prod"}))
     assert (wrong.returncode, wrong.stdout) == (2, "")

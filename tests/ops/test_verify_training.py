@@ -39,6 +39,7 @@ from tests.support.stacks import stack_raw_config
 CHURN_TRAINING = {
     "dataPrefix": "datasets/churn/",
     "image": {"repository": "train", "tag": "1.4.0"},
+    "servingImage": {"repository": "serve", "tag": "1.4.0"},
     "instanceType": "ml.m5.xlarge",
     "evaluation": {"metric": "binary_classification_metrics.auc.value", "threshold": 0.8},
     "schedule": {"expression": "cron(0 3 ? * MON *)"},
@@ -49,6 +50,8 @@ def _config(stack: str, training: dict | None = None, experiments: dict | None =
     raw = stack_raw_config(stack)
     if training is not None:
         raw["serving"]["endpoints"][0]["training"] = {**CHURN_TRAINING, **training}
+    else:
+        raw["serving"]["endpoints"][0].pop("training", None)  # the shipped stacks train churn
     if experiments is not None:
         raw["training"] = {"experiments": experiments}
     raw.setdefault("storage", {})["replication"] = {"enabled": False}  # moto cannot represent SSE-KMS replication
@@ -120,6 +123,25 @@ def test_a_disabled_schedule_must_be_disabled(aws):
     assert (schedule.status, schedule.reason) == (PASS, "DISABLED, cron(0 3 ? * MON *), targets the guard only")
     boto3.client("events", region_name=REGION).enable_rule(Name=rule)
     only_problem(run(dev, outputs), "pipeline.schedule", "state ENABLED, want DISABLED (schedule.enabled, else training.schedulesByDefault)")
+
+
+def test_a_family_without_triggers_has_no_guard_and_needs_none(aws):
+    manual = _config("staging", {"schedule": None})  # staging watches no drift: runs start by hand only
+    outputs = seed_stack(manual)
+    family = outputs["training"]["pipelines"]["churn"]
+    family.update(guardStateMachineArn=None, scheduleRuleName=None)
+    guard = training_results(run(manual, outputs))[("pipeline.guard", f"sagemaker pipeline {family['name']}")]
+    assert (guard.status, guard.reason) == (PASS, "no retrain guard: the family has no trigger")
+
+
+def test_a_family_with_a_trigger_but_no_guard_in_the_outputs_fails(aws):
+    scheduled = seed_stack(STAGING)
+    scheduled["training"]["pipelines"]["churn"]["guardStateMachineArn"] = None
+    results = training_results(run(STAGING, scheduled))
+    guard = results[("pipeline.guard", "sagemaker pipeline mlops-staging-churn-training")]
+    assert (guard.status, guard.reason) == (FAIL, "the stack file gives this family a trigger, but the outputs name no retrain guard")
+    # The schedule's target, the real guard, is then not the outputs' (none) either.
+    assert results[("pipeline.schedule", f"eventbridge rule {training_names(STAGING, 'churn')['schedule']}")].status == FAIL
 
 
 # --- the pipeline and its guard ---------------------------------------------------------------------
