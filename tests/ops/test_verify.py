@@ -102,10 +102,11 @@ def test_compliant_stack_passes_every_check(aws):
     groups = {r.resource for r in by_check(results, "nodegroup.taints")}
     assert groups == {f"eks nodegroup {CLUSTER}/{outputs['cluster']['nodeGroups'][g]} ({g})" for g in ("system", "g5", "g6-batch")}
     # store 4 + replication; network 4; cluster 4; 3 node groups x 5; runner 4; one endpoint x 5;
-    # 2 subscriptions; alarms present + 2 of the endpoint's one variant + the dead-letter queue's; connection and queue
-    assert len(results) == 4 + 1 + 4 + 4 + 3 * 5 + 4 + 5 + 2 + 1 + 3 + 2
+    # 2 subscriptions; alarms present + 2 of the endpoint's one variant + the dead-letter queue's; connection and queue;
+    # the churn pipeline's status, role, guard, schedule, drift trigger and last execution (prod tracks no experiments)
+    assert len(results) == 4 + 1 + 4 + 4 + 3 * 5 + 4 + 5 + 2 + 1 + 3 + 2 + 6
     assert {r.check.split(".")[0] for r in results.values()} == {"artifactStore", "network", "cluster", "nodegroup", "ciRunner", "endpoint",
-                                                                 "alerts", "alarm", "promotion"}
+                                                                 "alerts", "alarm", "promotion", "pipeline"}
     assert results[("endpoint.model", "endpoint.model")].reason == f"primary serves {PROD.serving.endpoints[0].model.model_package_arn}"
 
 
@@ -191,6 +192,7 @@ def test_autoscaling_bounds_from_stack_config(aws):
     # Endpoint settings are read from the stack config; typed or raw, they dump to camelCase keys.
     config = _without_replication(PROD)
     outputs = seed_stack(config)  # the prod stack's 2-8
+    outputs["training"]["pipelines"] = {}  # the stated endpoint below has no training
     stated = config.model_copy(update={"serving": SimpleNamespace(data_capture_by_default=True, endpoints=[
         {"name": "churn", "model": {"modelPackageArn": config.serving.endpoints[0].model.model_package_arn},
          "instance": {"minCount": 2, "maxCount": 6}, "dataCapture": {"enabled": True}}])})

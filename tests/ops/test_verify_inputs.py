@@ -57,8 +57,9 @@ def test_cli_json_and_exit_codes(staging_outputs, capsys, monkeypatch):
     assert (code, err, document["ok"], document["environment"]) == (0, "", True, "staging"), out
     # store 4 (replication skipped), network 4, cluster 4, 2 node groups x 5, runner 4, one endpoint x 5,
     # 2 subscriptions, alarms present + 2 per variant (primary, challenger) + the dead-letter queue's, connection and queue,
-    # the MLflow app's status and artifact store (training.experiments is on in staging by default)
-    assert document["summary"] == {"pass": 4 + 4 + 4 + 2 * 5 + 4 + 5 + 2 + 1 + 2 * 2 + 1 + 2 + 2, "fail": 0, "error": 0, "skip": 1, "warn": 0}
+    # the MLflow app's status and artifact store (training.experiments is on in staging by default), the churn pipeline's
+    # status, role, guard, schedule and last execution; skipped: replication and the drift trigger staging does not have
+    assert document["summary"] == {"pass": 4 + 4 + 4 + 2 * 5 + 4 + 5 + 2 + 1 + 2 * 2 + 1 + 2 + 2 + 5, "fail": 0, "error": 0, "skip": 2, "warn": 0}
     assert set(document["checks"][0]) == {"check", "resource", "status", "reason"}
 
     import boto3
@@ -67,7 +68,7 @@ def test_cli_json_and_exit_codes(staging_outputs, capsys, monkeypatch):
     code, out, _ = run_cli(["verify", "--stack", "staging"], capsys, json.dumps(outputs), monkeypatch)
     assert code == 1
     assert "FAIL  artifactStore.versioning" in out and f"s3://{BUCKET}: versioning is Suspended, want Enabled" in out
-    assert out.rstrip().endswith("42 passed, 1 failed, 0 errors, 1 skipped")
+    assert out.rstrip().endswith("47 passed, 1 failed, 0 errors, 2 skipped")
 
 
 # --- every section the stack file implies must be in the outputs and checked ----------------------
@@ -81,7 +82,7 @@ def test_cli_json_and_exit_codes(staging_outputs, capsys, monkeypatch):
     ("endpoints", "serving.endpoints"),
     ("alerts", "alerts (every stack has an alert topic)"),
     ("promotion", "promotion.dispatch"),
-    ("training", "training.experiments.enabled"),
+    ("training", "serving.endpoints[churn].training, training.experiments.enabled"),
 ])
 def test_a_declared_section_missing_from_the_outputs_fails_naming_it(staging_outputs, capsys, monkeypatch, section, declared_by):
     outputs, _ = staging_outputs
