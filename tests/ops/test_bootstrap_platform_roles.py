@@ -12,6 +12,7 @@ platform needs of Step Functions and of the MLflow tracking server, and no more.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,11 +21,11 @@ from components.training.experiments import MLFLOW_APP_ACTION, tracking_server_l
 from mlopsctl.ops.bootstrap import documents as docs
 from mlopsctl.ops.bootstrap.names import Names
 from policies.awsfacts import resource_types
-from tests.ops.test_bootstrap_provider_calls import CALLS
 from tests.support.iam_eval import is_allowed
 from tests.support.stacks import STACK_ACCOUNTS, STACKS, stack_preview
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+CALLS = json.loads((Path(docs.__file__).parent / "data" / "provider_api_calls.json").read_text())
 REGION = "us-east-1"  # the stack files' aws:region
 
 
