@@ -96,7 +96,9 @@ def retrain_guard_name(name_stem: str, endpoint: str) -> str:
 
 def retrain_rule_name(name_stem: str, endpoint: str, trigger: str) -> str:
     """A rule that starts a family's retrain guard, e.g. ``mlops-prod-churn-retrain-schedule`` or
-    ``mlops-prod-churn-retrain-drift``; under the stem, as the alert topic's policy expects of every rule."""
+    ``mlops-prod-churn-retrain-drift``; under the stem, as the alert topic's policy expects of every rule.
+    Within EventBridge's 64 characters (and the guard's name within Step Functions' 80) because
+    ``<stem>-<endpoint>`` is at most 36 (the endpoint config's name check)."""
     return f"{name_stem}-{endpoint}-retrain-{trigger}"
 
 
