@@ -63,11 +63,6 @@ ARNS = {
     "key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555",
     "service-linked-role": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/apidestinations.events.amazonaws.com/"
                            "AWSServiceRoleForAmazonEventBridgeApiDestinations",
-    # What mlopsctl verify reads of continuous training (the component names them; under the stem here).
-    "pipeline": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{STEM}-churn-training",
-    "state-machine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STEM}-churn-retrain-guard",
-    "mlflow-app": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-ABCDEFGHIJKL",
-    "mlflow-tracking-server": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/{STEM}-mlflow",
 }
 # The request context the calls carry that the policies condition on.
 CONTEXT = {
