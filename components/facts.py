@@ -24,6 +24,7 @@ from policies.awsfacts.instances import (  # noqa: F401 - re-exported for the pr
     instance_family,
     is_gpu_ec2_type,
     is_gpu_sagemaker_type,
+    nvidia_gpus,
 )
 
 _value_shapes = botocore_models.value_shapes  # the cached scalar shapes (tests clear and re-read it)

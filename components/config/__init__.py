@@ -37,6 +37,7 @@ from components.config.base import (
 )
 from components.config.ci_runner import GITHUB_REPO_PATTERN, CiRunnerConfig
 from components.config.eks import (
+    GPU_RESOURCE,
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
@@ -176,6 +177,7 @@ __all__ = [
     "previous_environment",
     "GITHUB_REPO_PATTERN",
     "GPU_TAINT_EFFECT",
+    "GPU_RESOURCE",
     "GPU_TAINT_KEY",
     "GPU_TAINT_VALUE",
     "LINEAR_STEP_PERCENT",

@@ -12,7 +12,9 @@ from policies.awsfacts import clock, eks_versions
 
 # The taint every GPU node group carries so only GPU workloads land there (EKS API spelling; the
 # node groups set it, the in-cluster tolerations and ``mlopsctl verify`` read it).
-GPU_TAINT_KEY = "nvidia.com/gpu"
+# The extended resource NVIDIA's device plugin advertises; the GPU taint uses the same key.
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_TAINT_KEY = GPU_RESOURCE
 GPU_TAINT_VALUE = "true"
 GPU_TAINT_EFFECT = "NO_SCHEDULE"  # EKS API spelling; Kubernetes calls it NoSchedule
 
@@ -63,12 +65,28 @@ class GpuNodeGroupConfig(NodeGroupConfig):
         accelerators = sorted({facts.gpu_accelerator(t) or "unknown" for t in types})
         if len(accelerators) > 1:
             raise ValueError(f"all instance types of a GPU group must carry the same GPU model; {types} mix {accelerators} (use one group per GPU model)")
+        # Cluster Autoscaler builds a group's node template at zero from one nvidia.com/gpu count.
+        unlisted = [t for t in types if facts.nvidia_gpus(t) is None]
+        if unlisted:
+            raise ValueError(
+                f"{', '.join(unlisted)}: no GPU count in policies/awsfacts/aws_facts.json nvidiaGpusPerInstanceType "
+                "(Cluster Autoscaler's node template needs it to scale the group from zero); add the type with its source"
+            )
+        counts = {t: facts.nvidia_gpus(t) for t in types}
+        if len(set(counts.values())) > 1:
+            shown = ", ".join(f"{t}: {n}" for t, n in counts.items())
+            raise ValueError(f"all instance types of a GPU group must carry the same number of GPUs ({shown}); a node template advertises one count (use one group per size)")
         return types
 
     @property
     def max_gpus_per_node(self) -> int:
         """The most GPUs one node of the group may carry: its families' biggest sizes (aws_facts.json)."""
         return max(facts.max_gpus_per_instance(t) or 0 for t in self.instance_types)
+
+    @property
+    def gpus_per_node(self) -> int:
+        """NVIDIA GPUs of each node (the same for every instance type of the group, checked above)."""
+        return facts.nvidia_gpus(self.instance_types[0]) or 0
 
     @property
     def accelerator(self) -> str:

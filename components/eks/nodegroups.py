@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import (
+    GPU_RESOURCE,
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
@@ -72,10 +73,15 @@ class NodeGroupSpec:
         return [("/dev/xvda", self.config.disk_size_gib)]
 
     def node_template_tags(self) -> dict[str, str]:
-        """Cluster Autoscaler node-template tags: exactly this group's labels and taints."""
+        """Cluster Autoscaler node-template tags: exactly this group's labels and taints and, for a GPU
+        group, its nodes' nvidia.com/gpu count (aws_facts.json nvidiaGpusPerInstanceType). Without the
+        count, a template built at zero has no GPUs until a real node has registered them, so a GPU
+        pod cannot trigger a scale-up from zero (docs/eks.md)."""
         tags = {f"{CA_TAG_PREFIX}/node-template/label/{k}": v for k, v in self.labels.items()}
         for key, value, effect in self.taints:
             tags[f"{CA_TAG_PREFIX}/node-template/taint/{key}"] = f"{value}:{KUBERNETES_TAINT_EFFECTS[effect]}"
+        if self.is_gpu:
+            tags[f"{CA_TAG_PREFIX}/node-template/resources/{GPU_RESOURCE}"] = str(self.config.gpus_per_node)
         return tags
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import GPU_TAINT_EFFECT, GPU_TAINT_KEY
+from components.config import GPU_RESOURCE, GPU_TAINT_EFFECT, GPU_TAINT_KEY
 from components.eks import kubeconfig, pins
 from components.eks.nodegroups import DEVICE_PLUGIN_LABEL, KUBERNETES_TAINT_EFFECTS, NODE_ROLE_LABEL
 from components.eks.workloads import AUTOSCALER_SERVICE_ACCOUNT, SERVING_NAMESPACE, SYSTEM_NAMESPACE, TRAINING_NAMESPACE, WORKLOADS
@@ -54,6 +54,9 @@ def device_plugin_values() -> dict:
     }
 
 
+NODE_INFO_CACHE_EXPIRY = "10m"
+
+
 def autoscaler_values(*, cluster_name: str, region: str, image_tag: str) -> dict:
     return {
         "cloudProvider": "aws",
@@ -63,7 +66,16 @@ def autoscaler_values(*, cluster_name: str, region: str, image_tag: str) -> dict
         "image": {"tag": image_tag},
         "rbac": {"create": True, "serviceAccount": {"create": True, "name": AUTOSCALER_SERVICE_ACCOUNT}},
         "nodeSelector": {NODE_ROLE_LABEL: "system"},
-        "extraArgs": {"balance-similar-node-groups": True, "expander": "least-waste", "skip-nodes-with-system-pods": False},
+        "extraArgs": {
+            "balance-similar-node-groups": True,
+            "expander": "least-waste",
+            "skip-nodes-with-system-pods": False,
+            # A GPU node that joined before its device plugin advertised nvidia.com/gpu is cached as
+            # the group's template for the default 10 years, so after scaling to zero the group
+            # never fits a GPU pod again (kubernetes/autoscaler #8123, #8799). Expired, the
+            # template is rebuilt from the ASG's node-template tags, which carry the GPU count.
+            "node-info-cache-expire-time": NODE_INFO_CACHE_EXPIRY,
+        },
     }
 
 
@@ -115,7 +127,7 @@ class InClusterSetup(pulumi.ComponentResource):
             self.quotas[namespace] = k8s.core.v1.ResourceQuota(
                 f"{name}-{namespace}-gpu-quota",
                 metadata={"name": "gpu", "namespace": namespace},
-                spec={"hard": {"requests.nvidia.com/gpu": facts.apply(lambda f, ns=namespace: str(f.gpu_quota[ns]))}},
+                spec={"hard": {f"requests.{GPU_RESOURCE}": facts.apply(lambda f, ns=namespace: str(f.gpu_quota[ns]))}},
                 opts=in_ns,
             )
             k8s.core.v1.LimitRange(

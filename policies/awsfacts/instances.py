@@ -40,3 +40,8 @@ def has_instance_storage(instance_type: str) -> bool:
     """SageMaker ML instances with local NVMe storage, encrypted by the instance's hardware (an
     endpoint config's KmsKeyId is rejected for them)."""
     return instance_family(instance_type) in facts()["sagemakerInstanceStorageFamilies"]["values"]
+
+
+def nvidia_gpus(instance_type: str) -> int | None:
+    """NVIDIA GPUs of one ``instance_type`` instance (``nvidiaGpusPerInstanceType``; None: not listed)."""
+    return facts()["nvidiaGpusPerInstanceType"]["types"].get(instance_type)

@@ -64,6 +64,10 @@ def test_cluster_autoscaler_release_matches_the_cluster_and_discovers_its_groups
     assert values["autoDiscovery"] == {"clusterName": eks.CLUSTER_NAMES[stack]}
     assert values["rbac"]["serviceAccount"] == {"create": True, "name": "cluster-autoscaler"}
     assert values["nodeSelector"] == {"mlops-platform/node-role": "system"}
+    # A cached GPU node without nvidia.com/gpu must not outlive scale-to-zero (#8123/#8799): the
+    # template is rebuilt from the ASG tags within minutes, and the chart passes it as a flag.
+    assert values["extraArgs"]["node-info-cache-expire-time"] == "10m"
+    assert values["extraArgs"]["expander"] == "least-waste" and values["extraArgs"]["balance-similar-node-groups"] is True
     # The discovery tag the chart looks for by default is the one the ASG tags carry.
     tag_keys = {t.inputs["tag"]["key"] for t in rec.of_type("aws:autoscaling/tag:Tag")}
     assert f"k8s.io/cluster-autoscaler/{eks.CLUSTER_NAMES[stack]}" in tag_keys and "k8s.io/cluster-autoscaler/enabled" in tag_keys

@@ -152,6 +152,9 @@ def test_asg_node_template_tags_match_the_group_labels_and_taints_exactly(stack,
     expected = {f"k8s.io/cluster-autoscaler/node-template/label/{k}": v for k, v in group.inputs["labels"].items()}
     expected.update({f"k8s.io/cluster-autoscaler/node-template/taint/{t['key']}": f"{t['value']}:{effects[t['effect']]}" for t in group.inputs["taints"]})
     expected.update({"k8s.io/cluster-autoscaler/enabled": "true", f"k8s.io/cluster-autoscaler/{group.inputs['clusterName']}": "owned"})
+    # The group's GPUs per node, from the facts file for each of its instance types (one count).
+    [gpus] = {facts.nvidia_gpus(t) for t in group.inputs["instanceTypes"]}
+    expected["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"] = str(gpus)
     assert recorded == expected
     assert recorded["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"] == "true:NoSchedule"
     assert len(tags) == len(recorded)  # no key tagged twice

@@ -72,6 +72,24 @@ def test_every_gpu_family_has_its_most_gpus_per_instance():
     assert facts.max_gpus_per_instance("g5.xlarge") == 8 and facts.max_gpus_per_instance("m6i.large") is None
 
 
+def test_gpus_per_instance_type_stay_within_their_family_and_cover_every_stack():
+    data = facts.facts()
+    per_type = data["nvidiaGpusPerInstanceType"]["types"]
+    for instance_type, gpus in per_type.items():
+        family = facts.instance_family(instance_type)
+        assert family in data["gpuInstanceFamilies"]["ec2"], instance_type
+        assert 1 <= gpus <= data["maxNvidiaGpusPerInstanceByFamily"]["families"][family], instance_type
+        assert instance_type in facts.ec2_instance_types(), instance_type  # botocore knows the type
+    # The family maximum is some listed size's count wherever the family's largest size is listed.
+    assert max(n for t, n in per_type.items() if t.startswith("g5.")) == data["maxNvidiaGpusPerInstanceByFamily"]["families"]["g5"]
+    from tests.support.stacks import STACKS, stack_config
+
+    for stack in STACKS:
+        for group in stack_config(stack).eks.gpu_node_groups:
+            assert all(t in per_type for t in group.instance_types), (stack, group.name)
+    assert "docs.aws.amazon.com/batch" in data["nvidiaGpusPerInstanceType"]["source"]
+
+
 def test_every_new_fact_names_its_source():
     data = facts.facts()
     for section in ("awsTagRules", "s3BucketNaming", "vpcCidrNetmask", "eksManagedNodeGroupQuotas", "maxNvidiaGpusPerInstanceByFamily"):
