@@ -74,7 +74,8 @@ class NodeGroupSpec:
 
     def node_template_tags(self) -> dict[str, str]:
         """Cluster Autoscaler node-template tags: exactly this group's labels and taints and, for a GPU
-        group, its nodes' nvidia.com/gpu count (aws_facts.json nvidiaGpusPerInstanceType). Without the
+        group, its nodes' nvidia.com/gpu count (aws_facts.json nvidiaGpusPerInstanceType) and disk
+        size as ephemeral storage (a Kubernetes quantity, as the autoscaler parses it). Without the
         count, a template built at zero has no GPUs until a real node has registered them, so a GPU
         pod cannot trigger a scale-up from zero (docs/eks.md)."""
         tags = {f"{CA_TAG_PREFIX}/node-template/label/{k}": v for k, v in self.labels.items()}
@@ -82,6 +83,9 @@ class NodeGroupSpec:
             tags[f"{CA_TAG_PREFIX}/node-template/taint/{key}"] = f"{value}:{KUBERNETES_TAINT_EFFECTS[effect]}"
         if self.is_gpu:
             tags[f"{CA_TAG_PREFIX}/node-template/resources/{GPU_RESOURCE}"] = str(self.config.gpus_per_node)
+            # Training images and datasets are large: a pod that requests ephemeral storage must fit
+            # the template too. The data disk (Bottlerocket) or root disk (AL2023) holds it.
+            tags[f"{CA_TAG_PREFIX}/node-template/resources/ephemeral-storage"] = f"{self.config.disk_size_gib}Gi"
         return tags
 
 

@@ -155,6 +155,9 @@ def test_asg_node_template_tags_match_the_group_labels_and_taints_exactly(stack,
     # The group's GPUs per node, from the facts file for each of its instance types (one count).
     [gpus] = {facts.nvidia_gpus(t) for t in group.inputs["instanceTypes"]}
     expected["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"] = str(gpus)
+    # The disk that holds images and pods' ephemeral storage (Bottlerocket's data volume, AL2023's root).
+    disk_gib = max(int(m["ebs"]["volumeSize"]) for m in _template_of(rec, group).inputs["blockDeviceMappings"])
+    expected["k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage"] = f"{disk_gib}Gi"
     assert recorded == expected
     assert recorded["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"] == "true:NoSchedule"
     assert len(tags) == len(recorded)  # no key tagged twice
