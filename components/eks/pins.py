@@ -41,3 +41,12 @@ def nvidia_device_plugin(kubernetes_version: str) -> HelmPin:
     chart = _data()["charts"]["nvidiaDevicePlugin"]
     pin = _data()["kubernetes"][kubernetes_version]["nvidiaDevicePlugin"]
     return HelmPin(chart=chart["chart"], repository=chart["repository"], version=pin["chartVersion"])
+
+
+def kueue() -> HelmPin:
+    """Kueue's chart: one version for every pinned Kubernetes minor (its Chart.yaml has no kubeVersion).
+
+    An OCI chart: ``helm install kueue oci://registry.k8s.io/kueue/charts/kueue --version <version>``.
+    """
+    chart = _data()["charts"]["kueue"]
+    return HelmPin(chart=chart["chart"], repository=chart["repository"], version=chart["chartVersion"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.config import ConfigError, parse_platform_config
@@ -86,6 +88,16 @@ def test_every_pinned_version_has_every_pin():
         entry = data["kubernetes"][version]
         for pin in (entry["clusterAutoscaler"], entry["nvidiaDevicePlugin"]):
             assert pin["sources"] and set(pin["sources"]) <= set(data["sources"]), version
+
+
+def test_kueue_pin_is_the_oci_chart_its_crd_facts_were_read_from():
+    data = pins._data()
+    pin = pins.kueue()
+    assert (pin.chart, pin.repository) == ("kueue", "oci://registry.k8s.io/kueue/charts")
+    assert data["charts"]["kueue"]["sources"] and set(data["charts"]["kueue"]["sources"]) <= set(data["sources"])
+    # The CRD fact table is read at the tag of the pinned chart: bump both together.
+    facts = json.loads((pins.PINS_FILE.parent / "kueue_crds.json").read_text())
+    assert facts["source"]["tag"] == f"v{pin.version}"
 
 
 def test_bottlerocket_nvidia_is_accepted():
