@@ -5,8 +5,8 @@ The table holds only the fields the platform sets, read from Kueue's CRDs at the
 table does not cover is a problem too: read its facts into the table before setting it.
 Checked: apiVersion, kind, metadata.name (and namespace by scope), unknown and uncovered
 fields, types, enums, required keys, maxItems/minItems, maxLength/minLength, maxProperties and
-patterns. Not checked: CEL rules other than the enums read from them (``celRules`` in the table
-lists their messages).
+patterns, and the CEL rules in ``_CEL_CHECKS`` when the table still lists their message. Not
+checked: the other CEL rules (``celRules`` in the table lists their messages).
 """
 
 from __future__ import annotations
@@ -51,6 +51,14 @@ def _string_problems(path: str, facts: dict[str, Any], value: str) -> list[str]:
     return found
 
 
+# CEL rules evaluated here, by the message the CRD gives them (checked only while the table lists it).
+_CEL_CHECKS = {
+    "flavors must have the same number of resources as the coveredResources": lambda group: all(
+        len(flavor.get("resources", [])) == len(group.get("coveredResources", [])) for flavor in group.get("flavors", []) if isinstance(flavor, dict)
+    ),
+}
+
+
 def _check(kind: str, fields: dict[str, Any], path: str, value: Any) -> list[str]:
     facts = fields[path]
     if problem := _type_problem(path, facts, value):
@@ -72,6 +80,7 @@ def _check(kind: str, fields: dict[str, Any], path: str, value: Any) -> list[str
             if items in fields:
                 found += [problem.replace(items, f"{path}[{index}]", 1) for problem in _check(kind, fields, items, item)]
     elif facts["type"] == "object":
+        found += [f"{path}: {message}" for message in facts.get("celRules", []) if message in _CEL_CHECKS and not _CEL_CHECKS[message](value)]
         for key in facts["required"]:
             if key not in value:
                 found.append(f"{path}.{key}: required")

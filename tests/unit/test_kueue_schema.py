@@ -78,6 +78,10 @@ def _with(manifest: dict, change) -> dict:
         (_with(CLUSTER_QUEUE, lambda m: m["spec"]["resourceGroups"][0].update(coveredResources=[])), "spec.resourceGroups[0].coveredResources: 0 items, at least 1"),
         (_with(CLUSTER_QUEUE, lambda m: m["spec"]["resourceGroups"][0].update(coveredResources=[f"r{i}" for i in range(65)])), "spec.resourceGroups[0].coveredResources: 65 items, at most 64"),
         (_with(CLUSTER_QUEUE, lambda m: m["spec"]["resourceGroups"][0]["flavors"][0].update(name="GPU")), "spec.resourceGroups[0].flavors[0].name: 'GPU' does not match"),
+        (
+            _with(CLUSTER_QUEUE, lambda m: m["spec"]["resourceGroups"][0]["flavors"][0]["resources"].pop()),
+            "spec.resourceGroups[0]: flavors must have the same number of resources as the coveredResources",
+        ),
         (_with(CLUSTER_QUEUE, lambda m: m["spec"].update(resourceGroups={"cpu": 1})), "spec.resourceGroups: expected array, got dict"),
         (_with(CLUSTER_QUEUE, lambda m: m["spec"]["preemption"]["borrowWithinCohort"].update(maxPriorityThreshold=True)), "spec.preemption.borrowWithinCohort.maxPriorityThreshold: expected integer, got bool"),
         (_with(FLAVOR, lambda m: m["spec"]["nodeTaints"][0].update(effect="NoRun")), "spec.nodeTaints[0].effect: 'NoRun' is not one of NoSchedule, PreferNoSchedule, NoExecute"),
