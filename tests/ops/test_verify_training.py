@@ -35,15 +35,7 @@ from policies.awsfacts import botocore_models
 from tests.support import mlflow
 from tests.support.aws_seed import ACCOUNT, BUCKET, REGION, Seed, moto_account, seed_stack, training_names
 from tests.support.stacks import stack_raw_config
-
-CHURN_TRAINING = {
-    "dataPrefix": "datasets/churn/",
-    "image": {"repository": "train", "tag": "1.4.0"},
-    "servingImage": {"repository": "serve", "tag": "1.4.0"},
-    "instanceType": "ml.m5.xlarge",
-    "evaluation": {"metric": "binary_classification_metrics.auc.value", "threshold": 0.8},
-    "schedule": {"expression": "cron(0 3 ? * MON *)"},
-}
+from tests.support.training import CHURN_TRAINING
 
 
 def _config(stack: str, training: dict | None = None, experiments: dict | None = None):

@@ -12,16 +12,7 @@ import yaml
 from components import facts
 from components.config import MAX_TRAINING_RUNTIME_SECONDS, ExperimentsConfig, parse_platform_config, rate_minutes
 from tests.support.stacks import ROOT, assert_one_line_config_error, stack_raw_config
-
-CHURN_TRAINING = {
-    "dataPrefix": "datasets/churn/",
-    "image": {"repository": "train", "tag": "1.4.0"},
-    "servingImage": {"repository": "serve", "tag": "1.4.0"},
-    "instanceType": "ml.m5.xlarge",
-    "maxRuntimeSeconds": 3600,
-    "evaluation": {"metric": "binary_classification_metrics.auc.value", "threshold": 0.8},
-    "schedule": {"expression": "cron(0 3 ? * MON *)"},
-}
+from tests.support.training import CHURN_TRAINING
 
 
 def _with_training(stack: str, training: dict | None = None, *, remove: tuple[str, ...] = (), serving: dict | None = None, top: dict | None = None) -> dict:
