@@ -68,12 +68,19 @@ _COMMON_PATHS = {"account": "$.account", "region": "$.region", "at": "$.time"}
 _COMMON_MESSAGE = {"account": "<account>", "region": "<region>", "at": "<at>"}
 
 
+def monitoring_schedules_prefix(scope: AwsScope, name_prefix: str) -> pulumi.Output[str]:
+    """The ARN prefix of this account's and region's monitoring schedules auto-named from
+    ``name_prefix`` (Pulumi appends ``-<suffix>``): the stack's (its stem) or one endpoint's
+    (``<stem>-<endpoint>-drift``)."""
+    return pulumi.Output.concat(
+        "arn:", scope.partition, ":sagemaker:", scope.region, ":", scope.account_id, ":monitoring-schedule/", name_prefix, "-"
+    )
+
+
 def alert_rules(scope: AwsScope, model_package_groups: Sequence[str]) -> list[AlertRule]:
     """The platform's rules for ``scope``'s stack; the approval rule only when there are groups."""
     endpoints = [{"prefix": f"{scope.name_stem}-"}]
-    schedules = pulumi.Output.concat(
-        "arn:", scope.partition, ":sagemaker:", scope.region, ":", scope.account_id, ":monitoring-schedule/", scope.name_stem, "-"
-    )
+    schedules = monitoring_schedules_prefix(scope, scope.name_stem)
     rules = [
         AlertRule(
             stem="endpoint-deployment",

@@ -24,6 +24,8 @@ from typing import Any, Literal
 from components import facts
 
 DEFINITION_VERSION = "2020-12-01"
+# A serverless endpoint names no instance type: its packages declare the smallest general-purpose one.
+DEFAULT_INFERENCE_INSTANCE_TYPES = ("ml.m5.large",)
 APPROVAL_STATUS = "PendingManualApproval"  # never a pipeline parameter: an execution cannot approve its own model
 
 PREPARE_STEP = "PrepareData"
@@ -252,7 +254,7 @@ class ModelRegistration:
     serving_image_uri: str
     content_types: tuple[str, ...] = ("text/csv",)
     response_types: tuple[str, ...] = ("text/csv",)
-    inference_instance_types: tuple[str, ...] = ("ml.m5.large",)
+    inference_instance_types: tuple[str, ...] = DEFAULT_INFERENCE_INSTANCE_TYPES
     transform_instance_types: tuple[str, ...] = ("ml.m5.large",)
 
     def __post_init__(self) -> None:

@@ -29,7 +29,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components import facts
-from components.alerts.events import PROCESSING_JOB_STATE_CHANGE, SAGEMAKER_SOURCE, VIOLATIONS_EXIT_MESSAGE_PREFIX
+from components.alerts.events import (
+    PROCESSING_JOB_STATE_CHANGE,
+    SAGEMAKER_SOURCE,
+    VIOLATIONS_EXIT_MESSAGE_PREFIX,
+    monitoring_schedules_prefix,
+)
 from components.config import (
     MODELS_PREFIX,
     PIPELINES_PREFIX,
@@ -46,6 +51,7 @@ from components.keys import PlatformKey
 from components.network.rules import https_to_aws_apis
 from components.scope import AwsScope
 from components.training.pipeline_definition import (
+    DEFAULT_INFERENCE_INSTANCE_TYPES,
     Encryption,
     MetricGate,
     ModelRegistration,
@@ -144,7 +150,7 @@ def inference_instance_types(endpoint: EndpointConfig) -> tuple[str, ...]:
     """The instance types the registered packages declare: the endpoint's own variants, so a
     package is deployable where it will serve; a serverless endpoint keeps the builder's default."""
     if endpoint.instance is None:
-        return ModelRegistration.__dataclass_fields__["inference_instance_types"].default
+        return DEFAULT_INFERENCE_INSTANCE_TYPES
     types = [endpoint.instance.instance_type]
     if endpoint.instance.challenger is not None:
         types.append(endpoint.instance.challenger.instance_type)
@@ -155,9 +161,7 @@ def drift_pattern(scope: AwsScope, endpoint: str) -> pulumi.Output[str]:
     """A drift-monitoring run of ``endpoint`` that completed with violations. Its schedule is
     auto-named from ``<stem>-<endpoint>-drift`` (components/serving/monitoring.py); a failed run is
     an alert (the drift-monitoring alert rule), not a reason to retrain."""
-    schedule = pulumi.Output.concat(
-        "arn:", scope.partition, ":sagemaker:", scope.region, ":", scope.account_id, ":monitoring-schedule/", scope.name(endpoint, "drift"), "-"
-    )
+    schedule = monitoring_schedules_prefix(scope, scope.name(endpoint, "drift"))
     return schedule.apply(
         lambda prefix: json.dumps(
             {
