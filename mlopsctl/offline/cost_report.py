@@ -61,25 +61,18 @@ def budget_config(environment: str, config_dir: Path | None = None) -> tuple[flo
     (:mod:`mlopsctl.offline.policycheck.config`), so an entry means what it means to the engine (a bare string is a level, ``"all"`` sets every level). The level defaults
     to the policy's own default, mandatory.
     """
+    budget, level, _ = _budget_settings(environment, config_dir)
+    return budget, level
+
+
+def _budget_settings(environment: str, config_dir: Path | None) -> tuple[float | None, str, tuple[str, ...]]:
+    """(``monthlyBudgetUsd``, level, ``unpricedAccepted``) of the ``monthly-budget`` entry, read once."""
     path = (config_dir or CONFIG_DIR) / f"{environment}.json"
     if not path.is_file():
-        return None, BUDGET_DEFAULT_LEVEL
+        return None, BUDGET_DEFAULT_LEVEL, ()
     level, props = configured_policy(load_config_file(path), BUDGET_POLICY, BUDGET_DEFAULT_LEVEL)
     budget = props.get(BUDGET_KEY)
-    return (None if budget is None else float(budget)), level
-
-
-def monthly_budget(environment: str, config_dir: Path | None = None) -> float | None:
-    return budget_config(environment, config_dir)[0]
-
-
-def unpriced_accepted(environment: str, config_dir: Path | None = None) -> tuple[str, ...]:
-    """The resource types ``policies/config/<environment>.json`` accepts unpriced in the budget verdict."""
-    path = (config_dir or CONFIG_DIR) / f"{environment}.json"
-    if not path.is_file():
-        return ()
-    _, props = configured_policy(load_config_file(path), BUDGET_POLICY, BUDGET_DEFAULT_LEVEL)
-    return tuple(props.get(UNPRICED_ACCEPTED_KEY) or ())
+    return (None if budget is None else float(budget)), level, tuple(props.get(UNPRICED_ACCEPTED_KEY) or ())
 
 
 def blocks(cost: dict[str, Any], enforcement_level: str) -> bool:
@@ -91,7 +84,8 @@ def blocks(cost: dict[str, Any], enforcement_level: str) -> bool:
 def cost_section(recording: Recording, environment: str, *, default_region: str | None = None, on_date: _dt.date | None = None) -> dict[str, Any]:
     """``PreviewResult.cost``: the priced stack plus the budget verdict of ``policies/config/<environment>.json``."""
     report = price_recording(recording, default_region=default_region, on_date=on_date)
-    return cost_json(report, monthly_budget(environment), unpriced_accepted(environment))
+    budget, _, accepted = _budget_settings(environment, None)
+    return cost_json(report, budget, accepted)
 
 
 # ---------------------------------------------------------------------------------------------
